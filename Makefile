@@ -1,0 +1,28 @@
+# Two commands on a fresh machine: `make app` runs the dashboard, `make test` runs the tests.
+# Both install what they need into .venv first (and `make test` installs Chromium when missing).
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: app test lint bench
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+/usr/bin/chromium:
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
+
+app: $(VENV)/.installed
+	$(BIN)/streamlit run app.py
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: $(VENV)/.installed /usr/bin/chromium lint
+	$(BIN)/python -m pytest -q
+
+bench: $(VENV)/.installed
+	$(BIN)/python bench/bench_training.py

@@ -1,0 +1,233 @@
+"""The command line: `python -m rnnviz train|runs|export|presets|stop|delete|data`."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import signal
+import sqlite3
+import sys
+from typing import Any, NoReturn
+
+from . import data as datamod
+from . import runner
+from .config import PRESET_HELP, PRESETS, ConfigError, RunConfig, preset
+from .data import DataError
+from .store import Store, StoreError
+from .trainer import train
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that refuses bad input with one line, not a usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"rnnviz: error: {message} (see `python -m rnnviz {self.prog.split()[-1]} --help`)\n")
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _add_config_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--preset", choices=list(PRESETS), help="start from a named preset (see `presets`)")
+    types = {"int": int, "float": float, "str": str}
+    for f in dataclasses.fields(RunConfig):
+        default = f.default
+        if str(f.type) == "bool":
+            p.add_argument(
+                _flag(f.name),
+                dest=f.name,
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help=f"{f.metadata['help']} (default: {default})",
+            )
+        else:
+            p.add_argument(
+                _flag(f.name),
+                dest=f.name,
+                type=types[str(f.type)],
+                default=None,
+                metavar=f.name.upper(),
+                help=f"{f.metadata['help']} (default: {default!r})",
+            )
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    overrides = {
+        f.name: getattr(args, f.name) for f in dataclasses.fields(RunConfig) if getattr(args, f.name) is not None
+    }
+    cfg = preset(args.preset, **overrides) if args.preset else RunConfig(**overrides)
+    return cfg.validate()
+
+
+def _store_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--store", default=None, help="run store file (default: $RNNVIZ_STORE, else ~/.local/share/rnnviz/runs.sqlite)"
+    )
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="rnnviz", description="Watch a vanilla RNN fail where an LSTM learns.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    p = sub.add_parser("train", help="train one run in the foreground, then print a JSON line")
+    _add_config_flags(p)
+    _store_arg(p)
+
+    p = sub.add_parser("runs", help="list the runs of a store")
+    _store_arg(p)
+    p.add_argument("--json", action="store_true", help="a JSON list, newest first")
+
+    p = sub.add_parser("export", help="write a run's records as CSV files")
+    p.add_argument("run_id", type=int)
+    p.add_argument("directory")
+    _store_arg(p)
+
+    p = sub.add_parser("presets", help="list the named presets and their settings")
+    p.add_argument("--json", action="store_true")
+
+    for name, text in (("stop", "ask a background run to stop"), ("delete", "delete a run and its records")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("run_id", type=int)
+        _store_arg(p)
+
+    p = sub.add_parser("data", help="show where a dataset is found, or fetch it")
+    p.add_argument("--dataset", default="mnist", choices=list(datamod.DATASETS))
+    p.add_argument("--download", action="store_true", help="download into the cache (checked by MD5)")
+    p.add_argument("--from", dest="source", metavar="DIR", help="copy a directory in MNIST layout into the cache")
+
+    p = sub.add_parser("worker", help=argparse.SUPPRESS)  # a background run, started by runner.start
+    p.add_argument("--run-id", type=int, required=True)
+    _store_arg(p)
+    return parser
+
+
+def _stop_on_signals() -> list[bool]:
+    """SIGTERM and Ctrl-C end the run gracefully at the end of the current step."""
+    flag = [False]
+
+    def handler(signum: int, frame: Any) -> None:
+        if flag[0]:
+            raise KeyboardInterrupt  # asked twice: stop now
+        flag[0] = True
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    return flag
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    cfg = config_from_args(args)
+    datamod.check_dir(cfg.data_dir)
+    flag = _stop_on_signals()
+    with Store(args.store) as store:
+        result = train(cfg, store, progress=True, should_stop=lambda: flag[0])
+    print(json.dumps({**result.to_dict(), "store": str(store.path)}), flush=True)
+    if result.error:
+        print(f"rnnviz: run {result.run_id} {result.status}: {result.error}", file=sys.stderr)
+    return 1 if result.status == "failed" else 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    flag = _stop_on_signals()
+    with Store(args.store) as store:
+        cfg = store.config(args.run_id)
+        result = train(cfg, store, run_id=args.run_id, should_stop=lambda: flag[0])
+    print(json.dumps(result.to_dict()), flush=True)
+    return 1 if result.status == "failed" else 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    with Store(args.store) as store:
+        df = store.runs()
+    cols = ["run_id", "name", "status", "step", "total_steps", "test_accuracy", "saturated_fraction", "seconds"]
+    if args.json:
+        rows = [{k: (None if v != v else v) for k, v in r.items()} for r in df[cols].to_dict("records")]
+        print(json.dumps([{**r, "steps": r.pop("step")} for r in rows]))
+    elif df.empty:
+        print("no runs yet; start one with `python -m rnnviz train --preset quick-lstm`")
+    else:
+        print(df[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    return 0
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    full = {name: dataclasses.asdict(preset(name)) for name in PRESETS}
+    if args.json:
+        print(json.dumps(full, indent=2))
+        return 0
+    default = dataclasses.asdict(RunConfig())
+    for name, values in full.items():
+        changed = ", ".join(f"{k}={v}" for k, v in values.items() if v != default[k] and k != "name")
+        print(f"{name:14s} {PRESET_HELP[name]}\n{'':14s} {changed}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    with Store(args.store) as store:
+        for path in store.export_csv(args.run_id, args.directory):
+            print(path)
+    return 0
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    with Store(args.store) as store:
+        runner.stop(store, args.run_id)
+    print(f"asked run {args.run_id} to stop")
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    with Store(args.store) as store:
+        store.delete_run(args.run_id)
+    print(f"deleted run {args.run_id}")
+    return 0
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    if args.source:
+        print(datamod.install_from(args.source, args.dataset))
+        return 0
+    found = datamod.locate(args.dataset)
+    if found is None and args.download:
+        found = datamod.download(args.dataset)
+    if found is None:
+        print(
+            f"{args.dataset}: not found in "
+            + ", ".join(map(str, datamod.candidate_dirs(args.dataset)))
+            + "; fetch it with --download or copy it in with --from DIR"
+        )
+        return 1
+    train_split, test_split = datamod.load_dir(found)
+    print(f"{args.dataset}: {found} ({len(train_split.labels)} train, {len(test_split.labels)} test)")
+    return 0
+
+
+COMMANDS = {
+    "train": cmd_train,
+    "worker": cmd_worker,
+    "runs": cmd_runs,
+    "presets": cmd_presets,
+    "export": cmd_export,
+    "stop": cmd_stop,
+    "delete": cmd_delete,
+    "data": cmd_data,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except ConfigError as exc:
+        print(f"rnnviz: error: {_flag(exc.field)}: {exc.message}", file=sys.stderr)
+    except (DataError, StoreError) as exc:
+        print(f"rnnviz: error: {exc}", file=sys.stderr)
+    except sqlite3.Error as exc:
+        print(f"rnnviz: error: the run store failed ({exc}); check the disk and the --store path", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,190 @@
+"""RunConfig, the one description of a training run, its validation, and the named presets."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+CELLS = ("rnn", "lstm", "gru")
+NONLINEARITIES = ("tanh", "relu")
+INITS = ("default", "glorot", "orthogonal", "identity")
+OPTIMIZERS = ("adam", "sgd")
+VIEWS = ("rows", "chunks", "pixels")
+DEVICES = ("auto", "cpu", "cuda")
+DATASETS = ("mnist", "fashion-mnist")
+
+
+class ConfigError(ValueError):
+    """A config value a user gave is out of range; `field` names it for forms and flags."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(f"{field_name}: {message}")
+        self.field = field_name
+        self.message = message
+
+
+def _f(default: Any, help: str) -> Any:
+    """A dataclass field whose help text feeds the CLI flags and the dashboard form."""
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass
+class RunConfig:
+    """Everything that determines a run; the same config and seed give the same numbers."""
+
+    name: str = _f("", "display name of the run; empty: derived from the preset or cell")
+    # model
+    cell: str = _f("lstm", "recurrent cell: rnn (vanilla), lstm or gru")
+    nonlinearity: str = _f("tanh", "vanilla RNN only: tanh or relu")
+    hidden_size: int = _f(128, "number of hidden units")
+    init: str = _f(
+        "default",
+        "weight init: default (PyTorch's), glorot (uniform weights, zero biases, as the "
+        "TensorFlow blog code), orthogonal (recurrent weights), identity (recurrent weights, IRNN)",
+    )
+    forget_bias: float = _f(0.0, "LSTM only: added to the forget-gate bias (the blog used 1.0)")
+    # optimisation
+    optimizer: str = _f("adam", "adam or sgd (plain gradient descent)")
+    lr: float = _f(0.01, "learning rate")
+    batch_size: int = _f(100, "examples per training step")
+    steps: int = _f(5000, "training steps (batches)")
+    clip: float = _f(0.0, "clip the global gradient norm to this value; 0 turns clipping off")
+    seed: int = _f(0, "seeds the weights and the data order; same seed, same batches")
+    # data
+    dataset: str = _f("mnist", "mnist or fashion-mnist")
+    data_dir: str = _f("", "directory holding the four IDX files; empty: look up or download")
+    view: str = _f("rows", "how an image becomes a sequence: rows (28x28), chunks of k pixels, pixels")
+    chunk: int = _f(7, "pixels per time step when view is chunks (7 gives 112 steps)")
+    permute: bool = _f(False, "apply a fixed random permutation (from the seed) to the pixels")
+    # diagnostics
+    probe_every: int = _f(50, "run the unrolled probe pass (per-time-step gradients, histograms) every N steps")
+    probe_batch: int = _f(100, "test digits in the fixed probe batch")
+    eval_every: int = _f(500, "evaluate on the whole test split every N steps (and at the end)")
+    saturation: float = _f(0.99, "a unit counts as saturated when |h| exceeds this")
+    hist_bins: int = _f(50, "bins of every histogram; the edges stay fixed for the whole run")
+    # execution
+    device: str = _f("auto", "auto (CUDA when present), cpu or cuda")
+    threads: int = _f(0, "torch threads; 0 uses every core")
+
+    def validate(self) -> RunConfig:
+        """Raise ConfigError for the first out-of-range field; return self when all are fine."""
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            kind = {"int": int, "float": float, "bool": bool, "str": str}[str(f.type)]
+            if kind is float and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+                setattr(self, f.name, value)
+            if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+                raise ConfigError(f.name, f"must be {f.type}, got {value!r}")
+        choices = {
+            "cell": CELLS,
+            "nonlinearity": NONLINEARITIES,
+            "init": INITS,
+            "optimizer": OPTIMIZERS,
+            "view": VIEWS,
+            "device": DEVICES,
+            "dataset": DATASETS,
+        }
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ConfigError(name, f"unknown value {getattr(self, name)!r}; choose one of {', '.join(allowed)}")
+        positive = ("hidden_size", "batch_size", "steps", "chunk", "probe_every", "probe_batch", "eval_every")
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise ConfigError(name, f"must be > 0, got {getattr(self, name)}")
+        if not (self.lr > 0 and self.lr < float("inf")):
+            raise ConfigError("lr", f"must be > 0, got {self.lr}")
+        if not self.clip >= 0:
+            raise ConfigError("clip", f"must be >= 0 (0 turns clipping off), got {self.clip}")
+        if not 0 < self.saturation < 1:
+            raise ConfigError("saturation", f"must be between 0 and 1, got {self.saturation}")
+        if not 2 <= self.hist_bins <= 1000:
+            raise ConfigError("hist_bins", f"must be between 2 and 1000, got {self.hist_bins}")
+        if self.threads < 0:
+            raise ConfigError("threads", f"must be >= 0 (0 uses every core), got {self.threads}")
+        if self.view == "chunks" and 784 % self.chunk:
+            raise ConfigError("chunk", f"must divide 784 (e.g. 7, 14, 28, 112), got {self.chunk}")
+        if self.init == "identity" and self.cell != "rnn":
+            raise ConfigError("init", "identity init (IRNN) applies to the vanilla RNN only")
+        return self
+
+    @property
+    def seq_len(self) -> int:
+        """Time steps T of one sequence."""
+        return {"rows": 28, "chunks": 784 // self.chunk, "pixels": 784}[self.view]
+
+    @property
+    def input_size(self) -> int:
+        """Pixels read at each time step."""
+        return 784 // self.seq_len
+
+    @property
+    def display_name(self) -> str:
+        return self.name or (f"{self.cell}-{self.nonlinearity}" if self.cell == "rnn" else self.cell)
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> RunConfig:
+        """Build from a dict, refusing unknown keys (a typo must not pass silently)."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(unknown[0], "unknown setting")
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> RunConfig:
+        return dataclasses.replace(self, **changes)
+
+
+# The blog experiments: Adam at lr 0.01, batch 100, 5,000 steps, TensorFlow's Glorot init.
+_BLOG = dict(optimizer="adam", lr=0.01, batch_size=100, steps=5000, init="glorot")
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "blog-rnn": dict(_BLOG, cell="rnn", name="blog-rnn"),
+    "blog-lstm": dict(_BLOG, cell="lstm", forget_bias=1.0, name="blog-lstm"),
+    "tutorial-lstm": dict(
+        cell="lstm",
+        optimizer="adam",
+        lr=0.001,
+        batch_size=128,
+        steps=5000,
+        init="glorot",
+        forget_bias=1.0,
+        name="tutorial-lstm",
+    ),
+    "sgd-lstm": dict(
+        cell="lstm",
+        optimizer="sgd",
+        lr=0.001,
+        batch_size=100,
+        steps=5000,
+        init="glorot",
+        forget_bias=1.0,
+        name="sgd-lstm",
+    ),
+    # Short versions of the blog pair for impatient audiences and for tests.
+    "quick-rnn": dict(_BLOG, cell="rnn", steps=400, probe_every=20, eval_every=100, name="quick-rnn"),
+    "quick-lstm": dict(
+        _BLOG, cell="lstm", forget_bias=1.0, steps=400, probe_every=20, eval_every=100, name="quick-lstm"
+    ),
+}
+
+PRESET_HELP = {
+    "blog-rnn": "vanilla tanh RNN, Adam lr 0.01: saturates at +-1 and collapses to ~10%",
+    "blog-lstm": "LSTM at the same settings: reaches ~98%",
+    "tutorial-lstm": "LSTM, Adam lr 0.001, batch 128 (the TensorFlow tutorial)",
+    "sgd-lstm": "LSTM, plain gradient descent lr 0.001: learns slowly",
+    "quick-rnn": "blog-rnn cut to 400 steps: a demo in under a minute",
+    "quick-lstm": "blog-lstm cut to 400 steps",
+}
+
+
+def preset(name: str, **overrides: Any) -> RunConfig:
+    """The named preset with some fields overridden; unknown names raise ConfigError."""
+    if name not in PRESETS:
+        raise ConfigError("preset", f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    return RunConfig.from_dict({**PRESETS[name], **overrides})

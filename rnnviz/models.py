@@ -1,0 +1,145 @@
+"""Sequence classifiers: a fused nn.RNN/LSTM/GRU for training and an unrolled pass over the same weights."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import RunConfig
+
+GATES = {"rnn": (), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
+N_CLASSES = 10
+
+
+@dataclass
+class Trace:
+    """What the unrolled pass exposes; hs are live graph nodes so dL/dh_t can be taken."""
+
+    logits: torch.Tensor  # (B, C)
+    hs: list[torch.Tensor]  # T x (B, H), h_1..h_T
+    preact: torch.Tensor  # (B, T, H) argument of the cell's tanh (RNN: a_t, LSTM: g, GRU: n)
+    cs: torch.Tensor | None = None  # (B, T, H) LSTM cell state
+    gates: dict[str, torch.Tensor] = field(default_factory=dict)  # name -> (B, T, H)
+
+
+class SeqClassifier(nn.Module):
+    """A recurrent layer read over T steps, then a linear head on the last hidden state."""
+
+    def __init__(self, cell: str, input_size: int, hidden_size: int, nonlinearity: str = "tanh") -> None:
+        super().__init__()
+        self.cell = cell
+        self.nonlinearity = nonlinearity if cell == "rnn" else "tanh"
+        if cell == "rnn":
+            self.rnn = nn.RNN(input_size, hidden_size, nonlinearity=nonlinearity, batch_first=True)
+        elif cell == "lstm":
+            self.rnn = nn.LSTM(input_size, hidden_size, batch_first=True)
+        elif cell == "gru":
+            self.rnn = nn.GRU(input_size, hidden_size, batch_first=True)
+        else:
+            raise ValueError(f"unknown cell {cell!r}")
+        self.head = nn.Linear(hidden_size, N_CLASSES)
+
+    @property
+    def hidden_size(self) -> int:
+        return self.rnn.hidden_size
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Fused pass: logits (B, C) and every hidden state (B, T, H)."""
+        hs, _ = self.rnn(x)  # (B, T, H)
+        return self.head(hs[:, -1]), hs
+
+    def unrolled(self, x: torch.Tensor) -> Trace:
+        """The same function as forward, one time step at a time, in torch's gate order."""
+        B, T, _ = x.shape
+        H = self.hidden_size
+        w_ih, w_hh = self.rnn.weight_ih_l0, self.rnn.weight_hh_l0
+        b_ih, b_hh = self.rnn.bias_ih_l0, self.rnn.bias_hh_l0
+        xw = x @ w_ih.T + b_ih  # (B, T, kH): the input part of every step at once
+        hprev = x.new_zeros(B, H)
+        cprev = x.new_zeros(B, H)
+        hs, preacts, cs = [], [], []
+        gates: dict[str, list[torch.Tensor]] = {g: [] for g in GATES[self.cell]}
+        for t in range(T):
+            xt = xw[:, t]  # (B, kH)
+            hw = hprev @ w_hh.T + b_hh  # (B, kH)
+            if self.cell == "rnn":
+                a = xt + hw  # (B, H)
+                h = torch.tanh(a) if self.nonlinearity == "tanh" else torch.relu(a)
+                preacts.append(a)
+            elif self.cell == "lstm":
+                ai, af, ag, ao = (xt + hw).chunk(4, dim=1)  # 4 x (B, H)
+                i, f, g, o = torch.sigmoid(ai), torch.sigmoid(af), torch.tanh(ag), torch.sigmoid(ao)
+                c = f * cprev + i * g  # (B, H)
+                h = o * torch.tanh(c)
+                for name, v in zip("ifgo", (i, f, g, o)):
+                    gates[name].append(v)
+                preacts.append(ag)
+                cs.append(c)
+                cprev = c
+            else:
+                xr, xz, xn = xt.chunk(3, dim=1)
+                hr, hz, hn = hw.chunk(3, dim=1)
+                r, z = torch.sigmoid(xr + hr), torch.sigmoid(xz + hz)
+                an = xn + r * hn  # (B, H)
+                n = torch.tanh(an)
+                h = (1 - z) * n + z * hprev
+                for name, v in zip("rzn", (r, z, n)):
+                    gates[name].append(v)
+                preacts.append(an)
+            hs.append(h)
+            hprev = h
+        return Trace(
+            logits=self.head(hprev),
+            hs=hs,
+            preact=torch.stack(preacts, 1),
+            cs=torch.stack(cs, 1) if cs else None,
+            gates={name: torch.stack(v, 1) for name, v in gates.items()},
+        )
+
+    def recurrent_weights(self) -> list[torch.Tensor]:
+        """W_hh split per gate block, each (H, H)."""
+        return list(self.rnn.weight_hh_l0.chunk(max(1, len(GATES[self.cell])), dim=0))
+
+
+def init_weights(model: SeqClassifier, init: str, forget_bias: float) -> None:
+    """Apply a named initialisation scheme in place (see RunConfig.init)."""
+    rnn, H = model.rnn, model.hidden_size
+    k = max(1, len(GATES[model.cell]))
+    with torch.no_grad():
+        if init == "glorot":
+            # TensorFlow cells hold one kernel of shape (I + H, k*H) with glorot-uniform init.
+            limit = math.sqrt(6.0 / (rnn.input_size + H + k * H))
+            for w in (rnn.weight_ih_l0, rnn.weight_hh_l0):
+                w.uniform_(-limit, limit)
+            rnn.bias_ih_l0.zero_()
+            rnn.bias_hh_l0.zero_()
+            nn.init.xavier_uniform_(model.head.weight)
+            model.head.bias.zero_()
+        elif init == "orthogonal":
+            for block in rnn.weight_hh_l0.chunk(k, dim=0):
+                nn.init.orthogonal_(block)
+        elif init == "identity":
+            # IRNN (Le et al. 2015): identity recurrence, zero biases, small input weights.
+            rnn.weight_hh_l0.copy_(torch.eye(H))
+            nn.init.normal_(rnn.weight_ih_l0, std=0.001)
+            rnn.bias_ih_l0.zero_()
+            rnn.bias_hh_l0.zero_()
+        elif init != "default":
+            raise ValueError(f"unknown init {init!r}")
+        if model.cell == "lstm" and forget_bias:
+            rnn.bias_ih_l0[H : 2 * H] += forget_bias
+
+
+def build_model(cfg: RunConfig) -> SeqClassifier:
+    """The classifier a config describes, initialised (uses torch's global RNG)."""
+    model = SeqClassifier(cfg.cell, cfg.input_size, cfg.hidden_size, cfg.nonlinearity)
+    init_weights(model, cfg.init, cfg.forget_bias)
+    return model
+
+
+def loss_fn(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return F.cross_entropy(logits, y)

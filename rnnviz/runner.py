@@ -1,0 +1,53 @@
+"""Start, stop and list background trainer processes (one OS process per run, never a thread)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from .config import RunConfig
+from .store import ACTIVE, Store
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+
+def log_path(store_path: Path, run_id: int) -> Path:
+    """Where a background run's stdout and stderr go: beside the store."""
+    return store_path.parent / "logs" / f"{store_path.stem}-run-{run_id}.log"
+
+
+def start(cfg: RunConfig, store: Store) -> int:
+    """Queue a run and start its trainer process; returns the run id at once."""
+    cfg.validate()
+    run_id = store.create_run(cfg)
+    log = log_path(store.path, run_id)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PACKAGE_ROOT), env.get("PYTHONPATH", "")) if p)
+    with open(log, "ab") as out:
+        # A new session: the trainer outlives the Streamlit server, its reloads and its Ctrl-C.
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "rnnviz", "worker", "--store", str(store.path), "--run-id", str(run_id)],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+    store.set_process(run_id, proc.pid)
+    return run_id
+
+
+def stop(store: Store, run_id: int) -> None:
+    """Ask a run to stop; its trainer finishes the current step, saves, and exits within about a second."""
+    store.request_stop(run_id)
+
+
+def active(store: Store) -> pd.DataFrame:
+    """Runs queued or training now (runs whose process died are marked interrupted first)."""
+    runs = store.runs()
+    return runs[runs["status"].isin(ACTIVE)]

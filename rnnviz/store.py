@@ -1,0 +1,388 @@
+"""The run store: one SQLite file in WAL mode, one writer per run, readers in any process."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .config import RunConfig
+
+SCHEMA_VERSION = 1
+ACTIVE = ("queued", "running")
+# A run that was queued this long ago and never got a process has lost its launcher.
+QUEUE_GRACE_S = 60.0
+
+SCHEMA = """
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    config TEXT NOT NULL,
+    status TEXT NOT NULL,           -- queued running finished stopped diverged failed interrupted
+    created REAL NOT NULL,
+    started REAL,
+    ended REAL,
+    heartbeat REAL,                 -- last commit of the trainer
+    host TEXT,
+    pid INTEGER,
+    pid_start TEXT,                 -- the process's start time, so a reused pid is not mistaken
+    error TEXT,
+    step INTEGER NOT NULL DEFAULT 0,
+    total_steps INTEGER NOT NULL,
+    stop_requested INTEGER NOT NULL DEFAULT 0,
+    test_accuracy REAL,
+    saturated_fraction REAL,
+    seconds REAL
+);
+CREATE TABLE scalars (
+    run_id INTEGER NOT NULL, step INTEGER NOT NULL, name TEXT NOT NULL, value REAL,
+    PRIMARY KEY (run_id, name, step)
+) WITHOUT ROWID;
+CREATE TABLE arrays (
+    run_id INTEGER NOT NULL, step INTEGER NOT NULL, name TEXT NOT NULL,
+    shape TEXT NOT NULL, data BLOB NOT NULL,   -- float32 bytes, C order
+    PRIMARY KEY (run_id, name, step)
+) WITHOUT ROWID;
+CREATE TABLE hist_edges (
+    run_id INTEGER NOT NULL, name TEXT NOT NULL, edges BLOB NOT NULL,
+    PRIMARY KEY (run_id, name)
+) WITHOUT ROWID;
+"""
+
+
+class StoreError(RuntimeError):
+    """The store cannot be used; the message says which file and what to do."""
+
+
+def default_path() -> Path:
+    """$RNNVIZ_STORE, else $XDG_DATA_HOME/rnnviz/runs.sqlite (~/.local/share/rnnviz/runs.sqlite)."""
+    if os.environ.get("RNNVIZ_STORE"):
+        return Path(os.environ["RNNVIZ_STORE"]).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "rnnviz" / "runs.sqlite"
+
+
+def _proc_start(pid: int) -> str | None:
+    """Start time of a live, non-zombie process (Linux /proc), or None."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return None if fields[0] in ("Z", "X") else fields[19]
+
+
+def process_alive(pid: int | None, start: str | None) -> bool:
+    if not pid:
+        return False
+    if Path("/proc/self/stat").exists():
+        now = _proc_start(pid)
+        return now is not None and (start is None or now == start)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def encode(a: np.ndarray) -> tuple[str, bytes]:
+    a = np.ascontiguousarray(a, dtype=np.float32)
+    return ",".join(map(str, a.shape)), a.tobytes()
+
+
+def decode(shape: str, data: bytes) -> np.ndarray:
+    dims = tuple(int(d) for d in shape.split(",")) if shape else ()
+    return np.frombuffer(data, dtype=np.float32).reshape(dims)
+
+
+class Store:
+    """A connection to a run store; create one per process (or thread) that uses it."""
+
+    def __init__(self, path: str | os.PathLike | None = None) -> None:
+        self.path = Path(path).expanduser() if path else default_path()
+        if self.path.is_dir():
+            raise StoreError(
+                f"{self.path}: is a directory; give a file path for the store, e.g. {self.path / 'runs.sqlite'}"
+            )
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+            self.conn.execute("PRAGMA busy_timeout = 30000")
+            self._setup()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"{self.path}: cannot be used as a run store ({exc}); "
+                "is it an rnnviz store? Give another path with --store or $RNNVIZ_STORE"
+            ) from None
+        except OSError as exc:
+            raise StoreError(
+                f"{self.path}: {exc.strerror or exc}; give a writable path with --store or $RNNVIZ_STORE"
+            ) from None
+
+    def _setup(self) -> None:
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path}: written by a newer rnnviz (schema {version}, this one reads "
+                f"{SCHEMA_VERSION}); upgrade rnnviz or use another store"
+            )
+        tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if version == 0 and tables - {"sqlite_sequence"}:
+            raise StoreError(f"{self.path}: an SQLite file that is not an rnnviz store; use another path")
+        if self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            self.conn.execute("PRAGMA journal_mode = WAL")
+        self.conn.execute("PRAGMA synchronous = NORMAL")  # durable against process crashes in WAL mode
+        if version == 0:
+            with self.transaction() as c:
+                for stmt in SCHEMA.split(";"):
+                    if stmt.strip():
+                        c.execute(stmt)
+                c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # ---- writing (the trainer) ----
+    def create_run(self, cfg: RunConfig, status: str = "queued") -> int:
+        with self.transaction() as c:
+            cur = c.execute(
+                "INSERT INTO runs (name, config, status, created, total_steps, host) VALUES (?, ?, ?, ?, ?, ?)",
+                (cfg.display_name, cfg.to_json(), status, time.time(), cfg.steps, socket.gethostname()),
+            )
+            return int(cur.lastrowid)
+
+    def set_process(self, run_id: int, pid: int) -> None:
+        """Record the process that will train this run."""
+        with self.transaction() as c:
+            c.execute(
+                "UPDATE runs SET pid = ?, pid_start = ?, host = ? WHERE id = ?",
+                (pid, _proc_start(pid), socket.gethostname(), run_id),
+            )
+
+    def mark_running(self, run_id: int, pid: int) -> None:
+        now = time.time()
+        with self.transaction() as c:
+            c.execute(
+                "UPDATE runs SET status = 'running', started = ?, heartbeat = ?, pid = ?, pid_start = ?, host = ? "
+                "WHERE id = ?",
+                (now, now, pid, _proc_start(pid), socket.gethostname(), run_id),
+            )
+
+    def set_hist_edges(self, run_id: int, edges: dict[str, np.ndarray]) -> None:
+        with self.transaction() as c:
+            c.executemany(
+                "INSERT OR REPLACE INTO hist_edges VALUES (?, ?, ?)",
+                [(run_id, k, np.asarray(v, np.float32).tobytes()) for k, v in edges.items()],
+            )
+
+    def append(
+        self,
+        run_id: int,
+        step: int,
+        scalars: list[tuple[int, str, float]],
+        arrays: list[tuple[int, str, np.ndarray]],
+        summary: dict[str, float | None],
+    ) -> bool:
+        """Commit a batch of records in one transaction; returns whether a stop was requested."""
+        with self.transaction() as c:
+            c.executemany(
+                "INSERT OR REPLACE INTO scalars VALUES (?, ?, ?, ?)",
+                [(run_id, s, n, v) for s, n, v in scalars],
+            )
+            c.executemany(
+                "INSERT OR REPLACE INTO arrays VALUES (?, ?, ?, ?, ?)",
+                [(run_id, s, n, *encode(a)) for s, n, a in arrays],
+            )
+            c.execute(
+                "UPDATE runs SET step = ?, heartbeat = ?, test_accuracy = COALESCE(?, test_accuracy), "
+                "saturated_fraction = COALESCE(?, saturated_fraction) WHERE id = ?",
+                (step, time.time(), summary.get("test_accuracy"), summary.get("saturated_fraction"), run_id),
+            )
+            return bool(c.execute("SELECT stop_requested FROM runs WHERE id = ?", (run_id,)).fetchone()[0])
+
+    def finish(self, run_id: int, status: str, error: str | None = None, seconds: float | None = None) -> None:
+        with self.transaction() as c:
+            c.execute(
+                "UPDATE runs SET status = ?, error = ?, ended = ?, seconds = ? WHERE id = ?",
+                (status, error, time.time(), seconds, run_id),
+            )
+
+    def request_stop(self, run_id: int) -> None:
+        self._require(run_id)
+        with self.transaction() as c:
+            c.execute("UPDATE runs SET stop_requested = 1 WHERE id = ?", (run_id,))
+
+    def delete_run(self, run_id: int) -> None:
+        self._require(run_id)
+        with self.transaction() as c:
+            for table, key in (("scalars", "run_id"), ("arrays", "run_id"), ("hist_edges", "run_id"), ("runs", "id")):
+                c.execute(f"DELETE FROM {table} WHERE {key} = ?", (run_id,))
+
+    # ---- reading (UI, CLI, notebooks) ----
+    def _require(self, run_id: int) -> sqlite3.Row:
+        self.conn.row_factory = sqlite3.Row
+        try:
+            row = self.conn.execute("SELECT * FROM runs WHERE id = ?", (int(run_id),)).fetchone()
+        except (TypeError, ValueError):
+            raise StoreError(f"run id must be a number, got {run_id!r}") from None
+        finally:
+            self.conn.row_factory = None
+        if row is None:
+            raise StoreError(f"no run {run_id} in {self.path}; `python -m rnnviz runs` lists them")
+        return row
+
+    def reap(self) -> list[int]:
+        """Mark runs whose trainer process is gone as interrupted; returns their ids."""
+        host = socket.gethostname()
+        rows = self.conn.execute(
+            "SELECT id, status, pid, pid_start, host, created FROM runs WHERE status IN ('queued', 'running')"
+        ).fetchall()
+        dead = []
+        for run_id, status, pid, start, run_host, created in rows:
+            if run_host not in (None, host):
+                continue  # another machine's process; cannot judge it from here
+            if pid is None:
+                if status == "queued" and time.time() - created > QUEUE_GRACE_S:
+                    dead.append(run_id)
+            elif not process_alive(pid, start):
+                dead.append(run_id)
+        if dead:
+            with self.transaction() as c:
+                c.executemany(
+                    "UPDATE runs SET status = 'interrupted', ended = COALESCE(heartbeat, created), "
+                    "error = COALESCE(error, 'the trainer process ended without finishing the run') "
+                    "WHERE id = ? AND status IN ('queued', 'running')",
+                    [(r,) for r in dead],
+                )
+        return dead
+
+    def runs(self) -> pd.DataFrame:
+        """Every run, newest first, after reaping runs whose process died."""
+        self.reap()
+        df = pd.read_sql_query(
+            "SELECT id AS run_id, name, status, step, total_steps, test_accuracy, saturated_fraction, "
+            "created, started, ended, heartbeat, seconds, error, pid, config FROM runs ORDER BY id DESC",
+            self.conn,
+        )
+        now = time.time()
+        end = df["ended"].where(df["ended"].notna(), np.where(df["status"].isin(ACTIVE), now, df["heartbeat"]))
+        df["elapsed"] = (end - df["started"]).where(df["started"].notna())
+        df["progress"] = (df["step"] / df["total_steps"]).clip(0, 1)
+        df["cell"] = [json.loads(c)["cell"] for c in df["config"]]
+        return df
+
+    def run(self, run_id: int) -> dict:
+        """One run's row as a dict (status after reaping)."""
+        self.reap()
+        return dict(self._require(run_id))
+
+    def config(self, run_id: int) -> RunConfig:
+        return RunConfig.from_dict(json.loads(self._require(run_id)["config"]))
+
+    def scalars(self, run_id: int, names: list[str] | None = None, since: int = -1) -> pd.DataFrame:
+        """Tidy scalars (step, name, value) of a run, optionally only some names or after a step."""
+        self._require(run_id)
+        q = "SELECT step, name, value FROM scalars WHERE run_id = ? AND step > ?"
+        params: list = [int(run_id), int(since)]
+        if names:
+            q += f" AND name IN ({','.join('?' * len(names))})"
+            params += list(names)
+        return pd.read_sql_query(q + " ORDER BY step, name", self.conn, params=params)
+
+    def scalar_names(self, run_id: int) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT DISTINCT name FROM scalars WHERE run_id = ?", (int(run_id),))]
+
+    def series(self, run_id: int, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """A recorded array over training: steps (P,) and values stacked (P, ...)."""
+        self._require(run_id)
+        rows = self.conn.execute(
+            "SELECT step, shape, data FROM arrays WHERE run_id = ? AND name = ? ORDER BY step", (int(run_id), name)
+        ).fetchall()
+        if not rows:
+            return np.zeros(0, np.int64), np.zeros((0,), np.float32)
+        return np.array([r[0] for r in rows]), np.stack([decode(r[1], r[2]) for r in rows])
+
+    def grad_flow(self, run_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """||dL/dh_t|| per probe step: steps (P,) and a (P, T) array."""
+        return self.series(run_id, "grad_h")
+
+    def array_names(self, run_id: int) -> list[str]:
+        return [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT DISTINCT name FROM arrays WHERE run_id = ? ORDER BY name", (int(run_id),)
+            )
+        ]
+
+    def arrays_at(self, run_id: int, step: int) -> tuple[int | None, dict[str, np.ndarray]]:
+        """Every array of the last probe at or before step: (that step, name -> array)."""
+        self._require(run_id)
+        row = self.conn.execute(
+            "SELECT MAX(step) FROM arrays WHERE run_id = ? AND step <= ?", (int(run_id), int(step))
+        ).fetchone()
+        if row[0] is None:
+            return None, {}
+        rows = self.conn.execute(
+            "SELECT name, shape, data FROM arrays WHERE run_id = ? AND step = ?", (int(run_id), row[0])
+        ).fetchall()
+        return int(row[0]), {n: decode(s, d) for n, s, d in rows}
+
+    def hist_edges(self, run_id: int) -> dict[str, np.ndarray]:
+        rows = self.conn.execute("SELECT name, edges FROM hist_edges WHERE run_id = ?", (int(run_id),)).fetchall()
+        return {n: np.frombuffer(e, np.float32) for n, e in rows}
+
+    def histograms(self, run_id: int, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One histogram over training: steps (P,), counts (P, bins), edges (bins + 1,)."""
+        steps, counts = self.series(run_id, f"hist/{name}")
+        return steps, counts, self.hist_edges(run_id).get(name, np.zeros(0, np.float32))
+
+    def export_csv(self, run_id: int, directory: str | os.PathLike) -> list[Path]:
+        """Write a run's config, scalars, per-time-step arrays and histograms as CSV files."""
+        run = self._require(run_id)
+        out = Path(directory).expanduser().resolve()
+        out.mkdir(parents=True, exist_ok=True)
+        written = []
+        (out / "config.json").write_text(json.dumps(json.loads(run["config"]), indent=2) + "\n")
+        written.append(out / "config.json")
+        wide = self.scalars(run_id).pivot(index="step", columns="name", values="value")
+        wide.to_csv(out / "scalars.csv")
+        written.append(out / "scalars.csv")
+        edges = self.hist_edges(run_id)
+        for name in self.array_names(run_id):
+            steps, values = self.series(run_id, name)
+            flat = values.reshape(len(steps), -1)
+            if name.startswith("hist/"):
+                e = edges[name[5:]]
+                columns = [f"[{lo:.4g},{hi:.4g})" for lo, hi in zip(e[:-1], e[1:])]
+            else:
+                columns = [str(i) for i in range(flat.shape[1])]
+            path = out / (name.replace("/", "__") + ".csv")
+            pd.DataFrame(flat, index=pd.Index(steps, name="step"), columns=columns).to_csv(path)
+            written.append(path)
+        return written

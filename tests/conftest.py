@@ -1,0 +1,62 @@
+"""Shared fixtures: the real MNIST subset, IDX writers for bad files, and stores with short real runs."""
+
+from __future__ import annotations
+
+import gzip
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rnnviz.config import RunConfig
+from rnnviz.store import Store
+from rnnviz.trainer import train
+
+ROOT = Path(__file__).resolve().parent.parent
+MNIST_DIR = ROOT.parent / "shared" / "data" / "mnist-10k"
+
+
+def write_idx(path: Path, array: np.ndarray, compress: bool = True) -> Path:
+    """Write a uint8 array as an IDX file (gzip when compress)."""
+    array = np.asarray(array, dtype=np.uint8)
+    raw = struct.pack(">HBB", 0, 8, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes()
+    path.write_bytes(gzip.compress(raw) if compress else raw)
+    return path
+
+
+def write_dataset(directory: Path, n_train: int = 64, n_test: int = 32, seed: int = 0) -> Path:
+    """A small dataset in MNIST layout with random pixels."""
+    rng = np.random.default_rng(seed)
+    directory.mkdir(parents=True, exist_ok=True)
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        write_idx(directory / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)))
+        write_idx(directory / f"{prefix}-labels-idx1-ubyte.gz", rng.integers(0, 10, n))
+    return directory
+
+
+def quick_config(**changes) -> RunConfig:
+    """A real but short run on the MNIST subset."""
+    values = dict(
+        steps=30,
+        batch_size=32,
+        probe_every=10,
+        eval_every=20,
+        probe_batch=32,
+        data_dir=str(MNIST_DIR),
+        threads=1,
+        init="glorot",
+    )
+    values.update(changes)
+    return RunConfig(**values)
+
+
+@pytest.fixture(scope="session")
+def trained_store(tmp_path_factory) -> Path:
+    """A store holding one finished RNN run (id 1) and one finished LSTM run (id 2)."""
+    path = tmp_path_factory.mktemp("store") / "runs.sqlite"
+    with Store(path) as store:
+        for cell in ("rnn", "lstm"):
+            result = train(quick_config(cell=cell, name=f"test-{cell}", lr=0.01), store)
+            assert result.status == "finished", result.error
+    return path

@@ -1,0 +1,79 @@
+"""The command line: a JSON line at the end of train, one clear line for every bad value."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import MNIST_DIR, ROOT
+
+
+def rnnviz(*args: str, env_store=None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "rnnviz", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_train_prints_one_json_line_and_runs_lists_it(tmp_path):
+    store = str(tmp_path / "cli.sqlite")
+    done = rnnviz(
+        "train",
+        "--preset",
+        "quick-rnn",
+        "--steps",
+        "15",
+        "--batch-size",
+        "16",
+        "--threads",
+        "1",
+        "--data-dir",
+        str(MNIST_DIR),
+        "--store",
+        store,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert {"run_id", "status", "steps", "test_accuracy", "saturated_fraction", "seconds"} <= set(result)
+    assert result["status"] == "finished" and result["steps"] == 15
+    assert "15/15" in done.stderr  # the progress bar
+    listed = json.loads(rnnviz("runs", "--json", "--store", store).stdout)
+    assert listed[0]["run_id"] == result["run_id"] and listed[0]["name"] == "quick-rnn" and listed[0]["steps"] == 15
+    exported = rnnviz("export", str(result["run_id"]), str(tmp_path / "csv"), "--store", store)
+    assert exported.returncode == 0 and (tmp_path / "csv" / "scalars.csv").exists()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--lr", "-1"], "--lr: must be > 0"),
+        (["--lr", "abc"], "invalid float value"),
+        (["--hidden-size", "0"], "--hidden-size: must be > 0"),
+        (["--cell", "transformer"], "--cell: unknown value 'transformer'"),
+        (["--preset", "nope"], "invalid choice: 'nope'"),
+        (["--view", "chunks", "--chunk", "5"], "--chunk: must divide 784"),
+        (["--init", "identity", "--cell", "lstm"], "identity init (IRNN) applies to the vanilla RNN only"),
+        (["--data-dir", "/nonexistent/mnist"], "/nonexistent/mnist: no such directory"),
+    ],
+)
+def test_bad_values_are_refused_with_one_line(tmp_path, args, message):
+    store = tmp_path / "bad.sqlite"
+    done = rnnviz("train", *args, "--store", str(store))
+    assert done.returncode != 0
+    assert message in done.stderr and "Traceback" not in done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip() and "rnnviz: error" in line]
+    assert len(lines) == 1
+
+
+def test_presets_list_the_blog_settings():
+    out = json.loads(rnnviz("presets", "--json").stdout)
+    assert out["blog-rnn"]["cell"] == "rnn" and out["blog-rnn"]["lr"] == 0.01 and out["blog-rnn"]["steps"] == 5000
+    assert out["blog-lstm"]["forget_bias"] == 1.0 and out["tutorial-lstm"]["batch_size"] == 128
+    assert out["sgd-lstm"]["optimizer"] == "sgd"
+
+
+def test_unknown_run_id_is_one_clear_line(tmp_path):
+    done = rnnviz("export", "7", str(tmp_path / "x"), "--store", str(tmp_path / "e.sqlite"))
+    assert done.returncode == 2 and "no run 7" in done.stderr and "Traceback" not in done.stderr

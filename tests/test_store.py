@@ -1,0 +1,154 @@
+"""The run store: read while written, survives a killed trainer, refuses what it cannot use."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from rnnviz import runner
+from rnnviz.config import RunConfig
+from rnnviz.store import SCHEMA_VERSION, Store, StoreError
+
+from .conftest import ROOT, quick_config
+
+
+def _wait(predicate, timeout=60.0, every=0.1):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError("condition not met in time")
+
+
+def test_round_trip_of_scalars_arrays_and_histograms(tmp_path):
+    with Store(tmp_path / "s.sqlite") as store:
+        run_id = store.create_run(RunConfig(cell="rnn"))
+        store.set_hist_edges(run_id, {"h_all": np.linspace(-1, 1, 5)})
+        store.append(
+            run_id,
+            2,
+            [(1, "loss", 2.3), (2, "loss", 2.1)],
+            [(1, "grad_h", np.arange(28.0)), (1, "hist/h_all", np.ones(4)), (2, "grad_h", np.ones(28))],
+            {},
+        )
+        df = store.scalars(run_id)
+        assert df.to_dict("list") == {"step": [1, 2], "name": ["loss", "loss"], "value": [2.3, 2.1]}
+        steps, flow = store.grad_flow(run_id)
+        assert steps.tolist() == [1, 2] and flow.shape == (2, 28) and flow[0, 27] == 27
+        steps, counts, edges = store.histograms(run_id, "h_all")
+        assert counts.shape == (1, 4) and edges.shape == (5,)
+        assert store.run(run_id)["step"] == 2 and store.runs()["cell"].tolist() == ["rnn"]
+
+
+def test_run_ids_that_do_not_exist_or_carry_sql_are_refused(tmp_path):
+    with Store(tmp_path / "s.sqlite") as store:
+        store.create_run(RunConfig())
+        for bad in (99, "1; DROP TABLE runs", "1 OR 1=1"):
+            with pytest.raises(StoreError):
+                store.scalars(bad)
+        assert len(store.runs()) == 1
+
+
+def test_store_path_that_is_a_directory_or_not_a_store(tmp_path):
+    with pytest.raises(StoreError, match="is a directory"):
+        Store(tmp_path)
+    (tmp_path / "text.sqlite").write_text("hello, not a database " * 100)
+    with pytest.raises(StoreError, match="cannot be used as a run store"):
+        Store(tmp_path / "text.sqlite")
+    other = sqlite3.connect(tmp_path / "other.sqlite")
+    other.execute("CREATE TABLE t (x)")
+    other.commit()
+    other.close()
+    with pytest.raises(StoreError, match="not an rnnviz store"):
+        Store(tmp_path / "other.sqlite")
+
+
+def test_store_from_a_newer_schema_is_refused_untouched(tmp_path):
+    path = tmp_path / "new.sqlite"
+    Store(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="newer rnnviz"):
+        Store(path)
+    assert path.read_bytes() == before
+
+
+def test_delete_and_export(trained_store, tmp_path):
+    out = tmp_path / "export"
+    with Store(trained_store) as store:
+        files = store.export_csv(1, out)
+    names = {p.name for p in files}
+    assert {"config.json", "scalars.csv", "grad_h.csv", "hist__h_all.csv"} <= names
+    assert json.loads((out / "config.json").read_text())["cell"] == "rnn"
+    header = (out / "scalars.csv").read_text().splitlines()[0].split(",")
+    assert "loss" in header and "grad_norm/global" in header
+    copy = tmp_path / "copy.sqlite"
+    copy.write_bytes(trained_store.read_bytes())
+    with Store(copy) as store:
+        store.delete_run(1)
+        assert store.runs()["run_id"].tolist() == [2]
+        assert store.conn.execute("SELECT COUNT(*) FROM scalars WHERE run_id = 1").fetchone()[0] == 0
+
+
+def test_killed_trainer_leaves_every_committed_step_readable(tmp_path):
+    path = tmp_path / "kill.sqlite"
+    cmd = [
+        sys.executable,
+        "-m",
+        "rnnviz",
+        "train",
+        "--store",
+        str(path),
+        "--steps",
+        "100000",
+        "--threads",
+        "1",
+        "--batch-size",
+        "32",
+        "--probe-every",
+        "10",
+        "--data-dir",
+        quick_config().data_dir,
+    ]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        reader = _wait(lambda: path.exists() and Store(path))
+        # another process reads while the trainer writes
+        seen = _wait(lambda: reader.run(1)["step"] >= 40 and reader.run(1)["step"])
+        assert reader.run(1)["status"] == "running"
+        assert len(reader.scalars(1, ["loss"])) >= 40
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    with Store(path) as store:
+        assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        run = store.run(1)
+        assert run["status"] == "interrupted" and "ended without finishing" in run["error"]
+        losses = store.scalars(1, ["loss"])
+        assert losses["step"].tolist() == list(range(1, len(losses) + 1)) and len(losses) >= seen
+        assert store.grad_flow(1)[1].shape[1] == 28
+
+
+def test_background_run_starts_and_stops_on_request(tmp_path):
+    with Store(tmp_path / "bg.sqlite") as store:
+        run_id = runner.start(quick_config(steps=100000), store)
+        _wait(lambda: store.run(run_id)["step"] > 5)
+        assert runner.active(store)["run_id"].tolist() == [run_id]
+        runner.stop(store, run_id)
+        asked = time.monotonic()
+        _wait(lambda: store.run(run_id)["status"] == "stopped", timeout=30)
+        assert time.monotonic() - asked < 10
+        assert runner.active(store).empty
+        assert runner.log_path(store.path, run_id).exists()

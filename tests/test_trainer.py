@@ -1,0 +1,70 @@
+"""Training runs: a smoke run records every diagnostic; seeds reproduce; divergence and stops end cleanly."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnnviz.store import Store
+from rnnviz.trainer import train
+
+from .conftest import quick_config, write_dataset
+
+
+def test_smoke_run_records_every_diagnostic(trained_store):
+    with Store(trained_store) as store:
+        runs = store.runs().set_index("run_id")
+        assert runs.loc[1, "status"] == "finished" and runs.loc[2, "step"] == 30
+        names = set(store.scalar_names(2))
+        assert {
+            "loss",
+            "accuracy",
+            "saturated",
+            "saturated_last",
+            "clipped",
+            "grad_norm/global",
+            "grad_norm/rnn.weight_hh_l0",
+            "grad_norm/head.weight",
+            "test_accuracy",
+            "sigma_max_whh",
+        } <= names
+        steps, flow = store.grad_flow(2)
+        assert steps.tolist() == [1, 10, 20, 30] and flow.shape == (4, 28) and np.all(flow > 0)
+        arrays = set(store.array_names(2))
+        assert {"hist/c", "hist/gate_f", "unit_sat/i", "gate_mean_t/o", "sat_t", "mean_abs_h_t"} <= arrays
+        assert store.scalars(2, ["test_accuracy"])["step"].tolist() == [20, 30]
+        assert 0.0 <= runs.loc[2, "test_accuracy"] <= 1.0
+
+
+def test_same_config_and_seed_give_the_same_numbers(tmp_path):
+    with Store(tmp_path / "r.sqlite") as store:
+        a = train(quick_config(steps=12, cell="gru"), store)
+        b = train(quick_config(steps=12, cell="gru"), store)
+        c = train(quick_config(steps=12, cell="gru", seed=1), store)
+        la, lb, lc = (store.scalars(r.run_id, ["loss"])["value"].to_numpy() for r in (a, b, c))
+    assert np.array_equal(la, lb) and not np.array_equal(la, lc)
+    assert a.test_accuracy == b.test_accuracy
+
+
+def test_divergence_ends_the_run_and_keeps_earlier_steps(tmp_path):
+    with Store(tmp_path / "d.sqlite") as store:
+        result = train(quick_config(cell="rnn", nonlinearity="relu", lr=10.0, optimizer="sgd", steps=200), store)
+        assert result.status == "diverged" and "lower the learning rate" in result.error
+        loss = store.scalars(result.run_id, ["loss"])
+        assert loss["step"].tolist() == list(range(1, result.steps + 1))
+        assert np.isnan(loss["value"].iloc[-1]) and np.isfinite(loss["value"].iloc[:-1]).all()
+        assert store.run(result.run_id)["status"] == "diverged"
+
+
+def test_stop_request_ends_the_run_as_stopped(tmp_path):
+    calls = []
+    with Store(tmp_path / "s.sqlite") as store:
+        result = train(quick_config(steps=1000), store, should_stop=lambda: calls.append(1) or len(calls) >= 5)
+    assert result.status == "stopped" and result.steps == 5 and result.test_accuracy is not None
+
+
+def test_bad_data_fails_the_run_with_the_reason(tmp_path):
+    d = write_dataset(tmp_path / "tiny", n_train=8)
+    with Store(tmp_path / "f.sqlite") as store:
+        result = train(quick_config(data_dir=str(d), batch_size=32), store)
+        assert result.status == "failed" and "larger than the training split" in result.error
+        assert store.run(result.run_id)["error"] == result.error
