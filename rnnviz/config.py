@@ -59,7 +59,7 @@ class RunConfig:
     chunk: int = _f(7, "pixels per time step when view is chunks (7 gives 112 steps)")
     permute: bool = _f(False, "apply a fixed random permutation (from the seed) to the pixels")
     # diagnostics
-    probe_every: int = _f(50, "run the unrolled probe pass (per-time-step gradients, histograms) every N steps")
+    probe_every: int = _f(100, "run the unrolled probe pass (per-time-step gradients, histograms) every N steps")
     probe_batch: int = _f(100, "test digits in the fixed probe batch")
     eval_every: int = _f(500, "evaluate on the whole test split every N steps (and at the end)")
     saturation: float = _f(0.99, "a unit counts as saturated when |h| exceeds this")

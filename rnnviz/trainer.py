@@ -75,7 +75,7 @@ class Recorder:
         return self.stop_requested
 
 
-def _batches(n: int, batch_size: int, gen: torch.Generator):
+def batch_order(n: int, batch_size: int, gen: torch.Generator):
     """Endless shuffled mini-batches, epoch after epoch; the generator alone fixes the order."""
     while True:
         order = torch.randperm(n, generator=gen)
@@ -120,7 +120,7 @@ def train(
         params = list(model.parameters())
         opt = (torch.optim.Adam if cfg.optimizer == "adam" else torch.optim.SGD)(params, lr=cfg.lr)
         store.set_hist_edges(run_id, hist_edges(cfg.cell, cfg.nonlinearity, cfg.hist_bins))
-        batches = _batches(len(train_x), cfg.batch_size, torch.Generator().manual_seed(cfg.seed))
+        batches = batch_order(len(train_x), cfg.batch_size, torch.Generator().manual_seed(cfg.seed))
 
         def run_probe(at: int) -> None:
             arrays, scalars = probe(model, probe_x, probe_y, cfg.saturation, cfg.hist_bins)
