@@ -63,7 +63,7 @@ class RunConfig:
     probe_batch: int = _f(100, "test digits in the fixed probe batch")
     eval_every: int = _f(500, "evaluate on the whole test split every N steps (and at the end)")
     saturation: float = _f(0.99, "a unit counts as saturated when |h| exceeds this")
-    hist_bins: int = _f(50, "bins of every histogram; the edges stay fixed for the whole run")
+    hist_bins: int = _f(200, "bins of every histogram (200 puts an edge at |h| = 0.99); edges stay fixed for the run")
     # execution
     device: str = _f("auto", "auto (CUDA when present), cpu or cuda")
     threads: int = _f(0, "torch threads; 0 uses every core")
@@ -181,6 +181,16 @@ PRESET_HELP = {
     "quick-rnn": "blog-rnn cut to 400 steps: a demo in under a minute",
     "quick-lstm": "blog-lstm cut to 400 steps",
 }
+
+
+def rnn_vs_lstm(cfg: RunConfig) -> list[RunConfig]:
+    """The blog pair built from one config: same seed, data order and optimiser; RNN and LSTM cells."""
+    base = cfg.name.removesuffix("-rnn").removesuffix("-lstm") or "pair"
+    init = "glorot" if cfg.init == "identity" else cfg.init
+    return [
+        cfg.replace(cell="rnn", nonlinearity="tanh", forget_bias=0.0, init=init, name=f"{base}-rnn"),
+        cfg.replace(cell="lstm", forget_bias=cfg.forget_bias or 1.0, init=init, name=f"{base}-lstm"),
+    ]
 
 
 def preset(name: str, **overrides: Any) -> RunConfig:

@@ -1,0 +1,312 @@
+"""Pure Plotly builders: arrays in, go.Figure out (no Streamlit), shared by the dashboard and reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+PALETTE = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
+MAX_POINTS = 1500  # points per line sent to the browser
+MAX_COLUMNS = 300  # heatmap columns (training steps) sent to the browser
+MAX_ROWS = 200  # heatmap rows (time steps); T = 784 is averaged down to this
+
+
+@dataclass(frozen=True)
+class Style:
+    """Looks shared by every figure; large fonts for the back of a room."""
+
+    font_size: int = 14
+    height: int = 380
+
+    @classmethod
+    def for_talks(cls, large: bool) -> Style:
+        return cls(font_size=22, height=480) if large else cls()
+
+
+def color(i: int) -> str:
+    return PALETTE[i % len(PALETTE)]
+
+
+def _layout(fig: go.Figure, style: Style, title: str, key: str, **extra) -> go.Figure:
+    fig.update_layout(
+        title=dict(text=title, font=dict(size=style.font_size + 4)),
+        font=dict(size=style.font_size),
+        height=style.height + 4 * style.font_size,
+        margin=dict(l=60, r=20, t=60, b=50 + 4 * style.font_size),
+        legend=dict(orientation="h", yanchor="top", y=-0.25, xanchor="left", x=0),
+        uirevision=key,  # keep the user's zoom across live refreshes
+        template="plotly_white",
+        **extra,
+    )
+    return fig
+
+
+def downsample(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """Bucket means of a long series (NaNs ignored), so a 100k-step run draws as fast as a short one."""
+    x, y = np.asarray(x), np.asarray(y, dtype=float)
+    if len(x) <= max_points:
+        return x, y
+    edges = np.linspace(0, len(x), max_points + 1).astype(int)
+    xs = np.array([x[a:b].mean() for a, b in zip(edges[:-1], edges[1:])])
+    with np.errstate(invalid="ignore"):
+        ys = np.array(
+            [np.nanmean(y[a:b]) if np.isfinite(y[a:b]).any() else np.nan for a, b in zip(edges[:-1], edges[1:])]
+        )
+    return xs, ys
+
+
+def lines(
+    series: list[tuple[str, np.ndarray, np.ndarray]],
+    title: str,
+    ytitle: str,
+    key: str,
+    style: Style = Style(),
+    log_y: bool = False,
+    xtitle: str = "training step",
+    markers: bool = False,
+) -> go.Figure:
+    """One line per (label, x, y); NaN and inf are gaps, never errors."""
+    fig = go.Figure()
+    for i, (label, x, y) in enumerate(series):
+        x, y = downsample(x, y)
+        y = np.where(np.isfinite(y), y, np.nan)
+        fig.add_trace(
+            go.Scattergl(
+                x=x, y=y, name=label, mode="lines+markers" if markers else "lines", line=dict(color=color(i), width=2)
+            )
+        )
+    _layout(fig, style, title, key, xaxis_title=xtitle, yaxis_title=ytitle)
+    if log_y:
+        fig.update_yaxes(type="log", exponentformat="power")
+    return fig
+
+
+def _aggregate_rows(matrix: np.ndarray, max_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Average groups of time steps so that at most max_rows remain; returns (row centres 1..T, matrix)."""
+    T = matrix.shape[1]
+    t = np.arange(1, T + 1)
+    if T <= max_rows:
+        return t, matrix
+    edges = np.linspace(0, T, max_rows + 1).astype(int)
+    cols = [matrix[:, a:b].mean(1) for a, b in zip(edges[:-1], edges[1:])]
+    return np.array([t[a:b].mean() for a, b in zip(edges[:-1], edges[1:])]), np.stack(cols, 1)
+
+
+def _subsample_columns(steps: np.ndarray, matrix: np.ndarray, max_cols: int) -> tuple[np.ndarray, np.ndarray]:
+    if len(steps) <= max_cols:
+        return steps, matrix
+    keep = np.unique(np.linspace(0, len(steps) - 1, max_cols).round().astype(int))
+    return steps[keep], matrix[keep]
+
+
+def gradient_heatmaps(runs: list[tuple[str, np.ndarray, np.ndarray]], key: str, style: Style = Style()) -> go.Figure:
+    """log10 ||dL/dh_t||: time step t up, training step across; one panel per run, one colour scale."""
+    fig = make_subplots(
+        rows=1,
+        cols=max(1, len(runs)),
+        subplot_titles=[r[0] for r in runs] or [""],
+        shared_yaxes=True,
+        horizontal_spacing=0.04,
+    )
+    logs = []
+    for _, _, flow in runs:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lg = np.log10(np.where(flow > 0, flow, np.nan))
+        lg[~np.isfinite(lg)] = np.nan
+        logs.append(lg)
+    finite = np.concatenate([lg[np.isfinite(lg)] for lg in logs]) if logs else np.zeros(0)
+    zmin, zmax = (float(finite.min()), float(finite.max())) if finite.size else (-1.0, 0.0)
+    for i, ((_, steps, _), lg) in enumerate(zip(runs, logs)):
+        if len(steps) == 0:
+            continue
+        s, m = _subsample_columns(steps, lg, MAX_COLUMNS)
+        t, m = _aggregate_rows(m, MAX_ROWS)
+        fig.add_trace(
+            go.Heatmap(
+                x=s,
+                y=t,
+                z=m.T,
+                zmin=zmin,
+                zmax=zmax,
+                coloraxis="coloraxis",
+                hovertemplate="step %{x}<br>t = %{y}<br>log10 ||dL/dh_t|| = %{z:.2f}<extra></extra>",
+            ),
+            row=1,
+            col=i + 1,
+        )
+        fig.update_xaxes(title_text="training step", row=1, col=i + 1)
+    fig.update_yaxes(title_text="time step t", row=1, col=1)
+    fig.update_layout(
+        coloraxis=dict(
+            colorscale="Viridis", cmin=zmin, cmax=zmax, colorbar=dict(title="log10 ||dL/dh_t||", title_side="right")
+        )
+    )
+    return _layout(fig, style, "Gradient reaching each time step (log10 ||dL/dh_t||)", key)
+
+
+def histogram_bars(
+    runs: list[tuple[str, np.ndarray, np.ndarray]],
+    title: str,
+    key: str,
+    style: Style = Style(),
+    threshold: float | None = None,
+) -> go.Figure:
+    """Side-by-side histograms (label, edges, counts) as fractions; dashed lines at +-threshold."""
+    fig = make_subplots(
+        rows=1, cols=max(1, len(runs)), subplot_titles=[r[0] for r in runs] or [""], horizontal_spacing=0.05
+    )
+    for i, (_, edges, counts) in enumerate(runs):
+        total = counts.sum()
+        frac = counts / total if total else counts
+        fig.add_trace(
+            go.Bar(
+                x=(edges[:-1] + edges[1:]) / 2,
+                y=frac,
+                width=np.diff(edges),
+                marker_color=color(i),
+                showlegend=False,
+                hovertemplate="%{x:.3f}: %{y:.2%}<extra></extra>",
+            ),
+            row=1,
+            col=i + 1,
+        )
+        if threshold is not None:
+            for x in (-threshold, threshold):
+                if edges[0] <= x <= edges[-1]:
+                    fig.add_vline(x=x, line_dash="dash", line_color="grey", row=1, col=i + 1)
+        fig.update_yaxes(tickformat=".0%", row=1, col=i + 1)
+    return _layout(fig, style, title, key, bargap=0)
+
+
+def histogram_animation(
+    label: str,
+    steps: np.ndarray,
+    counts: np.ndarray,
+    edges: np.ndarray,
+    title: str,
+    key: str,
+    style: Style = Style(),
+    frame_ms: int = 150,
+) -> go.Figure:
+    """One histogram per probe step, played as an animation with a slider (for talks)."""
+    centres, widths = (edges[:-1] + edges[1:]) / 2, np.diff(edges)
+    keep = np.unique(np.linspace(0, len(steps) - 1, min(len(steps), 120)).round().astype(int))
+    totals = np.maximum(counts.sum(1, keepdims=True), 1)
+    fracs = counts / totals
+    ymax = float(fracs.max()) if fracs.size else 1.0
+
+    def bar(j: int) -> go.Bar:
+        return go.Bar(x=centres, y=fracs[j], width=widths, marker_color=PALETTE[0])
+
+    fig = go.Figure(data=[bar(keep[-1])] if len(keep) else [])
+    fig.frames = [go.Frame(data=[bar(j)], name=str(int(steps[j]))) for j in keep]
+    play = dict(
+        label="Play",
+        method="animate",
+        args=[None, dict(frame=dict(duration=frame_ms, redraw=True), fromcurrent=True, transition=dict(duration=0))],
+    )
+    pause = dict(label="Pause", method="animate", args=[[None], dict(mode="immediate", frame=dict(duration=0))])
+    fig.update_layout(
+        updatemenus=[dict(type="buttons", buttons=[play, pause], x=0, y=-0.18, xanchor="left", direction="right")],
+        sliders=[
+            dict(
+                active=len(keep) - 1,
+                currentvalue=dict(prefix="step "),
+                y=-0.1,
+                x=0.15,
+                len=0.85,
+                steps=[
+                    dict(
+                        label=str(int(steps[j])),
+                        method="animate",
+                        args=[[str(int(steps[j]))], dict(mode="immediate", frame=dict(duration=0, redraw=True))],
+                    )
+                    for j in keep
+                ],
+            )
+        ],
+        yaxis=dict(range=[0, ymax * 1.05], tickformat=".0%"),
+        xaxis_title=label,
+        margin=dict(b=110),
+    )
+    _layout(fig, style, title, key)
+    fig.update_layout(height=style.height + 80, margin=dict(l=60, r=20, t=60, b=120))
+    return fig
+
+
+def histogram_over_training(
+    steps: np.ndarray, counts: np.ndarray, edges: np.ndarray, title: str, key: str, style: Style = Style()
+) -> go.Figure:
+    """Each probe step's histogram as a column: value up, training step across, share of values as colour."""
+    totals = np.maximum(counts.sum(1, keepdims=True), 1)
+    s, m = _subsample_columns(steps, counts / totals, MAX_COLUMNS)
+    zmax = float(np.quantile(m, 0.99)) if m.size else 1.0  # a few spiky bins must not wash out the rest
+    fig = go.Figure(
+        go.Heatmap(
+            x=s,
+            y=(edges[:-1] + edges[1:]) / 2,
+            z=m.T,
+            colorscale="Magma",
+            zmin=0,
+            zmax=zmax,
+            colorbar=dict(title="share", tickformat=".0%"),
+            hovertemplate="step %{x}<br>value %{y:.2f}<br>%{z:.1%}<extra></extra>",
+        )
+    )
+    return _layout(fig, style, title, key, xaxis_title="training step", yaxis_title="value")
+
+
+def unit_saturation_scatter(gates: dict[str, np.ndarray], title: str, key: str, style: Style = Style()) -> go.Figure:
+    """Karpathy et al. 2015: per unit, fraction of time left-saturated (x) vs right-saturated (y)."""
+    fig = go.Figure()
+    for i, (gate, a) in enumerate(gates.items()):  # a: (2, H)
+        fig.add_trace(
+            go.Scatter(
+                x=a[0],
+                y=a[1],
+                mode="markers",
+                name=f"gate {gate}",
+                marker=dict(color=color(i), size=8, opacity=0.75),
+                hovertemplate="unit %{pointNumber}<br>left %{x:.2f}, right %{y:.2f}<extra></extra>",
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=[1, 0], y=[0, 1], mode="lines", line=dict(color="grey", dash="dot"), showlegend=False, hoverinfo="skip"
+        )
+    )
+    _layout(
+        fig,
+        style,
+        title,
+        key,
+        xaxis_title="fraction of time left-saturated (< 0.1)",
+        yaxis_title="fraction of time right-saturated (> 0.9)",
+    )
+    fig.update_xaxes(range=[-0.02, 1.02])
+    fig.update_yaxes(range=[-0.02, 1.02], scaleanchor="x")
+    return fig
+
+
+def norm_with_clipping(
+    label: str, steps: np.ndarray, norm: np.ndarray, clipped: np.ndarray, clip: float, key: str, style: Style = Style()
+) -> go.Figure:
+    """Global gradient norm before clipping, clipped steps marked, the threshold drawn."""
+    fig = lines([(label, steps, norm)], "Global gradient norm (before clipping)", "||g||", key, style, log_y=True)
+    hit = clipped > 0
+    if hit.any():
+        fig.add_trace(
+            go.Scattergl(
+                x=steps[hit],
+                y=norm[hit],
+                mode="markers",
+                name="clipped",
+                marker=dict(color="black", size=5, symbol="x"),
+            )
+        )
+    if clip > 0:
+        fig.add_hline(y=clip, line_dash="dash", line_color="grey", annotation_text=f"clip at {clip:g}")
+    return fig

@@ -1,0 +1,78 @@
+"""Compare page: any recorded metric of two or more runs on the same axes, and their settings side by side."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from rnnviz import figures, ui
+
+st.title("Compare")
+st.caption("Runs picked in the sidebar, from this session or earlier ones, on the same axes.")
+
+LOG_SCALE = ("loss", "grad_norm", "grad_h_ratio", "probe_loss")
+
+
+def settings_table(runs: list[ui.RunView]) -> pd.DataFrame:
+    """The config fields in which the runs differ, and how each run ended."""
+    cfgs = {r.label: dataclasses.asdict(r.cfg) for r in runs}
+    df = pd.DataFrame(cfgs)
+    differ = df.astype(str).nunique(axis=1) > 1
+    out = df[differ].astype(str)
+    out.loc["status"] = [r.row["status"] for r in runs]
+    out.loc["steps"] = [str(r.row["step"]) for r in runs]
+    out.loc["test accuracy"] = [
+        f"{r.row['test_accuracy']:.1%}" if pd.notna(r.row["test_accuracy"]) else "-" for r in runs
+    ]
+    out.loc["saturated"] = [
+        f"{r.row['saturated_fraction']:.1%}" if pd.notna(r.row["saturated_fraction"]) else "-" for r in runs
+    ]
+    return out
+
+
+def render(runs: list[ui.RunView]) -> None:
+    style = ui.style()
+    st.dataframe(settings_table(runs))
+    names = sorted(set().union(*(set(r.scalars()["name"].unique()) for r in runs)))
+    defaults = [n for n in ("test_accuracy", "saturated", "grad_h_ratio") if n in names]
+    chosen = st.multiselect("Metrics", names, default=defaults, key="cmp-metrics")
+    cols = st.columns(2)
+    for k, name in enumerate(chosen):
+        series = [(r.label, *r.scalar(name)) for r in runs]
+        with cols[k % 2]:
+            ui.chart(
+                figures.lines(
+                    series,
+                    name,
+                    name,
+                    f"cmp-{name}",
+                    style,
+                    log_y=name.startswith(LOG_SCALE),
+                    markers=name in ("test_accuracy", "test_loss"),
+                ),
+                f"cmp-{name}",
+            )
+    flows = [(r.label, *r.series("grad_h")) for r in runs]
+    curves = [
+        (f"{label} (step {int(steps[-1])})", np.arange(1, flow.shape[1] + 1), flow[-1])
+        for label, steps, flow in flows
+        if len(steps)
+    ]
+    ui.chart(
+        figures.lines(
+            curves,
+            "||dL/dh_t|| at each run's latest probe",
+            "||dL/dh_t||",
+            "cmp-flow",
+            style,
+            log_y=True,
+            xtitle="time step t",
+        ),
+        "cmp-flow",
+    )
+
+
+ui.live(render, "Pick two or more runs in the sidebar to compare them.")

@@ -1,0 +1,231 @@
+"""Train page: choose a preset or settings, start background runs, watch and manage the runs table."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import streamlit as st
+
+from rnnviz import data as datamod
+from rnnviz import runner, ui
+from rnnviz.config import (
+    CELLS,
+    DATASETS,
+    INITS,
+    NONLINEARITIES,
+    OPTIMIZERS,
+    PRESET_HELP,
+    PRESETS,
+    VIEWS,
+    ConfigError,
+    RunConfig,
+    preset,
+    rnn_vs_lstm,
+)
+from rnnviz.data import DataError
+from rnnviz.store import Store
+
+path = ui.store_path()
+st.title("Train")
+st.caption(
+    "Start a run in the background: it keeps training if you close the tab or restart the app. "
+    "Every other page plots the runs picked in the sidebar, live."
+)
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def located(name: str) -> str | None:
+    found = datamod.locate(name)
+    return str(found) if found else None
+
+
+def data_status() -> None:
+    mnist = located("mnist")
+    if mnist:
+        st.success(f"MNIST found in `{mnist}`.", icon=":material/check_circle:")
+        return
+    st.warning(
+        "MNIST is not on this machine yet. Download it (11 MB, checked by MD5) into "
+        f"`{datamod.cache_dir() / 'mnist'}`, or give a **Data directory** below that holds the four IDX files "
+        "(or set `$RNNVIZ_DATA_DIR`).",
+        icon=":material/warning:",
+    )
+    if st.button("Download MNIST"):
+        with st.spinner("Downloading MNIST..."):
+            try:
+                datamod.download("mnist", progress=False)
+            except DataError as exc:
+                st.error(f"Download failed. {exc}")
+                return
+        located.clear()
+        st.rerun()
+
+
+data_status()
+
+names = ["custom", *PRESETS]
+choice = st.selectbox(
+    "Preset",
+    names,
+    index=names.index("blog-rnn"),
+    format_func=lambda n: f"{n}: {PRESET_HELP[n]}" if n in PRESET_HELP else "custom settings",
+)
+base = preset(choice) if choice != "custom" else RunConfig()
+helps = {f.name: f.metadata["help"] for f in dataclasses.fields(RunConfig)}
+default_threads = max(1, (os.cpu_count() or 2) // 2)  # two runs side by side leave the UI responsive
+
+
+def key(field: str) -> str:
+    return f"form-{choice}-{field}"
+
+
+with st.form("train"):
+    slots = {}
+    c1, c2, c3 = st.columns(3)
+
+    def field(col, name: str, widget, *args, **kwargs):
+        with col:
+            value = widget(name.replace("_", " ").capitalize(), *args, key=key(name), help=helps[name], **kwargs)
+            slots[name] = st.empty()
+        return value
+
+    v = {}
+    v["cell"] = field(c1, "cell", st.selectbox, CELLS, index=CELLS.index(base.cell))
+    v["nonlinearity"] = field(
+        c1, "nonlinearity", st.selectbox, NONLINEARITIES, index=NONLINEARITIES.index(base.nonlinearity)
+    )
+    v["hidden_size"] = field(c1, "hidden_size", st.number_input, value=base.hidden_size, step=16)
+    v["init"] = field(c1, "init", st.selectbox, INITS, index=INITS.index(base.init))
+    v["forget_bias"] = field(c1, "forget_bias", st.number_input, value=float(base.forget_bias), step=0.5)
+    v["optimizer"] = field(c2, "optimizer", st.selectbox, OPTIMIZERS, index=OPTIMIZERS.index(base.optimizer))
+    v["lr"] = field(c2, "lr", st.text_input, value=f"{base.lr:g}")
+    v["batch_size"] = field(c2, "batch_size", st.number_input, value=base.batch_size, step=10)
+    v["steps"] = field(c2, "steps", st.number_input, value=base.steps, step=100)
+    v["clip"] = field(c2, "clip", st.text_input, value=f"{base.clip:g}")
+    v["seed"] = field(c2, "seed", st.number_input, value=base.seed, step=1)
+    v["view"] = field(c3, "view", st.selectbox, VIEWS, index=VIEWS.index(base.view))
+    v["chunk"] = field(c3, "chunk", st.number_input, value=base.chunk, step=1)
+    v["permute"] = field(c3, "permute", st.checkbox, value=base.permute)
+    v["dataset"] = field(c3, "dataset", st.selectbox, DATASETS, index=DATASETS.index(base.dataset))
+    v["data_dir"] = field(c3, "data_dir", st.text_input, value=base.data_dir, placeholder="auto: look up or download")
+    v["threads"] = field(c3, "threads", st.number_input, value=default_threads, step=1)
+    with st.expander("Diagnostics"):
+        d1, d2, d3 = st.columns(3)
+        v["probe_every"] = field(d1, "probe_every", st.number_input, value=base.probe_every, step=10)
+        v["eval_every"] = field(d2, "eval_every", st.number_input, value=base.eval_every, step=100)
+        v["saturation"] = field(d3, "saturation", st.number_input, value=base.saturation, step=0.01, format="%.3f")
+    b1, b2, _ = st.columns([1, 1, 3])
+    train_one = b1.form_submit_button("Train", type="primary", width="stretch")
+    train_pair = b2.form_submit_button(
+        "Train RNN vs LSTM",
+        width="stretch",
+        help="The blog pair: a tanh RNN and an LSTM with these settings, same seed and data order",
+    )
+
+
+def parse(values: dict) -> RunConfig:
+    """Form values to a validated config; text fields that must be numbers are checked here."""
+    out = dict(values, name=base.name if choice != "custom" else "")
+    for name in ("lr", "clip"):
+        try:
+            out[name] = float(str(values[name]).strip())
+        except ValueError:
+            raise ConfigError(name, f"must be a number, got {values[name]!r}") from None
+    for name in ("hidden_size", "batch_size", "steps", "seed", "chunk", "threads", "probe_every", "eval_every"):
+        out[name] = int(values[name])
+    cfg = RunConfig.from_dict(out).validate()
+    if cfg.data_dir:
+        try:
+            datamod.check_dir(cfg.data_dir)
+        except DataError as exc:
+            raise ConfigError("data_dir", str(exc)) from None
+    elif located(cfg.dataset) is None and cfg.dataset != "mnist":
+        raise ConfigError(
+            "dataset",
+            f"{cfg.dataset} is not on this machine; run `python -m rnnviz data "
+            f"--dataset {cfg.dataset} --download` or give a data directory",
+        )
+    elif located(cfg.dataset) is None:
+        raise ConfigError("dataset", "MNIST is not on this machine: download it above or give a data directory")
+    return cfg
+
+
+if train_one or train_pair:
+    try:
+        cfg = parse(v)
+    except ConfigError as exc:
+        slots[exc.field].error(exc.message, icon=":material/error:")
+        st.error(f"Not started: {exc.field.replace('_', ' ')}: {exc.message}")
+    else:
+        with Store(path) as store:
+            ids = [runner.start(c, store) for c in (rnn_vs_lstm(cfg) if train_pair else [cfg])]
+        st.session_state["select_next"] = ids
+        ui.runs_table.clear()
+        st.toast(f"Started run{'s' if len(ids) > 1 else ''} {', '.join(map(str, ids))}")
+        st.rerun()
+
+
+@st.dialog("Delete run?")
+def confirm_delete(run_id: int, label: str) -> None:
+    st.write(f"Delete run **{label}** and everything it recorded? This cannot be undone.")
+    if st.button("Delete", type="primary"):
+        with Store(path) as store:
+            store.delete_run(run_id)
+        ui.runs_table.clear()
+        st.rerun()
+
+
+def runs_section() -> None:
+    runs = ui.runs_table(path)
+    if runs.empty:
+        st.info("No runs yet. Pick a preset above and click **Train**, or **Train RNN vs LSTM** for the blog pair.")
+        return
+    polling = runs["status"].isin(["queued", "running"]).any()
+
+    @st.fragment(run_every=ui.REFRESH_S if polling else None)
+    def table() -> None:
+        df = ui.runs_table(path)
+        st.dataframe(
+            df[
+                [
+                    "run_id",
+                    "name",
+                    "cell",
+                    "status",
+                    "step",
+                    "progress",
+                    "test_accuracy",
+                    "saturated_fraction",
+                    "elapsed",
+                    "error",
+                ]
+            ],
+            hide_index=True,
+            column_config={
+                "run_id": st.column_config.NumberColumn("id", width="small"),
+                "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0),
+                "test_accuracy": st.column_config.NumberColumn("test accuracy", format="percent"),
+                "saturated_fraction": st.column_config.NumberColumn("saturated", format="percent"),
+                "elapsed": st.column_config.NumberColumn("elapsed (s)", format="%.0f"),
+            },
+        )
+        if polling and not df["status"].isin(["queued", "running"]).any():
+            st.rerun(scope="app")
+
+    table()
+    c1, c2, c3, _ = st.columns([2, 1, 1, 2], vertical_alignment="bottom")
+    run_id = c1.selectbox("Run", runs["run_id"].tolist(), format_func=lambda r: ui.run_label(runs, r))
+    status = runs.set_index("run_id").loc[run_id, "status"]
+    if c2.button("Stop", disabled=status not in ("queued", "running"), width="stretch"):
+        with Store(path) as store:
+            runner.stop(store, run_id)
+        st.toast(f"Asked run {run_id} to stop; it saves and ends within about a second.")
+    if c3.button(
+        "Delete…", disabled=status in ("queued", "running"), width="stretch", help="Stop a run before deleting it"
+    ):
+        confirm_delete(run_id, ui.run_label(runs, run_id))
+
+
+st.subheader("Runs")
+runs_section()

@@ -1,0 +1,170 @@
+"""Streamlit helpers shared by the pages: cached store reads, the run picker, live refresh, chart output."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from .config import RunConfig
+from .figures import Style
+from .store import ACTIVE, Store, StoreError, default_path
+
+REFRESH_S = 1.0
+CHART_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
+
+
+def store_path() -> str:
+    return str(os.environ.get("RNNVIZ_STORE") or default_path())
+
+
+# Reads are cached briefly so that many tabs polling at 1 s share one query. Per-run reads are keyed by
+# the run's `version` (its step and status): a finished run is read once, a live one once per new commit.
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def runs_table(path: str) -> pd.DataFrame:
+    with Store(path) as store:
+        return store.runs()
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def scalars(path: str, run_id: int, version: tuple, names: tuple[str, ...] | None = None) -> pd.DataFrame:
+    with Store(path) as store:
+        return store.scalars(run_id, list(names) if names else None)
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def series(path: str, run_id: int, name: str, version: tuple) -> tuple[np.ndarray, np.ndarray]:
+    with Store(path) as store:
+        return store.series(run_id, name)
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def histograms(path: str, run_id: int, name: str, version: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    with Store(path) as store:
+        return store.histograms(run_id, name)
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def array_names(path: str, run_id: int, version: tuple) -> list[str]:
+    with Store(path) as store:
+        return store.array_names(run_id)
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def config(path: str, run_id: int) -> RunConfig:
+    with Store(path) as store:
+        return store.config(run_id)
+
+
+class RunView:
+    """A selected run as the pages see it: its row in the runs table and cached accessors."""
+
+    def __init__(self, path: str, row: pd.Series) -> None:
+        self.path, self.row = path, row
+        self.id = int(row["run_id"])
+        self.version = (int(row["step"]), str(row["status"]))
+        self.label = f"{self.id} · {row['name']}"
+        self.cfg = config(path, self.id)
+
+    @property
+    def active(self) -> bool:
+        return self.row["status"] in ACTIVE
+
+    def scalars(self, *names: str) -> pd.DataFrame:
+        return scalars(self.path, self.id, self.version, names or None)
+
+    def scalar(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        df = self.scalars(name)
+        return df["step"].to_numpy(), df["value"].to_numpy(dtype=float)
+
+    def series(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        return series(self.path, self.id, name, self.version)
+
+    def histograms(self, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return histograms(self.path, self.id, name, self.version)
+
+    def array_names(self) -> list[str]:
+        return array_names(self.path, self.id, self.version)
+
+
+def run_label(runs: pd.DataFrame, run_id: int) -> str:
+    row = runs.set_index("run_id").loc[run_id]
+    return f"{run_id} · {row['name']} ({row['status']})"
+
+
+def sidebar() -> None:
+    """Store location, the run picker shared by every page, and the large-fonts switch."""
+    path = store_path()
+    try:
+        runs = runs_table(path)
+    except StoreError as exc:
+        st.sidebar.error(str(exc))
+        st.stop()
+    ids = runs["run_id"].tolist()
+    if "select_next" in st.session_state:  # set by the Train page after starting runs
+        st.session_state["selected_runs"] = st.session_state.pop("select_next")
+    elif "selected_runs" not in st.session_state:
+        st.session_state["selected_runs"] = ids[:2][::-1]
+    st.session_state["selected_runs"] = [r for r in st.session_state["selected_runs"] if r in ids]
+    st.sidebar.multiselect(
+        "Runs shown",
+        ids,
+        key="selected_runs",
+        format_func=lambda r: run_label(runs, r),
+        help="The runs every page plots. Finished runs of earlier sessions are here too.",
+    )
+    st.sidebar.toggle("Large fonts (for talks)", key="large_fonts")
+    st.sidebar.caption(f"Store: `{path}`")
+    if st.session_state.get("large_fonts"):
+        st.html("<style>html, .stMarkdown, p, label { font-size: 22px !important; }</style>")
+
+
+def style() -> Style:
+    return Style.for_talks(bool(st.session_state.get("large_fonts")))
+
+
+def selected_runs() -> list[RunView]:
+    path = store_path()
+    runs = runs_table(path).set_index("run_id", drop=False)
+    return [RunView(path, runs.loc[r]) for r in st.session_state.get("selected_runs", []) if r in runs.index]
+
+
+def live(render: Callable[[list[RunView]], None], empty_hint: str = "") -> None:
+    """Render with the selected runs, re-rendering every second while any of them trains."""
+    runs = selected_runs()
+    if not runs:
+        st.info(empty_hint or "No run selected. Start one on the **Train** page, or pick runs in the sidebar.")
+        return
+    polling = any(r.active for r in runs)
+
+    @st.fragment(run_every=REFRESH_S if polling else None)
+    def body() -> None:
+        fresh = selected_runs()
+        render(fresh)
+        if polling and not any(r.active for r in fresh):
+            st.rerun(scope="app")  # every run ended: redraw once more without polling
+
+    body()
+
+
+def probe_index(steps: np.ndarray, at: int) -> int:
+    """Index of the last probe at or before a training step (the first probe if none is)."""
+    return max(int(np.searchsorted(steps, at, side="right")) - 1, 0)
+
+
+def step_slider(steps_of_runs: list[np.ndarray], label: str, key: str) -> int | None:
+    """A slider over every probe step of the given runs, starting at the latest."""
+    options = sorted({int(s) for steps in steps_of_runs for s in steps})
+    if not options:
+        return None
+    if len(options) == 1:
+        return options[0]
+    return st.select_slider(label, options, value=options[-1], key=key)
+
+
+def chart(fig: go.Figure, key: str) -> None:
+    st.plotly_chart(fig, key=key, theme=None, config=CHART_CONFIG)

@@ -1,0 +1,109 @@
+"""Every page opens without an exception, on an empty store and on one with real runs, and draws their data."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from rnnviz.store import Store
+
+from .conftest import MNIST_DIR, ROOT
+
+PAGES = ["train", "overview", "gradient_flow", "saturation", "gates", "compare"]
+
+
+def open_page(page: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    if page != "train":
+        at.switch_page(f"rnnviz/pages/{page}.py")
+        at.run()
+    return at
+
+
+def values(v) -> np.ndarray:
+    """Plotly's JSON arrays, plain or base64-typed."""
+    if isinstance(v, dict) and "bdata" in v:
+        a = np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
+        return a.reshape([int(d) for d in str(v["shape"]).split(",")]) if "shape" in v else a
+    return np.asarray(v, dtype=float)
+
+
+def figures(at: AppTest) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+@pytest.fixture
+def empty_store(tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNVIZ_STORE", str(tmp_path / "empty.sqlite"))
+    monkeypatch.setenv("RNNVIZ_DATA_DIR", str(tmp_path / "nodata"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+
+@pytest.fixture
+def full_store(trained_store, monkeypatch):
+    monkeypatch.setenv("RNNVIZ_STORE", str(trained_store))
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_opens_on_an_empty_store(empty_store, page):
+    at = open_page(page)
+    assert not at.exception, at.exception
+    if page == "train":
+        assert any("MNIST is not on this machine" in w.value for w in at.warning)
+        assert any(b.label == "Download MNIST" for b in at.button)
+    else:
+        assert at.info  # tells the user what to do, no chart of nothing
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_opens_with_finished_runs_and_draws_them(full_store, page):
+    at = open_page(page)
+    assert not at.exception, at.exception
+    if page != "train":
+        assert figures(at), "no chart drawn"
+
+
+def test_overview_charts_contain_the_recorded_loss_and_a_reading(full_store, trained_store):
+    at = open_page("overview")
+    with Store(trained_store) as store:
+        loss = store.scalars(1, ["loss"])["value"].to_numpy()
+    loss_fig = next(f for f in figures(at) if f["layout"]["title"]["text"] == "Training loss")
+    drawn = {t["name"]: values(t["y"]) for t in loss_fig["data"]}
+    np.testing.assert_allclose(drawn["1 · test-rnn"], loss, rtol=1e-6)
+    text = " ".join(m.value for m in at.markdown)
+    assert "test-rnn" in text and "of hidden activations saturated" in text
+
+
+def test_gradient_flow_heatmap_holds_log10_of_the_recorded_gradients(full_store, trained_store):
+    at = open_page("gradient_flow")
+    heat = figures(at)[0]
+    panels = [t for t in heat["data"] if t["type"] == "heatmap"]
+    assert [a["text"] for a in heat["layout"]["annotations"]] == ["1 · test-rnn", "2 · test-lstm"]
+    with Store(trained_store) as store:
+        for run_id, panel in zip((1, 2), panels):
+            steps, flow = store.grad_flow(run_id)
+            np.testing.assert_allclose(values(panel["z"]), np.log10(flow).T, rtol=1e-5)  # (T, probe steps)
+            np.testing.assert_array_equal(values(panel["x"]), steps)
+
+
+def test_gates_page_shows_the_lstm_gates(full_store):
+    at = open_page("gates")
+    titles = [f["layout"]["title"]["text"] for f in figures(at)]
+    assert any("Gate f (forget)" in t for t in titles) and any("Cell state" in t for t in titles)
+
+
+def test_train_form_refuses_bad_values_next_to_the_field(full_store, trained_store, monkeypatch):
+    monkeypatch.setenv("RNNVIZ_DATA_DIR", str(MNIST_DIR.parent))
+    at = open_page("train")
+    at.text_input(key="form-blog-rnn-lr").set_value("-0.5")
+    next(b for b in at.button if b.label == "Train").click().run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert "must be > 0, got -0.5" in errors and any(e.startswith("Not started: lr") for e in errors)
+    with Store(trained_store) as store:
+        assert len(store.runs()) == 2  # nothing was started
