@@ -65,10 +65,12 @@ def data_status() -> None:
 data_status()
 
 names = ["custom", *PRESETS]
+# ?preset=NAME in the URL picks the preset, so a link can open the form ready for a demo.
+wanted = st.query_params.get("preset", "blog-rnn")
 choice = st.selectbox(
     "Preset",
     names,
-    index=names.index("blog-rnn"),
+    index=names.index(wanted if wanted in names else "blog-rnn"),
     format_func=lambda n: f"{n}: {PRESET_HELP[n]}" if n in PRESET_HELP else "custom settings",
 )
 base = preset(choice) if choice != "custom" else RunConfig()
