@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 PALETTE = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
-MAX_POINTS = 1500  # points per line sent to the browser
+MAX_POINTS = 1000  # points per line sent to the browser
 MAX_COLUMNS = 300  # heatmap columns (training steps) sent to the browser
 MAX_ROWS = 200  # heatmap rows (time steps); T = 784 is averaged down to this
 
@@ -38,7 +38,9 @@ def _layout(fig: go.Figure, style: Style, title: str, key: str, **extra) -> go.F
         margin=dict(l=60, r=20, t=60, b=50 + 4 * style.font_size),
         legend=dict(orientation="h", yanchor="top", y=-0.25, xanchor="left", x=0),
         uirevision=key,  # keep the user's zoom across live refreshes
-        template="plotly_white",
+        # A hand-set look instead of a template: templates cost ~7 ms a figure and bloat every refresh.
+        plot_bgcolor="white",
+        paper_bgcolor="white",
         **extra,
     )
     return fig
@@ -46,16 +48,17 @@ def _layout(fig: go.Figure, style: Style, title: str, key: str, **extra) -> go.F
 
 def downsample(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
     """Bucket means of a long series (NaNs ignored), so a 100k-step run draws as fast as a short one."""
-    x, y = np.asarray(x), np.asarray(y, dtype=float)
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if len(x) <= max_points:
         return x, y
-    edges = np.linspace(0, len(x), max_points + 1).astype(int)
-    xs = np.array([x[a:b].mean() for a, b in zip(edges[:-1], edges[1:])])
-    with np.errstate(invalid="ignore"):
-        ys = np.array(
-            [np.nanmean(y[a:b]) if np.isfinite(y[a:b]).any() else np.nan for a, b in zip(edges[:-1], edges[1:])]
-        )
-    return xs, ys
+    starts = np.linspace(0, len(x), max_points + 1).astype(int)[:-1]
+    sizes = np.diff(np.append(starts, len(x)))
+    finite = np.isfinite(y)
+    sums = np.add.reduceat(np.where(finite, y, 0.0), starts)
+    counts = np.add.reduceat(finite.astype(float), starts)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ys = np.where(counts > 0, sums / counts, np.nan)
+    return np.add.reduceat(x, starts) / sizes, ys
 
 
 def lines(
@@ -74,7 +77,7 @@ def lines(
         x, y = downsample(x, y)
         y = np.where(np.isfinite(y), y, np.nan)
         fig.add_trace(
-            go.Scattergl(
+            go.Scatter(
                 x=x, y=y, name=label, mode="lines+markers" if markers else "lines", line=dict(color=color(i), width=2)
             )
         )
@@ -299,7 +302,7 @@ def norm_with_clipping(
     hit = clipped > 0
     if hit.any():
         fig.add_trace(
-            go.Scattergl(
+            go.Scatter(
                 x=steps[hit],
                 y=norm[hit],
                 mode="markers",

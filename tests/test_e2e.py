@@ -54,8 +54,12 @@ def test_click_train_and_watch_the_runs_learn_live(tmp_path):
         page.locator(".heatmaplayer").first.wait_for(timeout=30000)
         assert page.locator(".heatmaplayer image").count() >= 2  # one panel per run, drawn
         page.screenshot(path=str(shots / "gradient_flow.png"), full_page=True)
-        for name, link in (("saturation", "Saturation"), ("gates", "Gates"), ("compare", "Compare"),
-                           ("train", "Train")):
+        for name, link in (
+            ("saturation", "Saturation"),
+            ("gates", "Gates"),
+            ("compare", "Compare"),
+            ("train", "Train"),
+        ):
             page.get_by_role("link", name=link).click()
             page.locator(".js-plotly-plot, [data-testid=stDataFrame]").first.wait_for(timeout=30000)
             assert page.locator("[data-testid=stException]").count() == 0, name

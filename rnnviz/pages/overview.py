@@ -13,8 +13,9 @@ st.caption("Training loss and test accuracy of the runs picked in the sidebar, u
 
 def render(runs: list[ui.RunView]) -> None:
     style = ui.style()
-    st.markdown("  \n".join(f"`{r.label}` {r.row['status']}, step {r.row['step']} of {r.row['total_steps']}"
-                            for r in runs))
+    st.markdown(
+        "  \n".join(f"`{r.label}` {r.row['status']}, step {r.row['step']} of {r.row['total_steps']}" for r in runs)
+    )
     loss = [(r.label, *r.scalar("loss")) for r in runs]
     acc = [(r.label, *r.scalar("test_accuracy")) for r in runs]
     sat = [(r.label, *r.scalar("saturated")) for r in runs]

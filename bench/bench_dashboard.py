@@ -1,0 +1,155 @@
+"""Dashboard latency and the cost of watching, measured in real headless Chromium.
+
+1. Click Train -> first point on the Overview page (seconds; target < 5 s).
+2. Lag between a step being committed to the store and the open page showing it (target < 2 s).
+3. Training speed while two tabs watch the run at 1 s refresh, as a ratio to the speed with no tab open
+   (target >= 0.9x). Alternating windows of one run, medians reported.
+
+    python bench/bench_dashboard.py [--window 10] [--cycles 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from rnnviz import runner  # noqa: E402
+from rnnviz.config import preset  # noqa: E402
+from rnnviz.store import Store  # noqa: E402
+from tests.browser import chromium, data_root, streamlit_server  # noqa: E402
+
+MNIST = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "mnist-10k"
+STATUS = re.compile(r"· (\S+) (\w+), step (\d+) of")
+
+
+def shown_step(page) -> int | None:
+    m = STATUS.search(page.locator("[data-testid=stMain]").inner_text())
+    return int(m[3]) if m else None
+
+
+def wait_done(store: Store, run_id: int) -> dict:
+    while store.run(run_id)["status"] in ("queued", "running"):
+        time.sleep(0.2)
+    return store.run(run_id)
+
+
+def first_point_and_lag(url: str, browser, store: Store, watch_s: float) -> tuple[float, list[float]]:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(url + "/?preset=blog-rnn")  # 5,000 steps: long enough to watch
+    page.get_by_text("MNIST found").wait_for(timeout=30000)
+    button = page.get_by_role("button", name="Train", exact=True)
+    clicked = time.monotonic()
+    button.click()
+    page.get_by_role("link", name="Overview").click()
+    while (shown_step(page) or 0) < 1:
+        time.sleep(0.05)
+    first = time.monotonic() - clicked
+
+    commits: dict[int, float] = {}  # step -> when the store first showed it
+    stop = threading.Event()
+
+    def watch_store() -> None:
+        with Store(store.path) as reader:
+            last = -1
+            while not stop.is_set():
+                step = int(reader.conn.execute("SELECT MAX(step) FROM runs").fetchone()[0] or 0)
+                if step != last:
+                    commits[step] = time.monotonic()
+                    last = step
+                time.sleep(0.02)
+
+    thread = threading.Thread(target=watch_store, daemon=True)
+    thread.start()
+    lags, last_seen, end = [], None, time.monotonic() + watch_s
+    while time.monotonic() < end:
+        step = shown_step(page)
+        if step is not None and step != last_seen:
+            seen = time.monotonic()
+            committed = [t for s, t in commits.items() if s >= step]
+            if committed and last_seen is not None:
+                lags.append(seen - min(committed))
+            last_seen = step
+        time.sleep(0.05)
+    stop.set()
+    thread.join()
+    page.close()
+    return first, lags
+
+
+def rate(store: Store, run_id: int, seconds: float) -> float:
+    """Steps per second of a training run over a window, read from the store."""
+    s0, t0 = store.run(run_id)["step"], time.monotonic()
+    time.sleep(seconds)
+    return (store.run(run_id)["step"] - s0) / (time.monotonic() - t0)
+
+
+def speeds(store: Store, browser, url: str, window: float, cycles: int) -> tuple[list[float], list[float]]:
+    """Alternating windows of one long run: no tab open, then two tabs watching the Overview (once loaded)."""
+    run_id = runner.start(preset("blog-lstm", threads=1, data_dir=str(MNIST)), store)
+    while store.run(run_id)["step"] < 50:
+        time.sleep(0.2)
+    alone, watched = [], []
+    for _ in range(cycles):
+        alone.append(rate(store, run_id, window))
+        pages = [browser.new_page(viewport={"width": 1400, "height": 1000}) for _ in range(2)]
+        for page in pages:
+            page.goto(url + "/overview")
+            page.get_by_text("Training loss").wait_for(timeout=30000)
+        time.sleep(2)  # page loads are a one-off; measure the steady cost of watching
+        watched.append(rate(store, run_id, window))
+        for page in pages:
+            page.close()
+        time.sleep(2)
+    runner.stop(store, run_id)
+    wait_done(store, run_id)
+    return alone, watched
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--window", type=float, default=10.0, help="seconds per speed measurement")
+    ap.add_argument("--cycles", type=int, default=3, help="alternations of no tab / two tabs")
+    ap.add_argument("--watch", type=float, default=15.0, help="seconds to measure the lag for")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        store_path = tmp / "bench.sqlite"
+        with (
+            streamlit_server(store_path, data_root(tmp, MNIST)) as url,
+            chromium() as browser,
+            Store(store_path) as store,
+        ):
+            first, lags = first_point_and_lag(url, browser, store, args.watch)
+            for run_id in store.runs()["run_id"]:
+                runner.stop(store, int(run_id))
+                wait_done(store, int(run_id))
+            alone, watched = speeds(store, browser, url, args.window, args.cycles)
+    report = {
+        "click_to_first_point_s": round(first, 2),
+        "lag_s": {"median": round(statistics.median(lags), 2), "max": round(max(lags), 2), "n": len(lags)},
+        "steps_per_s": {"no_tab": round(statistics.median(alone), 1), "two_tabs": round(statistics.median(watched), 1)},
+        "ratio_two_tabs_vs_none": round(statistics.median(watched) / statistics.median(alone), 3),
+    }
+    print(f"click -> first point on Overview: {report['click_to_first_point_s']} s (target < 5 s)")
+    print(
+        f"commit -> shown in page: median {report['lag_s']['median']} s, max {report['lag_s']['max']} s over "
+        f"{report['lag_s']['n']} updates (target < 2 s)"
+    )
+    print(
+        f"training speed: {report['steps_per_s']['no_tab']} steps/s alone, {report['steps_per_s']['two_tabs']} "
+        f"with two tabs watching: {report['ratio_two_tabs_vs_none']}x (target >= 0.9x)"
+    )
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()
