@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 PALETTE = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
-MAX_POINTS = 1000  # points per line sent to the browser
+MAX_POINTS = 400  # points per line sent to the browser
 MAX_COLUMNS = 300  # heatmap columns (training steps) sent to the browser
 MAX_ROWS = 200  # heatmap rows (time steps); T = 784 is averaged down to this
 
@@ -30,8 +30,10 @@ def color(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
 
 
-def _layout(fig: go.Figure, style: Style, title: str, key: str, **extra) -> go.Figure:
-    fig.update_layout(
+def _layout(style: Style, title: str, key: str, **extra) -> dict:
+    """The layout every figure shares, as a plain dict: building figures in one go (not update_layout) is
+    ~10x cheaper, which matters when several tabs redraw every chart each second."""
+    return dict(
         title=dict(text=title, font=dict(size=style.font_size + 4)),
         font=dict(size=style.font_size),
         height=style.height + 4 * style.font_size,
@@ -43,7 +45,10 @@ def _layout(fig: go.Figure, style: Style, title: str, key: str, **extra) -> go.F
         paper_bgcolor="white",
         **extra,
     )
-    return fig
+
+
+def _axis(title: str, **extra) -> dict:
+    return dict(title=dict(text=title), gridcolor="#e8e8e8", zerolinecolor="#cccccc", **extra)
 
 
 def downsample(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
@@ -72,19 +77,22 @@ def lines(
     markers: bool = False,
 ) -> go.Figure:
     """One line per (label, x, y); NaN and inf are gaps, never errors."""
-    fig = go.Figure()
+    traces = []
     for i, (label, x, y) in enumerate(series):
         x, y = downsample(x, y)
         y = np.where(np.isfinite(y), y, np.nan)
-        fig.add_trace(
-            go.Scatter(
-                x=x, y=y, name=label, mode="lines+markers" if markers else "lines", line=dict(color=color(i), width=2)
+        traces.append(
+            dict(
+                type="scatter",
+                x=x,
+                y=y,
+                name=label,
+                mode="lines+markers" if markers else "lines",
+                line=dict(color=color(i), width=2),
             )
         )
-    _layout(fig, style, title, key, xaxis_title=xtitle, yaxis_title=ytitle)
-    if log_y:
-        fig.update_yaxes(type="log", exponentformat="power")
-    return fig
+    yaxis = _axis(ytitle, type="log", exponentformat="power") if log_y else _axis(ytitle)
+    return go.Figure(data=traces, layout=_layout(style, title, key, xaxis=_axis(xtitle), yaxis=yaxis))
 
 
 def _aggregate_rows(matrix: np.ndarray, max_rows: int) -> tuple[np.ndarray, np.ndarray]:
@@ -147,7 +155,7 @@ def gradient_heatmaps(runs: list[tuple[str, np.ndarray, np.ndarray]], key: str, 
             colorscale="Viridis", cmin=zmin, cmax=zmax, colorbar=dict(title="log10 ||dL/dh_t||", title_side="right")
         )
     )
-    return _layout(fig, style, "Gradient reaching each time step (log10 ||dL/dh_t||)", key)
+    return fig.update_layout(_layout(style, "Gradient reaching each time step (log10 ||dL/dh_t||)", key))
 
 
 def histogram_bars(
@@ -181,7 +189,7 @@ def histogram_bars(
                 if edges[0] <= x <= edges[-1]:
                     fig.add_vline(x=x, line_dash="dash", line_color="grey", row=1, col=i + 1)
         fig.update_yaxes(tickformat=".0%", row=1, col=i + 1)
-    return _layout(fig, style, title, key, bargap=0)
+    return fig.update_layout(_layout(style, title, key, bargap=0))
 
 
 def histogram_animation(
@@ -235,7 +243,7 @@ def histogram_animation(
         xaxis_title=label,
         margin=dict(b=110),
     )
-    _layout(fig, style, title, key)
+    fig.update_layout(_layout(style, title, key))
     fig.update_layout(height=style.height + 80, margin=dict(l=60, r=20, t=60, b=120))
     return fig
 
@@ -259,50 +267,66 @@ def histogram_over_training(
             hovertemplate="step %{x}<br>value %{y:.2f}<br>%{z:.1%}<extra></extra>",
         )
     )
-    return _layout(fig, style, title, key, xaxis_title="training step", yaxis_title="value")
+    return fig.update_layout(_layout(style, title, key, xaxis=_axis("training step"), yaxis=_axis("value")))
 
 
 def unit_saturation_scatter(gates: dict[str, np.ndarray], title: str, key: str, style: Style = Style()) -> go.Figure:
     """Karpathy et al. 2015: per unit, fraction of time left-saturated (x) vs right-saturated (y)."""
-    fig = go.Figure()
-    for i, (gate, a) in enumerate(gates.items()):  # a: (2, H)
-        fig.add_trace(
-            go.Scatter(
-                x=a[0],
-                y=a[1],
-                mode="markers",
-                name=f"gate {gate}",
-                marker=dict(color=color(i), size=8, opacity=0.75),
-                hovertemplate="unit %{pointNumber}<br>left %{x:.2f}, right %{y:.2f}<extra></extra>",
-            )
+    traces = [
+        dict(
+            type="scatter",
+            x=a[0],
+            y=a[1],
+            mode="markers",
+            name=f"gate {gate}",  # a: (2, H)
+            marker=dict(color=color(i), size=8, opacity=0.75),
+            hovertemplate="unit %{pointNumber}<br>left %{x:.2f}, right %{y:.2f}<extra></extra>",
         )
-    fig.add_trace(
-        go.Scatter(
-            x=[1, 0], y=[0, 1], mode="lines", line=dict(color="grey", dash="dot"), showlegend=False, hoverinfo="skip"
+        for i, (gate, a) in enumerate(gates.items())
+    ]
+    traces.append(
+        dict(
+            type="scatter",
+            x=[1, 0],
+            y=[0, 1],
+            mode="lines",
+            line=dict(color="grey", dash="dot"),
+            showlegend=False,
+            hoverinfo="skip",
         )
     )
-    _layout(
-        fig,
-        style,
-        title,
-        key,
-        xaxis_title="fraction of time left-saturated (< 0.1)",
-        yaxis_title="fraction of time right-saturated (> 0.9)",
+    return go.Figure(
+        data=traces,
+        layout=_layout(
+            style,
+            title,
+            key,
+            xaxis=_axis("fraction of time left-saturated (< 0.1)", range=[-0.02, 1.02]),
+            yaxis=_axis("fraction of time right-saturated (> 0.9)", range=[-0.02, 1.02], scaleanchor="x"),
+        ),
     )
-    fig.update_xaxes(range=[-0.02, 1.02])
-    fig.update_yaxes(range=[-0.02, 1.02], scaleanchor="x")
-    return fig
 
 
 def norm_with_clipping(
     label: str, steps: np.ndarray, norm: np.ndarray, clipped: np.ndarray, clip: float, key: str, style: Style = Style()
 ) -> go.Figure:
     """Global gradient norm before clipping, clipped steps marked, the threshold drawn."""
-    fig = lines([(label, steps, norm)], "Global gradient norm (before clipping)", "||g||", key, style, log_y=True)
+    x, y = downsample(steps, norm)
+    traces = [
+        dict(
+            type="scatter",
+            x=x,
+            y=np.where(np.isfinite(y), y, np.nan),
+            name=label,
+            mode="lines",
+            line=dict(color=color(0), width=2),
+        )
+    ]
     hit = clipped > 0
     if hit.any():
-        fig.add_trace(
-            go.Scatter(
+        traces.append(
+            dict(
+                type="scatter",
                 x=steps[hit],
                 y=norm[hit],
                 mode="markers",
@@ -310,6 +334,15 @@ def norm_with_clipping(
                 marker=dict(color="black", size=5, symbol="x"),
             )
         )
-    if clip > 0:
-        fig.add_hline(y=clip, line_dash="dash", line_color="grey", annotation_text=f"clip at {clip:g}")
-    return fig
+    shapes = [dict(type="line", xref="paper", x0=0, x1=1, y0=clip, y1=clip, line=dict(color="grey", dash="dash"))]
+    return go.Figure(
+        data=traces,
+        layout=_layout(
+            style,
+            "Global gradient norm (before clipping)",
+            key,
+            xaxis=_axis("training step"),
+            yaxis=_axis("||g||", type="log", exponentformat="power"),
+            shapes=shapes if clip > 0 else [],
+        ),
+    )

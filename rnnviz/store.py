@@ -46,6 +46,8 @@ CREATE TABLE scalars (
     run_id INTEGER NOT NULL, step INTEGER NOT NULL, name TEXT NOT NULL, value REAL,
     PRIMARY KEY (run_id, name, step)
 ) WITHOUT ROWID;
+-- live pages read only the rows committed since their last read
+CREATE INDEX scalars_by_step ON scalars (run_id, step);
 CREATE TABLE arrays (
     run_id INTEGER NOT NULL, step INTEGER NOT NULL, name TEXT NOT NULL,
     shape TEXT NOT NULL, data BLOB NOT NULL,   -- float32 bytes, C order

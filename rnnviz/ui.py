@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 
 import numpy as np
@@ -30,10 +31,47 @@ def runs_table(path: str) -> pd.DataFrame:
         return store.runs()
 
 
-@st.cache_data(max_entries=512, show_spinner=False)
-def scalars(path: str, run_id: int, version: tuple, names: tuple[str, ...] | None = None) -> pd.DataFrame:
-    with Store(path) as store:
-        return store.scalars(run_id, list(names) if names else None)
+class ScalarLog:
+    """A run's scalars held in memory and topped up with only the rows committed since the last read."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.series: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.last_step = 0
+        self.version: tuple | None = None
+
+    def update(self, path: str, run_id: int, version: tuple) -> None:
+        with self.lock:
+            if version == self.version:
+                return
+            with Store(path) as store:
+                # from the last step read, inclusive: the final probe may rewrite that step's values
+                new = store.scalars(run_id, since=self.last_step - 1)
+            for name, rows in new.groupby("name"):
+                steps, values = rows["step"].to_numpy(), rows["value"].to_numpy(dtype=float)
+                if name in self.series:
+                    old_steps, old_values = self.series[name]
+                    keep = old_steps < steps[0]
+                    steps = np.concatenate([old_steps[keep], steps])
+                    values = np.concatenate([old_values[keep], values])
+                self.series[name] = (steps, values)
+            if len(new):
+                self.last_step = max(self.last_step, int(new["step"].max()))
+            self.version = version
+
+
+@st.cache_resource(show_spinner=False)
+def _scalar_logs() -> tuple[threading.Lock, dict]:
+    return threading.Lock(), {}
+
+
+def scalar_log(path: str, run_id: int, version: tuple) -> ScalarLog:
+    """The shared, incrementally read scalars of a run (one per server, shared by every tab)."""
+    lock, logs = _scalar_logs()
+    with lock:
+        log = logs.setdefault((path, run_id), ScalarLog())
+    log.update(path, run_id, version)
+    return log
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
@@ -74,12 +112,18 @@ class RunView:
     def active(self) -> bool:
         return self.row["status"] in ACTIVE
 
-    def scalars(self, *names: str) -> pd.DataFrame:
-        return scalars(self.path, self.id, self.version, names or None)
+    def scalar_names(self) -> list[str]:
+        return sorted(scalar_log(self.path, self.id, self.version).series)
 
     def scalar(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        df = self.scalars(name)
-        return df["step"].to_numpy(), df["value"].to_numpy(dtype=float)
+        """Steps and values of one recorded scalar (empty arrays if none yet)."""
+        series = scalar_log(self.path, self.id, self.version).series
+        return series.get(name, (np.zeros(0, np.int64), np.zeros(0)))
+
+    def scalars(self, *names: str) -> pd.DataFrame:
+        """Tidy (step, name, value) rows of some scalars."""
+        parts = [pd.DataFrame({"step": s, "name": n, "value": v}) for n in names for s, v in [self.scalar(n)]]
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["step", "name", "value"])
 
     def series(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         return series(self.path, self.id, name, self.version)

@@ -36,7 +36,7 @@ def settings_table(runs: list[ui.RunView]) -> pd.DataFrame:
 def render(runs: list[ui.RunView]) -> None:
     style = ui.style()
     st.dataframe(settings_table(runs))
-    names = sorted(set().union(*(set(r.scalars()["name"].unique()) for r in runs)))
+    names = sorted(set().union(*(r.scalar_names() for r in runs)))
     defaults = [n for n in ("test_accuracy", "saturated", "grad_h_ratio") if n in names]
     chosen = st.multiselect("Metrics", names, default=defaults, key="cmp-metrics")
     cols = st.columns(2)

@@ -41,8 +41,7 @@ def render(runs: list[ui.RunView]) -> None:
         )
 
     for r in runs:
-        df = r.scalars()
-        params = sorted(n for n in df["name"].unique() if n.startswith("grad_norm/") and n != "grad_norm/global")
+        params = [n for n in r.scalar_names() if n.startswith("grad_norm/") and n != "grad_norm/global"]
         per = [(n.removeprefix("grad_norm/"), *r.scalar(n)) for n in params]
         c1, c2 = st.columns(2)
         with c1:

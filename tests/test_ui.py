@@ -1,0 +1,27 @@
+"""The dashboard's incremental reads give exactly what a full read of the store gives."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnnviz.config import RunConfig
+from rnnviz.store import Store
+from rnnviz.ui import ScalarLog
+
+
+def test_scalar_log_tops_up_and_takes_rewritten_values(tmp_path):
+    path = str(tmp_path / "inc.sqlite")
+    log = ScalarLog()
+    with Store(path) as store:
+        run_id = store.create_run(RunConfig())
+        store.append(run_id, 2, [(1, "loss", 2.0), (2, "loss", 1.5), (2, "probe_loss", 9.0)], [], {})
+        log.update(path, run_id, (2, "running"))
+        store.append(run_id, 4, [(3, "loss", 1.2), (4, "loss", 1.0), (2, "probe_loss", 8.0)], [], {})
+        log.update(path, run_id, (4, "running"))
+        log.update(path, run_id, (4, "running"))  # same version: no read, no duplicates
+        full = store.scalars(run_id)
+    for name, rows in full.groupby("name"):
+        steps, values = log.series[name]
+        np.testing.assert_array_equal(steps, rows["step"].to_numpy())
+        np.testing.assert_array_equal(values, rows["value"].to_numpy())
+    assert log.series["probe_loss"][1].tolist() == [8.0]
