@@ -161,6 +161,13 @@ def sidebar() -> None:
         format_func=lambda r: run_label(runs, r),
         help="The runs every page plots. Finished runs of earlier sessions are here too.",
     )
+    st.sidebar.toggle(
+        "Live updates",
+        value=True,
+        key="live",
+        help="Redraw every second while a picked run trains. Pause to zoom into a chart: "
+        "a redraw with new data resets the zoom.",
+    )
     st.sidebar.toggle("Large fonts (for talks)", key="large_fonts")
     st.sidebar.caption(f"Store: `{path}`")
     if st.session_state.get("large_fonts"):
@@ -183,7 +190,7 @@ def live(render: Callable[[list[RunView]], None], empty_hint: str = "") -> None:
     if not runs:
         st.info(empty_hint or "No run selected. Start one on the **Train** page, or pick runs in the sidebar.")
         return
-    polling = any(r.active for r in runs)
+    polling = any(r.active for r in runs) and st.session_state.get("live", True)
 
     @st.fragment(run_every=REFRESH_S if polling else None)
     def body() -> None:

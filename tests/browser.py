@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -55,6 +56,7 @@ def streamlit_server(store: Path, data_root: Path, port: int | None = None) -> I
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group, like a server started in a terminal
     )
     url = f"http://localhost:{port}"
     try:
@@ -70,7 +72,7 @@ def streamlit_server(store: Path, data_root: Path, port: int | None = None) -> I
                 time.sleep(0.3)
         yield url
     finally:
-        proc.terminate()
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in its terminal does
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:

@@ -22,19 +22,38 @@ SHOTS = ROOT / "assets" if os.environ.get("RNNVIZ_UPDATE_SCREENSHOTS") else None
 
 def shown_steps(page) -> dict[str, int]:
     text = page.locator("[data-testid=stMain]").inner_text()
-    return {m[1]: int(m[3]) for m in re.finditer(r"\d+ · quick-(rnn|lstm) (\w+), step (\d+) of", text)}
+    return {m[1]: int(m[3]) for m in re.finditer(r"\d+ · blog-(rnn|lstm) (\w+), step (\d+) of", text)}
+
+
+def stop_all(store_path: Path) -> None:
+    """Ask every run to stop and wait until none trains (also after a failed assertion)."""
+    if not store_path.exists():
+        return
+    with Store(store_path) as store:
+        for run_id in store.runs()["run_id"]:
+            store.request_stop(int(run_id))
+        deadline = time.monotonic() + 30
+        while store.runs()["status"].isin(["queued", "running"]).any():
+            assert time.monotonic() < deadline, "runs did not stop"
+            time.sleep(0.2)
 
 
 def test_click_train_and_watch_the_runs_learn_live(tmp_path):
     store_path = tmp_path / "e2e.sqlite"
-    shots = SHOTS or tmp_path
+    try:
+        watch_live_and_restart_the_server(tmp_path, store_path, SHOTS or tmp_path)
+    finally:
+        stop_all(store_path)
+
+
+def watch_live_and_restart_the_server(tmp_path: Path, store_path: Path, shots: Path) -> None:
     with streamlit_server(store_path, data_root(tmp_path, MNIST_DIR)) as url, chromium() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(url + "/?preset=quick-rnn")
+        page.goto(url + "/?preset=blog-rnn")
         page.get_by_text("MNIST found").wait_for(timeout=30000)
-        assert page.get_by_role("spinbutton", name="Steps").input_value() == "400"  # ?preset=quick-rnn filled the form
+        assert page.get_by_role("spinbutton", name="Steps").input_value() == "5000"  # ?preset= filled the form
         page.get_by_role("button", name="Train RNN vs LSTM").click()
-        page.get_by_text("quick-lstm", exact=False).first.wait_for(timeout=30000)
+        page.get_by_text("blog-lstm", exact=False).first.wait_for(timeout=30000)
 
         page.get_by_role("link", name="Overview").click()
         page.get_by_text("Training loss").wait_for(timeout=30000)
@@ -65,13 +84,19 @@ def test_click_train_and_watch_the_runs_learn_live(tmp_path):
             assert page.locator("[data-testid=stException]").count() == 0, name
             page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
 
+    # Ctrl-C stopped the server above; its trainers run on, and a new server shows them again.
+    with Store(store_path) as store:
+        before = store.runs().set_index("name")["step"]
+        time.sleep(2)
+        after = store.runs().set_index("name")
+        assert (after["status"] == "running").all() and (after["step"] > before).all(), after
+    with streamlit_server(store_path, data_root(tmp_path, MNIST_DIR)) as url, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url + "/overview")
+        page.get_by_text("Training loss").wait_for(timeout=30000)
+        seen = shown_steps(page)
+        assert set(seen) == {"rnn", "lstm"} and min(seen.values()) >= min(after["step"])
         with Store(store_path) as store:
             runs = store.runs()
-            assert sorted(runs["name"]) == ["quick-lstm", "quick-rnn"]
+            assert sorted(runs["name"]) == ["blog-lstm", "blog-rnn"]
             assert runs["status"].isin(["running", "finished"]).all(), runs[["status", "error"]]
-            for run_id in runs["run_id"]:
-                store.request_stop(int(run_id))
-            deadline = time.monotonic() + 30
-            while store.runs()["status"].isin(["queued", "running"]).any():
-                assert time.monotonic() < deadline, "runs did not stop"
-                time.sleep(0.2)
