@@ -346,3 +346,41 @@ def norm_with_clipping(
             shapes=shapes if clip > 0 else [],
         ),
     )
+
+
+def stacked_panels(
+    panels: list[tuple[str, list[tuple[str, np.ndarray, np.ndarray]], bool]],
+    title: str,
+    key: str,
+    style: Style = Style(),
+    xtitle: str = "training step",
+) -> go.Figure:
+    """Panels (title, series, markers) stacked on one shared x axis: one plot to draw, not one per panel,
+    and the panels stay aligned (accuracy falls where saturation rises). A run keeps its colour throughout."""
+    n, gap = len(panels), 0.07
+    height = (1 - gap * (n - 1)) / n
+    traces, axes = [], {}
+    for p, (panel_title, series, markers) in enumerate(panels):
+        yname = "yaxis" if p == 0 else f"yaxis{p + 1}"
+        top = 1 - p * (height + gap)
+        axes[yname] = _axis(panel_title, domain=[round(max(top - height, 0.0), 6), round(top, 6)], anchor="x")
+        for i, (label, x, y) in enumerate(series):
+            x, y = downsample(x, y)
+            traces.append(
+                dict(
+                    type="scatter",
+                    x=x,
+                    y=np.where(np.isfinite(y), y, np.nan),
+                    name=label,
+                    legendgroup=label,
+                    showlegend=p == 0,
+                    yaxis="y" if p == 0 else f"y{p + 1}",
+                    mode="lines+markers" if markers else "lines",
+                    line=dict(color=color(i), width=2),
+                )
+            )
+    layout = _layout(style, title, key, xaxis=_axis(xtitle, anchor=f"y{n}" if n > 1 else "y"), **axes)
+    layout["height"] = int(style.height * 0.6 * n) + 4 * style.font_size
+    layout["legend"] = dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1)
+    layout["margin"] = dict(l=70, r=20, t=90, b=60)
+    return go.Figure(data=traces, layout=layout)

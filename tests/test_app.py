@@ -72,8 +72,9 @@ def test_overview_charts_contain_the_recorded_loss_and_a_reading(full_store, tra
     at = open_page("overview")
     with Store(trained_store) as store:
         loss = store.scalars(1, ["loss"])["value"].to_numpy()
-    loss_fig = next(f for f in figures(at) if f["layout"]["title"]["text"] == "Training loss")
-    drawn = {t["name"]: values(t["y"]) for t in loss_fig["data"]}
+    panels = figures(at)[0]
+    assert panels["layout"]["yaxis"]["title"]["text"] == "training loss"
+    drawn = {t["name"]: values(t["y"]) for t in panels["data"] if t["yaxis"] == "y"}
     np.testing.assert_allclose(drawn["1 · test-rnn"], loss, rtol=1e-6)
     text = " ".join(m.value for m in at.markdown)
     assert "test-rnn" in text and "of hidden activations saturated" in text

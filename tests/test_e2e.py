@@ -66,7 +66,7 @@ def watch_live_and_restart_the_server(tmp_path: Path, store_path: Path, shots: P
             assert time.monotonic() < deadline, f"steps did not advance live: {first}"
             time.sleep(0.25)  # no reload: the page's fragment polls the store
         assert set(later) == {"rnn", "lstm"}
-        assert page.locator(".js-plotly-plot").count() >= 3
+        assert page.locator(".js-plotly-plot").count() >= 1
         page.screenshot(path=str(shots / "overview.png"), full_page=True)
 
         page.get_by_role("link", name="Gradient flow").click()

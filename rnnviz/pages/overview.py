@@ -16,20 +16,13 @@ def render(runs: list[ui.RunView]) -> None:
     st.markdown(
         "  \n".join(f"`{r.label}` {r.row['status']}, step {r.row['step']} of {r.row['total_steps']}" for r in runs)
     )
-    loss = [(r.label, *r.scalar("loss")) for r in runs]
-    acc = [(r.label, *r.scalar("test_accuracy")) for r in runs]
-    sat = [(r.label, *r.scalar("saturated")) for r in runs]
-    c1, c2 = st.columns(2)
-    with c1:
-        ui.chart(figures.lines(loss, "Training loss", "cross-entropy", "overview-loss", style), "overview-loss")
-    with c2:
-        ui.chart(figures.lines(acc, "Test accuracy", "accuracy", "overview-acc", style, markers=True), "overview-acc")
-    ui.chart(
-        figures.lines(
-            sat, "Saturated hidden activations (|h| > threshold), all time steps", "fraction", "overview-sat", style
-        ),
-        "overview-sat",
-    )
+    panels = [
+        ("training loss", [(r.label, *r.scalar("loss")) for r in runs], False),
+        ("test accuracy", [(r.label, *r.scalar("test_accuracy")) for r in runs], True),
+        ("saturated |h|", [(r.label, *r.scalar("saturated")) for r in runs], False),
+    ]
+    title = "Training loss, test accuracy and saturated hidden activations (all time steps)"
+    ui.chart(figures.stacked_panels(panels, title, "overview", style), "overview")
     st.subheader("Reading")
     for r in runs:
         flow = r.series("grad_h")[1]
