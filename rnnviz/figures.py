@@ -384,3 +384,10 @@ def stacked_panels(
     layout["legend"] = dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1)
     layout["margin"] = dict(l=70, r=20, t=90, b=60)
     return go.Figure(data=traces, layout=layout)
+
+
+def step_window(fig: go.Figure, window: tuple[int, int]) -> go.Figure:
+    """Show only training steps lo..hi on every training-step axis. Part of the figure itself, so unlike a
+    zoom made in the browser it survives live redraws."""
+    fig.for_each_xaxis(lambda ax: ax.update(range=list(window)) if ax.title.text == "training step" else None)
+    return fig

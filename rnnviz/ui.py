@@ -11,6 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from . import figures
 from .config import RunConfig
 from .figures import Style
 from .store import ACTIVE, Store, StoreError, default_path
@@ -161,6 +162,21 @@ def sidebar() -> None:
         format_func=lambda r: run_label(runs, r),
         help="The runs every page plots. Finished runs of earlier sessions are here too.",
     )
+    chosen = runs[runs["run_id"].isin(st.session_state["selected_runs"])]
+    last = int(chosen["total_steps"].max()) if len(chosen) else 0
+    window = st.session_state.get("step_window")
+    if window is None or tuple(window) == (0, st.session_state.get("step_window_last")) or window[1] > last:
+        st.session_state["step_window"] = (0, last)  # all steps, also after the runs picked change
+    st.session_state["step_window_last"] = last
+    if last > 1:
+        st.sidebar.slider(
+            "Training steps shown",
+            0,
+            last,
+            step=max(1, last // 200),
+            key="step_window",
+            help="Zoom every training-step axis; unlike a zoom made in a chart, it holds through live updates.",
+        )
     st.sidebar.toggle(
         "Live updates",
         value=True,
@@ -217,5 +233,14 @@ def step_slider(steps_of_runs: list[np.ndarray], label: str, key: str) -> int | 
     return st.select_slider(label, options, value=options[-1], key=key)
 
 
+def step_window() -> tuple[int, int] | None:
+    """The training steps picked in the sidebar, or None when all are shown."""
+    window = st.session_state.get("step_window")
+    return None if window is None or tuple(window) == (0, st.session_state.get("step_window_last")) else window
+
+
 def chart(fig: go.Figure, key: str) -> None:
+    window = step_window()
+    if window:
+        figures.step_window(fig, window)
     st.plotly_chart(fig, key=key, theme=None, config=CHART_CONFIG)

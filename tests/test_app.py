@@ -108,3 +108,13 @@ def test_train_form_refuses_bad_values_next_to_the_field(full_store, trained_sto
     assert "must be > 0, got -0.5" in errors and any(e.startswith("Not started: lr") for e in errors)
     with Store(trained_store) as store:
         assert len(store.runs()) == 2  # nothing was started
+
+
+def test_training_steps_shown_zooms_every_training_step_axis(full_store):
+    at = open_page("overview")
+    at.slider(key="step_window").set_value((10, 20)).run()
+    assert not at.exception
+    assert figures(at)[0]["layout"]["xaxis"]["range"] == [10, 20]
+    at.switch_page("rnnviz/pages/gradient_flow.py").run()
+    heat = figures(at)[0]["layout"]
+    assert heat["xaxis"]["range"] == [10, 20] and heat["xaxis2"]["range"] == [10, 20]
