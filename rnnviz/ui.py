@@ -88,12 +88,6 @@ def histograms(path: str, run_id: int, name: str, version: tuple) -> tuple[np.nd
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
-def array_names(path: str, run_id: int, version: tuple) -> list[str]:
-    with Store(path) as store:
-        return store.array_names(run_id)
-
-
-@st.cache_data(max_entries=512, show_spinner=False)
 def config(path: str, run_id: int) -> RunConfig:
     with Store(path) as store:
         return store.config(run_id)
@@ -131,9 +125,6 @@ class RunView:
 
     def histograms(self, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return histograms(self.path, self.id, name, self.version)
-
-    def array_names(self) -> list[str]:
-        return array_names(self.path, self.id, self.version)
 
 
 def run_label(runs: pd.DataFrame, run_id: int) -> str:

@@ -48,6 +48,8 @@ def test_round_trip_of_scalars_arrays_and_histograms(tmp_path):
         steps, counts, edges = store.histograms(run_id, "h_all")
         assert counts.shape == (1, 4) and edges.shape == (5,)
         assert store.run(run_id)["step"] == 2 and store.runs()["cell"].tolist() == ["rnn"]
+        at, latest = store.arrays_at(run_id, 5)  # the last probe at or before step 5
+        assert at == 2 and set(latest) == {"grad_h"} and store.arrays_at(run_id, 0) == (None, {})
 
 
 def test_run_ids_that_do_not_exist_or_carry_sql_are_refused(tmp_path):
