@@ -177,6 +177,11 @@ def sidebar() -> None:
     )
     st.sidebar.toggle("Large fonts (for talks)", key="large_fonts")
     st.sidebar.caption(f"Store: `{path}`")
+    # Streamlit fades every element while a fragment reruns; once a second that repaints every chart.
+    st.html(
+        "<style>[data-stale] { opacity: 1 !important; transition: none !important; }"
+        "[data-testid=stStatusWidget] { display: none; }</style>"
+    )
     if st.session_state.get("large_fonts"):
         st.html("<style>html, .stMarkdown, p, label { font-size: 22px !important; }</style>")
 
