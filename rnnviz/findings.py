@@ -19,7 +19,7 @@ def gradient_reading(flow: np.ndarray) -> str | None:
     last = flow[-1]
     if not np.isfinite(last).all() or last[-1] <= 0:
         return None
-    ratio = last[0] / last[-1]
+    ratio = float(last[0]) / float(last[-1])
     T = len(last)
     if ratio < VANISHED:
         exponent = np.log10(max(ratio, 1e-300))

@@ -10,8 +10,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from rnnviz.store import Store
+from rnnviz.trainer import train
 
-from .conftest import MNIST_DIR, ROOT
+from .conftest import MNIST_DIR, ROOT, quick_config
 
 PAGES = ["train", "overview", "gradient_flow", "saturation", "gates", "compare"]
 
@@ -118,3 +119,16 @@ def test_training_steps_shown_zooms_every_training_step_axis(full_store):
     at.switch_page("rnnviz/pages/gradient_flow.py").run()
     heat = figures(at)[0]["layout"]
     assert heat["xaxis"]["range"] == [10, 20] and heat["xaxis2"]["range"] == [10, 20]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_pages_render_a_diverged_run_with_nan(tmp_path, monkeypatch, page):
+    path = tmp_path / "nan.sqlite"
+    with Store(path) as store:
+        result = train(quick_config(cell="rnn", nonlinearity="relu", lr=10.0, optimizer="sgd", steps=50), store)
+        assert result.status == "diverged"
+    monkeypatch.setenv("RNNVIZ_STORE", str(path))
+    at = open_page(page)
+    assert not at.exception, at.exception
+    if page == "overview":
+        assert any("diverged" in m.value for m in at.markdown)
