@@ -132,7 +132,22 @@ class Store:
             ) from None
 
     def _setup(self) -> None:
-        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        self._check_version(self.conn.execute("PRAGMA user_version").fetchone()[0])
+        if self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            self.conn.execute("PRAGMA journal_mode = WAL")
+        self.conn.execute("PRAGMA synchronous = NORMAL")  # durable against process crashes in WAL mode
+        if self.conn.execute("PRAGMA user_version").fetchone()[0] == 0:
+            with self.transaction() as c:
+                # look again under the write lock: another process may have created the store meanwhile
+                version = c.execute("PRAGMA user_version").fetchone()[0]
+                self._check_version(version)
+                if version == 0:
+                    for stmt in SCHEMA.split(";"):
+                        if stmt.strip():
+                            c.execute(stmt)
+                    c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _check_version(self, version: int) -> None:
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"{self.path}: written by a newer rnnviz (schema {version}, this one reads "
@@ -141,15 +156,6 @@ class Store:
         tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if version == 0 and tables - {"sqlite_sequence"}:
             raise StoreError(f"{self.path}: an SQLite file that is not an rnnviz store; use another path")
-        if self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-            self.conn.execute("PRAGMA journal_mode = WAL")
-        self.conn.execute("PRAGMA synchronous = NORMAL")  # durable against process crashes in WAL mode
-        if version == 0:
-            with self.transaction() as c:
-                for stmt in SCHEMA.split(";"):
-                    if stmt.strip():
-                        c.execute(stmt)
-                c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
         self.conn.close()
@@ -162,13 +168,23 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        self.conn.execute("BEGIN IMMEDIATE")
+        """One write transaction; a failed write (disk full, read-only file) leaves earlier commits intact."""
         try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise StoreError(
+                f"{self.path}: cannot write to the run store ({exc}); free disk space or make it "
+                "writable, or use another --store. Everything committed before is kept."
+            ) from None
 
     # ---- writing (the trainer) ----
     def create_run(self, cfg: RunConfig, status: str = "queued") -> int:

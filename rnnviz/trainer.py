@@ -18,7 +18,7 @@ from .config import RunConfig
 from .data import DataError
 from .models import build_model, loss_fn
 from .probes import evaluate, hist_edges, param_grad_norms, probe, saturation
-from .store import Store
+from .store import Store, StoreError
 
 FLUSH_S = 0.5  # commit at least this often, so a watching page lags by well under a second
 
@@ -194,7 +194,7 @@ def train(
     except KeyboardInterrupt:
         status, error = "stopped", None
         _safe_flush(rec, step)
-    except DataError as exc:
+    except (DataError, StoreError) as exc:
         status, error = "failed", str(exc)
     except Exception as exc:  # a failed run must still be recorded as failed, with its reason
         status, error = "failed", f"{type(exc).__name__}: {exc}"
@@ -204,7 +204,11 @@ def train(
         if bar is not None:
             bar.close()
     seconds = time.monotonic() - t0
-    store.finish(run_id, status, error, seconds)
+    try:
+        store.finish(run_id, status, error, seconds)
+    except StoreError as exc:  # the store refuses even this small write: report, the run ends anyway
+        print(f"rnnviz: could not record the end of run {run_id}: {exc}", file=sys.stderr)
+        error = error or str(exc)
     return RunResult(
         run_id,
         cfg.display_name,

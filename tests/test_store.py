@@ -16,6 +16,7 @@ import pytest
 from rnnviz import runner
 from rnnviz.config import RunConfig
 from rnnviz.store import SCHEMA_VERSION, Store, StoreError
+from rnnviz.trainer import train
 
 from .conftest import ROOT, quick_config
 
@@ -154,3 +155,45 @@ def test_background_run_starts_and_stops_on_request(tmp_path):
         assert time.monotonic() - asked < 10
         assert runner.active(store).empty
         assert runner.log_path(store.path, run_id).exists()
+
+
+def test_four_trainers_write_one_store_at_once_without_lock_errors(tmp_path):
+    with Store(tmp_path / "four.sqlite") as store:
+        ids = [
+            runner.start(quick_config(steps=80, cell=cell, seed=i), store)
+            for i, cell in enumerate(("rnn", "lstm", "gru", "rnn"))
+        ]
+        _wait(lambda: runner.active(store).empty, timeout=120)
+        runs = store.runs().set_index("run_id")
+        assert runs.loc[ids, "status"].tolist() == ["finished"] * 4, runs[["status", "error"]]
+        for run_id in ids:
+            assert store.scalars(run_id, ["loss"])["step"].tolist() == list(range(1, 81))
+            assert "locked" not in runner.log_path(store.path, run_id).read_text()
+
+
+def test_full_disk_fails_the_run_clearly_and_keeps_what_was_committed(tmp_path):
+    path = tmp_path / "full.sqlite"
+    with Store(path) as store:
+        run_id = store.create_run(quick_config())
+        pages = store.conn.execute("PRAGMA page_count").fetchone()[0]
+        store.conn.execute(f"PRAGMA max_page_count = {pages + 300}")  # SQLite's view of a full disk
+        result = train(quick_config(steps=5000, probe_every=5), store, run_id=run_id)
+    assert result.status == "failed" and "full" in result.error and "Everything committed" in result.error
+    with Store(path) as store:
+        assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert store.run(run_id)["status"] == "failed"
+        steps = store.scalars(run_id, ["loss"])["step"].tolist()
+        assert steps and steps == list(range(1, len(steps) + 1))
+
+
+def test_many_processes_opening_a_new_store_at_once(tmp_path):
+    path = tmp_path / "race.sqlite"
+    code = "import sys; from rnnviz.store import Store; Store(sys.argv[1]).create_run(__import__('rnnviz').RunConfig())"
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, str(path)], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+        for _ in range(6)
+    ]
+    errors = [p.communicate(timeout=60)[1] for p in procs]
+    assert all(p.returncode == 0 for p in procs), errors
+    with Store(path) as store:
+        assert len(store.runs()) == 8
