@@ -191,7 +191,7 @@ def test_many_processes_opening_a_new_store_at_once(tmp_path):
     code = "import sys; from rnnviz.store import Store; Store(sys.argv[1]).create_run(__import__('rnnviz').RunConfig())"
     procs = [
         subprocess.Popen([sys.executable, "-c", code, str(path)], cwd=ROOT, stderr=subprocess.PIPE, text=True)
-        for _ in range(6)
+        for _ in range(8)
     ]
     errors = [p.communicate(timeout=60)[1] for p in procs]
     assert all(p.returncode == 0 for p in procs), errors
