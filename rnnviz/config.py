@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -138,6 +139,37 @@ class RunConfig:
 
     def replace(self, **changes: Any) -> RunConfig:
         return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps on what one click in the dashboard can start, so a stray value cannot exhaust the machine.
+    Set with $RNNVIZ_MAX_HIDDEN, $RNNVIZ_MAX_STEPS, $RNNVIZ_MAX_BATCH and $RNNVIZ_MAX_ACTIVE_RUNS."""
+
+    hidden_size: int = 1024  # largest hidden layer
+    steps: int = 200_000  # longest run
+    batch_size: int = 2048  # largest batch
+    active_runs: int = 4  # runs training at once
+
+    @classmethod
+    def from_env(cls) -> Limits:
+        values = {}
+        for f in dataclasses.fields(cls):
+            name = f"RNNVIZ_MAX_{f.name.upper().removesuffix('_SIZE')}"
+            if os.environ.get(name):
+                try:
+                    values[f.name] = int(os.environ[name])
+                except ValueError:
+                    raise ConfigError(f.name, f"${name} must be a whole number, got {os.environ[name]!r}") from None
+        return cls(**values)
+
+    def check(self, cfg: RunConfig) -> None:
+        """Raise ConfigError for the first field of cfg above its cap."""
+        for name in ("hidden_size", "steps", "batch_size"):
+            cap = getattr(self, name)
+            if getattr(cfg, name) > cap:
+                env = f"RNNVIZ_MAX_{name.upper().removesuffix('_SIZE')}"
+                raise ConfigError(name, f"at most {cap} here (got {getattr(cfg, name)}); raise ${env} to allow more")
 
 
 # The blog experiments: Adam at lr 0.01, batch 100, 5,000 steps, TensorFlow's Glorot init.

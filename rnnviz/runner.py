@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .config import RunConfig
+from .config import ConfigError, Limits, RunConfig
 from .store import ACTIVE, Store
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
@@ -18,6 +18,17 @@ PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 def log_path(store_path: Path, run_id: int) -> Path:
     """Where a background run's stdout and stderr go: beside the store."""
     return store_path.parent / "logs" / f"{store_path.stem}-run-{run_id}.log"
+
+
+def check_capacity(store: Store, new_runs: int, limits: Limits) -> None:
+    """Refuse to start runs beyond the cap on runs training at once."""
+    running = len(active(store))
+    if running + new_runs > limits.active_runs:
+        raise ConfigError(
+            "active_runs",
+            f"{running} run(s) are training and at most {limits.active_runs} may train at once; stop one first "
+            "(or raise $RNNVIZ_MAX_ACTIVE_RUNS)",
+        )
 
 
 def start(cfg: RunConfig, store: Store) -> int:

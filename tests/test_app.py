@@ -7,17 +7,21 @@ import json
 
 import numpy as np
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from rnnviz.store import Store
 from rnnviz.trainer import train
 
+from .browser import data_root
 from .conftest import MNIST_DIR, ROOT, quick_config
 
 PAGES = ["train", "overview", "gradient_flow", "saturation", "gates", "compare"]
 
 
 def open_page(page: str) -> AppTest:
+    st.cache_data.clear()  # caches are process-wide: one test's store or data must not leak into the next
+    st.cache_resource.clear()
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.run()
     if page != "train":
@@ -99,8 +103,8 @@ def test_gates_page_shows_the_lstm_gates(full_store):
     assert any("Gate f (forget)" in t for t in titles) and any("Cell state" in t for t in titles)
 
 
-def test_train_form_refuses_bad_values_next_to_the_field(full_store, trained_store, monkeypatch):
-    monkeypatch.setenv("RNNVIZ_DATA_DIR", str(MNIST_DIR.parent))
+def test_train_form_refuses_bad_values_next_to_the_field(full_store, trained_store, monkeypatch, tmp_path):
+    monkeypatch.setenv("RNNVIZ_DATA_DIR", str(data_root(tmp_path, MNIST_DIR)))
     at = open_page("train")
     at.text_input(key="form-blog-rnn-lr").set_value("-0.5")
     next(b for b in at.button if b.label == "Train").click().run()
@@ -132,3 +136,15 @@ def test_pages_render_a_diverged_run_with_nan(tmp_path, monkeypatch, page):
     assert not at.exception, at.exception
     if page == "overview":
         assert any("diverged" in m.value for m in at.markdown)
+
+
+def test_train_form_enforces_the_caps(full_store, trained_store, monkeypatch, tmp_path):
+    monkeypatch.setenv("RNNVIZ_DATA_DIR", str(data_root(tmp_path, MNIST_DIR)))
+    monkeypatch.setenv("RNNVIZ_MAX_HIDDEN", "256")
+    at = open_page("train")
+    at.number_input(key="form-blog-rnn-hidden_size").set_value(4096)
+    next(b for b in at.button if b.label == "Train").click().run()
+    errors = [e.value for e in at.error]
+    assert any("at most 256 here (got 4096); raise $RNNVIZ_MAX_HIDDEN" in e for e in errors), errors
+    with Store(trained_store) as store:
+        assert len(store.runs()) == 2

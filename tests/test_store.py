@@ -197,3 +197,14 @@ def test_many_processes_opening_a_new_store_at_once(tmp_path):
     assert all(p.returncode == 0 for p in procs), errors
     with Store(path) as store:
         assert len(store.runs()) == 8
+
+
+def test_no_more_runs_than_the_cap_train_at_once(tmp_path):
+    from rnnviz.config import ConfigError, Limits
+
+    with Store(tmp_path / "cap.sqlite") as store:
+        for _ in range(2):  # two runs training in this (live) process
+            store.mark_running(store.create_run(quick_config()), os.getpid())
+        runner.check_capacity(store, 1, Limits(active_runs=3))
+        with pytest.raises(ConfigError, match="2 run\\(s\\) are training and at most 3 may train at once"):
+            runner.check_capacity(store, 2, Limits(active_runs=3))

@@ -19,6 +19,7 @@ from rnnviz.config import (
     PRESETS,
     VIEWS,
     ConfigError,
+    Limits,
     RunConfig,
     preset,
     rnn_vs_lstm,
@@ -153,15 +154,25 @@ def parse(values: dict) -> RunConfig:
     return cfg
 
 
+def launch(want_pair: bool) -> list[int]:
+    """Check the form, the caps and the number of runs training; start the run(s). Raises ConfigError."""
+    cfg = parse(v)
+    configs = rnn_vs_lstm(cfg) if want_pair else [cfg]
+    limits = Limits.from_env()
+    limits.check(cfg)
+    with Store(path) as store:
+        runner.check_capacity(store, len(configs), limits)
+        return [runner.start(c, store) for c in configs]
+
+
 if train_one or train_pair:
     try:
-        cfg = parse(v)
+        ids = launch(train_pair)
     except ConfigError as exc:
-        slots[exc.field].error(exc.message, icon=":material/error:")
+        if exc.field in slots:
+            slots[exc.field].error(exc.message, icon=":material/error:")
         st.error(f"Not started: {exc.field.replace('_', ' ')}: {exc.message}")
     else:
-        with Store(path) as store:
-            ids = [runner.start(c, store) for c in (rnn_vs_lstm(cfg) if train_pair else [cfg])]
         st.session_state["select_next"] = ids
         ui.runs_table.clear()
         st.toast(f"Started run{'s' if len(ids) > 1 else ''} {', '.join(map(str, ids))}")
