@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import sqlite3
 import time
@@ -384,7 +385,12 @@ class Store:
         """Write a run's config, scalars, per-time-step arrays and histograms as CSV files."""
         run = self._require(run_id)
         out = Path(directory).expanduser().resolve()
-        out.mkdir(parents=True, exist_ok=True)
+        if out.exists() and not out.is_dir():
+            raise StoreError(f"{out}: exists and is not a directory; give a directory to export into")
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"{out}: cannot create the export directory ({exc.strerror or exc})") from None
         written = []
         (out / "config.json").write_text(json.dumps(json.loads(run["config"]), indent=2) + "\n")
         written.append(out / "config.json")
@@ -400,7 +406,7 @@ class Store:
                 columns = [f"[{lo:.4g},{hi:.4g})" for lo, hi in zip(e[:-1], e[1:])]
             else:
                 columns = [str(i) for i in range(flat.shape[1])]
-            path = out / (name.replace("/", "__") + ".csv")
+            path = out / (re.sub(r"[^A-Za-z0-9_.-]", "_", name.replace("/", "__")) + ".csv")  # never leaves `out`
             pd.DataFrame(flat, index=pd.Index(steps, name="step"), columns=columns).to_csv(path)
             written.append(path)
         return written

@@ -208,3 +208,14 @@ def test_no_more_runs_than_the_cap_train_at_once(tmp_path):
         runner.check_capacity(store, 1, Limits(active_runs=3))
         with pytest.raises(ConfigError, match="2 run\\(s\\) are training and at most 3 may train at once"):
             runner.check_capacity(store, 2, Limits(active_runs=3))
+
+
+def test_export_refuses_a_file_as_directory_and_stays_inside(trained_store, tmp_path):
+    target = tmp_path / "a-file"
+    target.write_text("keep me")
+    with Store(trained_store) as store:
+        with pytest.raises(StoreError, match="exists and is not a directory"):
+            store.export_csv(1, target)
+        files = store.export_csv(1, tmp_path / "out" / ".." / "out")
+    assert target.read_text() == "keep me"
+    assert all(f.parent == (tmp_path / "out").resolve() for f in files)
