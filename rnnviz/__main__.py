@@ -87,7 +87,11 @@ def build_parser() -> Parser:
     p = sub.add_parser("presets", help="list the named presets and their settings")
     p.add_argument("--json", action="store_true")
 
-    for name, text in (("stop", "ask a background run to stop"), ("delete", "delete a run and its records")):
+    for name, text in (
+        ("stop", "ask a background run to stop"),
+        ("delete", "delete a run and its records"),
+        ("resume", "continue a stopped, failed or interrupted run from its last checkpoint, in the foreground"),
+    ):
         p = sub.add_parser(name, help=text)
         p.add_argument("run_id", type=int)
         _store_arg(p)
@@ -99,6 +103,7 @@ def build_parser() -> Parser:
 
     p = sub.add_parser("worker", help=argparse.SUPPRESS)  # a background run, started by runner.start
     p.add_argument("--run-id", type=int, required=True)
+    p.add_argument("--resume", action="store_true")
     _store_arg(p)
     return parser
 
@@ -133,8 +138,26 @@ def cmd_worker(args: argparse.Namespace) -> int:
     flag = _stop_on_signals()
     with Store(args.store) as store:
         cfg = store.config(args.run_id)
-        result = train(cfg, store, run_id=args.run_id, should_stop=lambda: flag[0])
+        result = train(cfg, store, run_id=args.run_id, should_stop=lambda: flag[0], resume=args.resume)
     print(json.dumps(result.to_dict()), flush=True)
+    return 1 if result.status == "failed" else 0
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    flag = _stop_on_signals()
+    with Store(args.store) as store:
+        runner.check_resumable(store, args.run_id)
+        result = train(
+            store.config(args.run_id),
+            store,
+            run_id=args.run_id,
+            progress=True,
+            should_stop=lambda: flag[0],
+            resume=True,
+        )
+    print(json.dumps({**result.to_dict(), "store": str(store.path)}), flush=True)
+    if result.error:
+        print(f"rnnviz: run {result.run_id} {result.status}: {result.error}", file=sys.stderr)
     return 1 if result.status == "failed" else 0
 
 
@@ -213,6 +236,7 @@ COMMANDS = {
     "stop": cmd_stop,
     "delete": cmd_delete,
     "data": cmd_data,
+    "resume": cmd_resume,
 }
 
 

@@ -63,6 +63,7 @@ class RunConfig:
     probe_every: int = _f(100, "run the unrolled probe pass (per-time-step gradients, histograms) every N steps")
     probe_batch: int = _f(100, "test digits in the fixed probe batch")
     eval_every: int = _f(500, "evaluate on the whole test split every N steps (and at the end)")
+    checkpoint_every: int = _f(500, "save model and optimiser state every N steps and at the end (for resuming)")
     saturation: float = _f(0.99, "a unit counts as saturated when |h| exceeds this")
     hist_bins: int = _f(200, "bins of every histogram (200 puts an edge at |h| = 0.99); edges stay fixed for the run")
     # execution
@@ -91,7 +92,16 @@ class RunConfig:
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ConfigError(name, f"unknown value {getattr(self, name)!r}; choose one of {', '.join(allowed)}")
-        positive = ("hidden_size", "batch_size", "steps", "chunk", "probe_every", "probe_batch", "eval_every")
+        positive = (
+            "hidden_size",
+            "batch_size",
+            "steps",
+            "chunk",
+            "probe_every",
+            "probe_batch",
+            "eval_every",
+            "checkpoint_every",
+        )
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ConfigError(name, f"must be > 0, got {getattr(self, name)}")

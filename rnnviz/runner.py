@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from .config import ConfigError, Limits, RunConfig
-from .store import ACTIVE, Store
+from .store import ACTIVE, Store, StoreError
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,10 +31,30 @@ def check_capacity(store: Store, new_runs: int, limits: Limits) -> None:
         )
 
 
+RESUMABLE = ("stopped", "failed", "interrupted")
+
+
+def check_resumable(store: Store, run_id: int) -> None:
+    status = store.run(run_id)["status"]
+    if status not in RESUMABLE:
+        raise StoreError(f"run {run_id} is {status}; only {', '.join(RESUMABLE)} runs can be resumed")
+
+
 def start(cfg: RunConfig, store: Store) -> int:
     """Queue a run and start its trainer process; returns the run id at once."""
     cfg.validate()
     run_id = store.create_run(cfg)
+    _spawn(store, run_id)
+    return run_id
+
+
+def resume(store: Store, run_id: int) -> None:
+    """Continue a run from its last checkpoint in a new trainer process."""
+    check_resumable(store, run_id)
+    _spawn(store, run_id, "--resume")
+
+
+def _spawn(store: Store, run_id: int, *extra: str) -> None:
     log = log_path(store.path, run_id)
     log.parent.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
@@ -42,7 +62,7 @@ def start(cfg: RunConfig, store: Store) -> int:
     with open(log, "ab") as out:
         # A new session: the trainer outlives the Streamlit server, its reloads and its Ctrl-C.
         proc = subprocess.Popen(
-            [sys.executable, "-m", "rnnviz", "worker", "--store", str(store.path), "--run-id", str(run_id)],
+            [sys.executable, "-m", "rnnviz", "worker", "--store", str(store.path), "--run-id", str(run_id), *extra],
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -50,7 +70,6 @@ def start(cfg: RunConfig, store: Store) -> int:
             start_new_session=True,
         )
     store.set_process(run_id, proc.pid)
-    return run_id
 
 
 def stop(store: Store, run_id: int) -> None:

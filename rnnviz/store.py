@@ -245,6 +245,21 @@ class Store:
             )
             return bool(c.execute("SELECT stop_requested FROM runs WHERE id = ?", (run_id,)).fetchone()[0])
 
+    def checkpoint_path(self, run_id: int) -> Path:
+        """Where a run's latest checkpoint (model and optimiser state) lives: beside the store."""
+        return self.path.parent / "checkpoints" / f"{self.path.stem}-run-{int(run_id)}.pt"
+
+    def truncate(self, run_id: int, step: int) -> None:
+        """Forget a run's records after a step and make it runnable again (resuming from a checkpoint)."""
+        with self.transaction() as c:
+            for table in ("scalars", "arrays"):
+                c.execute(f"DELETE FROM {table} WHERE run_id = ? AND step > ?", (int(run_id), int(step)))
+            c.execute(
+                "UPDATE runs SET status = 'queued', step = ?, ended = NULL, error = NULL, stop_requested = 0 "
+                "WHERE id = ?",
+                (int(step), int(run_id)),
+            )
+
     def finish(self, run_id: int, status: str, error: str | None = None, seconds: float | None = None) -> None:
         with self.transaction() as c:
             c.execute(
@@ -262,6 +277,7 @@ class Store:
         with self.transaction() as c:
             for table, key in (("scalars", "run_id"), ("arrays", "run_id"), ("hist_edges", "run_id"), ("runs", "id")):
                 c.execute(f"DELETE FROM {table} WHERE {key} = ?", (run_id,))
+        self.checkpoint_path(run_id).unlink(missing_ok=True)
 
     # ---- reading (UI, CLI, notebooks) ----
     def _require(self, run_id: int) -> sqlite3.Row:

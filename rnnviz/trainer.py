@@ -9,6 +9,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -83,17 +84,41 @@ def batch_order(n: int, batch_size: int, gen: torch.Generator):
             yield order[s : s + batch_size]
 
 
+def save_checkpoint(path: Path, step: int, model: torch.nn.Module, opt: torch.optim.Optimizer) -> None:
+    """State dicts only (tensors, numbers), written whole then renamed: a kill never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save({"step": step, "model": model.state_dict(), "optimizer": opt.state_dict()}, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: Path) -> dict:
+    """weights_only=True: a checkpoint file can hold tensors and numbers, never code."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises several types for a damaged or foreign file
+        raise DataError(f"{path}: not a usable rnnviz checkpoint ({type(exc).__name__}: {exc})") from None
+
+
 def train(
     cfg: RunConfig,
     store: Store,
     run_id: int | None = None,
     progress: bool = False,
     should_stop: Callable[[], bool] = lambda: False,
+    resume: bool = False,
 ) -> RunResult:
-    """Train one run to its end, recording everything into the store; never raises for run failures."""
+    """Train one run to its end, recording everything into the store; never raises for run failures.
+    With resume, continue run_id from its last checkpoint (records after it are dropped)."""
     cfg.validate()
     if run_id is None:
         run_id = store.create_run(cfg)
+    ckpt_path = store.checkpoint_path(run_id)
+    start = 0
+    if resume:
+        state = load_checkpoint(ckpt_path) if ckpt_path.exists() else None
+        start = state["step"] if state else 0
+        store.truncate(run_id, start)
     store.mark_running(run_id, os.getpid())
     rec = Recorder(store, run_id)
     t0 = time.monotonic()
@@ -121,6 +146,12 @@ def train(
         opt = (torch.optim.Adam if cfg.optimizer == "adam" else torch.optim.SGD)(params, lr=cfg.lr)
         store.set_hist_edges(run_id, hist_edges(cfg.cell, cfg.nonlinearity, cfg.hist_bins))
         batches = batch_order(len(train_x), cfg.batch_size, torch.Generator().manual_seed(cfg.seed))
+        if start:
+            model.load_state_dict(state["model"])
+            opt.load_state_dict(state["optimizer"])
+            for _ in range(start):  # the same batches follow as in an uninterrupted run
+                next(batches)
+            rec.summary["test_accuracy"] = store.run(run_id)["test_accuracy"]
 
         def run_probe(at: int) -> None:
             arrays, scalars = probe(model, probe_x, probe_y, cfg.saturation, cfg.hist_bins)
@@ -132,7 +163,10 @@ def train(
             from tqdm import tqdm
 
             bar = tqdm(total=cfg.steps, file=sys.stderr, desc=f"run {run_id} {cfg.display_name}", unit="step")
-        for step in range(1, cfg.steps + 1):
+        if bar is not None:
+            bar.update(start)
+        step = start
+        for step in range(start + 1, cfg.steps + 1):
             if step == 1 or step % cfg.probe_every == 0:
                 run_probe(step)  # before this step's update: the weights that produce its loss
             idx = next(batches)
@@ -172,6 +206,9 @@ def train(
                 test_acc, test_loss = evaluate(model, test_x, test_y, datamod.to_float)
                 rec.scalar(step, {"test_accuracy": test_acc, "test_loss": test_loss})
                 rec.summary["test_accuracy"] = test_acc
+            if step % cfg.checkpoint_every == 0 and step < cfg.steps:
+                rec.flush(step, force=True)  # a checkpoint never runs ahead of the records it resumes
+                save_checkpoint(ckpt_path, step, model, opt)
             if bar is not None:
                 bar.update(1)
                 if step % 50 == 0:
@@ -191,6 +228,8 @@ def train(
             rec.summary["test_accuracy"] = test_acc
             run_probe(step)  # the weights the run ends with
         rec.flush(step, force=True)
+        if status in ("finished", "stopped"):
+            save_checkpoint(ckpt_path, step, model, opt)
     except KeyboardInterrupt:
         status, error = "stopped", None
         _safe_flush(rec, step)

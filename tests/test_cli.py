@@ -77,3 +77,12 @@ def test_presets_list_the_blog_settings():
 def test_unknown_run_id_is_one_clear_line(tmp_path):
     done = rnnviz("export", "7", str(tmp_path / "x"), "--store", str(tmp_path / "e.sqlite"))
     assert done.returncode == 2 and "no run 7" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_resume_refuses_a_finished_run_with_one_line(trained_store):
+    done = rnnviz("resume", "1", "--store", str(trained_store))
+    assert (
+        done.returncode == 2
+        and "run 1 is finished; only stopped, failed, interrupted runs can be resumed" in done.stderr
+    )
+    assert "Traceback" not in done.stderr

@@ -219,3 +219,54 @@ def test_export_refuses_a_file_as_directory_and_stays_inside(trained_store, tmp_
         files = store.export_csv(1, tmp_path / "out" / ".." / "out")
     assert target.read_text() == "keep me"
     assert all(f.parent == (tmp_path / "out").resolve() for f in files)
+
+
+def test_killed_run_resumes_from_its_checkpoint_to_the_uninterrupted_numbers(tmp_path):
+    cfg = quick_config(steps=400, checkpoint_every=25, eval_every=200)
+    with Store(tmp_path / "whole.sqlite") as store:
+        whole = train(cfg, store)
+        whole_loss = store.scalars(whole.run_id, ["loss"])["value"].to_numpy()
+    path = tmp_path / "killed.sqlite"
+    flags = [
+        "--steps",
+        "400",
+        "--checkpoint-every",
+        "25",
+        "--eval-every",
+        "200",
+        "--batch-size",
+        "32",
+        "--probe-every",
+        "10",
+        "--probe-batch",
+        "32",
+        "--threads",
+        "1",
+        "--init",
+        "glorot",
+        "--data-dir",
+        cfg.data_dir,
+        "--store",
+        str(path),
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rnnviz", "train", *flags],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        reader = _wait(lambda: path.exists() and Store(path))
+        _wait(lambda: reader.run(1)["step"] >= 60)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    with Store(path) as store:
+        assert store.run(1)["status"] == "interrupted"
+        runner.check_resumable(store, 1)
+        resumed = train(store.config(1), store, run_id=1, resume=True)
+        loss = store.scalars(1, ["loss"])
+        assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert resumed.status == "finished" and loss["step"].tolist() == list(range(1, 401))
+    np.testing.assert_array_equal(loss["value"].to_numpy(), whole_loss)
+    assert resumed.test_accuracy == whole.test_accuracy

@@ -68,3 +68,20 @@ def test_bad_data_fails_the_run_with_the_reason(tmp_path):
         result = train(quick_config(data_dir=str(d), batch_size=32), store)
         assert result.status == "failed" and "larger than the training split" in result.error
         assert store.run(result.run_id)["error"] == result.error
+
+
+def test_resume_after_a_stop_reaches_the_numbers_of_an_uninterrupted_run(tmp_path):
+    cfg = quick_config(steps=60, checkpoint_every=20, eval_every=30)
+    with Store(tmp_path / "a.sqlite") as store:
+        whole = train(cfg, store)
+        whole_loss = store.scalars(whole.run_id, ["loss"])["value"].to_numpy()
+    calls = []
+    with Store(tmp_path / "b.sqlite") as store:
+        first = train(cfg, store, should_stop=lambda: calls.append(1) or len(calls) >= 33)
+        assert first.status == "stopped" and first.steps == 33
+        resumed = train(cfg, store, run_id=first.run_id, resume=True)
+        loss = store.scalars(first.run_id, ["loss"])
+    assert resumed.status == "finished" and resumed.steps == 60
+    assert loss["step"].tolist() == list(range(1, 61))
+    np.testing.assert_array_equal(loss["value"].to_numpy(), whole_loss)
+    assert resumed.test_accuracy == whole.test_accuracy and resumed.test_loss == whole.test_loss

@@ -227,13 +227,23 @@ def runs_section() -> None:
             st.rerun(scope="app")
 
     table()
-    c1, c2, c3, _ = st.columns([2, 1, 1, 2], vertical_alignment="bottom")
+    c1, c2, c4, c3, _ = st.columns([2, 1, 1, 1, 1], vertical_alignment="bottom")
     run_id = c1.selectbox("Run", runs["run_id"].tolist(), format_func=lambda r: ui.run_label(runs, r))
     status = runs.set_index("run_id").loc[run_id, "status"]
     if c2.button("Stop", disabled=status not in ("queued", "running"), width="stretch"):
         with Store(path) as store:
             runner.stop(store, run_id)
         st.toast(f"Asked run {run_id} to stop; it saves and ends within about a second.")
+    if c4.button(
+        "Resume",
+        disabled=status not in runner.RESUMABLE,
+        width="stretch",
+        help="Continue a stopped, failed or interrupted run from its last checkpoint",
+    ):
+        with Store(path) as store:
+            runner.resume(store, run_id)
+        ui.runs_table.clear()
+        st.toast(f"Resuming run {run_id} from its last checkpoint.")
     if c3.button(
         "Delete…", disabled=status in ("queued", "running"), width="stretch", help="Stop a run before deleting it"
     ):
