@@ -100,3 +100,17 @@ def chromium() -> Iterator:
             yield browser
         finally:
             browser.close()
+
+
+def server_pid(url: str) -> int:
+    """The process id of the Streamlit server behind a URL that streamlit_server started."""
+    port = url.rsplit(":", 1)[1].encode()
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                args = (proc / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"streamlit" in b" ".join(args) and port in args:
+                return int(proc.name)
+    raise LookupError(f"no streamlit server on port {port.decode()}")

@@ -1,0 +1,110 @@
+"""Load: two runs train while three browser sessions watch the Overview at 1 s refresh, for minutes.
+
+Reports the resident memory (RSS) of the Streamlit server and of each trainer at the start and the
+end of the watched period, errors in the server log, and each run's speed while watched as a ratio to
+its speed in a window with no browser open, measured in the same run.
+
+    python bench/bench_load.py [--minutes 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from rnnviz import runner  # noqa: E402
+from rnnviz.config import preset  # noqa: E402
+from rnnviz.store import Store  # noqa: E402
+from tests.browser import chromium, data_root, server_pid, streamlit_server  # noqa: E402
+
+MNIST = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "mnist-10k"
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
+
+
+def steps(store: Store, ids: list[int]) -> dict[int, int]:
+    return {i: store.run(i)["step"] for i in ids}
+
+
+def rates(store: Store, ids: list[int], seconds: float) -> dict[int, float]:
+    before, t0 = steps(store, ids), time.monotonic()
+    time.sleep(seconds)
+    after, dt = steps(store, ids), time.monotonic() - t0
+    return {i: (after[i] - before[i]) / dt for i in ids}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--minutes", type=float, default=10.0)
+    ap.add_argument("--window", type=float, default=20.0, help="seconds of each speed measurement")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        store_path = tmp / "load.sqlite"
+        with (
+            streamlit_server(store_path, data_root(tmp, MNIST)) as url,
+            chromium() as browser,
+            Store(store_path) as store,
+        ):
+            pid = server_pid(url)
+            ids = [
+                runner.start(preset(name, steps=10_000_000, threads=1, data_dir=str(MNIST)), store)
+                for name in ("blog-rnn", "blog-lstm")
+            ]
+            while min(steps(store, ids).values()) < 50:
+                time.sleep(0.5)
+            alone = rates(store, ids, args.window)
+            sessions = []
+            for _ in range(3):
+                context = browser.new_context(viewport={"width": 1400, "height": 1000})
+                page = context.new_page()
+                page.goto(url + "/overview")
+                page.get_by_text("Training loss").wait_for(timeout=60000)
+                sessions.append(context)
+            time.sleep(5)
+            pids = {"server": pid, **{f"run {i}": store.run(i)["pid"] for i in ids}}
+            start_rss = {k: rss_mib(p) for k, p in pids.items()}
+            watched = rates(store, ids, args.window)
+            time.sleep(max(0.0, args.minutes * 60 - 2 * args.window))
+            watched_end = rates(store, ids, args.window)
+            end_rss = {k: rss_mib(p) for k, p in pids.items()}
+            for context in sessions:
+                context.close()
+            for i in ids:
+                runner.stop(store, i)
+            statuses = {i: store.run(i)["status"] for i in ids}
+            log = (tmp / f"streamlit-{url.rsplit(':', 1)[1]}.log").read_text()
+    errors = [line for line in log.splitlines() if "Traceback" in line or "Error" in line]
+    report = {
+        "minutes": args.minutes,
+        "rss_mib_start": start_rss,
+        "rss_mib_end": end_rss,
+        "server_log_errors": len(errors),
+        "steps_per_s_alone": {i: round(v, 1) for i, v in alone.items()},
+        "steps_per_s_watched_start": {i: round(v, 1) for i, v in watched.items()},
+        "steps_per_s_watched_end": {i: round(v, 1) for i, v in watched_end.items()},
+        "ratio_watched_vs_alone": {i: round(watched_end[i] / alone[i], 3) for i in ids},
+        "runs_still_training_at_end": statuses,
+    }
+    print(f"RSS MiB start {start_rss} -> end {end_rss}")
+    print(f"server log errors: {len(errors)}{': ' + errors[0] if errors else ''}")
+    print(
+        f"steps/s alone {report['steps_per_s_alone']}, watched at the end {report['steps_per_s_watched_end']} "
+        f"({report['ratio_watched_vs_alone']})"
+    )
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()
