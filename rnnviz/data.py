@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.client
 import os
 import shutil
 import struct
@@ -225,7 +226,7 @@ def download(name: str, progress: bool = True, mirrors: list[str] | None = None)
             try:
                 _fetch(mirror + filename, dest, md5, progress)
                 break
-            except (urllib.error.URLError, OSError, DataError) as exc:
+            except (urllib.error.URLError, http.client.HTTPException, OSError, DataError) as exc:
                 errors.append(f"{mirror}: {getattr(exc, 'reason', exc)}")
         else:
             raise DataError(

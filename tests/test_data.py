@@ -101,12 +101,18 @@ def test_permutation_is_fixed_by_seed_and_applied_to_pixels():
 class _Server:
     """A local HTTP mirror serving a directory; `broken` files are served with other content."""
 
-    def __init__(self, directory, broken=()):
-        broken_set = set(broken)
+    def __init__(self, directory, broken=(), cut=()):
+        broken_set, cut_set = set(broken), set(cut)
 
         class Handler(http.server.SimpleHTTPRequestHandler):
             def do_GET(self):
-                if self.path.strip("/") in broken_set:
+                if self.path.strip("/") in cut_set:  # promise a whole file, send a little, hang up
+                    self.send_response(200)
+                    self.send_header("Content-Length", "5000")
+                    self.end_headers()
+                    self.wfile.write(b"\x1f\x8b" + b"\0" * 98)
+                    self.close_connection = True
+                elif self.path.strip("/") in broken_set:
                     body = b"not the file you want"
                     self.send_response(200)
                     self.send_header("Content-Length", str(len(body)))
@@ -172,3 +178,15 @@ def test_offline_error_says_where_it_looked_and_what_to_do(mirror, tmp_path):
 def test_load_without_download_refuses_with_instructions(mirror):
     with pytest.raises(DataError, match="not on this machine"):
         data.load("mnist", allow_download=False)
+
+
+def test_download_cut_off_halfway_leaves_no_partial_file(mirror, tmp_path):
+    cut = _Server(mirror, cut=["t10k-images-idx3-ubyte.gz"])
+    try:
+        with pytest.raises(DataError, match="could not download t10k-images-idx3-ubyte.gz"):
+            data.download("mnist", progress=False, mirrors=[cut.url])
+    finally:
+        cut.close()
+    names = sorted(p.name for p in (tmp_path / "cache" / "rnnviz" / "mnist").iterdir())
+    assert "t10k-images-idx3-ubyte.gz" not in names and not any(n.endswith(".part") for n in names)
+    assert data.locate("mnist") is None  # the three good files alone are never used
