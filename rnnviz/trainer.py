@@ -162,9 +162,9 @@ def train(
         if progress:
             from tqdm import tqdm
 
-            bar = tqdm(total=cfg.steps, file=sys.stderr, desc=f"run {run_id} {cfg.display_name}", unit="step")
-        if bar is not None:
-            bar.update(start)
+            bar = tqdm(
+                total=cfg.steps, initial=start, file=sys.stderr, desc=f"run {run_id} {cfg.display_name}", unit="step"
+            )
         step = start
         for step in range(start + 1, cfg.steps + 1):
             if step == 1 or step % cfg.probe_every == 0:

@@ -26,6 +26,7 @@ def store_path() -> str:
 
 # Reads are cached briefly so that many tabs polling at 1 s share one query. Per-run reads are keyed by
 # the run's `version` (its step and status): a finished run is read once, a live one once per new commit.
+# A live run's older versions are never asked for again, so the per-run caches stay small.
 @st.cache_data(ttl=REFRESH_S, show_spinner=False)
 def runs_table(path: str) -> pd.DataFrame:
     with Store(path) as store:
@@ -75,19 +76,19 @@ def scalar_log(path: str, run_id: int, version: tuple) -> ScalarLog:
     return log
 
 
-@st.cache_data(max_entries=512, show_spinner=False)
+@st.cache_data(max_entries=64, show_spinner=False)
 def series(path: str, run_id: int, name: str, version: tuple) -> tuple[np.ndarray, np.ndarray]:
     with Store(path) as store:
         return store.series(run_id, name)
 
 
-@st.cache_data(max_entries=512, show_spinner=False)
+@st.cache_data(max_entries=64, show_spinner=False)
 def histograms(path: str, run_id: int, name: str, version: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     with Store(path) as store:
         return store.histograms(run_id, name)
 
 
-@st.cache_data(max_entries=512, show_spinner=False)
+@st.cache_data(max_entries=64, show_spinner=False)
 def config(path: str, run_id: int) -> RunConfig:
     with Store(path) as store:
         return store.config(run_id)
