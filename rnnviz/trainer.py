@@ -114,18 +114,17 @@ def train(
     if run_id is None:
         run_id = store.create_run(cfg)
     ckpt_path = store.checkpoint_path(run_id)
-    start = 0
-    if resume:
-        state = load_checkpoint(ckpt_path) if ckpt_path.exists() else None
-        start = state["step"] if state else 0
-        store.truncate(run_id, start)
-    store.mark_running(run_id, os.getpid())
     rec = Recorder(store, run_id)
     t0 = time.monotonic()
-    step, status, error = 0, "running", None
+    step, start, status, error = 0, 0, "running", None
     test_acc = test_loss = None
     bar = None
     try:
+        if resume:
+            state = load_checkpoint(ckpt_path) if ckpt_path.exists() else None
+            start = state["step"] if state else 0
+            store.truncate(run_id, start)
+        store.mark_running(run_id, os.getpid())
         torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
         device = resolve_device(cfg.device)
         train_split, test_split = datamod.load(cfg.dataset, cfg.data_dir, progress=progress)

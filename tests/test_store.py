@@ -270,3 +270,16 @@ def test_killed_run_resumes_from_its_checkpoint_to_the_uninterrupted_numbers(tmp
     assert resumed.status == "finished" and loss["step"].tolist() == list(range(1, 401))
     np.testing.assert_array_equal(loss["value"].to_numpy(), whole_loss)
     assert resumed.test_accuracy == whole.test_accuracy
+
+
+def test_store_turned_read_only_mid_run_fails_it_clearly(tmp_path):
+    path = tmp_path / "ro.sqlite"
+    with Store(path) as store:
+        run_id = store.create_run(quick_config())
+        store.conn.execute("PRAGMA query_only = ON")  # every write from the trainer's connection now fails
+        result = train(quick_config(steps=50), store, run_id=run_id)
+    assert result.status == "failed" and "cannot write to the run store" in result.error
+    assert "readonly" in result.error
+    with Store(path) as store:
+        assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert store.run(run_id)["status"] == "queued"  # nothing could be written, nothing was damaged
