@@ -133,30 +133,35 @@ class Store:
             ) from None
 
     def _setup(self) -> None:
-        self._check_version(self.conn.execute("PRAGMA user_version").fetchone()[0])
-        if self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-            self.conn.execute("PRAGMA journal_mode = WAL")
-        self.conn.execute("PRAGMA synchronous = NORMAL")  # durable against process crashes in WAL mode
-        if self.conn.execute("PRAGMA user_version").fetchone()[0] == 0:
-            with self.transaction() as c:
-                # look again under the write lock: another process may have created the store meanwhile
-                version = c.execute("PRAGMA user_version").fetchone()[0]
-                self._check_version(version)
-                if version == 0:
-                    for stmt in SCHEMA.split(";"):
-                        if stmt.strip():
-                            c.execute(stmt)
-                    c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-
-    def _check_version(self, version: int) -> None:
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"{self.path}: written by a newer rnnviz (schema {version}, this one reads "
                 f"{SCHEMA_VERSION}); upgrade rnnviz or use another store"
             )
-        tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if version == 0 and tables - {"sqlite_sequence"}:
-            raise StoreError(f"{self.path}: an SQLite file that is not an rnnviz store; use another path")
+        if version == 0:
+            with self.transaction() as c:
+                # Look again under the write lock, in one snapshot: another process may have created the
+                # store since the read above (outside a transaction, each statement sees a newer state).
+                version = c.execute("PRAGMA user_version").fetchone()[0]
+                tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+                if version == 0 and tables - {"sqlite_sequence"}:
+                    raise StoreError(f"{self.path}: an SQLite file that is not an rnnviz store; use another path")
+                if version == 0:
+                    for stmt in SCHEMA.split(";"):
+                        if stmt.strip():
+                            c.execute(stmt)
+                    c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        for attempt in range(100):
+            try:
+                if self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    self.conn.execute("PRAGMA journal_mode = WAL")
+                break
+            except sqlite3.OperationalError:  # switching to WAL wants the file alone, busy_timeout or not
+                if attempt == 99:
+                    raise
+                time.sleep(0.05)
+        self.conn.execute("PRAGMA synchronous = NORMAL")  # durable against process crashes in WAL mode
 
     def close(self) -> None:
         self.conn.close()
