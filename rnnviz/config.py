@@ -161,11 +161,16 @@ class Limits:
     batch_size: int = 2048  # largest batch
     active_runs: int = 4  # runs training at once
 
+    @staticmethod
+    def env_name(field_name: str) -> str:
+        """The environment variable that sets a cap: hidden_size -> RNNVIZ_MAX_HIDDEN."""
+        return f"RNNVIZ_MAX_{field_name.upper().removesuffix('_SIZE')}"
+
     @classmethod
     def from_env(cls) -> Limits:
         values = {}
         for f in dataclasses.fields(cls):
-            name = f"RNNVIZ_MAX_{f.name.upper().removesuffix('_SIZE')}"
+            name = cls.env_name(f.name)
             if os.environ.get(name):
                 try:
                     values[f.name] = int(os.environ[name])
@@ -178,8 +183,9 @@ class Limits:
         for name in ("hidden_size", "steps", "batch_size"):
             cap = getattr(self, name)
             if getattr(cfg, name) > cap:
-                env = f"RNNVIZ_MAX_{name.upper().removesuffix('_SIZE')}"
-                raise ConfigError(name, f"at most {cap} here (got {getattr(cfg, name)}); raise ${env} to allow more")
+                raise ConfigError(
+                    name, f"at most {cap} here (got {getattr(cfg, name)}); raise ${self.env_name(name)} to allow more"
+                )
 
 
 # The blog experiments: Adam at lr 0.01, batch 100, 5,000 steps, TensorFlow's Glorot init.

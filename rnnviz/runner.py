@@ -27,7 +27,7 @@ def check_capacity(store: Store, new_runs: int, limits: Limits) -> None:
         raise ConfigError(
             "active_runs",
             f"{running} run(s) are training and at most {limits.active_runs} may train at once; stop one first "
-            "(or raise $RNNVIZ_MAX_ACTIVE_RUNS)",
+            f"(or raise ${Limits.env_name('active_runs')})",
         )
 
 
