@@ -11,13 +11,13 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from . import figures
+from . import figures, livechart
 from .config import RunConfig
 from .figures import Style
 from .store import ACTIVE, Store, StoreError, default_path
 
 REFRESH_S = 1.0
-CHART_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
+CHART_CONFIG = {"displaylogo": False, "responsive": True, "toImageButtonOptions": {"format": "png", "scale": 2}}
 
 
 def store_path() -> str:
@@ -240,4 +240,4 @@ def chart(fig: go.Figure, key: str) -> None:
     window = step_window()
     if window:
         figures.step_window(fig, window)
-    st.plotly_chart(fig, key=key, theme=None, config=CHART_CONFIG)
+    livechart.show(fig, key, CHART_CONFIG)

@@ -39,7 +39,9 @@ def values(v) -> np.ndarray:
 
 
 def figures(at: AppTest) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    """The figures of the page's live charts (custom component instances; their arguments are JSON)."""
+    charts = [c.proto for c in at.get("component_instance") if c.proto.component_name.endswith("livechart")]
+    return [json.loads(json.loads(c.json_args)["spec"]) for c in charts]
 
 
 @pytest.fixture

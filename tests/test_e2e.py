@@ -25,6 +25,41 @@ def shown_steps(page) -> dict[str, int]:
     return {m[1]: int(m[3]) for m in re.finditer(r"\d+ · blog-(rnn|lstm) (\w+), step (\d+) of", text)}
 
 
+def chart_frames(page):
+    """The live charts' iframes (each chart is a component that updates in place)."""
+    handles = page.locator("iframe[title='rnnviz.livechart.livechart']").element_handles()
+    return [frame for h in handles if (frame := h.content_frame())]
+
+
+def count_in_charts(page, selector: str) -> int:
+    return sum(f.locator(selector).count() for f in chart_frames(page))
+
+
+def wait_in_charts(page, selector: str, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while count_in_charts(page, selector) == 0:
+        assert time.monotonic() < deadline, f"no {selector} drawn in any chart"
+        time.sleep(0.25)
+
+
+def zoom_survives_live_updates(page) -> None:
+    """Drag a box on the first chart, as a user zooms, then let new data arrive: the zoom stays."""
+    frame = chart_frames(page)[0]
+    box = frame.locator(".nsewdrag").first.bounding_box()
+    x0, y0 = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.3
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    page.mouse.move(x0 + box["width"] * 0.2, y0 + box["height"] * 0.2, steps=8)
+    page.mouse.up()
+    read = "() => { const c = document.getElementById('chart'); return [c._fullLayout.xaxis.range, c.dataset.updates] }"
+    zoomed, updates = frame.evaluate(read)
+    deadline = time.monotonic() + 30
+    while int((now := frame.evaluate(read))[1]) < int(updates) + 2:
+        assert time.monotonic() < deadline, "the chart got no new data"
+        time.sleep(0.25)
+    assert now[0] == zoomed, f"zoom lost on a live update: {zoomed} -> {now[0]}"
+
+
 def stop_all(store_path: Path) -> None:
     """Ask every run to stop and wait until none trains (also after a failed assertion)."""
     if not store_path.exists():
@@ -66,12 +101,20 @@ def watch_live_and_restart_the_server(tmp_path: Path, store_path: Path, shots: P
             assert time.monotonic() < deadline, f"steps did not advance live: {first}"
             time.sleep(0.25)  # no reload: the page's fragment polls the store
         assert set(later) == {"rnn", "lstm"}
-        assert page.locator(".js-plotly-plot").count() >= 1
+        assert count_in_charts(page, ".js-plotly-plot") >= 1
+        zoom_survives_live_updates(page)
+        page.reload()  # a reload shows the whole range again
+        page.get_by_text("Training loss").wait_for(timeout=30000)
+        wait_in_charts(page, ".js-plotly-plot")
         page.screenshot(path=str(shots / "overview.png"), full_page=True)
 
         page.get_by_role("link", name="Gradient flow").click()
-        page.locator(".heatmaplayer").first.wait_for(timeout=30000)
-        assert page.locator(".heatmaplayer image").count() >= 2  # one panel per run, drawn
+        wait_in_charts(page, ".heatmaplayer image")
+        assert count_in_charts(page, ".heatmaplayer image") >= 2  # one panel per run, drawn
+        with page.expect_download() as download:  # Plotly's own PNG button works inside the chart's frame
+            chart_frames(page)[0].locator("[data-title='Download plot as a PNG']").click()
+        assert download.value.suggested_filename.endswith(".png")
+        assert Path(download.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         page.screenshot(path=str(shots / "gradient_flow.png"), full_page=True)
         for name, link in (
             ("saturation", "Saturation"),
@@ -80,7 +123,10 @@ def watch_live_and_restart_the_server(tmp_path: Path, store_path: Path, shots: P
             ("train", "Train"),
         ):
             page.get_by_role("link", name=link).click()
-            page.locator(".js-plotly-plot, [data-testid=stDataFrame]").first.wait_for(timeout=30000)
+            if name == "train":
+                page.locator("[data-testid=stDataFrame]").first.wait_for(timeout=30000)
+            else:
+                wait_in_charts(page, ".js-plotly-plot")
             assert page.locator("[data-testid=stException]").count() == 0, name
             page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
 

@@ -1,0 +1,69 @@
+"""Live Plotly charts that keep the user's zoom.
+
+`st.plotly_chart` gives a chart a new identity whenever its figure changes, so every live refresh
+mounts a new chart: the zoom is lost and the browser rebuilds the plot each second. This component
+is mounted once per key; new figures reach it as arguments and it applies them with `Plotly.react`,
+which keeps zoom and pan under the figure's `layout.uirevision` and redraws only what changed.
+
+The page (`web/livechart.html`) loads the plotly.js that ships with the `plotly` package, so the
+dashboard needs no network. Streamlit serves a component's files from one directory and refuses
+links that leave it, so the page and plotly.min.js are copied once into a cache directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from functools import cache
+from pathlib import Path
+
+import plotly
+import plotly.graph_objects as go
+import streamlit.components.v1 as components
+
+PAGE = Path(__file__).parent / "web" / "livechart.html"
+
+
+def plotly_js() -> Path:
+    return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+def _cache_roots() -> list[Path]:
+    home_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return [home_cache / "rnnviz", Path(tempfile.gettempdir()) / f"rnnviz-{os.getuid()}"]
+
+
+@cache
+def component_dir() -> Path:
+    """A directory holding index.html and plotly.min.js, made once per page and plotly version."""
+    tag = hashlib.sha256(PAGE.read_bytes() + plotly.__version__.encode()).hexdigest()[:12]
+    errors = []
+    for root in _cache_roots():
+        target = root / f"livechart-{tag}"
+        if (target / "index.html").is_file():
+            return target
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=".livechart-", dir=root))
+            shutil.copyfile(plotly_js(), staging / "plotly.min.js")
+            shutil.copyfile(PAGE, staging / "index.html")
+            try:
+                staging.rename(target)  # atomic; fails if another process got there first, which is fine
+            except OSError:
+                shutil.rmtree(staging, ignore_errors=True)
+            return target
+        except OSError as exc:
+            errors.append(f"{root}: {exc.strerror or exc}")
+    raise RuntimeError("cannot prepare the chart component files (" + "; ".join(errors) + ")")
+
+
+@cache
+def _component():
+    return components.declare_component("livechart", path=str(component_dir()))
+
+
+def show(fig: go.Figure, key: str, config: dict) -> None:
+    """Draw `fig`; later calls with the same key update the same chart in place."""
+    _component()(spec=fig.to_json(), config=config, key=key, default=None)
