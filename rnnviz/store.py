@@ -111,15 +111,21 @@ def decode(shape: str, data: bytes) -> np.ndarray:
 class Store:
     """A connection to a run store; create one per process (or thread) that uses it."""
 
-    def __init__(self, path: str | os.PathLike | None = None) -> None:
+    def __init__(self, path: str | os.PathLike | None = None, readonly: bool | None = None) -> None:
+        """Open (or create) a store. A store this process cannot write, such as one on read-only media or
+        owned by someone else, opens read-only: every read works, writes raise StoreError."""
         self.path = Path(path).expanduser() if path else default_path()
         if self.path.is_dir():
             raise StoreError(
                 f"{self.path}: is a directory; give a file path for the store, e.g. {self.path / 'runs.sqlite'}"
             )
+        self.readonly = self._cannot_write() if readonly is None else readonly
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+            if self.readonly:
+                self.conn = self._connect_readonly()
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
             self.conn.execute("PRAGMA busy_timeout = 30000")
             self._setup()
         except sqlite3.DatabaseError as exc:
@@ -132,6 +138,26 @@ class Store:
                 f"{self.path}: {exc.strerror or exc}; give a writable path with --store or $RNNVIZ_STORE"
             ) from None
 
+    def _cannot_write(self) -> bool:
+        if self.path.exists():
+            # WAL mode also creates files beside the store, so its directory must be writable too
+            return not (os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK))
+        return False
+
+    def _connect_readonly(self) -> sqlite3.Connection:
+        if not self.path.exists():
+            raise StoreError(f"{self.path}: no such store")
+        uri = self.path.resolve().as_uri()
+        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.OperationalError:
+            # A WAL store whose -shm file cannot be created here (read-only media): read it as immutable,
+            # which is right because no trainer can be writing to a file that nobody may write.
+            conn.close()
+            return sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None, check_same_thread=False)
+
     def _setup(self) -> None:
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
@@ -139,6 +165,10 @@ class Store:
                 f"{self.path}: written by a newer rnnviz (schema {version}, this one reads "
                 f"{SCHEMA_VERSION}); upgrade rnnviz or use another store"
             )
+        if self.readonly:
+            if version == 0:
+                raise StoreError(f"{self.path}: not an rnnviz store (or an empty one), and it is read-only")
+            return
         if version == 0:
             with self.transaction() as c:
                 # Look again under the write lock, in one snapshot: another process may have created the
@@ -175,6 +205,11 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction; a failed write (disk full, read-only file) leaves earlier commits intact."""
+        if self.readonly:
+            raise StoreError(
+                f"{self.path}: the store is read-only here, so runs can be browsed but not started, stopped or "
+                "deleted; to train, copy it somewhere writable or use another --store"
+            )
         try:
             self.conn.execute("BEGIN IMMEDIATE")
             try:
@@ -312,7 +347,7 @@ class Store:
                     dead.append(run_id)
             elif not process_alive(pid, start):
                 dead.append(run_id)
-        if dead:
+        if dead and not self.readonly:  # a read-only store is shown with these marked, not changed
             with self.transaction() as c:
                 c.executemany(
                     "UPDATE runs SET status = 'interrupted', ended = COALESCE(heartbeat, created), "
@@ -324,12 +359,13 @@ class Store:
 
     def runs(self) -> pd.DataFrame:
         """Every run, newest first, after reaping runs whose process died."""
-        self.reap()
+        dead = self.reap()
         df = pd.read_sql_query(
             "SELECT id AS run_id, name, status, step, total_steps, test_accuracy, saturated_fraction, "
             "created, started, ended, heartbeat, seconds, error, pid, config FROM runs ORDER BY id DESC",
             self.conn,
         )
+        df.loc[df["run_id"].isin(dead), "status"] = "interrupted"
         now = time.time()
         end = df["ended"].where(df["ended"].notna(), np.where(df["status"].isin(ACTIVE), now, df["heartbeat"]))
         df["elapsed"] = (end - df["started"]).where(df["started"].notna())
@@ -339,8 +375,11 @@ class Store:
 
     def run(self, run_id: int) -> dict:
         """One run's row as a dict (status after reaping)."""
-        self.reap()
-        return dict(self._require(run_id))
+        dead = self.reap()
+        row = dict(self._require(run_id))
+        if row["id"] in dead:
+            row["status"] = "interrupted"
+        return row
 
     def config(self, run_id: int) -> RunConfig:
         return RunConfig.from_dict(json.loads(self._require(run_id)["config"]))

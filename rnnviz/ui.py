@@ -33,6 +33,12 @@ def runs_table(path: str) -> pd.DataFrame:
         return store.runs()
 
 
+@st.cache_data(ttl=10, show_spinner=False)
+def store_readonly(path: str) -> bool:
+    with Store(path) as store:
+        return store.readonly
+
+
 class ScalarLog:
     """A run's scalars held in memory and topped up with only the rows committed since the last read."""
 

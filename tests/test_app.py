@@ -150,3 +150,20 @@ def test_train_form_enforces_the_caps(full_store, trained_store, monkeypatch, tm
     assert any("at most 256 here (got 4096); raise $RNNVIZ_MAX_HIDDEN" in e for e in errors), errors
     with Store(trained_store) as store:
         assert len(store.runs()) == 2
+
+
+def test_a_read_only_store_is_browsed_and_training_is_refused(trained_store, tmp_path, monkeypatch):
+    # tests/test_store.py mounts a store read-only for real; here the dashboard sees one as such
+    path = tmp_path / "readonly.sqlite"
+    path.write_bytes(trained_store.read_bytes())
+    before = path.read_bytes()
+    monkeypatch.setenv("RNNVIZ_STORE", str(path))
+    monkeypatch.setattr(Store, "_cannot_write", lambda self: True)
+    at = open_page("train")
+    assert not at.exception, at.exception
+    assert any("is read-only here" in i.value for i in at.info)
+    buttons = {b.label: b for b in at.button}
+    assert all(buttons[label].disabled for label in ("Train", "Train RNN vs LSTM", "Resume", "Delete…"))
+    at.switch_page("rnnviz/pages/gradient_flow.py").run()
+    assert not at.exception and figures(at)
+    assert path.read_bytes() == before

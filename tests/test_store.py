@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
+import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -283,3 +286,65 @@ def test_store_turned_read_only_mid_run_fails_it_clearly(tmp_path):
     with Store(path) as store:
         assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert store.run(run_id)["status"] == "queued"  # nothing could be written, nothing was damaged
+
+
+READ_ONLY_VIEWER = r"""
+import json, sys
+from rnnviz.store import Store, StoreError
+
+store = Store(sys.argv[1])
+runs = store.runs()
+out = {
+    "readonly": store.readonly,
+    "statuses": dict(zip(runs["name"], runs["status"])),
+    "loss_rows": len(store.scalars(1, ["loss"])),
+    "grad_flow_shape": list(store.grad_flow(2)[1].shape),
+    "exported": len(store.export_csv(1, sys.argv[2])),
+    "errors": [],
+}
+for action in (lambda: store.delete_run(1), lambda: store.request_stop(2)):
+    try:
+        action()
+        out["errors"].append(None)
+    except StoreError as exc:
+        out["errors"].append(str(exc))
+print(json.dumps(out))
+"""
+
+
+def read_only_mount_works(tmp: Path) -> bool:
+    probe = subprocess.run(
+        ["unshare", "-m", "sh", "-c", f"mount --bind {tmp} {tmp} && mount -o remount,bind,ro {tmp}"],
+        capture_output=True,
+    )
+    return probe.returncode == 0
+
+
+def test_store_on_read_only_media_is_browsed_and_left_unchanged(trained_store, tmp_path):
+    """The viewer runs with the store's directory mounted read-only (a private mount namespace), as from
+    a read-only medium. Everything reads; nothing is written, not even the dead run's status."""
+    media, out = tmp_path / "media", tmp_path / "out"
+    media.mkdir()
+    if not shutil.which("unshare") or not read_only_mount_works(media):
+        pytest.skip("cannot mount a read-only directory here (needs unshare and CAP_SYS_ADMIN)")
+    path = media / "runs.sqlite"
+    path.write_bytes(trained_store.read_bytes())
+    with Store(path) as store:  # the LSTM's trainer died: still 'running' in the file
+        store.conn.execute("UPDATE runs SET status = 'running', pid = 999999999 WHERE id = 2")
+    before = path.read_bytes()
+    viewer = shlex.join([sys.executable, "-c", READ_ONLY_VIEWER, str(path), str(out / "run1")])
+    proc = subprocess.run(
+        ["unshare", "-m", "sh", "-c", f"mount --bind {media} {media} && mount -o remount,bind,ro {media} && {viewer}"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    seen = json.loads(proc.stdout)
+    assert seen["readonly"] is True
+    assert sorted(seen["statuses"].values()) == ["finished", "interrupted"], seen["statuses"]
+    assert seen["loss_rows"] == 30 and seen["grad_flow_shape"][1] == 28 and seen["exported"] >= 3
+    assert all(e and "read-only" in e for e in seen["errors"]), seen["errors"]
+    assert path.read_bytes() == before and [p.name for p in media.iterdir()] == ["runs.sqlite"]

@@ -25,14 +25,22 @@ from rnnviz.config import (
     rnn_vs_lstm,
 )
 from rnnviz.data import DataError
-from rnnviz.store import Store
+from rnnviz.store import Store, StoreError
 
 path = ui.store_path()
+readonly = ui.store_readonly(path)
 st.title("Train")
 st.caption(
     "Start a run in the background: it keeps training if you close the tab or restart the app. "
     "Every other page plots the runs picked in the sidebar, live."
 )
+if readonly:
+    st.info(
+        f"The run store `{path}` is read-only here (read-only media, or another user's file): every run in it "
+        "can be browsed on the other pages, but none can be started, stopped or deleted. To train, set "
+        "`$RNNVIZ_STORE` to a writable path, or copy the store somewhere writable.",
+        icon=":material/lock:",
+    )
 
 
 @st.cache_data(ttl=10, show_spinner=False)
@@ -119,10 +127,11 @@ with st.form("train"):
         v["eval_every"] = field(d2, "eval_every", st.number_input, value=base.eval_every, step=100)
         v["saturation"] = field(d3, "saturation", st.number_input, value=base.saturation, step=0.01, format="%.3f")
     b1, b2, _ = st.columns([1, 1, 3])
-    train_one = b1.form_submit_button("Train", type="primary", width="stretch")
+    train_one = b1.form_submit_button("Train", type="primary", width="stretch", disabled=readonly)
     train_pair = b2.form_submit_button(
         "Train RNN vs LSTM",
         width="stretch",
+        disabled=readonly,
         help="The blog pair: a tanh RNN and an LSTM with these settings, same seed and data order",
     )
 
@@ -172,6 +181,8 @@ if train_one or train_pair:
         if exc.field in slots:
             slots[exc.field].error(exc.message, icon=":material/error:")
         st.error(f"Not started: {exc.field.replace('_', ' ')}: {exc.message}")
+    except StoreError as exc:
+        st.error(f"Not started: {exc}")
     else:
         st.session_state["select_next"] = ids
         ui.runs_table.clear()
@@ -183,10 +194,26 @@ if train_one or train_pair:
 def confirm_delete(run_id: int, label: str) -> None:
     st.write(f"Delete run **{label}** and everything it recorded? This cannot be undone.")
     if st.button("Delete", type="primary"):
-        with Store(path) as store:
-            store.delete_run(run_id)
+        try:
+            with Store(path) as store:
+                store.delete_run(run_id)
+        except StoreError as exc:
+            st.error(str(exc))
+            return
         ui.runs_table.clear()
         st.rerun()
+
+
+def act(action, run_id: int, done: str) -> None:
+    """Stop or resume a run; a store that refuses the write says why instead of raising."""
+    try:
+        with Store(path) as store:
+            action(store, run_id)
+    except (StoreError, ConfigError) as exc:
+        st.error(str(exc))
+        return
+    ui.runs_table.clear()
+    st.toast(done)
 
 
 def runs_section() -> None:
@@ -230,22 +257,20 @@ def runs_section() -> None:
     c1, c2, c4, c3, _ = st.columns([2, 1, 1, 1, 1], vertical_alignment="bottom")
     run_id = c1.selectbox("Run", runs["run_id"].tolist(), format_func=lambda r: ui.run_label(runs, r))
     status = runs.set_index("run_id").loc[run_id, "status"]
-    if c2.button("Stop", disabled=status not in ("queued", "running"), width="stretch"):
-        with Store(path) as store:
-            runner.stop(store, run_id)
-        st.toast(f"Asked run {run_id} to stop; it saves and ends within about a second.")
+    if c2.button("Stop", disabled=readonly or status not in ("queued", "running"), width="stretch"):
+        act(runner.stop, run_id, f"Asked run {run_id} to stop; it saves and ends within about a second.")
     if c4.button(
         "Resume",
-        disabled=status not in runner.RESUMABLE,
+        disabled=readonly or status not in runner.RESUMABLE,
         width="stretch",
         help="Continue a stopped, failed or interrupted run from its last checkpoint",
     ):
-        with Store(path) as store:
-            runner.resume(store, run_id)
-        ui.runs_table.clear()
-        st.toast(f"Resuming run {run_id} from its last checkpoint.")
+        act(runner.resume, run_id, f"Resuming run {run_id} from its last checkpoint.")
     if c3.button(
-        "Delete…", disabled=status in ("queued", "running"), width="stretch", help="Stop a run before deleting it"
+        "Delete…",
+        disabled=readonly or status in ("queued", "running"),
+        width="stretch",
+        help="Stop a run before deleting it",
     ):
         confirm_delete(run_id, ui.run_label(runs, run_id))
 
