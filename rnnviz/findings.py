@@ -60,3 +60,17 @@ def run_findings(
     if not parts:
         return f"**{label}**: no steps recorded yet."
     return f"**{label}**: " + "; ".join(parts) + "."
+
+
+def reading(run) -> str:
+    """`run_findings` for a run with the views' readers (a dashboard RunView or an API Run)."""
+    parts = [
+        pd.DataFrame({"step": steps, "name": name, "value": values})
+        for name in ("saturated", "test_accuracy", "accuracy")
+        for steps, values in [run.scalar(name)]
+        if len(steps)
+    ]
+    scalars = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["step", "name", "value"])
+    return run_findings(
+        run.label, scalars, run.series("grad_h")[1], run.row["status"], run.cfg.saturation, run.row["error"]
+    )

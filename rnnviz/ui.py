@@ -122,11 +122,6 @@ class RunView:
         series = scalar_log(self.path, self.id, self.version).series
         return series.get(name, (np.zeros(0, np.int64), np.zeros(0)))
 
-    def scalars(self, *names: str) -> pd.DataFrame:
-        """Tidy (step, name, value) rows of some scalars."""
-        parts = [pd.DataFrame({"step": s, "name": n, "value": v}) for n in names for s, v in [self.scalar(n)]]
-        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["step", "name", "value"])
-
     def series(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         return series(self.path, self.id, name, self.version)
 
@@ -219,11 +214,6 @@ def live(render: Callable[[list[RunView]], None], empty_hint: str = "") -> None:
             st.rerun(scope="app")  # every run ended: redraw once more without polling
 
     body()
-
-
-def probe_index(steps: np.ndarray, at: int) -> int:
-    """Index of the last probe at or before a training step (the first probe if none is)."""
-    return max(int(np.searchsorted(steps, at, side="right")) - 1, 0)
 
 
 def step_slider(steps_of_runs: list[np.ndarray], label: str, key: str) -> int | None:

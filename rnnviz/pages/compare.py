@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
-from rnnviz import figures, ui
+from rnnviz import ui, views
 
 st.title("Compare")
 st.caption("Runs picked in the sidebar, from this session or earlier ones, on the same axes.")
-
-LOG_SCALE = ("loss", "grad_norm", "grad_h_ratio", "probe_loss")
 
 
 def settings_table(runs: list[ui.RunView]) -> pd.DataFrame:
@@ -41,38 +38,9 @@ def render(runs: list[ui.RunView]) -> None:
     chosen = st.multiselect("Metrics", names, default=defaults, key="cmp-metrics")
     cols = st.columns(2)
     for k, name in enumerate(chosen):
-        series = [(r.label, *r.scalar(name)) for r in runs]
         with cols[k % 2]:
-            ui.chart(
-                figures.lines(
-                    series,
-                    name,
-                    name,
-                    f"cmp-{name}",
-                    style,
-                    log_y=name.startswith(LOG_SCALE),
-                    markers=name in ("test_accuracy", "test_loss"),
-                ),
-                f"cmp-{name}",
-            )
-    flows = [(r.label, *r.series("grad_h")) for r in runs]
-    curves = [
-        (f"{label} (step {int(steps[-1])})", np.arange(1, flow.shape[1] + 1), flow[-1])
-        for label, steps, flow in flows
-        if len(steps)
-    ]
-    ui.chart(
-        figures.lines(
-            curves,
-            "||dL/dh_t|| at each run's latest probe",
-            "||dL/dh_t||",
-            "cmp-flow",
-            style,
-            log_y=True,
-            xtitle="time step t",
-        ),
-        "cmp-flow",
-    )
+            ui.chart(views.metric(runs, name, style), f"cmp-{name}")
+    ui.chart(views.gradient_curve(runs, None, style, key="cmp-flow"), "cmp-flow")
 
 
 ui.live(render, "Pick two or more runs in the sidebar to compare them.")

@@ -1,0 +1,256 @@
+"""The figures of recorded runs, by name: one definition shared by the dashboard pages, the notebook API
+(`Run.figure`) and the HTML report, so all three show the same pictures.
+
+A view takes runs (anything with the `RunData` readers) and options such as the training step to show;
+it returns a Plotly figure and never touches Streamlit. `at=None` means each run's latest probe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+import numpy as np
+import plotly.graph_objects as go
+
+from . import figures
+from .config import RunConfig
+from .figures import Style
+from .models import GATES
+
+GATE_NAMES = {
+    "i": "input",
+    "f": "forget",
+    "g": "candidate (tanh)",
+    "o": "output",
+    "r": "reset",
+    "z": "update",
+    "n": "candidate (tanh)",
+}
+DEFAULT = Style()
+LOG_SCALE = ("loss", "grad_norm", "grad_h_ratio", "probe_loss")
+
+
+class RunData(Protocol):
+    """What a view reads from a run; the dashboard's cached RunView and the API's Run both provide it."""
+
+    id: int
+    label: str
+    cfg: RunConfig
+    row: Mapping[str, Any]
+
+    def scalar_names(self) -> list[str]: ...
+    def scalar(self, name: str) -> tuple[np.ndarray, np.ndarray]: ...
+    def series(self, name: str) -> tuple[np.ndarray, np.ndarray]: ...
+    def histograms(self, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+
+
+def probe_index(steps: np.ndarray, at: int | None) -> int:
+    """Index of the last probe at or before a training step (the latest if `at` is None, else the first
+    probe if none is before it)."""
+    if at is None:
+        return max(len(steps) - 1, 0)
+    return max(int(np.searchsorted(steps, at, side="right")) - 1, 0)
+
+
+def beyond(edges: np.ndarray, counts: np.ndarray, threshold: float) -> np.ndarray:
+    """Share of values with |x| beyond threshold, from histogram counts (P, bins)."""
+    centres = (edges[:-1] + edges[1:]) / 2
+    mask = np.abs(centres) > threshold
+    return counts[:, mask].sum(1) / np.maximum(counts.sum(1), 1)
+
+
+def _hidden(which: str) -> str:
+    return {"h_all": "all time steps", "h_last": "last time step"}[which]
+
+
+# ---- Overview ----
+def overview(runs: list[RunData], style: Style = DEFAULT, key: str = "overview") -> go.Figure:
+    panels = [
+        ("training loss", [(r.label, *r.scalar("loss")) for r in runs], False),
+        ("test accuracy", [(r.label, *r.scalar("test_accuracy")) for r in runs], True),
+        ("saturated |h|", [(r.label, *r.scalar("saturated")) for r in runs], False),
+    ]
+    title = "Training loss, test accuracy and saturated hidden activations (all time steps)"
+    return figures.stacked_panels(panels, title, key, style)
+
+
+# ---- Gradient flow ----
+def gradient_flow(runs: list[RunData], style: Style = DEFAULT, key: str = "gf-heat") -> go.Figure:
+    return figures.gradient_heatmaps([(r.label, *r.series("grad_h")) for r in runs], key, style)
+
+
+def gradient_curve(
+    runs: list[RunData], at: int | None = None, style: Style = DEFAULT, key: str = "gf-curve"
+) -> go.Figure:
+    curves = []
+    for r in runs:
+        steps, flow = r.series("grad_h")
+        if len(steps):
+            j = probe_index(steps, at)
+            curves.append((f"{r.label} (step {int(steps[j])})", np.arange(1, flow.shape[1] + 1), flow[j]))
+    title = "||dL/dh_t|| against time step" if at is not None else "||dL/dh_t|| at each run's latest probe"
+    return figures.lines(curves, title, "||dL/dh_t||", key, style, log_y=True, xtitle="time step t")
+
+
+def param_norms(run: RunData, style: Style = DEFAULT, key: str | None = None) -> go.Figure:
+    params = [n for n in run.scalar_names() if n.startswith("grad_norm/") and n != "grad_norm/global"]
+    per = [(n.removeprefix("grad_norm/"), *run.scalar(n)) for n in params]
+    title = f"{run.label}: gradient norm per parameter"
+    return figures.lines(per, title, "||dL/dθ||", key or f"gf-param-{run.id}", style, log_y=True)
+
+
+def clipped_share(run: RunData) -> float | None:
+    """Fraction of steps on which clipping fired, or None when the run does not clip."""
+    clipped = run.scalar("clipped")[1]
+    return float(np.nanmean(clipped)) if run.cfg.clip > 0 and len(clipped) else None
+
+
+def global_norm(run: RunData, style: Style = DEFAULT, key: str | None = None) -> go.Figure:
+    steps, norm = run.scalar("grad_norm/global")
+    clipped = run.scalar("clipped")[1]
+    n = min(len(norm), len(clipped))
+    return figures.norm_with_clipping(
+        run.label, steps[:n], norm[:n], clipped[:n], run.cfg.clip, key or f"gf-global-{run.id}", style
+    )
+
+
+# ---- Saturation ----
+def saturation_histogram(
+    runs: list[RunData],
+    at: int | None = None,
+    which: str = "h_all",
+    threshold: float | None = None,
+    style: Style = DEFAULT,
+    key: str = "sat-hist",
+) -> go.Figure:
+    bars = []
+    for r in runs:
+        steps, counts, edges = r.histograms(which)
+        if len(steps):
+            j = probe_index(steps, at)
+            bars.append((f"{r.label} (step {int(steps[j])})", edges, counts[j]))
+    title = f"Hidden activations h ({_hidden(which)})"
+    return figures.histogram_bars(bars, title, key, style, threshold=threshold)
+
+
+def saturation_over_training(
+    runs: list[RunData],
+    which: str = "h_all",
+    threshold: float | None = None,
+    style: Style = DEFAULT,
+    key: str = "sat-over",
+) -> go.Figure:
+    if threshold is None:
+        threshold = runs[0].cfg.saturation if runs else 0.99
+    over = []
+    for r in runs:
+        steps, counts, edges = r.histograms(which)
+        if len(steps):
+            over.append((r.label, steps, beyond(edges, counts, threshold)))
+    title = f"Share of |h| > {threshold:g} over training ({_hidden(which)})"
+    return figures.lines(over, title, "fraction", key, style)
+
+
+def saturation_per_time_step(
+    runs: list[RunData], at: int | None = None, style: Style = DEFAULT, key: str = "sat-per-t"
+) -> go.Figure:
+    per_t = []
+    for r in runs:
+        steps, sat_t = r.series("sat_t")
+        if len(steps):
+            j = probe_index(steps, at)
+            per_t.append((f"{r.label} (step {int(steps[j])})", np.arange(1, sat_t.shape[1] + 1), sat_t[j]))
+    threshold = runs[0].cfg.saturation if runs else 0.99
+    title = f"Saturated share per time step (|h| > {threshold:g})"
+    return figures.lines(per_t, title, "fraction", key, style, xtitle="time step t")
+
+
+def preactivations(
+    runs: list[RunData], at: int | None = None, style: Style = DEFAULT, key: str = "sat-preact"
+) -> go.Figure:
+    bars = []
+    for r in runs:
+        steps, counts, edges = r.histograms("preact")
+        if len(steps):
+            bars.append((r.label, edges, counts[probe_index(steps, at)]))
+    return figures.histogram_bars(bars, "Pre-activations of the cell's tanh (outer bins collect |a| > 10)", key, style)
+
+
+def saturation_animation(
+    run: RunData, which: str = "h_all", style: Style = DEFAULT, key: str | None = None
+) -> go.Figure:
+    steps, counts, edges = run.histograms(which)
+    return figures.histogram_animation("h", steps, counts, edges, run.label, key or f"sat-anim-{run.id}", style)
+
+
+# ---- Gates (LSTM and GRU) ----
+def gates_of(run: RunData) -> tuple[str, ...]:
+    return GATES.get(run.cfg.cell, ())
+
+
+def _gate_probe(run: RunData, at: int | None) -> tuple[np.ndarray, int]:
+    steps = run.series(f"gate_mean_t/{gates_of(run)[0]}")[0]
+    return steps, probe_index(steps, at)
+
+
+def gate_means(run: RunData, at: int | None = None, style: Style = DEFAULT, key: str = "gates-mean") -> go.Figure:
+    steps, j = _gate_probe(run, at)
+    means = []
+    for g in gates_of(run):
+        values = run.series(f"gate_mean_t/{g}")[1]
+        means.append((f"{g} ({GATE_NAMES[g]})", np.arange(1, 1 + values.shape[1]), values[j]))
+    title = f"Mean gate value per time step (step {int(steps[j])})"
+    return figures.lines(means, title, "mean activation", key, style, xtitle="time step t")
+
+
+def gate_scatter(run: RunData, at: int | None = None, style: Style = DEFAULT, key: str = "gates-scatter") -> go.Figure:
+    steps, j = _gate_probe(run, at)
+    scatter = {g: run.series(f"unit_sat/{g}")[1][j] for g in gates_of(run) if g not in ("g", "n")}
+    return figures.unit_saturation_scatter(scatter, f"Gate saturation per unit (step {int(steps[j])})", key, style)
+
+
+def gate_histograms(run: RunData, name: str, style: Style = DEFAULT, key: str | None = None) -> go.Figure:
+    """One gate's (or, with name "c", the LSTM cell state's) histogram over training."""
+    steps, counts, edges = run.histograms("c" if name == "c" else f"gate_{name}")
+    title = "Cell state c" if name == "c" else f"Gate {name} ({GATE_NAMES[name]})"
+    return figures.histogram_over_training(
+        steps, counts, edges, f"{title} over training", key or f"gates-h-{name}", style
+    )
+
+
+def histogrammed_gates(run: RunData) -> list[str]:
+    return [*gates_of(run), "c"] if run.cfg.cell == "lstm" else list(gates_of(run))
+
+
+# ---- Compare ----
+def metric(runs: list[RunData], name: str, style: Style = DEFAULT, key: str | None = None) -> go.Figure:
+    series = [(r.label, *r.scalar(name)) for r in runs]
+    return figures.lines(
+        series,
+        name,
+        name,
+        key or f"cmp-{name}",
+        style,
+        log_y=name.startswith(LOG_SCALE),
+        markers=name in ("test_accuracy", "test_loss"),
+    )
+
+
+# Named figures for `Run.figure(name)` and reports: each takes the runs, a style and the view's options.
+FIGURES: dict[str, Callable[..., go.Figure]] = {
+    "overview": overview,
+    "gradient_flow": gradient_flow,
+    "gradient_curve": gradient_curve,
+    "param_norms": lambda runs, style=DEFAULT, **kw: param_norms(runs[0], style, **kw),
+    "global_norm": lambda runs, style=DEFAULT, **kw: global_norm(runs[0], style, **kw),
+    "saturation": saturation_histogram,
+    "saturation_over_training": saturation_over_training,
+    "saturation_per_time_step": saturation_per_time_step,
+    "preactivations": preactivations,
+    "saturation_animation": lambda runs, style=DEFAULT, **kw: saturation_animation(runs[0], style=style, **kw),
+    "gate_means": lambda runs, style=DEFAULT, **kw: gate_means(runs[0], style=style, **kw),
+    "gate_scatter": lambda runs, style=DEFAULT, **kw: gate_scatter(runs[0], style=style, **kw),
+    "gate_histograms": lambda runs, style=DEFAULT, name="f", **kw: gate_histograms(runs[0], name, style, **kw),
+    "metric": lambda runs, style=DEFAULT, name="test_accuracy", **kw: metric(runs, name, style, **kw),
+}
