@@ -1,13 +1,17 @@
-"""The command line: `python -m rnnviz train|runs|export|presets|stop|delete|data`."""
+"""The command line: `rnnviz` (or `python -m rnnviz`) app|train|runs|export|presets|stop|delete|resume|data."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import json
+import os
+import shlex
 import signal
 import sqlite3
 import sys
+import tomllib
+from pathlib import Path
 from typing import Any, NoReturn
 
 from . import data as datamod
@@ -22,7 +26,7 @@ class Parser(argparse.ArgumentParser):
     """argparse that refuses bad input with one line, not a usage block."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"rnnviz: error: {message} (see `python -m rnnviz {self.prog.split()[-1]} --help`)\n")
+        self.exit(2, f"rnnviz: error: {message} (see `python -m {self.prog} --help`)\n")
 
 
 def _flag(name: str) -> str:
@@ -79,10 +83,18 @@ def build_parser() -> Parser:
     _store_arg(p)
     p.add_argument("--json", action="store_true", help="a JSON list, newest first")
 
-    p = sub.add_parser("export", help="write a run's records as CSV files")
+    p = sub.add_parser("export", help="write a run's records as CSV or Parquet files, or TensorBoard event files")
     p.add_argument("run_id", type=int)
     p.add_argument("directory")
+    p.add_argument("--format", choices=["csv", "parquet", "tensorboard"], default="csv")
     _store_arg(p)
+
+    p = sub.add_parser(
+        "app",
+        help="start the dashboard (extra arguments go to `streamlit run`, e.g. --server.port 8600)",
+    )
+    _store_arg(p)
+    p.add_argument("--dry-run", action="store_true", help="print the streamlit command instead of running it")
 
     p = sub.add_parser("presets", help="list the named presets and their settings")
     p.add_argument("--json", action="store_true")
@@ -189,9 +201,39 @@ def cmd_presets(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     with Store(args.store) as store:
-        for path in store.export_csv(args.run_id, args.directory):
+        if args.format == "tensorboard":
+            from .interop import export_tensorboard
+
+            out = export_tensorboard(store, args.run_id, args.directory)
+            print(f"{out}\nopen it with: tensorboard --logdir {Path(args.directory).expanduser()}")
+            return 0
+        for path in store.export(args.run_id, args.directory, args.format):
             print(path)
     return 0
+
+
+def streamlit_flags(settings: dict[str, Any]) -> list[str]:
+    """rnnviz's Streamlit settings (the same file as .streamlit/config.toml) as command-line flags."""
+    flags = []
+    for section, table in settings.items():
+        for key, value in table.items():
+            text = str(value).lower() if isinstance(value, bool) else str(value)
+            flags.append(f"--{section}.{key}={text}")
+    return flags
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    """Replace this process with `streamlit run` on the packaged dashboard (Ctrl-C reaches Streamlit)."""
+    here = Path(__file__).parent
+    settings = tomllib.loads((here / "web" / "streamlit.toml").read_text())
+    if args.store:
+        os.environ["RNNVIZ_STORE"] = str(Path(args.store).expanduser().resolve())
+    cmd = [sys.executable, "-m", "streamlit", "run", str(here / "dashboard.py"), *streamlit_flags(settings)]
+    cmd += args.streamlit_args
+    if args.dry_run:
+        print(shlex.join(cmd))
+        return 0
+    os.execv(sys.executable, cmd)
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
@@ -237,11 +279,21 @@ COMMANDS = {
     "delete": cmd_delete,
     "data": cmd_data,
     "resume": cmd_resume,
+    "app": cmd_app,
 }
 
 
+def run() -> None:
+    """The `rnnviz` console script."""
+    sys.exit(main())
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "app":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.streamlit_args = extra
     try:
         return COMMANDS[args.command](args)
     except ConfigError as exc:

@@ -265,6 +265,7 @@ def install_from(src: str | Path, name: str) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     for stem in FILES.values():
         f = _find_file(Path(src), stem)
+        assert f is not None  # load_dir above found every file
         shutil.copyfile(f, target / f.name)
     return target
 

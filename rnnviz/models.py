@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -26,8 +27,22 @@ class Trace:
     gates: dict[str, torch.Tensor] = field(default_factory=dict)  # name -> (B, T, H)
 
 
+Recurrent = nn.RNN | nn.LSTM | nn.GRU
+
+
+def layer0(rnn: Recurrent) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """W_ih, W_hh, b_ih, b_hh of a single-layer module (torch sets them as dynamic attributes)."""
+    return cast(
+        tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor],
+        (rnn.weight_ih_l0, rnn.weight_hh_l0, rnn.bias_ih_l0, rnn.bias_hh_l0),
+    )
+
+
 class SeqClassifier(nn.Module):
     """A recurrent layer read over T steps, then a linear head on the last hidden state."""
+
+    rnn: Recurrent
+    head: nn.Module
 
     def __init__(self, cell: str, input_size: int, hidden_size: int, nonlinearity: str = "tanh") -> None:
         super().__init__()
@@ -43,6 +58,18 @@ class SeqClassifier(nn.Module):
             raise ValueError(f"unknown cell {cell!r}")
         self.head = nn.Linear(hidden_size, N_CLASSES)
 
+    @classmethod
+    def around(cls, rnn: Recurrent, head: nn.Module) -> SeqClassifier:
+        """A classifier over someone else's single-layer recurrent module and head, sharing their parameters
+        (for `rnnviz.watch`); the caller checks the module is one `unrolled` can follow."""
+        model = cls.__new__(cls)
+        nn.Module.__init__(model)
+        model.cell = {nn.RNN: "rnn", nn.LSTM: "lstm", nn.GRU: "gru"}[type(rnn)]
+        model.nonlinearity = rnn.nonlinearity if isinstance(rnn, nn.RNN) else "tanh"
+        model.rnn = rnn
+        model.head = head
+        return model
+
     @property
     def hidden_size(self) -> int:
         return self.rnn.hidden_size
@@ -56,8 +83,7 @@ class SeqClassifier(nn.Module):
         """The same function as forward, one time step at a time, in torch's gate order."""
         B, T, _ = x.shape
         H = self.hidden_size
-        w_ih, w_hh = self.rnn.weight_ih_l0, self.rnn.weight_hh_l0
-        b_ih, b_hh = self.rnn.bias_ih_l0, self.rnn.bias_hh_l0
+        w_ih, w_hh, b_ih, b_hh = layer0(self.rnn)
         xw = x @ w_ih.T + b_ih  # (B, T, kH): the input part of every step at once
         hprev = x.new_zeros(B, H)
         cprev = x.new_zeros(B, H)
@@ -102,36 +128,38 @@ class SeqClassifier(nn.Module):
 
     def recurrent_weights(self) -> list[torch.Tensor]:
         """W_hh split per gate block, each (H, H)."""
-        return list(self.rnn.weight_hh_l0.chunk(max(1, len(GATES[self.cell])), dim=0))
+        return list(layer0(self.rnn)[1].chunk(max(1, len(GATES[self.cell])), dim=0))
 
 
 def init_weights(model: SeqClassifier, init: str, forget_bias: float) -> None:
     """Apply a named initialisation scheme in place (see RunConfig.init)."""
+    w_ih, w_hh, b_ih, b_hh = layer0(model.rnn)
     rnn, H = model.rnn, model.hidden_size
     k = max(1, len(GATES[model.cell]))
     with torch.no_grad():
         if init == "glorot":
             # TensorFlow cells hold one kernel of shape (I + H, k*H) with glorot-uniform init.
             limit = math.sqrt(6.0 / (rnn.input_size + H + k * H))
-            for w in (rnn.weight_ih_l0, rnn.weight_hh_l0):
+            for w in (w_ih, w_hh):
                 w.uniform_(-limit, limit)
-            rnn.bias_ih_l0.zero_()
-            rnn.bias_hh_l0.zero_()
-            nn.init.xavier_uniform_(model.head.weight)
-            model.head.bias.zero_()
+            b_ih.zero_()
+            b_hh.zero_()
+            head = cast(nn.Linear, model.head)  # build_model's own head
+            nn.init.xavier_uniform_(head.weight)
+            head.bias.zero_()
         elif init == "orthogonal":
-            for block in rnn.weight_hh_l0.chunk(k, dim=0):
+            for block in w_hh.chunk(k, dim=0):
                 nn.init.orthogonal_(block)
         elif init == "identity":
             # IRNN (Le et al. 2015): identity recurrence, zero biases, small input weights.
-            rnn.weight_hh_l0.copy_(torch.eye(H))
-            nn.init.normal_(rnn.weight_ih_l0, std=0.001)
-            rnn.bias_ih_l0.zero_()
-            rnn.bias_hh_l0.zero_()
+            w_hh.copy_(torch.eye(H))
+            nn.init.normal_(w_ih, std=0.001)
+            b_ih.zero_()
+            b_hh.zero_()
         elif init != "default":
             raise ValueError(f"unknown init {init!r}")
         if model.cell == "lstm" and forget_bias:
-            rnn.bias_ih_l0[H : 2 * H] += forget_bias
+            b_ih[H : 2 * H] += forget_bias
 
 
 def build_model(cfg: RunConfig) -> SeqClassifier:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .models import GATES, SeqClassifier, loss_fn
+from .models import GATES, SeqClassifier, layer0, loss_fn
 
 GATE_LOW, GATE_HIGH = 0.1, 0.9  # Karpathy et al. 2015: left- / right-saturated gate
 
@@ -84,7 +84,7 @@ def probe(
                 )  # (2, H)
         scalars = {
             "probe_loss": loss.item(),
-            "sigma_max_whh": torch.linalg.matrix_norm(model.rnn.weight_hh_l0.detach(), ord=2).item(),
+            "sigma_max_whh": torch.linalg.matrix_norm(layer0(model.rnn)[1].detach(), ord=2).item(),
             "grad_h_ratio": float(arrays["grad_h"][0] / max(arrays["grad_h"][-1], 1e-30)),
         }
     return {k: np.asarray(v, dtype=np.float32) for k, v in arrays.items()}, scalars

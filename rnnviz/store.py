@@ -19,6 +19,7 @@ from .config import RunConfig
 
 SCHEMA_VERSION = 1
 ACTIVE = ("queued", "running")
+EXPORT_FORMATS = ("csv", "parquet")
 # A run that was queued this long ago and never got a process has lost its launcher.
 QUEUE_GRACE_S = 60.0
 
@@ -234,7 +235,8 @@ class Store:
                 "INSERT INTO runs (name, config, status, created, total_steps, host) VALUES (?, ?, ?, ?, ?, ?)",
                 (cfg.display_name, cfg.to_json(), status, time.time(), cfg.steps, socket.gethostname()),
             )
-            return int(cur.lastrowid)
+            assert cur.lastrowid is not None
+            return cur.lastrowid
 
     def set_process(self, run_id: int, pid: int) -> None:
         """Record the process that will train this run."""
@@ -441,8 +443,11 @@ class Store:
         steps, counts = self.series(run_id, f"hist/{name}")
         return steps, counts, self.hist_edges(run_id).get(name, np.zeros(0, np.float32))
 
-    def export_csv(self, run_id: int, directory: str | os.PathLike) -> list[Path]:
-        """Write a run's config, scalars, per-time-step arrays and histograms as CSV files."""
+    def export(self, run_id: int, directory: str | os.PathLike, fmt: str = "csv") -> list[Path]:
+        """Write a run's config, scalars (one column per name), per-time-step arrays and histograms (one row
+        per probe step) as CSV or Parquet files into `directory`; nothing is written outside it."""
+        if fmt not in EXPORT_FORMATS:
+            raise StoreError(f"unknown export format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}")
         run = self._require(run_id)
         out = Path(directory).expanduser().resolve()
         if out.exists() and not out.is_dir():
@@ -451,12 +456,18 @@ class Store:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"{out}: cannot create the export directory ({exc.strerror or exc})") from None
-        written = []
+
+        def write(df: pd.DataFrame, name: str) -> Path:
+            path = out / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', name.replace('/', '__'))}.{fmt}"  # never leaves `out`
+            if fmt == "csv":
+                df.to_csv(path)
+            else:
+                df.to_parquet(path)
+            return path
+
         (out / "config.json").write_text(json.dumps(json.loads(run["config"]), indent=2) + "\n")
-        written.append(out / "config.json")
-        wide = self.scalars(run_id).pivot(index="step", columns="name", values="value")
-        wide.to_csv(out / "scalars.csv")
-        written.append(out / "scalars.csv")
+        written = [out / "config.json"]
+        written.append(write(self.scalars(run_id).pivot(index="step", columns="name", values="value"), "scalars"))
         edges = self.hist_edges(run_id)
         for name in self.array_names(run_id):
             steps, values = self.series(run_id, name)
@@ -466,7 +477,5 @@ class Store:
                 columns = [f"[{lo:.4g},{hi:.4g})" for lo, hi in zip(e[:-1], e[1:])]
             else:
                 columns = [str(i) for i in range(flat.shape[1])]
-            path = out / (re.sub(r"[^A-Za-z0-9_.-]", "_", name.replace("/", "__")) + ".csv")  # never leaves `out`
-            pd.DataFrame(flat, index=pd.Index(steps, name="step"), columns=columns).to_csv(path)
-            written.append(path)
+            written.append(write(pd.DataFrame(flat, index=pd.Index(steps, name="step"), columns=columns), name))
         return written

@@ -146,6 +146,7 @@ def train(
         store.set_hist_edges(run_id, hist_edges(cfg.cell, cfg.nonlinearity, cfg.hist_bins))
         batches = batch_order(len(train_x), cfg.batch_size, torch.Generator().manual_seed(cfg.seed))
         if start:
+            assert state is not None
             model.load_state_dict(state["model"])
             opt.load_state_dict(state["optimizer"])
             for _ in range(start):  # the same batches follow as in an uninterrupted run
@@ -159,7 +160,7 @@ def train(
             rec.summary["saturated_fraction"] = float(arrays["sat_t"].mean())
 
         if progress:
-            from tqdm import tqdm
+            from tqdm.auto import tqdm  # a widget in notebooks, text in a terminal
 
             bar = tqdm(
                 total=cfg.steps, initial=start, file=sys.stderr, desc=f"run {run_id} {cfg.display_name}", unit="step"

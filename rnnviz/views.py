@@ -7,7 +7,7 @@ it returns a Plotly figure and never touches Streamlit. `at=None` means each run
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -65,7 +65,7 @@ def _hidden(which: str) -> str:
 
 
 # ---- Overview ----
-def overview(runs: list[RunData], style: Style = DEFAULT, key: str = "overview") -> go.Figure:
+def overview(runs: Sequence[RunData], style: Style = DEFAULT, key: str = "overview") -> go.Figure:
     panels = [
         ("training loss", [(r.label, *r.scalar("loss")) for r in runs], False),
         ("test accuracy", [(r.label, *r.scalar("test_accuracy")) for r in runs], True),
@@ -76,12 +76,12 @@ def overview(runs: list[RunData], style: Style = DEFAULT, key: str = "overview")
 
 
 # ---- Gradient flow ----
-def gradient_flow(runs: list[RunData], style: Style = DEFAULT, key: str = "gf-heat") -> go.Figure:
+def gradient_flow(runs: Sequence[RunData], style: Style = DEFAULT, key: str = "gf-heat") -> go.Figure:
     return figures.gradient_heatmaps([(r.label, *r.series("grad_h")) for r in runs], key, style)
 
 
 def gradient_curve(
-    runs: list[RunData], at: int | None = None, style: Style = DEFAULT, key: str = "gf-curve"
+    runs: Sequence[RunData], at: int | None = None, style: Style = DEFAULT, key: str = "gf-curve"
 ) -> go.Figure:
     curves = []
     for r in runs:
@@ -109,6 +109,8 @@ def clipped_share(run: RunData) -> float | None:
 def global_norm(run: RunData, style: Style = DEFAULT, key: str | None = None) -> go.Figure:
     steps, norm = run.scalar("grad_norm/global")
     clipped = run.scalar("clipped")[1]
+    if len(clipped) == 0:  # a watched loop records no clipping
+        clipped = np.zeros_like(norm)
     n = min(len(norm), len(clipped))
     return figures.norm_with_clipping(
         run.label, steps[:n], norm[:n], clipped[:n], run.cfg.clip, key or f"gf-global-{run.id}", style
@@ -117,7 +119,7 @@ def global_norm(run: RunData, style: Style = DEFAULT, key: str | None = None) ->
 
 # ---- Saturation ----
 def saturation_histogram(
-    runs: list[RunData],
+    runs: Sequence[RunData],
     at: int | None = None,
     which: str = "h_all",
     threshold: float | None = None,
@@ -135,7 +137,7 @@ def saturation_histogram(
 
 
 def saturation_over_training(
-    runs: list[RunData],
+    runs: Sequence[RunData],
     which: str = "h_all",
     threshold: float | None = None,
     style: Style = DEFAULT,
@@ -153,7 +155,7 @@ def saturation_over_training(
 
 
 def saturation_per_time_step(
-    runs: list[RunData], at: int | None = None, style: Style = DEFAULT, key: str = "sat-per-t"
+    runs: Sequence[RunData], at: int | None = None, style: Style = DEFAULT, key: str = "sat-per-t"
 ) -> go.Figure:
     per_t = []
     for r in runs:
@@ -167,7 +169,7 @@ def saturation_per_time_step(
 
 
 def preactivations(
-    runs: list[RunData], at: int | None = None, style: Style = DEFAULT, key: str = "sat-preact"
+    runs: Sequence[RunData], at: int | None = None, style: Style = DEFAULT, key: str = "sat-preact"
 ) -> go.Figure:
     bars = []
     for r in runs:
@@ -189,8 +191,17 @@ def gates_of(run: RunData) -> tuple[str, ...]:
     return GATES.get(run.cfg.cell, ())
 
 
+def _gated(run: RunData) -> tuple[str, ...]:
+    gates = gates_of(run)
+    if not gates:
+        raise ValueError(f"run {run.label} is a {run.cfg.cell} run: it has no gates (LSTM and GRU runs do)")
+    return gates
+
+
 def _gate_probe(run: RunData, at: int | None) -> tuple[np.ndarray, int]:
-    steps = run.series(f"gate_mean_t/{gates_of(run)[0]}")[0]
+    steps = run.series(f"gate_mean_t/{_gated(run)[0]}")[0]
+    if len(steps) == 0:
+        raise ValueError(f"run {run.label} has no probe recorded yet")
     return steps, probe_index(steps, at)
 
 
@@ -212,6 +223,8 @@ def gate_scatter(run: RunData, at: int | None = None, style: Style = DEFAULT, ke
 
 def gate_histograms(run: RunData, name: str, style: Style = DEFAULT, key: str | None = None) -> go.Figure:
     """One gate's (or, with name "c", the LSTM cell state's) histogram over training."""
+    if name not in (*_gated(run), "c"):
+        raise ValueError(f"run {run.label} has gates {', '.join(gates_of(run))}, not {name!r}")
     steps, counts, edges = run.histograms("c" if name == "c" else f"gate_{name}")
     title = "Cell state c" if name == "c" else f"Gate {name} ({GATE_NAMES[name]})"
     return figures.histogram_over_training(
@@ -224,7 +237,7 @@ def histogrammed_gates(run: RunData) -> list[str]:
 
 
 # ---- Compare ----
-def metric(runs: list[RunData], name: str, style: Style = DEFAULT, key: str | None = None) -> go.Figure:
+def metric(runs: Sequence[RunData], name: str, style: Style = DEFAULT, key: str | None = None) -> go.Figure:
     series = [(r.label, *r.scalar(name)) for r in runs]
     return figures.lines(
         series,

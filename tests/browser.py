@@ -33,18 +33,18 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(store: Path, data_root: Path, port: int | None = None) -> Iterator[str]:
-    """`streamlit run app.py` on localhost with a given store and data root; yields the base URL."""
+def streamlit_server(
+    store: Path, data_root: Path, port: int | None = None, command: list[str] | None = None
+) -> Iterator[str]:
+    """`streamlit run app.py` (or another command that takes Streamlit's flags) on localhost with a given
+    store and data root; yields the base URL."""
     port = port or free_port()
+    command = command or [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py")]
     env = dict(os.environ, RNNVIZ_STORE=str(store), RNNVIZ_DATA_DIR=str(data_root), PYTHONUNBUFFERED="1")
     log = open(store.parent / f"streamlit-{port}.log", "w")
     proc = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "app.py"),
+            *command,
             "--server.port",
             str(port),
             "--server.headless",

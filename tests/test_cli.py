@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
+import urllib.request
+import zipfile
+from pathlib import Path
 
 import pytest
 
+from .browser import data_root, streamlit_server
 from .conftest import MNIST_DIR, ROOT
 
 
@@ -86,3 +91,50 @@ def test_resume_refuses_a_finished_run_with_one_line(trained_store):
         and "run 1 is finished; only stopped, failed, interrupted runs can be resumed" in done.stderr
     )
     assert "Traceback" not in done.stderr
+
+
+def test_rnnviz_console_script_starts_the_dashboard(tmp_path):
+    script = Path(sys.executable).with_name("rnnviz")  # installed by `pip install -e .` (make test does)
+    dry = subprocess.run([script, "app", "--dry-run", "--server.port", "8600"], capture_output=True, text=True)
+    assert dry.returncode == 0, dry.stderr
+    assert "--server.address=localhost" in dry.stdout and dry.stdout.rstrip().endswith("--server.port 8600")
+    with streamlit_server(tmp_path / "app.sqlite", data_root(tmp_path, MNIST_DIR), command=[str(script), "app"]) as url:
+        with urllib.request.urlopen(url + "/_stcore/health", timeout=10) as r:
+            assert r.read() == b"ok"
+
+
+def test_the_wheel_carries_the_dashboard_and_the_console_script(tmp_path):
+    src = tmp_path / "src"  # a copy: building writes build/ and *.egg-info beside the sources
+    shutil.copytree(ROOT / "rnnviz", src / "rnnviz", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, src / name)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(src),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    (wheel,) = tmp_path.glob("rnnviz-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for needed in (
+        "rnnviz/dashboard.py",
+        "rnnviz/pages/train.py",
+        "rnnviz/web/livechart.html",
+        "rnnviz/web/streamlit.toml",
+        "rnnviz/py.typed",
+    ):
+        assert needed in names, needed
+    entry_points = next(n for n in names if n.endswith("entry_points.txt"))
+    assert "rnnviz = rnnviz.__main__:run" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert not any(n.startswith("tests/") for n in names)

@@ -6,6 +6,7 @@ import dataclasses
 import os
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from rnnviz import data as datamod
 from rnnviz import runner, ui
@@ -92,7 +93,7 @@ def key(field: str) -> str:
 
 
 with st.form("train"):
-    slots = {}
+    slots: dict[str, DeltaGenerator] = {}
     c1, c2, c3 = st.columns(3)
 
     def field(col, name: str, widget, *args, **kwargs):

@@ -1,0 +1,31 @@
+"""The dashboard's entry script: navigation and layout only; the pages live in rnnviz/pages/.
+
+Run it with `rnnviz app` (installed), or `streamlit run app.py` from a checkout.
+"""
+
+from pathlib import Path
+
+import streamlit as st
+
+from rnnviz import ui
+
+PAGES_DIR = Path(__file__).parent / "pages"
+
+
+def main() -> None:
+    st.set_page_config(page_title="rnnviz", page_icon=":material/timeline:", layout="wide")
+    pages = [
+        st.Page(PAGES_DIR / "train.py", title="Train", icon=":material/play_circle:", default=True),
+        st.Page(PAGES_DIR / "overview.py", title="Overview", icon=":material/monitoring:"),
+        st.Page(PAGES_DIR / "gradient_flow.py", title="Gradient flow", icon=":material/gradient:"),
+        st.Page(PAGES_DIR / "saturation.py", title="Saturation", icon=":material/bar_chart:"),
+        st.Page(PAGES_DIR / "gates.py", title="Gates", icon=":material/tune:"),
+        st.Page(PAGES_DIR / "compare.py", title="Compare", icon=":material/compare_arrows:"),
+    ]
+    page = st.navigation(pages)
+    ui.sidebar()
+    page.run()
+
+
+if __name__ == "__main__":  # `streamlit run` executes this file as __main__
+    main()
