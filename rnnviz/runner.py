@@ -34,7 +34,12 @@ def check_capacity(store: Store, new_runs: int, limits: Limits) -> None:
 RESUMABLE = ("stopped", "failed", "interrupted")
 
 
+WATCHED = "external"  # the dataset of runs recorded by rnnviz.watch
+
+
 def check_resumable(store: Store, run_id: int) -> None:
+    if store.config(run_id).dataset == WATCHED:
+        raise StoreError(f"run {run_id} was recorded by rnnviz.watch from your own loop; rnnviz cannot continue it")
     status = store.run(run_id)["status"]
     if status not in RESUMABLE:
         raise StoreError(f"run {run_id} is {status}; only {', '.join(RESUMABLE)} runs can be resumed")

@@ -1,0 +1,142 @@
+"""The Python API for notebooks and scripts.
+
+import rnnviz
+run = rnnviz.train("quick-lstm", data_dir="...")      # in-process, with a progress bar
+run = rnnviz.open_run("runs.sqlite", 3)               # or any recorded run
+run.config, run.scalars(), run.gradient_flow(), run.histograms("h_all")
+run.figure("gradient_flow")                            # the dashboard's own figures
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from . import views
+from .config import RunConfig, preset
+from .figures import Style
+from .findings import reading
+from .store import Store
+
+
+def _store(store: str | os.PathLike | Store | None) -> Store:
+    return store if isinstance(store, Store) else Store(store)
+
+
+class Run:
+    """One recorded run: its settings, records and figures, read from the store when asked."""
+
+    def __init__(self, store: Store, run_id: int) -> None:
+        self.store = store
+        self.id = int(run_id)
+        self.refresh()
+
+    def refresh(self) -> Run:
+        """Re-read the run's row (status, step) from the store, e.g. while it trains elsewhere."""
+        self.row: dict[str, Any] = self.store.run(self.id)
+        self.cfg: RunConfig = self.store.config(self.id)
+        self.label = f"{self.id} · {self.row['name']}"
+        return self
+
+    @property
+    def config(self) -> RunConfig:
+        return self.cfg
+
+    @property
+    def status(self) -> str:
+        return str(self.row["status"])
+
+    def __repr__(self) -> str:
+        return f"<rnnviz.Run {self.label}: {self.status}, step {self.row['step']} of {self.row['total_steps']}>"
+
+    # readers (the same ones the dashboard's views use)
+    def scalar_names(self) -> list[str]:
+        return sorted(self.store.scalar_names(self.id))
+
+    def scalar(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        rows = self.store.scalars(self.id, [name])
+        return rows["step"].to_numpy(), rows["value"].to_numpy(dtype=float)
+
+    def scalars(self, *names: str) -> pd.DataFrame:
+        """Recorded scalars, one column per name (all of them by default), indexed by training step."""
+        tidy = self.store.scalars(self.id, list(names) or None)
+        return tidy.pivot(index="step", columns="name", values="value").rename_axis(columns=None)
+
+    def series(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """A per-probe array over training: steps (P,) and values (P, ...); see `array_names()`."""
+        return self.store.series(self.id, name)
+
+    def array_names(self) -> list[str]:
+        return self.store.array_names(self.id)
+
+    def gradient_flow(self) -> tuple[np.ndarray, np.ndarray]:
+        """||dL/dh_t|| per probe: steps (P,) and a (P, T) array."""
+        return self.store.grad_flow(self.id)
+
+    def histograms(self, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A histogram over training ("h_all", "h_last", "preact", "c", "gate_f", ...): steps, counts, edges."""
+        return self.store.histograms(self.id, name)
+
+    def findings(self) -> str:
+        """The plain-language reading the Overview page shows."""
+        return reading(self)
+
+    def figure(self, name: str, *others: Run, large_fonts: bool = False, **options: Any) -> go.Figure:
+        """A dashboard figure of this run (and `others` on the same axes). Names: see `rnnviz.FIGURES`;
+        options are the view's, e.g. figure("saturation", at=500, threshold=0.9)."""
+        return figure(name, [self, *others], large_fonts=large_fonts, **options)
+
+    def export(self, directory: str | os.PathLike, fmt: str = "csv") -> list[Path]:
+        """Write the run as CSV or Parquet files (see `Store.export`), or TensorBoard event files ("tensorboard")."""
+        if fmt == "tensorboard":
+            from .interop import export_tensorboard
+
+            return [export_tensorboard(self.store, self.id, directory)]
+        return self.store.export(self.id, directory, fmt)
+
+
+def figure(name: str, runs: list[Run], large_fonts: bool = False, **options: Any) -> go.Figure:
+    """A named dashboard figure of several runs."""
+    if name not in views.FIGURES:
+        raise ValueError(f"unknown figure {name!r}; choose one of: {', '.join(views.FIGURES)}")
+    return views.FIGURES[name](runs, style=Style.for_talks(large_fonts), **options)
+
+
+def open_run(store: str | os.PathLike | Store | None = None, run_id: int | None = None) -> Run:
+    """A recorded run (the newest one when run_id is None) of a store (default: the dashboard's)."""
+    s = _store(store)
+    if run_id is None:
+        ids = s.runs()["run_id"]
+        if ids.empty:
+            raise LookupError(f"{s.path} holds no runs yet; train one first")
+        run_id = int(ids.iloc[0])
+    return Run(s, run_id)
+
+
+def runs(store: str | os.PathLike | Store | None = None) -> pd.DataFrame:
+    """Every run of a store, newest first (the Train page's table)."""
+    return _store(store).runs()
+
+
+def train(
+    config: RunConfig | str = "quick-lstm",
+    store: str | os.PathLike | Store | None = None,
+    progress: bool = True,
+    **changes: Any,
+) -> Run:
+    """Train a run in this process (a RunConfig, or a preset name plus changed fields) and return it.
+    The progress bar is a notebook widget under Jupyter and text elsewhere; Ctrl-C / interrupt stops the
+    run cleanly and keeps what it recorded."""
+    from .trainer import train as train_run
+
+    cfg = preset(config, **changes) if isinstance(config, str) else dataclasses.replace(config, **changes)
+    cfg.validate()
+    s = _store(store)
+    result = train_run(cfg, s, progress=progress)
+    return Run(s, result.run_id)

@@ -1,0 +1,212 @@
+"""Meeting other tools: TensorBoard export, and `watch` for a user's own training loop."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from pathlib import Path
+from typing import cast
+
+import numpy as np
+import torch
+from torch import nn
+
+from .config import RunConfig
+from .models import Recurrent, SeqClassifier
+from .probes import hist_edges, param_grad_norms, probe
+from .runner import WATCHED
+from .store import Store, StoreError
+from .trainer import Recorder
+
+
+def export_tensorboard(store: Store, run_id: int, logdir: str | os.PathLike) -> Path:
+    """Write a run's scalars and histograms as TensorBoard event files under logdir/run<ID>-<name>/ and
+    return that directory (`tensorboard --logdir LOGDIR` shows it). Needs the tensorboard package."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        raise StoreError("exporting to TensorBoard needs the tensorboard package: pip install tensorboard") from None
+    row = store.run(run_id)
+    root = Path(logdir).expanduser().resolve()
+    if root.exists() and not root.is_dir():
+        raise StoreError(f"{root}: exists and is not a directory; give a directory for the event files")
+    out = root / f"run{run_id}-{re.sub(r'[^A-Za-z0-9_.-]+', '-', row['name']).strip('-')}"  # stays inside root
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"{out}: cannot create the directory ({exc.strerror or exc})") from None
+    writer = SummaryWriter(log_dir=str(out))
+    try:
+        config = json.dumps(json.loads(row["config"]), indent=2)
+        writer.add_text("config", "    " + config.replace("\n", "\n    "), 0)
+        tidy = store.scalars(run_id)
+        for name, rows in tidy.groupby("name"):
+            for step, value in zip(rows["step"].tolist(), rows["value"].tolist()):
+                writer.add_scalar(str(name), value, step)
+        steps, flow = store.grad_flow(run_id)
+        for step, per_t in zip(steps.tolist(), flow):
+            writer.add_scalar("grad_h/t=1", float(per_t[0]), step)
+            writer.add_scalar(f"grad_h/t={len(per_t)}", float(per_t[-1]), step)
+        for name, edges in store.hist_edges(run_id).items():
+            steps, counts = store.series(run_id, f"hist/{name}")
+            centres = (edges[:-1] + edges[1:]).astype(np.float64) / 2
+            for step, c in zip(steps.tolist(), counts.astype(np.float64)):
+                if c.sum() == 0:
+                    continue
+                writer.add_histogram_raw(
+                    f"hist/{name}",
+                    min=float(edges[0]),
+                    max=float(edges[-1]),
+                    num=int(c.sum()),
+                    sum=float((centres * c).sum()),
+                    sum_squares=float((centres**2 * c).sum()),
+                    bucket_limits=edges[1:].astype(np.float64).tolist(),
+                    bucket_counts=c.tolist(),
+                    global_step=step,
+                )
+    finally:
+        writer.close()
+    return out
+
+
+CELLS = {nn.RNN: "rnn", nn.LSTM: "lstm", nn.GRU: "gru"}
+
+
+class WatchError(ValueError):
+    """A module or probe batch that `watch` cannot record, with what to do instead."""
+
+
+class Watch:
+    """Records a user's own training loop into a run store, so the dashboard shows it like its own runs.
+
+    Call `step(loss)` after `loss.backward()` and before `optimizer.step()`; it records the loss and the
+    gradient norm of every parameter each step, and every `probe_every` steps runs the unrolled probe on
+    the fixed probe batch (||dL/dh_t||, saturation, histograms, gates). `close()` (or leaving a `with`
+    block) marks the run finished; an exception inside the block marks it failed."""
+
+    def __init__(
+        self,
+        rnn: nn.Module,
+        head: nn.Module,
+        probe_batch: tuple[torch.Tensor, torch.Tensor],
+        store: str | os.PathLike | Store | None = None,
+        name: str = "",
+        probe_every: int = 100,
+        saturation: float = 0.99,
+        hist_bins: int = 200,
+        total_steps: int = 0,
+    ) -> None:
+        cell = _check_module(rnn)
+        rnn = cast(Recurrent, rnn)
+        x, y = probe_batch
+        if x.dim() != 3 or x.shape[2] != rnn.input_size:
+            raise WatchError(
+                f"the probe batch must be (batch, time, {rnn.input_size}) for a batch_first module or "
+                f"(time, batch, {rnn.input_size}) otherwise; got {tuple(x.shape)}"
+            )
+        self.x = (x if rnn.batch_first else x.transpose(0, 1)).detach()
+        if len(y) != len(self.x):
+            raise WatchError(f"the probe batch has {len(self.x)} sequences but {len(y)} labels")
+        self.y = y.detach()
+        self.model = SeqClassifier.around(rnn, head)
+        self.cfg = RunConfig(
+            name=name or f"watched {cell}",
+            cell=cell,
+            nonlinearity=self.model.nonlinearity,
+            hidden_size=rnn.hidden_size,
+            steps=max(total_steps, 1),
+            probe_every=probe_every,
+            probe_batch=len(self.x),
+            saturation=saturation,
+            hist_bins=hist_bins,
+            dataset=WATCHED,
+        )
+        self.store = store if isinstance(store, Store) else Store(store)
+        self.run_id = self.store.create_run(self.cfg)
+        self.store.mark_running(self.run_id, os.getpid())
+        self.store.set_hist_edges(self.run_id, hist_edges(cell, self.model.nonlinearity, hist_bins))
+        self.rec = Recorder(self.store, self.run_id)
+        self.steps = 0
+        self.t0 = time.monotonic()
+        self.closed = False
+
+    def step(self, loss: torch.Tensor | float, **scalars: float) -> None:
+        """Record one training step (extra scalars, e.g. accuracy=0.9, are recorded too)."""
+        if self.closed:
+            raise WatchError("this watch is closed; start a new one with rnnviz.watch(...)")
+        self.steps += 1
+        s = self.steps
+        if s == 1 or s % self.cfg.probe_every == 0:
+            self._probe(s)
+        norms = param_grad_norms(self.model) if any(p.grad is not None for p in self.model.parameters()) else {}
+        loss_v = loss.item() if isinstance(loss, torch.Tensor) else float(loss)
+        values = {"loss": loss_v, **{f"grad_norm/{k}": v for k, v in norms.items()}, **scalars}
+        self.rec.scalar(s, values)
+        self.rec.flush(s)
+
+    def _probe(self, s: int) -> None:
+        was_training = self.model.training
+        arrays, probe_scalars = probe(self.model, self.x, self.y, self.cfg.saturation, self.cfg.hist_bins)
+        self.model.train(was_training)
+        self.rec.array(s, arrays)
+        self.rec.scalar(s, {**probe_scalars, "saturated": float(arrays["sat_t"].mean())})
+        self.rec.summary["saturated_fraction"] = float(arrays["sat_t"].mean())
+
+    def close(self, status: str = "finished", error: str | None = None) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if status == "finished" and self.steps and self.steps % self.cfg.probe_every:
+            self._probe(self.steps)  # the weights the loop ends with
+        self.rec.flush(self.steps, force=True)
+        self.store.finish(self.run_id, status, error, time.monotonic() - self.t0)
+
+    def __enter__(self) -> Watch:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        elif issubclass(exc_type, KeyboardInterrupt):
+            self.close("stopped")
+        else:
+            self.close("failed", f"{exc_type.__name__}: {exc}")
+
+
+def _check_module(rnn: nn.Module) -> str:
+    """The cell name of a module `unrolled` can follow, or a WatchError saying why not."""
+    cell = CELLS.get(type(rnn))
+    if cell is None:
+        raise WatchError(
+            f"rnnviz.watch records torch.nn.RNN, nn.LSTM and nn.GRU modules; got {type(rnn).__name__}. "
+            "Pass the recurrent layer itself (e.g. model.rnn), not the whole model"
+        )
+    problems = []
+    if rnn.num_layers != 1:
+        problems.append(f"num_layers={rnn.num_layers} (only 1)")
+    if rnn.bidirectional:
+        problems.append("bidirectional=True")
+    if not rnn.bias:
+        problems.append("bias=False")
+    if getattr(rnn, "proj_size", 0):
+        problems.append(f"proj_size={rnn.proj_size}")
+    if problems:
+        raise WatchError(
+            "rnnviz.watch unrolls a single-layer, one-directional layer with biases; this one has "
+            + ", ".join(problems)
+        )
+    return cell
+
+
+def watch(
+    rnn: nn.Module,
+    head: nn.Module,
+    probe_batch: tuple[torch.Tensor, torch.Tensor],
+    store: str | os.PathLike | Store | None = None,
+    **options,
+) -> Watch:
+    """Record your own loop: `rnn` is a single-layer nn.RNN/LSTM/GRU, `head` maps the last hidden state to
+    class logits (the probe's loss is cross-entropy), and `probe_batch` is a fixed (inputs, labels) batch."""
+    return Watch(rnn, head, probe_batch, store, **options)

@@ -1,0 +1,161 @@
+"""The notebook API, exports read back with the standard readers, and `watch` on a user's own loop."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+import rnnviz
+from rnnviz.config import ConfigError
+from rnnviz.data import load_dir, sequences, to_float
+from rnnviz.runner import check_resumable
+from rnnviz.store import Store, StoreError
+
+from .conftest import MNIST_DIR, quick_config
+from .test_app import values
+
+
+def test_open_run_gives_config_records_and_the_dashboards_figures(trained_store):
+    run = rnnviz.open_run(trained_store, 1)
+    assert run.config.cell == "rnn" and run.status == "finished"
+    scalars = run.scalars()
+    assert scalars.index.name == "step" and len(scalars) >= 30
+    assert {"loss", "accuracy", "grad_norm/global", "test_accuracy"} <= set(scalars.columns)
+    np.testing.assert_allclose(run.scalars("loss")["loss"].to_numpy(), run.scalar("loss")[1])
+    steps, flow = run.gradient_flow()
+    assert flow.shape == (len(steps), 28) and (flow > 0).all()
+    hsteps, counts, edges = run.histograms("h_all")
+    assert counts.shape == (len(hsteps), len(edges) - 1)
+    heat = run.figure("gradient_flow").to_plotly_json()
+    z = values(heat["data"][0]["z"])
+    np.testing.assert_allclose(z, np.log10(flow).T, rtol=1e-5)
+    assert "test-rnn" in run.findings() and "saturated" in run.findings()
+    assert rnnviz.open_run(trained_store).id == 2  # the newest by default
+
+
+def test_every_named_figure_draws_for_an_rnn_and_an_lstm(trained_store):
+    rnn, lstm = rnnviz.open_run(trained_store, 1), rnnviz.open_run(trained_store, 2)
+    for name in rnnviz.FIGURES:
+        fig = lstm.figure(name, rnn) if not name.startswith("gate") else lstm.figure(name)
+        assert fig.data, name
+    with pytest.raises(ValueError, match="has no gates"):
+        rnn.figure("gate_means")
+    with pytest.raises(ValueError, match="unknown figure 'heatmap'; choose one of: overview"):
+        rnn.figure("heatmap")
+    both = lstm.figure("overview", rnn, large_fonts=True).to_plotly_json()
+    assert {t["name"] for t in both["data"]} == {"1 · test-rnn", "2 · test-lstm"}
+    assert both["layout"]["font"]["size"] == 22
+
+
+def test_train_in_process_returns_the_recorded_run(tmp_path, capsys):
+    cfg = quick_config(steps=20, cell="gru")
+    run = rnnviz.train(cfg, store=tmp_path / "nb.sqlite", name="from-a-notebook")
+    assert run.status == "finished" and run.row["step"] == 20 and run.config.name == "from-a-notebook"
+    assert "20/20" in capsys.readouterr().err  # the progress bar
+    assert rnnviz.runs(tmp_path / "nb.sqlite")["name"].tolist() == ["from-a-notebook"]
+    with pytest.raises(ConfigError, match="unknown preset"):
+        rnnviz.train("blog-gru", store=tmp_path / "nb.sqlite")
+
+
+def test_parquet_export_reads_back_with_pandas(trained_store, tmp_path):
+    run = rnnviz.open_run(trained_store, 2)
+    files = run.export(tmp_path / "pq", "parquet")
+    assert {f.name for f in files} >= {"config.json", "scalars.parquet", "grad_h.parquet", "hist__gate_f.parquet"}
+    scalars = pd.read_parquet(tmp_path / "pq" / "scalars.parquet")
+    pd.testing.assert_series_equal(scalars["loss"], run.scalars("loss")["loss"], check_names=False)
+    flow = pd.read_parquet(tmp_path / "pq" / "grad_h.parquet")
+    np.testing.assert_allclose(flow.to_numpy(), run.gradient_flow()[1])
+    with pytest.raises(StoreError, match="unknown export format 'xlsx'"):
+        run.export(tmp_path / "x", "xlsx")
+
+
+def test_tensorboard_export_reads_back_with_tensorboard(trained_store, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run = rnnviz.open_run(trained_store, 2)
+    (logdir,) = run.export(tmp_path / "tb", "tensorboard")
+    assert logdir.parent == (tmp_path / "tb").resolve()
+    events = EventAccumulator(str(logdir), size_guidance={"scalars": 0, "histograms": 0, "tensors": 0})
+    events.Reload()
+    tags = events.Tags()
+    assert {"loss", "test_accuracy", "grad_h/t=1", "grad_h/t=28"} <= set(tags["scalars"])
+    losses = events.Scalars("loss")
+    np.testing.assert_allclose([e.value for e in losses], run.scalar("loss")[1], rtol=1e-6)
+    assert [e.step for e in losses] == run.scalar("loss")[0].tolist()
+    hist = events.Histograms("hist/h_all")
+    steps, counts, _ = run.histograms("h_all")
+    assert [h.step for h in hist] == steps.tolist()
+    assert hist[-1].histogram_value.num == counts[-1].sum()
+
+
+def mnist_batches(n: int, batch: int = 32):
+    train_split, _ = load_dir(MNIST_DIR)
+    xs = to_float(sequences(train_split.images[: n * batch], 28, None))
+    ys = torch.from_numpy(train_split.labels[: n * batch].astype(np.int64))
+    return [(xs[i : i + batch], ys[i : i + batch]) for i in range(0, n * batch, batch)]
+
+
+def test_watch_records_a_users_own_loop_for_the_dashboard(tmp_path):
+    torch.manual_seed(0)
+    lstm, head = nn.LSTM(28, 32, batch_first=True), nn.Linear(32, 10)
+    opt = torch.optim.Adam([*lstm.parameters(), *head.parameters()], lr=0.01)
+    batches = mnist_batches(25)
+    store = tmp_path / "watched.sqlite"
+    with rnnviz.watch(lstm, head, batches[0], store=store, name="my lstm", probe_every=10) as w:
+        for x, y in batches:
+            hs, _ = lstm(x)
+            loss = nn.functional.cross_entropy(head(hs[:, -1]), y)
+            opt.zero_grad()
+            loss.backward()
+            w.step(loss, accuracy=0.5)
+            opt.step()
+    run = rnnviz.open_run(store, w.run_id)
+    assert run.status == "finished" and run.row["step"] == 25 and run.config.cell == "lstm"
+    assert len(run.scalar("loss")[1]) == 25 and run.scalar("accuracy")[1][0] == 0.5
+    assert "grad_norm/weight_hh_l0" not in run.scalar_names()  # names are the wrapper's: rnn.*, head.*
+    assert {"grad_norm/rnn.weight_hh_l0", "grad_norm/head.weight"} <= set(run.scalar_names())
+    steps, flow = run.gradient_flow()
+    assert steps.tolist() == [1, 10, 20, 25] and flow.shape == (4, 28)
+    for name in ("overview", "gradient_flow", "saturation", "gate_scatter", "global_norm"):
+        assert run.figure(name).data, name
+    with pytest.raises(StoreError, match="recorded by rnnviz.watch"):
+        check_resumable(Store(store), w.run_id)
+
+
+def test_watch_follows_a_time_major_module_and_marks_a_crashed_loop_failed(tmp_path):
+    rnn, head = nn.RNN(28, 16), nn.Linear(16, 10)  # batch_first=False: (T, B, I)
+    x, y = mnist_batches(1)[0]
+    with pytest.raises(RuntimeError, match="boom"):
+        with rnnviz.watch(rnn, head, (x.transpose(0, 1), y), store=tmp_path / "w.sqlite", probe_every=1) as w:
+            w.step(1.0)
+            raise RuntimeError("boom")
+    run = rnnviz.open_run(tmp_path / "w.sqlite", w.run_id)
+    assert run.status == "failed" and "boom" in run.row["error"] and run.gradient_flow()[1].shape == (1, 28)
+
+
+@pytest.mark.parametrize(
+    "module, message",
+    [
+        (nn.Linear(28, 10), "records torch.nn.RNN, nn.LSTM and nn.GRU modules; got Linear"),
+        (nn.LSTM(28, 8, num_layers=2), "num_layers=2"),
+        (nn.GRU(28, 8, bidirectional=True), "bidirectional=True"),
+        (nn.LSTM(28, 8, proj_size=4), "proj_size=4"),
+        (nn.RNN(28, 8, bias=False), "bias=False"),
+    ],
+)
+def test_watch_refuses_what_it_cannot_unroll(module, message, tmp_path):
+    x, y = torch.zeros(4, 28, 28), torch.zeros(4, dtype=torch.long)
+    with pytest.raises(rnnviz.WatchError, match=message):
+        rnnviz.watch(module, nn.Linear(8, 10), (x, y), store=tmp_path / "w.sqlite")
+    assert not (tmp_path / "w.sqlite").exists() or rnnviz.runs(tmp_path / "w.sqlite").empty
+
+
+def test_watch_refuses_a_probe_batch_of_the_wrong_shape(tmp_path):
+    lstm, head, store = nn.LSTM(28, 8, batch_first=True), nn.Linear(8, 10), tmp_path / "w.sqlite"
+    with pytest.raises(rnnviz.WatchError, match=r"must be \(batch, time, 28\)"):
+        rnnviz.watch(lstm, head, (torch.zeros(4, 28), torch.zeros(4)), store=store)
+    with pytest.raises(rnnviz.WatchError, match="4 sequences but 3 labels"):
+        rnnviz.watch(lstm, head, (torch.zeros(4, 5, 28), torch.zeros(3)), store=store)
