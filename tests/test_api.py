@@ -15,7 +15,7 @@ from rnnviz.runner import check_resumable
 from rnnviz.store import Store, StoreError
 
 from .conftest import MNIST_DIR, quick_config
-from .test_app import values
+from .test_app import PAGES, figures, open_page, values
 
 
 def test_open_run_gives_config_records_and_the_dashboards_figures(trained_store):
@@ -159,3 +159,23 @@ def test_watch_refuses_a_probe_batch_of_the_wrong_shape(tmp_path):
         rnnviz.watch(lstm, head, (torch.zeros(4, 28), torch.zeros(4)), store=store)
     with pytest.raises(rnnviz.WatchError, match="4 sequences but 3 labels"):
         rnnviz.watch(lstm, head, (torch.zeros(4, 5, 28), torch.zeros(3)), store=store)
+
+
+@pytest.mark.parametrize("cell", [nn.LSTM, nn.RNN])
+def test_a_watched_run_opens_on_every_dashboard_page(cell, tmp_path, monkeypatch):
+    rnn, head = cell(28, 16, batch_first=True), nn.Linear(16, 10)
+    opt = torch.optim.SGD([*rnn.parameters(), *head.parameters()], lr=0.1)
+    batches = mnist_batches(6)
+    with rnnviz.watch(rnn, head, batches[0], store=tmp_path / "w.sqlite", probe_every=3) as w:
+        for x, y in batches:
+            loss = nn.functional.cross_entropy(head(rnn(x)[0][:, -1]), y)
+            opt.zero_grad()
+            loss.backward()
+            w.step(loss)
+            opt.step()
+    monkeypatch.setenv("RNNVIZ_STORE", str(tmp_path / "w.sqlite"))
+    for page in PAGES:
+        at = open_page(page)
+        assert not at.exception, (page, at.exception)
+        if page not in ("train", "gates") or cell is nn.LSTM:
+            assert page == "train" or figures(at), page
