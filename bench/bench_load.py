@@ -76,7 +76,11 @@ def main() -> None:
             pids = {"server": pid, **{f"run {i}": store.run(i)["pid"] for i in ids}}
             start_rss = {k: rss_mib(p) for k, p in pids.items()}
             watched = rates(store, ids, args.window)
-            time.sleep(max(0.0, args.minutes * 60 - 2 * args.window))
+            timeline = [start_rss]  # RSS once a minute: growth that levels off is a warm-up, not a leak
+            end_at = time.monotonic() + max(0.0, args.minutes * 60 - 2 * args.window)
+            while (left := end_at - time.monotonic()) > 0:
+                time.sleep(min(60.0, left))
+                timeline.append({k: rss_mib(p) for k, p in pids.items()})
             watched_end = rates(store, ids, args.window)
             end_rss = {k: rss_mib(p) for k, p in pids.items()}
             for context in sessions:
@@ -90,6 +94,7 @@ def main() -> None:
         "minutes": args.minutes,
         "rss_mib_start": start_rss,
         "rss_mib_end": end_rss,
+        "rss_mib_each_minute": {k: [t[k] for t in timeline] for k in start_rss},
         "server_log_errors": len(errors),
         "steps_per_s_alone": {i: round(v, 1) for i, v in alone.items()},
         "steps_per_s_watched_start": {i: round(v, 1) for i, v in watched.items()},
@@ -98,6 +103,8 @@ def main() -> None:
         "runs_still_training_at_end": statuses,
     }
     print(f"RSS MiB start {start_rss} -> end {end_rss}")
+    for k, series in report["rss_mib_each_minute"].items():
+        print(f"  {k} each minute: {series}")
     print(f"server log errors: {len(errors)}{': ' + errors[0] if errors else ''}")
     print(
         f"steps/s alone {report['steps_per_s_alone']}, watched at the end {report['steps_per_s_watched_end']} "

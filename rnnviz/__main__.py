@@ -136,7 +136,10 @@ def _stop_on_signals() -> list[bool]:
 
 def cmd_train(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
-    datamod.check_dir(cfg.data_dir)
+    try:
+        datamod.check_dir(cfg.data_dir)
+    except DataError as exc:
+        raise ConfigError("data_dir", str(exc)) from None
     flag = _stop_on_signals()
     with Store(args.store) as store:
         result = train(cfg, store, progress=True, should_stop=lambda: flag[0])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -107,6 +108,10 @@ class RunConfig:
                 raise ConfigError(name, f"must be > 0, got {getattr(self, name)}")
         if not (self.lr > 0 and self.lr < float("inf")):
             raise ConfigError("lr", f"must be > 0, got {self.lr}")
+        if not math.isfinite(self.forget_bias):
+            raise ConfigError("forget_bias", f"must be a finite number, got {self.forget_bias}")
+        if not 0 <= self.seed < 2**63:
+            raise ConfigError("seed", f"must be between 0 and 2**63 - 1, got {self.seed}")
         if not self.clip >= 0:
             raise ConfigError("clip", f"must be >= 0 (0 turns clipping off), got {self.clip}")
         if not 0 < self.saturation < 1:

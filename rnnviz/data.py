@@ -198,12 +198,16 @@ def _fetch(url: str, dest: Path, md5: str, progress: bool) -> None:
                 from tqdm import tqdm
 
                 bar = tqdm(total=total, unit="B", unit_scale=True, desc=dest.name, leave=False)
+            received = 0
             for chunk in iter(lambda: resp.read(1 << 16), b""):
                 out.write(chunk)
+                received += len(chunk)
                 if bar:
                     bar.update(len(chunk))
             if bar:
                 bar.close()
+        if total is not None and received < total:
+            raise DataError(f"{url}: download cut off after {received} of {total} bytes")
         got = _md5(tmp)
         if got != md5:
             raise DataError(f"{url}: checksum mismatch (MD5 {got}, expected {md5})")

@@ -1,0 +1,73 @@
+"""The corpus of bad run settings: each field's bad value and the words of the message it must get.
+
+tests/test_bad_input.py feeds every entry to the command line and, where the field is in the form, to the
+dashboard's Train page; scripts/bad_inputs.py prints the table in docs/bad-inputs.md from the same list.
+"""
+
+from __future__ import annotations
+
+# (field, value as typed, extra flags needed for the case, words the message must contain)
+OUT_OF_RANGE = [
+    ("cell", "transformer", [], "unknown value 'transformer'; choose one of rnn, lstm, gru"),
+    ("nonlinearity", "sigmoid", [], "unknown value 'sigmoid'"),
+    ("hidden_size", "0", [], "must be > 0, got 0"),
+    ("init", "xavier", [], "unknown value 'xavier'"),
+    ("init", "identity", ["--cell", "lstm"], "identity init (IRNN) applies to the vanilla RNN only"),
+    ("forget_bias", "nan", [], "must be a finite number, got nan"),
+    ("optimizer", "rmsprop", [], "unknown value 'rmsprop'"),
+    ("lr", "-1", [], "must be > 0, got -1.0"),
+    ("lr", "inf", [], "must be > 0, got inf"),
+    ("batch_size", "0", [], "must be > 0, got 0"),
+    ("steps", "-5", [], "must be > 0, got -5"),
+    ("clip", "-1", [], "must be >= 0 (0 turns clipping off), got -1.0"),
+    ("seed", "-1", [], "must be between 0 and 2**63 - 1, got -1"),
+    ("dataset", "cifar", [], "unknown value 'cifar'"),
+    ("data_dir", "/nonexistent/mnist", [], "/nonexistent/mnist: no such directory"),
+    ("view", "columns", [], "unknown value 'columns'"),
+    ("chunk", "5", ["--view", "chunks"], "must divide 784 (e.g. 7, 14, 28, 112), got 5"),
+    ("probe_every", "0", [], "must be > 0, got 0"),
+    ("probe_batch", "0", [], "must be > 0, got 0"),
+    ("eval_every", "0", [], "must be > 0, got 0"),
+    ("checkpoint_every", "0", [], "must be > 0, got 0"),
+    ("saturation", "1.5", [], "must be between 0 and 1, got 1.5"),
+    ("hist_bins", "1", [], "must be between 2 and 1000, got 1"),
+    ("device", "tpu", [], "unknown value 'tpu'"),
+    ("threads", "-1", [], "must be >= 0 (0 uses every core), got -1"),
+]
+
+# Numbers typed as text: argparse refuses them before anything runs.
+WRONG_TYPE = [
+    ("hidden_size", "12.5", "invalid int value: '12.5'"),
+    ("forget_bias", "one", "invalid float value: 'one'"),
+    ("lr", "abc", "invalid float value: 'abc'"),
+    ("batch_size", "lots", "invalid int value: 'lots'"),
+    ("steps", "1e3", "invalid int value: '1e3'"),
+    ("clip", "off", "invalid float value: 'off'"),
+    ("seed", "x", "invalid int value: 'x'"),
+    ("chunk", "7px", "invalid int value: '7px'"),
+    ("probe_every", "ten", "invalid int value: 'ten'"),
+    ("probe_batch", "[1]", "invalid int value: '[1]'"),
+    ("eval_every", "", "invalid int value: ''"),
+    ("checkpoint_every", "0x10", "invalid int value: '0x10'"),
+    ("saturation", "high", "invalid float value: 'high'"),
+    ("hist_bins", "200.0", "invalid int value: '200.0'"),
+    ("threads", "all", "invalid int value: 'all'"),
+]
+
+# Fields the Train page shows as free input (selectboxes cannot hold a bad value), with the bad value to
+# type there; lr and clip are text fields, so a word is tried too.
+FORM = [
+    ("hidden_size", 0, "must be > 0, got 0"),
+    ("lr", "-1", "must be > 0, got -1.0"),
+    ("lr", "fast", "must be a number, got 'fast'"),
+    ("batch_size", 0, "must be > 0, got 0"),
+    ("steps", -5, "must be > 0, got -5"),
+    ("clip", "-1", "must be >= 0 (0 turns clipping off), got -1.0"),
+    ("clip", "off", "must be a number, got 'off'"),
+    ("seed", -1, "must be between 0 and 2**63 - 1, got -1"),
+    ("data_dir", "/nonexistent/mnist", "/nonexistent/mnist: no such directory"),
+    ("threads", -1, "must be >= 0 (0 uses every core), got -1"),
+    ("probe_every", 0, "must be > 0, got 0"),
+    ("eval_every", 0, "must be > 0, got 0"),
+    ("saturation", 1.5, "must be between 0 and 1, got 1.5"),
+]
