@@ -124,7 +124,7 @@ def speeds(
     store: Store, browser, url: str, window: float, cycles: int, cores: list[dict]
 ) -> tuple[list[float], list[float]]:
     """Alternating windows of one long run: no tab open, then two tabs watching the Overview (once loaded)."""
-    run_id = runner.start(preset("blog-lstm", threads=1, data_dir=str(MNIST)), store)
+    run_id = runner.start(preset("blog-lstm", steps=10_000_000, threads=1, data_dir=str(MNIST)), store)
     while store.run(run_id)["step"] < 50:
         time.sleep(0.2)
     alone, watched = [], []
