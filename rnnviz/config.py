@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 CELLS = ("rnn", "lstm", "gru")
+# each cell's gates, in torch's order of the weight blocks
+GATES: dict[str, tuple[str, ...]] = {"rnn": (), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
 NONLINEARITIES = ("tanh", "relu")
 INITS = ("default", "glorot", "orthogonal", "identity")
 OPTIMIZERS = ("adam", "sgd")

@@ -14,9 +14,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from . import figures
-from .config import RunConfig
+from .config import GATES, RunConfig
 from .figures import Style
-from .models import GATES
 
 GATE_NAMES = {
     "i": "input",
