@@ -89,6 +89,12 @@ def build_parser() -> Parser:
     p.add_argument("--format", choices=["csv", "parquet", "tensorboard"], default="csv")
     _store_arg(p)
 
+    p = sub.add_parser("report", help="write runs as one self-contained HTML file (figures, settings, readings)")
+    p.add_argument("run_ids", type=int, nargs="+", metavar="RUN_ID")
+    p.add_argument("-o", "--output", required=True, help="the HTML file to write")
+    p.add_argument("--title", default="")
+    _store_arg(p)
+
     p = sub.add_parser(
         "app",
         help="start the dashboard (extra arguments go to `streamlit run`, e.g. --server.port 8600)",
@@ -215,6 +221,19 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from .api import Run
+    from .report import write_report
+
+    with Store(args.store) as store:
+        try:
+            out = write_report([Run(store, i) for i in args.run_ids], args.output, args.title)
+        except (ValueError, OSError) as exc:
+            raise StoreError(str(exc)) from None
+    print(out)
+    return 0
+
+
 def streamlit_flags(settings: dict[str, Any]) -> list[str]:
     """rnnviz's Streamlit settings (the same file as .streamlit/config.toml) as command-line flags."""
     flags = []
@@ -283,6 +302,7 @@ COMMANDS = {
     "data": cmd_data,
     "resume": cmd_resume,
     "app": cmd_app,
+    "report": cmd_report,
 }
 
 

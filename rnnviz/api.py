@@ -92,6 +92,12 @@ class Run:
         options are the view's, e.g. figure("saturation", at=500, threshold=0.9)."""
         return figure(name, [self, *others], large_fonts=large_fonts, **options)
 
+    def report(self, path: str | os.PathLike, *others: Run, title: str = "") -> Path:
+        """This run (and `others`) as one self-contained HTML file: figures, settings, readings."""
+        from .report import write_report
+
+        return write_report([self, *others], path, title)
+
     def export(self, directory: str | os.PathLike, fmt: str = "csv") -> list[Path]:
         """Write the run as CSV or Parquet files (see `Store.export`), or TensorBoard event files ("tensorboard")."""
         if fmt == "tensorboard":

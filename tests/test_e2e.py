@@ -129,6 +129,11 @@ def watch_live_and_restart_the_server(tmp_path: Path, store_path: Path, shots: P
                 wait_in_charts(page, ".js-plotly-plot")
             assert page.locator("[data-testid=stException]").count() == 0, name
             page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+            if name == "compare":  # the report of the runs on screen, built when the button is clicked
+                with page.expect_download() as download:
+                    page.get_by_role("button", name="Download as an HTML report").click()
+                report = Path(download.value.path()).read_text()
+                assert download.value.suggested_filename.endswith(".html") and "Plotly.newPlot(" in report
 
     # Ctrl-C stopped the server above; its trainers run on, and a new server shows them again.
     with Store(store_path) as store:

@@ -8,6 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from rnnviz import ui, views
+from rnnviz.api import Run
+from rnnviz.report import html_report
+from rnnviz.store import Store
 
 st.title("Compare")
 st.caption("Runs picked in the sidebar, from this session or earlier ones, on the same axes.")
@@ -30,9 +33,26 @@ def settings_table(runs: list[ui.RunView]) -> pd.DataFrame:
     return out
 
 
+def report_bytes(path: str, run_ids: list[int]) -> bytes:
+    """Built only when the button is clicked (Streamlit's deferred download)."""
+    with Store(path) as store:
+        return html_report([Run(store, i) for i in run_ids]).encode()
+
+
 def render(runs: list[ui.RunView]) -> None:
     style = ui.style()
     st.dataframe(settings_table(runs))
+    ids = [r.id for r in runs]
+    st.download_button(
+        "Download as an HTML report",
+        data=lambda: report_bytes(ui.store_path(), ids),
+        file_name=f"rnnviz-runs-{'-'.join(map(str, ids))}.html",
+        mime="text/html",
+        icon=":material/download:",
+        on_click="ignore",
+        help="One file with these runs' figures (interactive), settings and readings; opens with no server "
+        "and no network",
+    )
     names = sorted(set().union(*(r.scalar_names() for r in runs)))
     defaults = [n for n in ("test_accuracy", "saturated", "grad_h_ratio") if n in names]
     chosen = st.multiselect("Metrics", names, default=defaults, key="cmp-metrics")

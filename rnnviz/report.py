@@ -1,0 +1,102 @@
+"""A run or a comparison as one self-contained HTML file: the dashboard's figures (interactive, with
+plotly.js inlined once), the settings and the plain-language readings. It opens from disk with no server
+and no network, so a speaker can hand it to the audience."""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import os
+import re
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+
+from . import __version__, views
+from .findings import reading
+from .views import RunData
+
+
+def report_figures(runs: Sequence[RunData]) -> list[tuple[str, go.Figure]]:
+    """The figures a report holds: what the Overview, Gradient flow, Saturation and Gates pages show."""
+    figs = [
+        ("Loss, test accuracy and saturation", views.overview(runs)),
+        ("Gradient reaching each time step", views.gradient_flow(runs)),
+        ("||dL/dh_t|| at the latest probe", views.gradient_curve(runs)),
+        ("Hidden activations at the latest probe", views.saturation_histogram(runs)),
+        ("Saturated share over training", views.saturation_over_training(runs)),
+        ("Saturated share per time step", views.saturation_per_time_step(runs)),
+    ]
+    for r in runs:
+        if views.gates_of(r) and len(r.series(f"gate_mean_t/{views.gates_of(r)[0]}")[0]):
+            figs.append((f"{r.label}: mean gate value per time step", views.gate_means(r)))
+            figs.append((f"{r.label}: gate saturation per unit", views.gate_scatter(r)))
+    return figs
+
+
+def _markdown(text: str) -> str:
+    """The readings' little markdown (**bold**) as HTML."""
+    return re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", html.escape(text))
+
+
+def _settings(runs: Sequence[RunData]) -> str:
+    rows = [dataclasses.asdict(r.cfg) for r in runs]
+    head = "".join(f"<th>{html.escape(r.label)}</th>" for r in runs)
+    body = []
+    for name in rows[0]:
+        shown = [str(row[name]) for row in rows]
+        differ = ' class="differ"' if len(set(shown)) > 1 else ""
+        cells = "".join(f"<td>{html.escape(v)}</td>" for v in shown)
+        body.append(f"<tr{differ}><th>{html.escape(name)}</th>{cells}</tr>")
+    for name, fmt in (("status", "{}"), ("step", "{}"), ("test_accuracy", "{:.1%}"), ("saturated_fraction", "{:.1%}")):
+        recorded = [r.row.get(name) for r in runs]
+        cells = "".join(f"<td>{'-' if pd.isna(v) else fmt.format(v)}</td>" for v in recorded)
+        body.append(f"<tr><th>{name.replace('_', ' ')}</th>{cells}</tr>")
+    return f"<table><tr><th></th>{head}</tr>{''.join(body)}</table>"
+
+
+def html_report(runs: Sequence[RunData], title: str = "") -> str:
+    if not runs:
+        raise ValueError("a report needs at least one run")
+    title = title or "rnnviz: " + " vs ".join(r.label for r in runs)
+    sections = []
+    for i, (heading, fig) in enumerate(report_figures(runs)):
+        div = pio.to_html(
+            fig,
+            full_html=False,
+            include_plotlyjs=i == 0,  # plotly.js once, inline: the file needs no network
+            config={"displaylogo": False, "responsive": True, "toImageButtonOptions": {"format": "png", "scale": 2}},
+        )
+        sections.append(f"<section><h2>{html.escape(heading)}</h2>{div}</section>")
+    readings = "".join(f"<li>{_markdown(reading(r))}</li>" for r in runs)
+    made = time.strftime("%Y-%m-%d %H:%M")
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>
+body {{ font-family: sans-serif; max-width: 1200px; margin: 2em auto; padding: 0 1em; color: #222; }}
+table {{ border-collapse: collapse; font-size: 0.9em; }} th, td {{ border: 1px solid #ddd; padding: 0.25em 0.6em; }}
+th {{ text-align: left; background: #f6f6f6; }} tr.differ td {{ background: #fff4d6; }}
+section {{ margin: 2em 0; }} footer {{ color: #777; font-size: 0.85em; margin-top: 3em; }}
+</style></head>
+<body>
+<h1>{html.escape(title)}</h1>
+<h2>Reading</h2><ul>{readings}</ul>
+{"".join(sections)}
+<h2>Settings</h2><p>Rows where the runs differ are highlighted.</p>{_settings(runs)}
+<footer>Made by rnnviz {__version__} on {made}. Every chart is interactive (zoom, hover) and has a PNG
+download in its toolbar.</footer>
+</body></html>
+"""
+
+
+def write_report(runs: Sequence[RunData], path: str | os.PathLike, title: str = "") -> Path:
+    out = Path(path).expanduser().resolve()
+    if out.is_dir():
+        raise ValueError(f"{out}: is a directory; give a file name such as {out / 'report.html'}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(html_report(runs, title), encoding="utf-8")
+    return out
