@@ -36,8 +36,13 @@ def main(store: str) -> None:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         for name, path in PAGES.items():
             page.goto(f"{url}/{path}")
-            page.locator(".js-plotly-plot, [data-testid=stDataFrame]").first.wait_for(timeout=30000)
-            page.wait_for_timeout(2500)  # let every chart finish drawing
+            if name == "train":
+                page.locator("[data-testid=stDataFrame]").first.wait_for(timeout=30000)
+            else:  # charts draw inside their own frames
+                page.frame_locator("iframe[title='rnnviz.livechart.livechart']").first.locator(
+                    ".js-plotly-plot"
+                ).wait_for(timeout=30000)
+            page.wait_for_timeout(3000)  # let every chart finish drawing
             out = ROOT / "assets" / f"{name}.png"
             page.screenshot(path=str(out), full_page=name not in ("train",))
             print(out)

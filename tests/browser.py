@@ -41,6 +41,7 @@ def streamlit_server(
     port = port or free_port()
     command = command or [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py")]
     env = dict(os.environ, RNNVIZ_STORE=str(store), RNNVIZ_DATA_DIR=str(data_root), PYTHONUNBUFFERED="1")
+    env.setdefault("MALLOC_ARENA_MAX", "2")  # as `rnnviz app` sets it
     log = open(store.parent / f"streamlit-{port}.log", "w")
     proc = subprocess.Popen(
         [

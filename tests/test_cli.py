@@ -97,7 +97,11 @@ def test_rnnviz_console_script_starts_the_dashboard(tmp_path):
     script = Path(sys.executable).with_name("rnnviz")  # installed by `pip install -e .` (make test does)
     dry = subprocess.run([script, "app", "--dry-run", "--server.port", "8600"], capture_output=True, text=True)
     assert dry.returncode == 0, dry.stderr
-    assert "--server.address=localhost" in dry.stdout and dry.stdout.rstrip().endswith("--server.port 8600")
+    assert (
+        "--server.address=localhost" in dry.stdout
+        and "--server.fileWatcherType=none" in dry.stdout
+        and dry.stdout.rstrip().endswith("--server.port 8600")
+    )
     with streamlit_server(tmp_path / "app.sqlite", data_root(tmp_path, MNIST_DIR), command=[str(script), "app"]) as url:
         with urllib.request.urlopen(url + "/_stcore/health", timeout=10) as r:
             assert r.read() == b"ok"
