@@ -17,7 +17,7 @@ from .config import RunConfig
 from .models import Recurrent, SeqClassifier
 from .probes import hist_edges, param_grad_norms, probe
 from .runner import WATCHED
-from .store import Store, StoreError
+from .store import Store, StoreError, export_dir
 from .trainer import Recorder
 
 
@@ -29,14 +29,8 @@ def export_tensorboard(store: Store, run_id: int, logdir: str | os.PathLike) -> 
     except ImportError:
         raise StoreError("exporting to TensorBoard needs the tensorboard package: pip install tensorboard") from None
     row = store.run(run_id)
-    root = Path(logdir).expanduser().resolve()
-    if root.exists() and not root.is_dir():
-        raise StoreError(f"{root}: exists and is not a directory; give a directory for the event files")
-    out = root / f"run{run_id}-{re.sub(r'[^A-Za-z0-9_.-]+', '-', row['name']).strip('-')}"  # stays inside root
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StoreError(f"{out}: cannot create the directory ({exc.strerror or exc})") from None
+    root = export_dir(logdir)
+    out = export_dir(root / f"run{run_id}-{re.sub(r'[^A-Za-z0-9_.-]+', '-', row['name']).strip('-')}")  # in root
     writer = SummaryWriter(log_dir=str(out))
     try:
         config = json.dumps(json.loads(row["config"]), indent=2)
@@ -147,9 +141,7 @@ class Watch:
         self.rec.flush(s)
 
     def _probe(self, s: int) -> None:
-        was_training = self.model.training
         arrays, probe_scalars = probe(self.model, self.x, self.y, self.cfg.saturation, self.cfg.hist_bins)
-        self.model.train(was_training)
         self.rec.array(s, arrays)
         self.rec.scalar(s, {**probe_scalars, "saturated": float(arrays["sat_t"].mean())})
         self.rec.summary["saturated_fraction"] = float(arrays["sat_t"].mean())

@@ -109,6 +109,18 @@ def decode(shape: str, data: bytes) -> np.ndarray:
     return np.frombuffer(data, dtype=np.float32).reshape(dims)
 
 
+def export_dir(directory: str | os.PathLike) -> Path:
+    """A directory typed by a user for exported files, resolved and created; a file there is refused."""
+    out = Path(directory).expanduser().resolve()
+    if out.exists() and not out.is_dir():
+        raise StoreError(f"{out}: exists and is not a directory; give a directory to export into")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"{out}: cannot create the export directory ({exc.strerror or exc})") from None
+    return out
+
+
 class Store:
     """A connection to a run store; create one per process (or thread) that uses it."""
 
@@ -449,13 +461,7 @@ class Store:
         if fmt not in EXPORT_FORMATS:
             raise StoreError(f"unknown export format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}")
         run = self._require(run_id)
-        out = Path(directory).expanduser().resolve()
-        if out.exists() and not out.is_dir():
-            raise StoreError(f"{out}: exists and is not a directory; give a directory to export into")
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"{out}: cannot create the export directory ({exc.strerror or exc})") from None
+        out = export_dir(directory)
 
         def write(df: pd.DataFrame, name: str) -> Path:
             path = out / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', name.replace('/', '__'))}.{fmt}"  # never leaves `out`

@@ -83,15 +83,21 @@ def gradient_flow(runs: Sequence[RunData], style: Style = DEFAULT, key: str = "g
     return figures.gradient_heatmaps([(r.label, *r.series("grad_h")) for r in runs], key, style)
 
 
+def per_time_step(runs: Sequence[RunData], name: str, at: int | None) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """Each run's per-time-step array `name` at its probe for `at`, as (label, t = 1..T, values) lines."""
+    lines = []
+    for r in runs:
+        steps, values = r.series(name)
+        if len(steps):
+            j = probe_index(steps, at)
+            lines.append((f"{r.label} (step {int(steps[j])})", np.arange(1, values.shape[1] + 1), values[j]))
+    return lines
+
+
 def gradient_curve(
     runs: Sequence[RunData], at: int | None = None, style: Style = DEFAULT, key: str = "gf-curve"
 ) -> go.Figure:
-    curves = []
-    for r in runs:
-        steps, flow = r.series("grad_h")
-        if len(steps):
-            j = probe_index(steps, at)
-            curves.append((f"{r.label} (step {int(steps[j])})", np.arange(1, flow.shape[1] + 1), flow[j]))
+    curves = per_time_step(runs, "grad_h", at)
     title = "||dL/dh_t|| against time step" if at is not None else "||dL/dh_t|| at each run's latest probe"
     return figures.lines(curves, title, "||dL/dh_t||", key, style, log_y=True, xtitle="time step t")
 
@@ -160,12 +166,7 @@ def saturation_over_training(
 def saturation_per_time_step(
     runs: Sequence[RunData], at: int | None = None, style: Style = DEFAULT, key: str = "sat-per-t"
 ) -> go.Figure:
-    per_t = []
-    for r in runs:
-        steps, sat_t = r.series("sat_t")
-        if len(steps):
-            j = probe_index(steps, at)
-            per_t.append((f"{r.label} (step {int(steps[j])})", np.arange(1, sat_t.shape[1] + 1), sat_t[j]))
+    per_t = per_time_step(runs, "sat_t", at)
     threshold = runs[0].cfg.saturation if runs else 0.99
     title = f"Saturated share per time step (|h| > {threshold:g})"
     return figures.lines(per_t, title, "fraction", key, style, xtitle="time step t")
