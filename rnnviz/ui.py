@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import gc
 import os
 import threading
-import time
 from collections.abc import Callable
 
 import numpy as np
@@ -200,22 +198,6 @@ def selected_runs() -> list[RunView]:
     return [RunView(path, runs.loc[r]) for r in st.session_state.get("selected_runs", []) if r in runs.index]
 
 
-GC_EVERY_S = 30.0
-_gc_lock = threading.Lock()
-_last_gc = [time.monotonic()]
-
-
-def collect_garbage_now_and_then() -> None:
-    """One full collection every GC_EVERY_S, shared by all sessions. Streamlit's own (postScriptGC, after
-    every 1 s refresh) cost 40% of the server's CPU, so it is off; without any, the cyclic garbage of
-    refreshes piles up and the server's memory climbs for minutes."""
-    with _gc_lock:
-        if time.monotonic() - _last_gc[0] < GC_EVERY_S:
-            return
-        _last_gc[0] = time.monotonic()
-    gc.collect()
-
-
 def live(render: Callable[[list[RunView]], None], empty_hint: str = "") -> None:
     """Render with the selected runs, re-rendering every second while any of them trains."""
     runs = selected_runs()
@@ -228,7 +210,6 @@ def live(render: Callable[[list[RunView]], None], empty_hint: str = "") -> None:
     def body() -> None:
         fresh = selected_runs()
         render(fresh)
-        collect_garbage_now_and_then()
         if polling and not any(r.active for r in fresh):
             st.rerun(scope="app")  # every run ended: redraw once more without polling
 
