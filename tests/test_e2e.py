@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
 from rnnviz.store import Store
 
@@ -32,7 +33,13 @@ def chart_frames(page):
 
 
 def count_in_charts(page, selector: str) -> int:
-    return sum(f.locator(selector).count() for f in chart_frames(page))
+    """Matches in every chart frame; 0 while the previous page's frames are being torn down."""
+    try:
+        return sum(f.locator(selector).count() for f in chart_frames(page))
+    except PlaywrightError as exc:  # a frame detached between listing and counting (page switch)
+        if "detached" not in str(exc):
+            raise
+        return 0
 
 
 def wait_in_charts(page, selector: str, timeout_s: float = 30) -> None:
