@@ -253,7 +253,7 @@ def cmd_app(args: argparse.Namespace) -> int:
     # glibc gives each of the server's many threads its own malloc arena; their fragmentation grew the
     # server by ~25 MiB a minute under three watching tabs, two arenas by ~4 (bench/bench_load.py).
     os.environ.setdefault("MALLOC_ARENA_MAX", "2")
-    cmd = [sys.executable, "-m", "streamlit", "run", str(here / "dashboard.py"), *streamlit_flags(settings)]
+    cmd = [sys.executable, "-m", "streamlit", "run", str(here / "web" / "app.py"), *streamlit_flags(settings)]
     cmd += args.streamlit_args
     if args.dry_run:
         print(shlex.join(cmd))

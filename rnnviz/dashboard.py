@@ -1,6 +1,6 @@
 """The dashboard's entry script: navigation and layout only; the pages live in rnnviz/pages/.
 
-Run it with `rnnviz app` (installed), or `streamlit run app.py` from a checkout.
+Run it with `rnnviz app` (installed; the script is web/app.py), or `streamlit run app.py` from a checkout.
 """
 
 from pathlib import Path
@@ -25,7 +25,3 @@ def main() -> None:
     page = st.navigation(pages)
     ui.sidebar()
     page.run()
-
-
-if __name__ == "__main__":  # `streamlit run` executes this file as __main__
-    main()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .browser import data_root, streamlit_server
+from .browser import chromium, data_root, streamlit_server
 from .conftest import MNIST_DIR, ROOT
 
 
@@ -93,7 +93,7 @@ def test_resume_refuses_a_finished_run_with_one_line(trained_store):
     assert "Traceback" not in done.stderr
 
 
-def test_rnnviz_console_script_starts_the_dashboard(tmp_path):
+def test_rnnviz_console_script_starts_the_dashboard(tmp_path, trained_store):
     script = Path(sys.executable).with_name("rnnviz")  # installed by `pip install -e .` (make test does)
     dry = subprocess.run([script, "app", "--dry-run", "--server.port", "8600"], capture_output=True, text=True)
     assert dry.returncode == 0, dry.stderr
@@ -102,9 +102,18 @@ def test_rnnviz_console_script_starts_the_dashboard(tmp_path):
         and "--server.fileWatcherType=none" in dry.stdout
         and dry.stdout.rstrip().endswith("--server.port 8600")
     )
-    with streamlit_server(tmp_path / "app.sqlite", data_root(tmp_path, MNIST_DIR), command=[str(script), "app"]) as url:
+    store = tmp_path / "app.sqlite"
+    store.write_bytes(trained_store.read_bytes())
+    with (
+        streamlit_server(store, data_root(tmp_path, MNIST_DIR), command=[str(script), "app"]) as url,
+        chromium() as browser,
+    ):
         with urllib.request.urlopen(url + "/_stcore/health", timeout=10) as r:
             assert r.read() == b"ok"
+        page = browser.new_page()
+        page.goto(url + "/gradient_flow")  # a page's own URL runs the whole dashboard: sidebar, runs, charts
+        page.get_by_text("Runs shown").wait_for(timeout=30000)
+        page.locator("iframe[title='rnnviz.livechart.livechart']").first.wait_for(timeout=30000)
 
 
 def test_the_wheel_carries_the_dashboard_and_the_console_script(tmp_path):
