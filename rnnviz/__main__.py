@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 
 from . import data as datamod
 from . import runner
-from .config import PRESET_HELP, PRESETS, ConfigError, RunConfig, preset
+from .config import PRESET_HELP, PRESETS, ConfigError, Limits, RunConfig, preset, remedies
 from .data import DataError
 from .store import Store, StoreError
 from .trainer import train
@@ -119,6 +119,18 @@ def build_parser() -> Parser:
     p.add_argument("--download", action="store_true", help="download into the cache (checked by MD5)")
     p.add_argument("--from", dest="source", metavar="DIR", help="copy a directory in MNIST layout into the cache")
 
+    p = sub.add_parser(
+        "demo",
+        help="record the blog pair and the remedies set once (runs already recorded are reused), to replay "
+        "offline in a talk",
+    )
+    p.add_argument("--steps", type=int, default=5000, help="training steps of every run (default: 5000)")
+    p.add_argument("--clip", type=float, default=1.0, help="threshold of the clipping remedy (default: 1.0)")
+    p.add_argument("--long", action="store_true", help="also the 112-step pair (long-rnn, long-lstm)")
+    p.add_argument("--jobs", type=int, default=4, help="runs training at once (default: 4)")
+    p.add_argument("--data-dir", default="", help="directory holding the MNIST IDX files (default: look up)")
+    _store_arg(p)
+
     p = sub.add_parser("worker", help=argparse.SUPPRESS)  # a background run, started by runner.start
     p.add_argument("--run-id", type=int, required=True)
     p.add_argument("--resume", action="store_true")
@@ -160,6 +172,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
     with Store(args.store) as store:
         cfg = store.config(args.run_id)
         result = train(cfg, store, run_id=args.run_id, should_stop=lambda: flag[0], resume=args.resume)
+        try:
+            runner.start_waiting(store, Limits.from_env())  # this run's slot is free: the next of its set
+        except (StoreError, ConfigError) as exc:
+            print(f"rnnviz: could not start the next waiting run: {exc}", file=sys.stderr)
     print(json.dumps(result.to_dict()), flush=True)
     return 1 if result.status == "failed" else 0
 
@@ -275,6 +291,39 @@ def cmd_delete(args: argparse.Namespace) -> int:
     return 0
 
 
+def demo_configs(args: argparse.Namespace) -> list[RunConfig]:
+    if args.jobs < 1:
+        raise ConfigError("jobs", f"must be >= 1, got {args.jobs}")
+    common = dict(steps=args.steps, data_dir=args.data_dir, threads=max(1, (os.cpu_count() or 1) // args.jobs))
+    configs = remedies(args.clip, **common)
+    if args.long:
+        configs += [preset("long-rnn", **common), preset("long-lstm", **common)]
+    return [cfg.validate() for cfg in configs]
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    configs = demo_configs(args)
+    datamod.check_dir(args.data_dir)
+    if not args.data_dir and datamod.locate("mnist") is None:
+        raise DataError("MNIST is not on this machine: run `rnnviz data --download` first, or give --data-dir")
+    # the trainers start the waiting runs themselves, under the same cap
+    os.environ[Limits.env_name("active_runs")] = str(args.jobs)
+    limits = Limits.from_env()
+    with Store(args.store) as store:
+        try:
+            ids = runner.record(configs, store, limits, report=lambda line: print(line, flush=True))
+        except KeyboardInterrupt:
+            return 130
+        runs = store.runs().set_index("run_id").loc[ids]
+    cols = ["name", "status", "step", "test_accuracy", "saturated_fraction"]
+    print(runs[cols].to_string(float_format=lambda v: f"{v:.3f}"))
+    print(
+        f"\nrecorded in {store.path}. Open it with `rnnviz app`: the Remedies page shows the set, and Replay in "
+        "the sidebar plays any run back at the speed you pick."
+    )
+    return 0 if (runs["status"] == "finished").all() else 1
+
+
 def cmd_data(args: argparse.Namespace) -> int:
     if args.source:
         print(datamod.install_from(args.source, args.dataset))
@@ -306,6 +355,7 @@ COMMANDS = {
     "resume": cmd_resume,
     "app": cmd_app,
     "report": cmd_report,
+    "demo": cmd_demo,
 }
 
 

@@ -197,6 +197,9 @@ class Limits:
 
 # The blog experiments: Adam at lr 0.01, batch 100, 5,000 steps, TensorFlow's Glorot init.
 _BLOG = dict(optimizer="adam", lr=0.01, batch_size=100, steps=5000, init="glorot")
+_LONG = dict(_BLOG, view="chunks", chunk=7)
+# 784 steps cost about 28x a row step: fewer steps, and probes (784 retained h_t) less often.
+_PIXEL = dict(_BLOG, view="pixels", lr=0.001, steps=2000, probe_every=200, eval_every=500)
 
 PRESETS: dict[str, dict[str, Any]] = {
     "blog-rnn": dict(_BLOG, cell="rnn", name="blog-rnn"),
@@ -226,6 +229,12 @@ PRESETS: dict[str, dict[str, Any]] = {
     "quick-lstm": dict(
         _BLOG, cell="lstm", forget_bias=1.0, steps=400, probe_every=20, eval_every=100, name="quick-lstm"
     ),
+    # Longer sequences: the same digits read in smaller pieces, so gradients cross 4x or 28x more steps.
+    "long-rnn": dict(_LONG, cell="rnn", name="long-rnn"),
+    "long-lstm": dict(_LONG, cell="lstm", forget_bias=1.0, name="long-lstm"),
+    "pixel-rnn": dict(_PIXEL, cell="rnn", name="pixel-rnn"),
+    "pixel-lstm": dict(_PIXEL, cell="lstm", forget_bias=1.0, name="pixel-lstm"),
+    "pmnist-lstm": dict(_PIXEL, cell="lstm", forget_bias=1.0, permute=True, name="pmnist-lstm"),
 }
 
 PRESET_HELP = {
@@ -235,7 +244,33 @@ PRESET_HELP = {
     "sgd-lstm": "LSTM, plain gradient descent lr 0.001: learns slowly",
     "quick-rnn": "blog-rnn cut to 400 steps: a demo in under a minute",
     "quick-lstm": "blog-lstm cut to 400 steps",
+    "long-rnn": "vanilla tanh RNN reading 7 pixels a step (112 steps), blog settings: fails",
+    "long-lstm": "LSTM reading 7 pixels a step (112 steps), blog settings: still learns",
+    "pixel-rnn": "vanilla tanh RNN reading one pixel a step (784 steps): fails; slow on a CPU",
+    "pixel-lstm": "LSTM reading one pixel a step (784 steps); slow on a CPU",
+    "pmnist-lstm": "LSTM, one pixel a step in a fixed random order (permuted MNIST, 784 steps); slow on a CPU",
 }
+
+# The remedies for the collapsing blog RNN, one change each; the same seed gives every run the same data
+# order. Its first and last runs are the blog pair. (name, the change, what it shows)
+REMEDIES: tuple[tuple[str, dict[str, Any], str], ...] = (
+    ("blog-rnn", {}, "the collapsing RNN itself: tanh, Adam lr 0.01"),
+    ("remedies-clip", {"clip": 1.0}, "gradient clipping at a norm threshold"),
+    ("remedies-lr", {"lr": 0.001}, "a learning rate ten times smaller"),
+    ("remedies-orthogonal", {"init": "orthogonal"}, "orthogonal recurrent weights"),
+    ("remedies-irnn", {"nonlinearity": "relu", "init": "identity"}, "IRNN: identity recurrent weights and relu"),
+    ("remedies-gru", {"cell": "gru"}, "a GRU cell"),
+    ("blog-lstm", {"cell": "lstm", "forget_bias": 1.0}, "an LSTM with forget bias 1.0 (the blog's LSTM)"),
+)
+
+
+def remedies(clip: float = 1.0, **common: Any) -> list[RunConfig]:
+    """The remedies set: blog-rnn and one run per remedy, with `common` changes (steps, seed, data) in all."""
+    base = preset("blog-rnn", **common)
+    return [
+        base.replace(name=name, **{**changes, **({"clip": clip} if "clip" in changes else {})}).validate()
+        for name, changes, _ in REMEDIES
+    ]
 
 
 def rnn_vs_lstm(cfg: RunConfig) -> list[RunConfig]:

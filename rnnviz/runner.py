@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
 from .config import ConfigError, Limits, RunConfig
-from .store import ACTIVE, Store, StoreError
+from .store import ACTIVE, WAITING, Store, StoreError
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,6 +55,25 @@ def start(cfg: RunConfig, store: Store) -> int:
     return run_id
 
 
+def launch(configs: list[RunConfig], store: Store, limits: Limits) -> list[int]:
+    """Record a set of runs and start as many as the cap on runs at once allows; the rest wait, and each
+    trainer that ends starts the next (see `start_waiting`). Returns every run id, in order."""
+    for cfg in configs:
+        cfg.validate()
+        limits.check(cfg)
+    ids = [store.create_run(cfg, status=WAITING) for cfg in configs]
+    start_waiting(store, limits)
+    return [ids[k] for k in range(len(configs))]
+
+
+def start_waiting(store: Store, limits: Limits) -> list[int]:
+    """Start waiting runs while there are free slots under the cap; returns the ids started."""
+    claimed = store.claim_waiting(limits.active_runs)
+    for run_id in claimed:
+        _spawn(store, run_id)
+    return claimed
+
+
 def resume(store: Store, run_id: int) -> None:
     """Continue a run from its last checkpoint in a new trainer process."""
     check_resumable(store, run_id)
@@ -86,3 +107,53 @@ def active(store: Store) -> pd.DataFrame:
     """Runs queued or training now (runs whose process died are marked interrupted first)."""
     runs = store.runs()
     return runs[runs["status"].isin(ACTIVE)]
+
+
+def recorded(store: Store, cfg: RunConfig) -> int | None:
+    """The newest finished run with exactly this config, if any."""
+    runs = store.runs()
+    done = runs[(runs["status"] == "finished") & (runs["config"] == cfg.to_json())]
+    return int(done["run_id"].max()) if len(done) else None
+
+
+def record(
+    configs: list[RunConfig],
+    store: Store,
+    limits: Limits,
+    report: Callable[[str], None] = print,
+    poll_s: float = 2.0,
+) -> list[int]:
+    """Make sure every config has a finished run: reuse one recorded before, launch the rest (at most
+    `limits.active_runs` at once) and wait for them. Returns the run ids in the order of `configs`.
+    Ctrl-C stops the runs it launched (each keeps what it recorded)."""
+    ids: dict[int, int] = {}
+    for k, cfg in enumerate(configs):
+        before = recorded(store, cfg)
+        if before is not None:
+            ids[k] = before
+            report(f"{cfg.display_name}: recorded before as run {before}")
+    todo = [k for k in range(len(configs)) if k not in ids]
+    new = launch([configs[k] for k in todo], store, limits) if todo else []
+    ids.update(zip(todo, new))
+    pending = set(new)
+    shown: dict[int, tuple] = {}
+    try:
+        while pending:
+            runs = store.runs().set_index("run_id")
+            for run_id in sorted(pending):
+                row = runs.loc[run_id]
+                state = (row["status"], int(row["step"]) * 10 // max(int(row["total_steps"]), 1))
+                if shown.get(run_id) != state:
+                    shown[run_id] = state
+                    report(f"run {run_id} {row['name']}: {row['status']}, step {row['step']} of {row['total_steps']}")
+                if row["status"] not in (*ACTIVE, WAITING):
+                    pending.discard(run_id)
+            if pending:
+                start_waiting(store, limits)  # in case a trainer died before starting the next
+                time.sleep(poll_s)
+    except KeyboardInterrupt:
+        for run_id in pending:
+            stop(store, run_id)
+        report(f"stopped runs {', '.join(map(str, sorted(pending)))}; run the same command again to finish them")
+        raise
+    return [ids[k] for k in range(len(configs))]

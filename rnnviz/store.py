@@ -19,6 +19,9 @@ from .config import RunConfig
 
 SCHEMA_VERSION = 1
 ACTIVE = ("queued", "running")
+# A run of a launched set that waits for a free slot under the cap on runs training at once; it has no
+# process yet, so it is never reaped, and the next trainer to end (or the dashboard) starts it.
+WAITING = "waiting"
 EXPORT_FORMATS = ("csv", "parquet")
 # A run that was queued this long ago and never got a process has lost its launcher.
 QUEUE_GRACE_S = 60.0
@@ -28,7 +31,7 @@ CREATE TABLE runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     name TEXT NOT NULL,
     config TEXT NOT NULL,
-    status TEXT NOT NULL,           -- queued running finished stopped diverged failed interrupted
+    status TEXT NOT NULL,           -- waiting queued running finished stopped diverged failed interrupted
     created REAL NOT NULL,
     started REAL,
     ended REAL,
@@ -322,9 +325,31 @@ class Store:
             )
 
     def request_stop(self, run_id: int) -> None:
+        """A trainer honours the flag within about a second; a waiting run is stopped before it starts."""
         self._require(run_id)
         with self.transaction() as c:
             c.execute("UPDATE runs SET stop_requested = 1 WHERE id = ?", (run_id,))
+            c.execute(
+                "UPDATE runs SET status = 'stopped', ended = ? WHERE id = ? AND status = ?",
+                (time.time(), run_id, WAITING),
+            )
+
+    def claim_waiting(self, slots: int) -> list[int]:
+        """Move the oldest waiting runs to queued while fewer than `slots` runs are queued or running; one
+        transaction, so two launchers at once never start the same run or pass the cap."""
+        self.reap()
+        with self.transaction() as c:
+            (busy,) = c.execute("SELECT COUNT(*) FROM runs WHERE status IN ('queued', 'running')").fetchone()
+            ids = [
+                r
+                for (r,) in c.execute(
+                    "SELECT id FROM runs WHERE status = ? ORDER BY id LIMIT ?", (WAITING, max(slots - busy, 0))
+                )
+            ]
+            c.executemany(
+                "UPDATE runs SET status = 'queued', created = ? WHERE id = ?", [(time.time(), r) for r in ids]
+            )
+        return ids
 
     def delete_run(self, run_id: int) -> None:
         self._require(run_id)

@@ -1,0 +1,99 @@
+"""The remedies set and launching sets of runs: one change per run, a cap on runs at once, waiting runs
+started as slots free up, and `rnnviz demo` recording the set once."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+import threading
+
+from rnnviz import runner
+from rnnviz.config import REMEDIES, Limits, preset, remedies
+from rnnviz.store import Store
+
+from .conftest import MNIST_DIR, ROOT, quick_config
+from .test_store import _wait
+
+
+def test_each_remedy_changes_one_thing_of_the_blog_rnn():
+    base = dataclasses.asdict(preset("blog-rnn"))
+    runs = remedies(clip=0.5)
+    assert [r.name for r in runs] == [name for name, _, _ in REMEDIES]
+    assert runs[0].name == "blog-rnn" and runs[-1].name == "blog-lstm"
+    for cfg, (_, changes, _) in zip(runs, REMEDIES):
+        diff = {k: v for k, v in dataclasses.asdict(cfg).items() if v != base[k] and k != "name"}
+        assert diff == {**changes, **({"clip": 0.5} if "clip" in changes else {})}
+    assert {r.seed for r in runs} == {0} and {r.steps for r in runs} == {5000}
+
+
+def test_waiting_runs_are_claimed_under_the_cap_and_never_twice(tmp_path):
+    path = tmp_path / "claim.sqlite"
+    with Store(path) as store:
+        ids = [store.create_run(quick_config(), status="waiting") for _ in range(6)]
+        claimed: list[int] = []
+
+        def claim() -> None:
+            with Store(path) as own:  # each launcher has its own connection, as in separate processes
+                claimed.extend(own.claim_waiting(slots=4))
+
+        threads = [threading.Thread(target=claim) for _ in range(5)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(claimed) == ids[:4]  # the oldest four, each handed out once
+        statuses = store.runs().set_index("run_id").loc[ids, "status"].tolist()
+        assert statuses == ["queued"] * 4 + ["waiting"] * 2
+
+
+def test_a_waiting_run_stops_before_it_starts(tmp_path):
+    with Store(tmp_path / "stop.sqlite") as store:
+        run_id = store.create_run(quick_config(), status="waiting")
+        runner.stop(store, run_id)
+        assert store.run(run_id)["status"] == "stopped"
+        assert store.claim_waiting(slots=4) == []
+
+
+def test_each_trainer_that_ends_starts_the_next_waiting_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNVIZ_MAX_ACTIVE_RUNS", "1")  # the trainers read the cap from their environment
+    with Store(tmp_path / "chain.sqlite") as store:
+        ids = runner.launch([quick_config(steps=20, seed=s) for s in range(3)], store, Limits.from_env())
+        assert store.runs().set_index("run_id").loc[ids, "status"].tolist() == ["queued", "waiting", "waiting"]
+        _wait(lambda: (store.runs()["status"] == "finished").all(), timeout=120)
+        runs = store.runs().set_index("run_id").loc[ids]
+        # one at a time: each started after the one before ended
+        assert (runs["started"].to_numpy()[1:] >= runs["ended"].to_numpy()[:-1]).all()
+
+
+def demo(store: str, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "rnnviz", "demo", "--steps", "20", "--jobs", "2", "--data-dir", str(MNIST_DIR)]
+        + ["--store", store, *extra],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_demo_records_the_set_at_most_jobs_at_once_then_reuses_it(tmp_path):
+    store = str(tmp_path / "demo.sqlite")
+    first = demo(store)
+    assert first.returncode == 0, first.stderr
+    assert "Remedies page" in first.stdout
+    with Store(store) as s:
+        runs = s.runs().sort_values("run_id")
+    assert runs["name"].tolist() == [name for name, _, _ in REMEDIES]
+    assert (runs["status"] == "finished").all(), runs[["status", "error"]]
+    for start in runs["started"]:  # never more than --jobs training at once
+        assert ((runs["started"] <= start) & (runs["ended"] > start)).sum() <= 2
+    again = demo(store)
+    assert again.returncode == 0 and again.stdout.count("recorded before") == len(REMEDIES)
+    with Store(store) as s:
+        assert len(s.runs()) == len(REMEDIES)
+
+
+def test_demo_refuses_bad_settings_with_one_line(tmp_path):
+    done = demo(str(tmp_path / "x.sqlite"), "--jobs", "0")
+    assert done.returncode == 2 and done.stderr.strip() == "rnnviz: error: --jobs: must be >= 1, got 0"
