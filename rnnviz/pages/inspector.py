@@ -1,0 +1,132 @@
+"""Digit inspector page: one test digit read by a run's model at its latest checkpoint, step by step."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from rnnviz import digits, ui
+from rnnviz.config import GATES
+from rnnviz.data import DataError
+from rnnviz.models import SeqClassifier
+from rnnviz.store import Store, StoreError
+from rnnviz.views import GATE_NAMES
+
+st.title("Digit inspector")
+st.caption(
+    "One test digit as the model reads it, at the run's latest checkpoint. Move the time step to watch the "
+    "rows arrive: what the hidden units hold, what the model would answer if the digit ended there, and "
+    "which rows the final answer still depends on."
+)
+path = ui.store_path()
+
+
+def checkpoint_mtime(run_id: int) -> float:
+    """Part of every cache key below: a run that saves a newer checkpoint is read again."""
+    with Store(path) as store:
+        ckpt = store.checkpoint_path(run_id)
+    return ckpt.stat().st_mtime if ckpt.exists() else 0.0
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the checkpoint...")
+def model_of(run_id: int, mtime: float) -> tuple[SeqClassifier, int]:
+    with Store(path) as store:
+        return digits.checkpointed_model(store, run_id)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Reading the test digits...")
+def digits_of(run_id: int) -> digits.TestDigits:
+    return digits.test_digits(ui.config(path, run_id))
+
+
+@st.cache_data(max_entries=8, show_spinner="Finding the digits this model gets wrong...")
+def mistakes(run_id: int, mtime: float) -> np.ndarray:
+    test = digits_of(run_id)
+    predicted = digits.predictions(model_of(run_id, mtime)[0], test.sequences)
+    return np.flatnonzero(predicted != test.labels[: len(predicted)])
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def inspection(run_id: int, mtime: float, index: int) -> digits.Inspection:
+    return digits.inspect(model_of(run_id, mtime)[0], digits_of(run_id), index)
+
+
+runs = ui.runs_table(path)
+if runs.empty:
+    st.info("No runs yet. Train one on the **Train** page; the inspector reads its checkpoints.")
+    st.stop()
+ids = runs["run_id"].tolist()
+picked = [r for r in st.session_state.get("selected_runs", []) if r in ids]
+c1, c2, c3, c4 = st.columns([3, 2, 1, 1], vertical_alignment="bottom")
+run_id = c1.selectbox(
+    "Run",
+    ids,
+    index=ids.index(picked[0]) if picked else 0,
+    format_func=lambda r: ui.run_label(runs, r),
+    key="insp-run",
+)
+mtime = checkpoint_mtime(run_id)
+try:
+    model, ckpt_step = model_of(run_id, mtime)
+    test = digits_of(run_id)
+except (DataError, StoreError) as exc:
+    st.warning(str(exc), icon=":material/warning:")
+    st.stop()
+n = len(test.labels)
+st.session_state.setdefault("insp-digit", 0)
+st.session_state["insp-digit"] = min(st.session_state["insp-digit"], n - 1)
+
+
+def pick_random() -> None:
+    st.session_state["insp-digit"] = int(np.random.default_rng().integers(n))
+
+
+def pick_wrong() -> None:
+    wrong = mistakes(run_id, mtime)
+    if len(wrong) == 0:
+        st.session_state["insp-note"] = "This model gets every one of the digits searched right."
+        return
+    after = wrong[wrong > st.session_state["insp-digit"]]
+    st.session_state["insp-digit"] = int(after[0] if len(after) else wrong[0])
+
+
+c2.number_input("Test digit", 0, n - 1, step=1, key="insp-digit", help=f"0 to {n - 1}")
+c3.button("Random", icon=":material/casino:", on_click=pick_random, width="stretch")
+c4.button(
+    "One it gets wrong",
+    on_click=pick_wrong,
+    width="stretch",
+    help=f"The next of the first {min(n, digits.PREDICT_LIMIT)} test digits that this model misclassifies",
+)
+if note := st.session_state.pop("insp-note", None):
+    st.info(note)
+
+insp = inspection(run_id, mtime, int(st.session_state["insp-digit"]))
+verdict = "right" if insp.prediction == insp.label else "wrong"
+st.markdown(
+    f"Run **{ui.run_label(runs, run_id)}** at its checkpoint of step **{ckpt_step:,}**. Digit "
+    f"#{st.session_state['insp-digit']} is a **{insp.label}**; the model answers **{insp.prediction}** "
+    f"({insp.probs[-1].max():.0%}): {verdict}."
+)
+t = st.slider("Time step t", 1, insp.T, value=insp.T, key=f"insp-t-{insp.T}", help="The step being read")
+style = ui.style()
+c1, c2 = st.columns(2)
+with c1:
+    ui.chart(digits.reading_figure(insp, t, style=style), "insp-chart-digit")
+with c2:
+    ui.chart(digits.sensitivity_figure(insp, style=style), "insp-chart-sens")
+ui.chart(digits.probabilities_figure(insp, t, style=style), "insp-probs")
+bound = (-1.0, 1.0) if ui.config(path, run_id).nonlinearity == "tanh" else None
+ui.chart(digits.units_heatmap(insp.h, t, "Hidden state h_t of every unit", "insp-h", style, bound), "insp-h")
+gates = GATES[ui.config(path, run_id).cell]
+if gates:
+    cols = st.columns(2)
+    panels = [(g, f"Gate {g} ({GATE_NAMES[g]})") for g in gates]
+    if insp.cell is not None:
+        panels.append(("c", "Cell state c_t"))
+    for k, (name, title) in enumerate(panels):
+        values = insp.cell if name == "c" else insp.gates[name]
+        assert values is not None
+        zrange, scale = ((0.0, 1.0), "Viridis") if name not in ("g", "n", "c") else (None, "RdBu")
+        with cols[k % 2]:
+            ui.chart(digits.units_heatmap(values, t, title, f"insp-{name}", style, zrange, scale), f"insp-{name}")
