@@ -21,6 +21,8 @@ def main() -> None:
         st.Page(PAGES_DIR / "saturation.py", title="Saturation", icon=":material/bar_chart:"),
         st.Page(PAGES_DIR / "gates.py", title="Gates", icon=":material/tune:"),
         st.Page(PAGES_DIR / "compare.py", title="Compare", icon=":material/compare_arrows:"),
+        st.Page(PAGES_DIR / "remedies.py", title="Remedies", icon=":material/healing:"),
+        st.Page(PAGES_DIR / "inspector.py", title="Digit inspector", icon=":material/pageview:"),
     ]
     page = st.navigation(pages)
     ui.sidebar()

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from . import figures, livechart
+from . import livechart
 from .config import RunConfig
 from .figures import Style
-from .store import ACTIVE, Store, StoreError, default_path
+from .store import ACTIVE, WAITING, Store, StoreError, default_path
 
 REFRESH_S = 1.0
 CHART_CONFIG = {"displaylogo": False, "responsive": True, "toImageButtonOptions": {"format": "png", "scale": 2}}
@@ -100,33 +103,60 @@ def config(path: str, run_id: int) -> RunConfig:
         return store.config(run_id)
 
 
-class RunView:
-    """A selected run as the pages see it: its row in the runs table and cached accessors."""
+def _upto(steps: np.ndarray, until: int | None) -> slice:
+    """The leading slice of sorted steps at or before `until` (all of them for None)."""
+    return slice(None) if until is None else slice(int(np.searchsorted(steps, until, side="right")))
 
-    def __init__(self, path: str, row: pd.Series) -> None:
-        self.path, self.row = path, row
+
+class RunView:
+    """A selected run as the pages see it, as it was at training step `until` (None: as it is now): its row
+    in the runs table and cached accessors. Cached reads hold every step; the cut is made here, so moving
+    the step scrubber or a replay costs no store read."""
+
+    def __init__(self, path: str, row: pd.Series, until: int | None = None) -> None:
+        self.path = path
         self.id = int(row["run_id"])
         self.version = (int(row["step"]), str(row["status"]))
+        self.until = until if until is not None and until < int(row["step"]) else None
         self.label = f"{self.id} · {row['name']}"
         self.cfg = config(path, self.id)
+        self.row = row if self.until is None else self._row_at(row, self.until)
+
+    def _row_at(self, row: pd.Series, step: int) -> pd.Series:
+        """The row's summary numbers as they stood at `step`."""
+        row = row.copy()
+        acc = self.scalar("test_accuracy")[1]
+        sat = self.series("sat_t")[1]
+        row["step"] = step
+        row["test_accuracy"] = float(acc[-1]) if len(acc) else np.nan
+        row["saturated_fraction"] = float(sat[-1].mean()) if len(sat) else np.nan
+        row["error"] = None
+        return row
 
     @property
     def active(self) -> bool:
-        return self.row["status"] in ACTIVE
+        return self.row["status"] in ACTIVE or self.row["status"] == WAITING
 
     def scalar_names(self) -> list[str]:
         return sorted(scalar_log(self.path, self.id, self.version).series)
 
     def scalar(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """Steps and values of one recorded scalar (empty arrays if none yet)."""
-        series = scalar_log(self.path, self.id, self.version).series
-        return series.get(name, (np.zeros(0, np.int64), np.zeros(0)))
+        steps, values = scalar_log(self.path, self.id, self.version).series.get(
+            name, (np.zeros(0, np.int64), np.zeros(0))
+        )
+        cut = _upto(steps, self.until)
+        return steps[cut], values[cut]
 
     def series(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        return series(self.path, self.id, name, self.version)
+        steps, values = series(self.path, self.id, name, self.version)
+        cut = _upto(steps, self.until)
+        return steps[cut], values[cut]
 
     def histograms(self, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return histograms(self.path, self.id, name, self.version)
+        steps, counts, edges = histograms(self.path, self.id, name, self.version)
+        cut = _upto(steps, self.until)
+        return steps[cut], counts[cut], edges
 
 
 def run_label(runs: pd.DataFrame, run_id: int) -> str:
@@ -134,8 +164,87 @@ def run_label(runs: pd.DataFrame, run_id: int) -> str:
     return f"{run_id} · {row['name']} ({row['status']})"
 
 
+@dataclass
+class Replay:
+    """A recorded run played back as if live: step 0 to `last` in `seconds` of wall time."""
+
+    last: int
+    seconds: float
+    started: float = field(default_factory=time.monotonic)
+
+    def step(self) -> int:
+        return min(self.last, int(self.last * (time.monotonic() - self.started) / self.seconds))
+
+    @property
+    def done(self) -> bool:
+        return self.step() >= self.last
+
+
+REPLAY_SECONDS = (10, 20, 30, 60, 120, 300)
+REPLAY_REFRESH_S = 0.5
+
+
+def view_step() -> int | None:
+    """The training step every chart shows: the replay's, the scrubber's, or None for the latest."""
+    replay = st.session_state.get("replay")
+    if replay is not None:
+        return replay.step()
+    return st.session_state.get("pinned_step")
+
+
+def presenting() -> bool:
+    return bool(st.session_state.get("present"))
+
+
+def _from_url(ids: list[int]) -> None:
+    """Once per browser session: the runs, step, presenter mode and replay a link carries."""
+    if st.session_state.get("url_read"):
+        return
+    st.session_state["url_read"] = True
+    q = st.query_params
+    try:
+        wanted = [int(r) for r in q.get("runs", "").split(",") if r.strip()]
+        step = int(q["step"]) if q.get("step") else None
+        replay = float(q["replay"]) if q.get("replay") else None
+    except ValueError:
+        st.toast("The link's runs, step or replay are not numbers; showing the latest runs instead.")
+        return
+    if wanted:
+        st.session_state["selected_runs"] = [r for r in wanted if r in ids]
+    if step is not None and step >= 0:
+        st.session_state["pinned_step"] = step
+    st.session_state["present"] = q.get("present") == "1"
+    if replay and replay > 0:
+        st.session_state["replay_from_url"] = replay
+
+
+def _to_url() -> dict[str, str]:
+    """The view as query parameters (the page is the URL's path), so a link reopens it."""
+    params = {"runs": ",".join(map(str, st.session_state.get("selected_runs", [])))}
+    if st.session_state.get("pinned_step") is not None:
+        params["step"] = str(st.session_state["pinned_step"])
+    if presenting():
+        params["present"] = "1"
+    st.query_params.from_dict({k: v for k, v in params.items() if v})
+    return params
+
+
+def _scrubbed(last: int) -> None:
+    value = st.session_state["scrub"]
+    st.session_state["pinned_step"] = None if value >= last else value
+    st.session_state.pop("replay", None)
+
+
+def _toggle_replay(last: int) -> None:
+    if st.session_state.get("replay") is not None:
+        st.session_state.pop("replay")
+    else:
+        st.session_state["replay"] = Replay(last, float(st.session_state.get("replay_seconds", 30)))
+        st.session_state["pinned_step"] = None
+
+
 def sidebar() -> None:
-    """Store location, the run picker shared by every page, and the large-fonts switch."""
+    """The run picker shared by every page, the step scrubber and replay, the presenter switches."""
     path = store_path()
     try:
         runs = runs_table(path)
@@ -143,8 +252,10 @@ def sidebar() -> None:
         st.sidebar.error(str(exc))
         st.stop()
     ids = runs["run_id"].tolist()
-    if "select_next" in st.session_state:  # set by the Train page after starting runs
+    _from_url(ids)
+    if "select_next" in st.session_state:  # set by the Train and Remedies pages after starting runs
         st.session_state["selected_runs"] = st.session_state.pop("select_next")
+        st.session_state["pinned_step"] = None
     elif "selected_runs" not in st.session_state:
         st.session_state["selected_runs"] = ids[:2][::-1]
     st.session_state["selected_runs"] = [r for r in st.session_state["selected_runs"] if r in ids]
@@ -156,84 +267,116 @@ def sidebar() -> None:
         help="The runs every page plots. Finished runs of earlier sessions are here too.",
     )
     chosen = runs[runs["run_id"].isin(st.session_state["selected_runs"])]
-    last = int(chosen["total_steps"].max()) if len(chosen) else 0
-    window = st.session_state.get("step_window")
-    if window is None or tuple(window) == (0, st.session_state.get("step_window_last")) or window[1] > last:
-        st.session_state["step_window"] = (0, last)  # all steps, also after the runs picked change
-    st.session_state["step_window_last"] = last
-    if last > 1:
+    last = int(chosen["step"].max()) if len(chosen) else 0
+    if "replay_from_url" in st.session_state and last > 0:
+        st.session_state["replay"] = Replay(last, st.session_state.pop("replay_from_url"))
+    if last > 0:
+        pinned = st.session_state.get("pinned_step")
+        st.session_state["scrub"] = min(pinned, last) if pinned is not None else last
         st.sidebar.slider(
-            "Training steps shown",
+            "Step shown",
             0,
             last,
-            step=max(1, last // 200),
-            key="step_window",
-            help="Zoom every training-step axis; unlike a zoom made in a chart, it holds through live updates.",
+            key="scrub",
+            on_change=_scrubbed,
+            args=(last,),
+            help="Moves every chart on every page to this training step. At the right end, charts follow the "
+            "latest step.",
+        )
+        c1, c2 = st.sidebar.columns([3, 2], vertical_alignment="bottom")
+        c1.selectbox(
+            "Replay in",
+            REPLAY_SECONDS,
+            index=REPLAY_SECONDS.index(30),
+            format_func=lambda s: f"{s} s ({last / s:,.0f} steps/s)",
+            key="replay_seconds",
+            help="Play the picked runs from step 0 as if they were training, at this speed; every page follows.",
+        )
+        replaying = st.session_state.get("replay") is not None
+        c2.button(
+            "Stop" if replaying else "Replay",
+            icon=":material/stop:" if replaying else ":material/replay:",
+            on_click=_toggle_replay,
+            args=(last,),
+            width="stretch",
         )
     st.sidebar.toggle(
         "Live updates",
         value=True,
         key="live",
-        help="Redraw every second while a picked run trains. Pause to zoom into a chart: "
-        "a redraw with new data resets the zoom.",
+        help="Redraw every second while a picked run trains. Pause to keep a chart still.",
     )
     st.sidebar.toggle("Large fonts (for talks)", key="large_fonts")
+    params = _to_url()
+    link = "?" + urlencode({**params, "present": "1"})
+    st.sidebar.markdown(
+        f"[Presenter view]({link}): this page with large fonts and no controls; the link keeps the runs and the step."
+    )
     st.sidebar.caption(f"Store: `{path}`")
     # Streamlit fades every element while a fragment reruns; once a second that repaints every chart.
     st.html(
         "<style>[data-stale] { opacity: 1 !important; transition: none !important; }"
         "[data-testid=stStatusWidget] { display: none; }</style>"
     )
-    if st.session_state.get("large_fonts"):
+    if st.session_state.get("large_fonts") or presenting():
         st.html("<style>html, .stMarkdown, p, label { font-size: 22px !important; }</style>")
+    if presenting():
+        st.html(PRESENTER_CSS)
+
+
+# Presenter mode hides the sidebar, the header and every control; only titles, text and charts remain.
+PRESENTER_CSS = """<style>
+[data-testid=stSidebar], [data-testid=stSidebarCollapsedControl], [data-testid=stHeader],
+[data-testid=stExpandSidebarButton], [data-testid=stToolbar], [data-testid=stSelectbox],
+[data-testid=stRadio], [data-testid=stSlider], [data-testid=stMultiSelect], [data-testid=stButton],
+[data-testid=stDownloadButton], [data-testid=stNumberInput], [data-testid=stDataFrame] { display: none !important; }
+.block-container { padding-top: 1rem !important; max-width: 100% !important; }
+h1 { font-size: 3rem !important; }
+</style>"""
 
 
 def style() -> Style:
-    return Style.for_talks(bool(st.session_state.get("large_fonts")))
+    return Style.for_talks(bool(st.session_state.get("large_fonts")) or presenting())
 
 
 def selected_runs() -> list[RunView]:
     path = store_path()
     runs = runs_table(path).set_index("run_id", drop=False)
-    return [RunView(path, runs.loc[r]) for r in st.session_state.get("selected_runs", []) if r in runs.index]
+    until = view_step()
+    return [RunView(path, runs.loc[r], until) for r in st.session_state.get("selected_runs", []) if r in runs.index]
 
 
-def live(render: Callable[[list[RunView]], None], empty_hint: str = "") -> None:
-    """Render with the selected runs, re-rendering every second while any of them trains."""
-    runs = selected_runs()
+def live(
+    render: Callable[[list[RunView]], None],
+    empty_hint: str = "",
+    pick: Callable[[], list[RunView]] = selected_runs,
+) -> None:
+    """Render with the picked runs (those selected in the sidebar), re-rendering every second while any of
+    them trains or a replay plays."""
+    runs = pick()
     if not runs:
         st.info(empty_hint or "No run selected. Start one on the **Train** page, or pick runs in the sidebar.")
         return
+    replaying = st.session_state.get("replay") is not None
     polling = any(r.active for r in runs) and st.session_state.get("live", True)
+    every = REPLAY_REFRESH_S if replaying else REFRESH_S if polling else None
 
-    @st.fragment(run_every=REFRESH_S if polling else None)
+    @st.fragment(run_every=every)
     def body() -> None:
-        fresh = selected_runs()
+        fresh = pick()
+        replay = st.session_state.get("replay")
+        if replay is not None:
+            step = replay.step()
+            st.progress(step / max(replay.last, 1), text=f"Replay: step {step:,} of {replay.last:,}")
         render(fresh)
+        if replay is not None and replay.done:
+            st.session_state.pop("replay")
+            st.rerun(scope="app")  # the replay reached the end: the scrubber and the URL catch up
         if polling and not any(r.active for r in fresh):
             st.rerun(scope="app")  # every run ended: redraw once more without polling
 
     body()
 
 
-def step_slider(steps_of_runs: list[np.ndarray], label: str, key: str) -> int | None:
-    """A slider over every probe step of the given runs, starting at the latest."""
-    options = sorted({int(s) for steps in steps_of_runs for s in steps})
-    if not options:
-        return None
-    if len(options) == 1:
-        return options[0]
-    return st.select_slider(label, options, value=options[-1], key=key)
-
-
-def step_window() -> tuple[int, int] | None:
-    """The training steps picked in the sidebar, or None when all are shown."""
-    window = st.session_state.get("step_window")
-    return None if window is None or tuple(window) == (0, st.session_state.get("step_window_last")) else window
-
-
 def chart(fig: go.Figure, key: str) -> None:
-    window = step_window()
-    if window:
-        figures.step_window(fig, window)
     livechart.show(fig, key, CHART_CONFIG)

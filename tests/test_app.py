@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from rnnviz import runner
+from rnnviz.config import REMEDIES, remedies
 from rnnviz.store import Store
 from rnnviz.trainer import train
 
 from .browser import data_root
 from .conftest import MNIST_DIR, ROOT, quick_config
 
-PAGES = ["train", "overview", "gradient_flow", "saturation", "gates", "compare"]
+PAGES = ["train", "overview", "gradient_flow", "saturation", "gates", "compare", "remedies", "inspector"]
 
 
 def open_page(page: str) -> AppTest:
@@ -71,7 +75,9 @@ def test_page_opens_on_an_empty_store(empty_store, page):
 def test_page_opens_with_finished_runs_and_draws_them(full_store, page):
     at = open_page(page)
     assert not at.exception, at.exception
-    if page != "train":
+    if page == "remedies":  # a store without the remedies set says how to record one
+        assert "No remedies set recorded yet" in at.info[0].value
+    elif page != "train":
         assert figures(at), "no chart drawn"
 
 
@@ -117,14 +123,128 @@ def test_train_form_refuses_bad_values_next_to_the_field(full_store, trained_sto
         assert len(store.runs()) == 2  # nothing was started
 
 
-def test_training_steps_shown_zooms_every_training_step_axis(full_store):
+def xmax(fig: dict) -> float:
+    return max(values(t["x"]).max() for t in fig["data"] if len(values(t["x"])))
+
+
+def test_the_step_scrubber_moves_every_chart_of_every_page(full_store):
     at = open_page("overview")
-    at.slider(key="step_window").set_value((10, 20)).run()
+    at.slider(key="scrub").set_value(15).run()
     assert not at.exception
-    assert figures(at)[0]["layout"]["xaxis"]["range"] == [10, 20]
+    assert xmax(figures(at)[0]) <= 15 and at.query_params["step"] == "15"
+    assert "step 15 of 30" in at.markdown[0].value
     at.switch_page("rnnviz/pages/gradient_flow.py").run()
-    heat = figures(at)[0]["layout"]
-    assert heat["xaxis"]["range"] == [10, 20] and heat["xaxis2"]["range"] == [10, 20]
+    heat, curve, *_ = figures(at)
+    assert xmax(heat) == 10  # the probes are at steps 1, 10, 20, 30: the last one up to step 15
+    assert all("(step 10)" in t["name"] for t in curve["data"])
+    at.switch_page("rnnviz/pages/saturation.py").run()
+    panels = [a["text"] for a in figures(at)[0]["layout"]["annotations"]]
+    assert len(panels) == 2 and all("(step 10)" in p for p in panels)
+    at.slider(key="scrub").set_value(30).run()  # the right end follows the latest step again
+    assert "step" not in at.query_params and xmax(figures(at)[1]) == 30
+
+
+def test_a_link_reopens_runs_and_step_in_presenter_mode(full_store):
+    st.cache_data.clear()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params.update(runs="1", step="20", present="1")
+    at.run()
+    at.switch_page("rnnviz/pages/overview.py").run()
+    assert not at.exception
+    assert at.session_state["selected_runs"] == [1] and at.slider(key="scrub").value == 20
+    fig = figures(at)[0]
+    assert [t["name"] for t in fig["data"]] == ["1 · test-rnn"] * 3 and xmax(fig) <= 20
+    assert fig["layout"]["font"]["size"] == 22  # large fonts
+    assert any("stSidebar" in h.proto.body for h in at.get("html"))  # the sidebar and controls hidden
+    assert at.query_params["present"] == "1"
+
+
+def test_replay_plays_a_finished_run_back_on_every_page(full_store):
+    at = open_page("overview")
+    at.selectbox(key="replay_seconds").set_value(10)
+    next(b for b in at.button if b.label == "Replay").click().run()
+    assert not at.exception
+    replay = at.session_state["replay"]
+    assert replay.last == 30 and at.get("progress")[0].proto.text.startswith("Replay: step ")
+    replay.started -= 5  # half of the 10 s have passed
+    at.switch_page("rnnviz/pages/gradient_flow.py").run()
+    assert 10 <= xmax(figures(at)[0]) <= 20 and "Replay: step 1" in at.get("progress")[0].proto.text
+    replay.started -= 10
+    at.run()
+    assert "replay" not in at.session_state and not at.get("progress")
+    assert xmax(figures(at)[0]) == 30
+
+
+def test_inspector_reads_a_digit_with_the_lstm_checkpoint(full_store):
+    at = open_page("inspector")
+    at.selectbox(key="insp-run").set_value(2).run()
+    assert not at.exception, at.exception
+    assert "at its checkpoint of step **30**" in at.markdown[0].value
+    titles = [f["layout"]["title"]["text"] for f in figures(at)]
+    for want in ("Digit (label", "Which pixels", "Class probabilities", "Hidden state", "Gate f (forget)", "Cell"):
+        assert any(t.startswith(want) for t in titles), (want, titles)
+    at.slider(key="insp-t-28").set_value(5).run()
+    assert figures(at)[0]["layout"]["title"]["text"].endswith("time step 5 of 28")
+    next(b for b in at.button if b.label == "One it gets wrong").click().run()
+    assert not at.exception and at.markdown[0].value.endswith(": wrong.")
+    next(b for b in at.button if b.label == "Random").click().run()
+    assert not at.exception
+
+
+def test_inspector_explains_a_run_without_a_checkpoint(full_store, trained_store, tmp_path, monkeypatch):
+    path = tmp_path / "fresh.sqlite"
+    with Store(path) as store:
+        store.create_run(quick_config())
+    monkeypatch.setenv("RNNVIZ_STORE", str(path))
+    at = open_page("inspector")
+    assert not at.exception and "has no checkpoint yet" in at.warning[0].value
+
+
+@pytest.fixture(scope="module")
+def remedies_store(tmp_path_factory) -> Path:
+    """The remedies set, each run cut to 20 steps."""
+    path = tmp_path_factory.mktemp("remedies") / "set.sqlite"
+    with Store(path) as store:
+        for cfg in remedies(clip=0.5, **quick(steps=20)):
+            assert train(cfg, store).status == "finished"
+    return path
+
+
+def quick(**changes) -> dict:
+    cfg = quick_config(**changes)
+    keep = ("steps", "batch_size", "probe_every", "eval_every", "probe_batch", "data_dir", "threads")
+    return {k: getattr(cfg, k) for k in keep}
+
+
+def test_remedies_page_shows_the_set_side_by_side(remedies_store, monkeypatch):
+    monkeypatch.setenv("RNNVIZ_STORE", str(remedies_store))
+    at = open_page("remedies")
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    with Store(remedies_store) as store:
+        runs = store.runs().set_index("name")
+        clipped = store.scalars(int(runs.loc["remedies-clip", "run_id"]), ["clipped"])["value"].mean()
+    assert table["run"].str.split(" · ").str[1].tolist() == [name for name, _, _ in REMEDIES]
+    np.testing.assert_allclose(table["test accuracy"], runs.loc[[n for n, _, _ in REMEDIES], "test_accuracy"])
+    assert table.set_index("what changes")["clipped steps"].dropna().tolist() == [clipped]
+    acc, sat, flow = figures(at)
+    assert len(acc["data"]) == len(sat["data"]) == len(flow["data"]) == len(REMEDIES)
+    next(b for b in at.button if b.label == "Pick these runs in the sidebar").click().run()
+    assert sorted(at.session_state["selected_runs"]) == sorted(runs["run_id"])
+
+
+def test_remedies_button_launches_the_set_under_the_cap(empty_store, tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNVIZ_DATA_DIR", str(data_root(tmp_path, MNIST_DIR)))
+    monkeypatch.setenv("RNNVIZ_MAX_ACTIVE_RUNS", "2")
+    spawned: list[int] = []
+    monkeypatch.setattr(runner, "_spawn", lambda store, run_id, *extra: spawned.append(run_id))
+    at = open_page("remedies")
+    next(b for b in at.button if b.label.startswith("Launch the remedies set")).click().run()
+    assert not at.exception, at.exception
+    with Store(os.environ["RNNVIZ_STORE"]) as store:
+        runs = store.runs().sort_values("run_id")
+    assert runs["status"].tolist() == ["queued"] * 2 + ["waiting"] * 5 and spawned == runs["run_id"].tolist()[:2]
+    assert sorted(at.session_state["selected_runs"]) == runs["run_id"].tolist()
 
 
 @pytest.mark.parametrize("page", PAGES)

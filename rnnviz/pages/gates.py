@@ -24,12 +24,11 @@ def render(runs: list[ui.RunView]) -> None:
     if len(steps) == 0:
         st.info("No probe recorded yet.")
         return
-    at = ui.step_slider([steps], "Training step", "gates-step")
     c1, c2 = st.columns(2)
     with c1:
-        ui.chart(views.gate_means(run, at, style), "gates-mean")
+        ui.chart(views.gate_means(run, style=style), "gates-mean")
     with c2:
-        ui.chart(views.gate_scatter(run, at, style), "gates-scatter")
+        ui.chart(views.gate_scatter(run, style=style), "gates-scatter")
     cols = st.columns(2)
     for k, name in enumerate(views.histogrammed_gates(run)):
         with cols[k % 2]:

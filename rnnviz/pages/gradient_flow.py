@@ -16,9 +16,7 @@ st.caption(
 def render(runs: list[ui.RunView]) -> None:
     style = ui.style()
     ui.chart(views.gradient_flow(runs, style), "gf-heat")
-    at = ui.step_slider([r.series("grad_h")[0] for r in runs], "Training step for the curve", "gf-step")
-    if at is not None:
-        ui.chart(views.gradient_curve(runs, at, style), "gf-curve")
+    ui.chart(views.gradient_curve(runs, style=style), "gf-curve")
     for r in runs:
         c1, c2 = st.columns(2)
         with c1:

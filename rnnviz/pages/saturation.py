@@ -1,4 +1,4 @@
-"""Saturation page: hidden-activation histograms at a chosen step, saturation over training and per time step."""
+"""Saturation page: hidden-activation histograms at the step shown, saturation over training and per time step."""
 
 from __future__ import annotations
 
@@ -27,21 +27,17 @@ def render(runs: list[ui.RunView]) -> None:
     if not hists:
         st.info("No probe recorded yet; the first arrives with the run's first step.")
         return
-    c1, c2 = st.columns(2)
-    with c1:
-        at = ui.step_slider([h[1] for h in hists], "Training step", "sat-step")
-    with c2:
-        edges = hists[0][3]
-        options = sorted({round(float(e), 4) for e in edges if 0.5 <= e < 1.0})
-        default = min(options, key=lambda e: abs(e - runs[0].cfg.saturation)) if options else 0.99
-        threshold = st.select_slider("Saturation threshold |h| >", options or [0.99], value=default, key="sat-thr")
-    ui.chart(views.saturation_histogram(runs, at, which, threshold, style), "sat-hist")
+    edges = hists[0][3]
+    options = sorted({round(float(e), 4) for e in edges if 0.5 <= e < 1.0})
+    default = min(options, key=lambda e: abs(e - runs[0].cfg.saturation)) if options else 0.99
+    threshold = st.select_slider("Saturation threshold |h| >", options or [0.99], value=default, key="sat-thr")
+    ui.chart(views.saturation_histogram(runs, which=which, threshold=threshold, style=style), "sat-hist")
     c1, c2 = st.columns(2)
     with c1:
         ui.chart(views.saturation_over_training(runs, which, threshold, style), "sat-over")
     with c2:
-        ui.chart(views.saturation_per_time_step(runs, at, style), "sat-per-t")
-    ui.chart(views.preactivations(runs, at, style), "sat-preact")
+        ui.chart(views.saturation_per_time_step(runs, style=style), "sat-per-t")
+    ui.chart(views.preactivations(runs, style=style), "sat-preact")
     with st.expander("Animation over training (for talks)"):
         cols = st.columns(len(hists))
         for col, (r, *_) in zip(cols, hists):

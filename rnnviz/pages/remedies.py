@@ -1,0 +1,120 @@
+"""Remedies page: one click launches the collapsing RNN and one run per fix, same seed and data order, and
+shows them side by side as they train."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from rnnviz import data as datamod
+from rnnviz import runner, ui, views
+from rnnviz.config import REMEDIES, ConfigError, Limits, remedies
+from rnnviz.store import Store, StoreError
+
+st.title("Remedies")
+st.caption(
+    "The blog's tanh RNN (Adam, lr 0.01) collapses to chance. Each run below changes one thing and keeps the "
+    "seed, so every run sees the same batches in the same order."
+)
+path = ui.store_path()
+WHAT = {name: what for name, _, what in REMEDIES}
+
+with st.form("remedies"):
+    c1, c2, c3, c4 = st.columns([1, 1, 1, 2], vertical_alignment="bottom")
+    clip = c1.number_input(
+        "Clip threshold", 0.01, 100.0, 1.0, step=0.5, help="The global gradient-norm threshold of the clipping run"
+    )
+    steps = c2.number_input("Steps", 100, 200_000, 5000, step=500, help="Training steps of every run in the set")
+    seed = c3.number_input("Seed", 0, 2**31, 0, help="Weights and data order; the same for every run")
+    launch = c4.form_submit_button(
+        f"Launch the remedies set ({len(REMEDIES)} runs)",
+        type="primary",
+        width="stretch",
+        disabled=ui.store_readonly(path),
+    )
+limits = Limits.from_env()
+st.caption(
+    f"At most {limits.active_runs} runs train at once (${Limits.env_name('active_runs')}); the others wait and "
+    "start as slots free up. `python -m rnnviz demo` records the whole set ahead of a talk."
+)
+
+if launch:
+    try:
+        if datamod.locate("mnist") is None:
+            raise ConfigError("dataset", "MNIST is not on this machine: download it on the Train page first")
+        with Store(path) as store:
+            ids = runner.launch(remedies(clip, steps=int(steps), seed=int(seed)), store, limits)
+    except (ConfigError, StoreError) as exc:
+        st.error(f"Not started: {exc}")
+    else:
+        st.session_state["select_next"] = ids
+        ui.runs_table.clear()
+        st.rerun()
+
+
+def latest_set() -> list[ui.RunView]:
+    """The newest run of each remedy, as the step scrubber or a replay shows it."""
+    runs = ui.runs_table(path)
+    newest = runs[runs["name"].isin(list(WHAT))].groupby("name")["run_id"].max()
+    by_id = runs.set_index("run_id", drop=False)
+    until = ui.view_step()
+    return [ui.RunView(path, by_id.loc[newest[name]], until) for name in WHAT if name in newest]
+
+
+def gradient_ratio(run: ui.RunView) -> float:
+    """||dL/dh_1|| / ||dL/dh_T|| at the latest probe shown: how much gradient reaches the first row."""
+    flow = run.series("grad_h")[1]
+    return float(flow[-1, 0] / flow[-1, -1]) if len(flow) and flow[-1, -1] > 0 else np.nan
+
+
+def table(runs: list[ui.RunView]) -> pd.DataFrame:
+    rows = []
+    for r in runs:
+        share = views.clipped_share(r)
+        rows.append(
+            {
+                "run": r.label,
+                "what changes": WHAT[str(r.row["name"])],
+                "status": r.row["status"],
+                "step": int(r.row["step"]),
+                "test accuracy": r.row["test_accuracy"],
+                "saturated |h|": r.row["saturated_fraction"],
+                "clipped steps": share if share is not None else np.nan,
+                "gradient t=1 / t=T": gradient_ratio(r),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def render(runs: list[ui.RunView]) -> None:
+    style = ui.style()
+    if sorted(r.id for r in runs) != sorted(st.session_state.get("selected_runs", [])):
+        st.button(
+            "Pick these runs in the sidebar",
+            on_click=lambda: st.session_state.update(select_next=[r.id for r in runs]),
+            help="So that the other pages, the step scrubber and replay show the remedies set",
+        )
+    st.dataframe(
+        table(runs),
+        hide_index=True,
+        column_config={
+            "test accuracy": st.column_config.NumberColumn(format="percent"),
+            "saturated |h|": st.column_config.NumberColumn(format="percent"),
+            "clipped steps": st.column_config.NumberColumn(format="percent"),
+            "gradient t=1 / t=T": st.column_config.NumberColumn(format="%.1e"),
+        },
+    )
+    c1, c2 = st.columns(2)
+    with c1:
+        ui.chart(views.metric(runs, "test_accuracy", style, key="rem-acc"), "rem-acc")
+    with c2:
+        ui.chart(views.metric(runs, "saturated", style, key="rem-sat"), "rem-sat")
+    ui.chart(views.gradient_curve(runs, style=style, key="rem-flow"), "rem-flow")
+
+
+ui.live(
+    render,
+    "No remedies set recorded yet: launch one above (or run `python -m rnnviz demo` before a talk).",
+    pick=latest_set,
+)
