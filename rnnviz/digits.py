@@ -132,8 +132,18 @@ def inspect(model: SeqClassifier, digits: TestDigits, index: int) -> Inspection:
 def _image_axes(style: Style) -> dict:
     side = style.height
     return dict(
-        xaxis=dict(visible=False, constrain="domain"),
-        yaxis=dict(visible=False, autorange="reversed", scaleanchor="x"),
+        xaxis=dict(
+            showticklabels=False, showgrid=False, zeroline=False, showline=True, mirror=True, constrain="domain"
+        ),
+        yaxis=dict(
+            showticklabels=False,
+            showgrid=False,
+            zeroline=False,
+            showline=True,
+            mirror=True,
+            autorange="reversed",
+            scaleanchor="x",
+        ),
         height=side,
         width=side,
         margin=dict(l=10, r=10, t=60, b=10),
@@ -170,12 +180,12 @@ def sensitivity_figure(insp: Inspection, key: str = "digit-sens", style: Style =
     )
     outline = go.Contour(
         z=insp.image.astype(float),
-        contours=dict(start=100, end=100, coloring="lines"),
+        contours=dict(start=100, end=100, coloring="none"),
         line=dict(color="#7fdbff", width=2),
         showscale=False,
         hoverinfo="skip",
     )
-    title = "Which pixels the answer is sensitive to (||dL/dx_t|| of the step that reads them)"
+    title = "||dL/dx_t||, painted on the pixels each step reads"
     return go.Figure(data=[heat, outline], layout=base_layout(style, title, key, **_image_axes(style)))
 
 

@@ -283,12 +283,12 @@ def sidebar() -> None:
             help="Moves every chart on every page to this training step. At the right end, charts follow the "
             "latest step.",
         )
-        c1, c2 = st.sidebar.columns([3, 2], vertical_alignment="bottom")
-        c1.selectbox(
+        c1, c2 = st.sidebar.columns(2, vertical_alignment="bottom")
+        seconds = c1.selectbox(
             "Replay in",
             REPLAY_SECONDS,
             index=REPLAY_SECONDS.index(30),
-            format_func=lambda s: f"{s} s ({last / s:,.0f} steps/s)",
+            format_func=lambda s: f"{s} s",
             key="replay_seconds",
             help="Play the picked runs from step 0 as if they were training, at this speed; every page follows.",
         )
@@ -300,6 +300,7 @@ def sidebar() -> None:
             args=(last,),
             width="stretch",
         )
+        st.sidebar.caption(f"{last:,} steps in {seconds} s: {last / seconds:,.0f} steps a second")
     st.sidebar.toggle(
         "Live updates",
         value=True,

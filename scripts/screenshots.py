@@ -1,8 +1,10 @@
-"""Refresh the README's screenshots in assets/ from a store of finished runs (e.g. the blog pair).
+"""Refresh the README's screenshots in assets/ from stores of finished runs.
 
-python -m rnnviz train --preset blog-rnn --store /tmp/blog.sqlite
-python -m rnnviz train --preset blog-lstm --store /tmp/blog.sqlite
-python scripts/screenshots.py /tmp/blog.sqlite
+python -m rnnviz demo --long --store /tmp/demo.sqlite     # the blog pair (runs 1 and 7), the remedies set, 112 steps
+python scripts/screenshots.py /tmp/demo.sqlite            # every page, presenter mode, a replay
+python scripts/screenshots.py /tmp/demo.sqlite long=gradient_flow?runs=8,9   # only the named shots
+
+A shot is NAME=PATH: the page path with its query (runs, step, present, replay), saved as assets/NAME.png.
 """
 
 from __future__ import annotations
@@ -16,37 +18,48 @@ sys.path.insert(0, str(ROOT))
 
 from tests.browser import chromium, data_root, streamlit_server  # noqa: E402
 
-PAGES = {
+BLOG = "runs=1,7"  # blog-rnn and blog-lstm in a store that `rnnviz demo` filled
+SHOTS = {
     "train": "",
-    "overview": "overview",
-    "gradient_flow": "gradient_flow",
-    "saturation": "saturation",
-    "gates": "gates",
-    "compare": "compare",
+    "overview": f"overview?{BLOG}",
+    "gradient_flow": f"gradient_flow?{BLOG}",
+    "saturation": f"saturation?{BLOG}",
+    "gates": f"gates?{BLOG}",
+    "compare": f"compare?{BLOG}",
+    "remedies": "remedies?runs=1,2,3,4,5,6,7",
+    "inspector": "inspector?runs=7",
+    "scrubber": f"saturation?{BLOG}&step=1500",
+    "presenter": f"gradient_flow?{BLOG}&present=1",
+    "replay": f"overview?{BLOG}&present=1&replay=60",
 }
 MNIST = ROOT.parent / "shared" / "data" / "mnist-10k"
 
 
-def main(store: str) -> None:
+def main(store: str, shots: dict[str, str]) -> None:
     with (
         tempfile.TemporaryDirectory() as tmp,
         streamlit_server(Path(store), data_root(Path(tmp), MNIST)) as url,
         chromium() as browser,
     ):
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        for name, path in PAGES.items():
+        for name, path in shots.items():
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})  # a new session reads the URL
             page.goto(f"{url}/{path}")
             if name == "train":
                 page.locator("[data-testid=stDataFrame]").first.wait_for(timeout=30000)
             else:  # charts draw inside their own frames
                 page.frame_locator("iframe[title='rnnviz.livechart.livechart']").first.locator(
                     ".js-plotly-plot"
-                ).wait_for(timeout=30000)
-            page.wait_for_timeout(3000)  # let every chart finish drawing
+                ).wait_for(timeout=60000)
+            if name == "inspector":
+                page.get_by_role("button", name="One it gets wrong").click()
+                page.get_by_text(": wrong.").wait_for(timeout=30000)
+            page.wait_for_timeout(3000 if "replay" not in path else 20000)  # mid-replay for the replay shot
             out = ROOT / "assets" / f"{name}.png"
-            page.screenshot(path=str(out), full_page=name not in ("train",))
+            page.screenshot(path=str(out), full_page=name != "train" and "present" not in path)
+            page.close()
             print(out)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    picked = dict(arg.split("=", 1) for arg in sys.argv[2:])
+    main(sys.argv[1], picked or SHOTS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import time
 from pathlib import Path
 
@@ -158,3 +159,39 @@ def watch_live_and_restart_the_server(tmp_path: Path, store_path: Path, shots: P
             runs = store.runs()
             assert sorted(runs["name"]) == ["blog-lstm", "blog-rnn"]
             assert runs["status"].isin(["running", "finished"]).all(), runs[["status", "error"]]
+
+
+def replay_step(page) -> int | None:
+    found = re.search(r"Replay: step ([\d,]+) of", page.locator("[data-testid=stMain]").inner_text())
+    return int(found[1].replace(",", "")) if found else None
+
+
+def test_a_talk_replays_in_presenter_mode_then_inspects_a_digit(trained_store, tmp_path):
+    store_path = tmp_path / trained_store.name  # checkpoints are found by the store file's name
+    store_path.write_bytes(trained_store.read_bytes())
+    shutil.copytree(trained_store.parent / "checkpoints", tmp_path / "checkpoints")
+    with streamlit_server(store_path, data_root(tmp_path, MNIST_DIR)) as url, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url + "/gradient_flow?runs=1,2&present=1&replay=10")  # a link from the speaker's notes
+        page.get_by_text("Replay: step").wait_for(timeout=30000)
+        assert not page.locator("[data-testid=stSidebar]").is_visible()  # presenter mode: no controls
+        first = replay_step(page)
+        deadline = time.monotonic() + 30
+        while (now := replay_step(page)) is not None and now == first:
+            assert time.monotonic() < deadline, "the replay did not advance"
+            time.sleep(0.25)
+        wait_in_charts(page, ".heatmaplayer image")
+        deadline = time.monotonic() + 30
+        while replay_step(page) is not None:  # 30 steps in 10 s, then the charts show the whole run
+            assert time.monotonic() < deadline, "the replay did not end"
+            time.sleep(0.25)
+        assert "present=1" in page.url and "runs=1%2C2" in page.url
+        assert page.locator("[data-testid=stException]").count() == 0
+
+        page.goto(url + "/inspector?runs=2")
+        page.get_by_text("at its checkpoint of step").wait_for(timeout=30000)
+        page.get_by_role("button", name="One it gets wrong").click()
+        page.get_by_text(": wrong.").wait_for(timeout=30000)
+        wait_in_charts(page, ".heatmaplayer image")
+        assert count_in_charts(page, ".js-plotly-plot") >= 9  # digit, sensitivity, probabilities, h, 4 gates, c
+        assert page.locator("[data-testid=stException]").count() == 0

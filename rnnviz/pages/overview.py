@@ -11,10 +11,14 @@ st.title("Overview")
 st.caption("Training loss and test accuracy of the runs picked in the sidebar, updating live while they train.")
 
 
+def status_line(r: ui.RunView) -> str:
+    if r.until is not None:  # the step scrubber or a replay shows an earlier step
+        return f"`{r.label}` {r.row['status']}; showing step {r.row['step']:,} of {r.row['total_steps']:,}"
+    return f"`{r.label}` {r.row['status']}, step {r.row['step']} of {r.row['total_steps']}"
+
+
 def render(runs: list[ui.RunView]) -> None:
-    st.markdown(
-        "  \n".join(f"`{r.label}` {r.row['status']}, step {r.row['step']} of {r.row['total_steps']}" for r in runs)
-    )
+    st.markdown("  \n".join(status_line(r) for r in runs))
     ui.chart(views.overview(runs, ui.style()), "overview")
     st.subheader("Reading")
     for r in runs:

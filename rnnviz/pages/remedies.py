@@ -80,7 +80,7 @@ def table(runs: list[ui.RunView]) -> pd.DataFrame:
                 "step": int(r.row["step"]),
                 "test accuracy": r.row["test_accuracy"],
                 "saturated |h|": r.row["saturated_fraction"],
-                "clipped steps": share if share is not None else np.nan,
+                "clipped steps": f"{share:.1%}" if share is not None else "",
                 "gradient t=1 / t=T": gradient_ratio(r),
             }
         )
@@ -101,7 +101,6 @@ def render(runs: list[ui.RunView]) -> None:
         column_config={
             "test accuracy": st.column_config.NumberColumn(format="percent"),
             "saturated |h|": st.column_config.NumberColumn(format="percent"),
-            "clipped steps": st.column_config.NumberColumn(format="percent"),
             "gradient t=1 / t=T": st.column_config.NumberColumn(format="%.1e"),
         },
     )
