@@ -21,6 +21,8 @@ def gradient_reading(flow: np.ndarray) -> str | None:
         return None
     ratio = float(last[0]) / float(last[-1])
     T = len(last)
+    if ratio == 0:
+        return f"no gradient at all reaches t = 1 from t = {T}: it underflowed to 0 (float32)"
     if ratio < VANISHED:
         exponent = np.log10(max(ratio, 1e-300))
         return f"the gradient reaching t = 1 is 1e{exponent:.0f} of the one at t = {T}: it has vanished"

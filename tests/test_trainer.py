@@ -85,3 +85,29 @@ def test_resume_after_a_stop_reaches_the_numbers_of_an_uninterrupted_run(tmp_pat
     assert loss["step"].tolist() == list(range(1, 61))
     np.testing.assert_array_equal(loss["value"].to_numpy(), whole_loss)
     assert resumed.test_accuracy == whole.test_accuracy and resumed.test_loss == whole.test_loss
+
+
+def test_a_784_step_run_records_every_step_and_its_figures_stay_small(tmp_path):
+    from rnnviz import views
+    from rnnviz.api import Run
+    from rnnviz.figures import MAX_POINTS, MAX_ROWS, UNDERFLOW
+    from rnnviz.findings import gradient_reading
+
+    cfg = quick_config(view="pixels", permute=True, hidden_size=32, steps=3, batch_size=8, probe_batch=8)
+    with Store(tmp_path / "pixels.sqlite") as store:
+        result = train(cfg.replace(probe_every=1, eval_every=3), store)
+        assert result.status == "finished", result.error
+        steps, flow = store.grad_flow(result.run_id)
+        assert flow.shape == (3, 784) and np.all(np.isfinite(flow))  # recorded at full resolution
+        run = Run(store, result.run_id)
+        heat = views.gradient_flow([run]).data[0]
+        curve = views.gradient_curve([run]).data[0]
+    assert len(heat.y) == MAX_ROWS and heat.y[0] < 5 and heat.y[-1] > 780  # the figure averages groups of steps
+    drawn = np.log10(np.maximum(flow[0, :4], UNDERFLOW)).mean()  # 0 has underflowed: drawn darkest, not blank
+    np.testing.assert_allclose(np.asarray(heat.z)[0, 0], drawn, rtol=1e-5)
+    assert len(curve.x) == MAX_POINTS and curve.x[-1] > 780 and np.all(np.asarray(curve.y) > 0)  # no log-axis gaps
+    underflowed = flow.copy()
+    underflowed[:, 0] = 0
+    assert (
+        gradient_reading(underflowed) == "no gradient at all reaches t = 1 from t = 784: it underflowed to 0 (float32)"
+    )
