@@ -130,22 +130,12 @@ def inspect(model: SeqClassifier, digits: TestDigits, index: int) -> Inspection:
 
 # ---- figures ----
 def _image_axes(style: Style) -> dict:
-    side = style.height
+    """Square pixels, row 0 at the top, a frame and no ticks; the image fills its column's height."""
+    frame = dict(showticklabels=False, ticks="", showgrid=False, zeroline=False, showline=True, mirror=True)
     return dict(
-        xaxis=dict(
-            showticklabels=False, showgrid=False, zeroline=False, showline=True, mirror=True, constrain="domain"
-        ),
-        yaxis=dict(
-            showticklabels=False,
-            showgrid=False,
-            zeroline=False,
-            showline=True,
-            mirror=True,
-            autorange="reversed",
-            scaleanchor="x",
-        ),
-        height=side,
-        width=side,
+        xaxis=dict(frame, range=[-0.5, 27.5], constrain="domain"),
+        yaxis=dict(frame, range=[27.5, -0.5], scaleanchor="x"),
+        height=style.height,
         margin=dict(l=10, r=10, t=60, b=10),
     )
 
