@@ -16,6 +16,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from rnnviz.api import Run  # noqa: E402
+from rnnviz.report import write_report  # noqa: E402
+from rnnviz.store import Store  # noqa: E402
 from tests.browser import chromium, data_root, streamlit_server  # noqa: E402
 
 BLOG = "runs=1,7"  # blog-rnn and blog-lstm in a store that `rnnviz demo` filled
@@ -31,6 +34,7 @@ SHOTS = {
     "scrubber": f"saturation?{BLOG}&step=1500",
     "presenter": f"gradient_flow?{BLOG}&present=1",
     "replay": f"overview?{BLOG}&present=1&replay=60",
+    "report": "report?runs=1,7",  # not a page: the HTML report of these runs, opened from disk
 }
 MNIST = ROOT.parent / "shared" / "data" / "mnist-10k"
 
@@ -43,10 +47,17 @@ def main(store: str, shots: dict[str, str]) -> None:
     ):
         for name, path in shots.items():
             page = browser.new_page(viewport={"width": 1400, "height": 1000})  # a new session reads the URL
-            page.goto(f"{url}/{path}")
-            if name == "train":
+            if path.startswith("report?"):
+                ids = [int(r) for r in path.split("runs=")[1].split(",")]
+                with Store(store) as s:
+                    html = write_report([Run(s, i) for i in ids], Path(tmp) / "report.html")
+                page.goto(html.as_uri())
+                page.locator(".js-plotly-plot").first.wait_for(timeout=30000)
+            elif name == "train":
+                page.goto(f"{url}/{path}")
                 page.locator("[data-testid=stDataFrame]").first.wait_for(timeout=30000)
             else:  # charts draw inside their own frames
+                page.goto(f"{url}/{path}")
                 page.frame_locator("iframe[title='rnnviz.livechart.livechart']").first.locator(
                     ".js-plotly-plot"
                 ).wait_for(timeout=60000)
@@ -55,7 +66,7 @@ def main(store: str, shots: dict[str, str]) -> None:
                 page.get_by_text(": wrong.").wait_for(timeout=30000)
             page.wait_for_timeout(3000 if "replay" not in path else 20000)  # mid-replay for the replay shot
             out = ROOT / "assets" / f"{name}.png"
-            page.screenshot(path=str(out), full_page=name != "train" and "present" not in path)
+            page.screenshot(path=str(out), full_page=name not in ("train", "report") and "present" not in path)
             page.close()
             print(out)
 
