@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from rnnviz import ui
+from rnnviz import sidebar
 
 PAGES_DIR = Path(__file__).parent / "pages"
 
@@ -25,5 +25,5 @@ def main() -> None:
         st.Page(PAGES_DIR / "inspector.py", title="Digit inspector", icon=":material/pageview:"),
     ]
     page = st.navigation(pages)
-    ui.sidebar()
+    sidebar.sidebar()
     page.run()

@@ -1,4 +1,5 @@
-"""Streamlit helpers shared by the pages: cached store reads, the run picker, live refresh, chart output."""
+"""Streamlit helpers shared by the pages: cached store reads, runs as the pages show them (at the step
+shown or replayed), live refresh, chart output."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import urlencode
 
 import numpy as np
 import pandas as pd
@@ -17,7 +17,7 @@ import streamlit as st
 from . import livechart
 from .config import RunConfig
 from .figures import Style
-from .store import ACTIVE, WAITING, Store, StoreError, default_path
+from .store import ACTIVE, WAITING, Store, default_path
 
 REFRESH_S = 1.0
 CHART_CONFIG = {"displaylogo": False, "responsive": True, "toImageButtonOptions": {"format": "png", "scale": 2}}
@@ -180,7 +180,6 @@ class Replay:
         return self.step() >= self.last
 
 
-REPLAY_SECONDS = (10, 20, 30, 60, 120, 300)
 REPLAY_REFRESH_S = 0.5
 
 
@@ -194,146 +193,6 @@ def view_step() -> int | None:
 
 def presenting() -> bool:
     return bool(st.session_state.get("present"))
-
-
-def _from_url(ids: list[int]) -> None:
-    """Once per browser session: the runs, step, presenter mode and replay a link carries."""
-    if st.session_state.get("url_read"):
-        return
-    st.session_state["url_read"] = True
-    q = st.query_params
-    try:
-        wanted = [int(r) for r in q.get("runs", "").split(",") if r.strip()]
-        step = int(q["step"]) if q.get("step") else None
-        replay = float(q["replay"]) if q.get("replay") else None
-    except ValueError:
-        st.toast("The link's runs, step or replay are not numbers; showing the latest runs instead.")
-        return
-    if wanted:
-        st.session_state["selected_runs"] = [r for r in wanted if r in ids]
-    if step is not None and step >= 0:
-        st.session_state["pinned_step"] = step
-    st.session_state["present"] = q.get("present") == "1"
-    if replay and replay > 0:
-        st.session_state["replay_from_url"] = replay
-
-
-def _to_url() -> dict[str, str]:
-    """The view as query parameters (the page is the URL's path), so a link reopens it."""
-    params = {"runs": ",".join(map(str, st.session_state.get("selected_runs", [])))}
-    if st.session_state.get("pinned_step") is not None:
-        params["step"] = str(st.session_state["pinned_step"])
-    if presenting():
-        params["present"] = "1"
-    st.query_params.from_dict({k: v for k, v in params.items() if v})
-    return params
-
-
-def _scrubbed(last: int) -> None:
-    value = st.session_state["scrub"]
-    st.session_state["pinned_step"] = None if value >= last else value
-    st.session_state.pop("replay", None)
-
-
-def _toggle_replay(last: int) -> None:
-    if st.session_state.get("replay") is not None:
-        st.session_state.pop("replay")
-    else:
-        st.session_state["replay"] = Replay(last, float(st.session_state.get("replay_seconds", 30)))
-        st.session_state["pinned_step"] = None
-
-
-def sidebar() -> None:
-    """The run picker shared by every page, the step scrubber and replay, the presenter switches."""
-    path = store_path()
-    try:
-        runs = runs_table(path)
-    except StoreError as exc:
-        st.sidebar.error(str(exc))
-        st.stop()
-    ids = runs["run_id"].tolist()
-    _from_url(ids)
-    if "select_next" in st.session_state:  # set by the Train and Remedies pages after starting runs
-        st.session_state["selected_runs"] = st.session_state.pop("select_next")
-        st.session_state["pinned_step"] = None
-    elif "selected_runs" not in st.session_state:
-        st.session_state["selected_runs"] = ids[:2][::-1]
-    st.session_state["selected_runs"] = [r for r in st.session_state["selected_runs"] if r in ids]
-    st.sidebar.multiselect(
-        "Runs shown",
-        ids,
-        key="selected_runs",
-        format_func=lambda r: run_label(runs, r),
-        help="The runs every page plots. Finished runs of earlier sessions are here too.",
-    )
-    chosen = runs[runs["run_id"].isin(st.session_state["selected_runs"])]
-    last = int(chosen["step"].max()) if len(chosen) else 0
-    if "replay_from_url" in st.session_state and last > 0:
-        st.session_state["replay"] = Replay(last, st.session_state.pop("replay_from_url"))
-    if last > 0:
-        pinned = st.session_state.get("pinned_step")
-        st.session_state["scrub"] = min(pinned, last) if pinned is not None else last
-        st.sidebar.slider(
-            "Step shown",
-            0,
-            last,
-            key="scrub",
-            on_change=_scrubbed,
-            args=(last,),
-            help="Moves every chart on every page to this training step. At the right end, charts follow the "
-            "latest step.",
-        )
-        c1, c2 = st.sidebar.columns(2, vertical_alignment="bottom")
-        seconds = c1.selectbox(
-            "Replay in",
-            REPLAY_SECONDS,
-            index=REPLAY_SECONDS.index(30),
-            format_func=lambda s: f"{s} s",
-            key="replay_seconds",
-            help="Play the picked runs from step 0 as if they were training, at this speed; every page follows.",
-        )
-        replaying = st.session_state.get("replay") is not None
-        c2.button(
-            "Stop" if replaying else "Replay",
-            icon=":material/stop:" if replaying else ":material/replay:",
-            on_click=_toggle_replay,
-            args=(last,),
-            width="stretch",
-        )
-        st.sidebar.caption(f"{last:,} steps in {seconds} s: {last / seconds:,.0f} steps a second")
-    st.sidebar.toggle(
-        "Live updates",
-        value=True,
-        key="live",
-        help="Redraw every second while a picked run trains. Pause to keep a chart still.",
-    )
-    st.sidebar.toggle("Large fonts (for talks)", key="large_fonts")
-    params = _to_url()
-    link = "?" + urlencode({**params, "present": "1"})
-    st.sidebar.markdown(
-        f"[Presenter view]({link}): this page with large fonts and no controls; the link keeps the runs and the step."
-    )
-    st.sidebar.caption(f"Store: `{path}`")
-    # Streamlit fades every element while a fragment reruns; once a second that repaints every chart.
-    st.html(
-        "<style>[data-stale] { opacity: 1 !important; transition: none !important; }"
-        "[data-testid=stStatusWidget] { display: none; }</style>"
-    )
-    if st.session_state.get("large_fonts") or presenting():
-        st.html("<style>html, .stMarkdown, p, label { font-size: 22px !important; }</style>")
-    if presenting():
-        st.html(PRESENTER_CSS)
-
-
-# Presenter mode hides the sidebar, the header and every control; only titles, text and charts remain.
-PRESENTER_CSS = """<style>
-[data-testid=stSidebar], [data-testid=stSidebarCollapsedControl], [data-testid=stHeader],
-[data-testid=stExpandSidebarButton], [data-testid=stToolbar], [data-testid=stSelectbox],
-[data-testid=stRadio], [data-testid=stSlider], [data-testid=stMultiSelect], [data-testid=stButton],
-[data-testid=stDownloadButton], [data-testid=stNumberInput], [data-testid=stDataFrame] { display: none !important; }
-.block-container { padding-top: 1rem !important; max-width: 100% !important; }
-h1 { font-size: 3rem !important; }
-</style>"""
 
 
 def style() -> Style:
