@@ -159,6 +159,21 @@ def test_a_link_reopens_runs_and_step_in_presenter_mode(full_store):
     assert at.query_params["present"] == "1"
 
 
+@pytest.mark.parametrize("query", [{"runs": "1,x", "step": "20"}, {"step": "-3", "replay": "soon"}, {"runs": "99"}])
+def test_a_broken_link_opens_the_latest_runs_instead(full_store, query):
+    st.cache_data.clear()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params.update(query)
+    at.run()
+    at.switch_page("rnnviz/pages/overview.py").run()
+    assert not at.exception, at.exception
+    assert "replay" not in at.session_state and "pinned_step" not in at.session_state
+    if query.get("runs") != "99":
+        assert figures(at)  # the latest runs are drawn
+    else:  # a run that does not exist (deleted since the link was made): nothing picked, and it says so
+        assert "No run selected" in at.info[0].value
+
+
 def test_replay_plays_a_finished_run_back_on_every_page(full_store):
     at = open_page("overview")
     at.selectbox(key="replay_seconds").set_value(10)
