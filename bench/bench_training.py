@@ -100,6 +100,7 @@ def main() -> None:
     ap.add_argument("--data-dir", default=str(DEFAULT_DATA))
     args = ap.parse_args()
     torch.set_num_threads(torch.get_num_threads())
+    torch.set_flush_denormal(True)  # as rnnviz's trainer does, so every variant computes the same way
     report = {}
     for name in ("blog-rnn", "blog-lstm"):
         cfg = preset(name, steps=args.steps, data_dir=args.data_dir)

@@ -13,7 +13,7 @@ PALETTE = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e
 MAX_POINTS = 400  # points per line sent to the browser
 MAX_COLUMNS = 300  # heatmap columns (training steps) sent to the browser
 MAX_ROWS = 112  # heatmap rows (time steps): T = 784 is averaged in groups of 7, about 3 pixels a row
-UNDERFLOW = float(np.finfo(np.float32).smallest_subnormal)  # where a gradient of exactly 0 is drawn
+UNDERFLOW = float(np.finfo(np.float32).tiny)  # where a gradient of exactly 0 is drawn (float32's smallest normal)
 
 
 @dataclass(frozen=True)
@@ -129,8 +129,9 @@ def gradient_heatmaps(runs: list[tuple[str, np.ndarray, np.ndarray]], key: str, 
     )
     logs = []
     for _, _, flow in runs:
-        # A gradient that underflowed to exactly 0 (float32, hundreds of steps back) has vanished completely:
-        # drawn at float32's smallest value, the darkest colour, rather than left blank. NaN stays a gap.
+        # A gradient that underflowed to exactly 0 (float32, hundreds of steps back; the trainer flushes
+        # denormals) has vanished completely: drawn at float32's smallest normal value, the darkest colour,
+        # rather than left blank. NaN stays a gap.
         with np.errstate(divide="ignore", invalid="ignore"):
             lg = np.log10(np.where(flow == 0, UNDERFLOW, flow))
         lg[~np.isfinite(lg)] = np.nan
