@@ -1,8 +1,10 @@
 """Load: two runs train while three browser sessions watch the Overview at 1 s refresh, for minutes.
 
 Reports the resident memory (RSS) of the Streamlit server and of each trainer at the start and the
-end of the watched period, errors in the server log, and each run's speed while watched as a ratio to
-its speed in a window with no browser open, measured in the same run.
+end of the watched period, errors in the server log, the cores each kind of process uses while the
+sessions watch, and each run's speed while watched as a ratio to its speed with no browser open: the
+mean of a window before the sessions open and one after they close, so that drift over the minutes
+(a store that grows, a machine that heats up) does not count as the cost of watching.
 
     python bench/bench_load.py [--minutes 10]
 """
@@ -18,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.bench_dashboard import cpu_by_kind  # noqa: E402
 from rnnviz import runner  # noqa: E402
 from rnnviz.config import preset  # noqa: E402
 from rnnviz.store import Store  # noqa: E402
@@ -37,10 +40,13 @@ def steps(store: Store, ids: list[int]) -> dict[int, int]:
     return {i: store.run(i)["step"] for i in ids}
 
 
-def rates(store: Store, ids: list[int], seconds: float) -> dict[int, float]:
-    before, t0 = steps(store, ids), time.monotonic()
+def rates(store: Store, ids: list[int], seconds: float, cores: list[dict] | None = None) -> dict[int, float]:
+    """Steps per second of each run over a window; the cores used per kind of process appended to `cores`."""
+    before, t0, c0 = steps(store, ids), time.monotonic(), cpu_by_kind()
     time.sleep(seconds)
-    after, dt = steps(store, ids), time.monotonic() - t0
+    after, dt, c1 = steps(store, ids), time.monotonic() - t0, cpu_by_kind()
+    if cores is not None:
+        cores.append({k: round((c1[k] - c0.get(k, 0.0)) / dt, 2) for k in c1})
     return {i: (after[i] - before[i]) / dt for i in ids}
 
 
@@ -75,16 +81,19 @@ def main() -> None:
             time.sleep(5)
             pids = {"server": pid, **{f"run {i}": store.run(i)["pid"] for i in ids}}
             start_rss = {k: rss_mib(p) for k, p in pids.items()}
-            watched = rates(store, ids, args.window)
+            cores: list[dict] = []
+            watched = rates(store, ids, args.window, cores)
             timeline = [start_rss]  # RSS once a minute: growth that levels off is a warm-up, not a leak
             end_at = time.monotonic() + max(0.0, args.minutes * 60 - 2 * args.window)
             while (left := end_at - time.monotonic()) > 0:
                 time.sleep(min(60.0, left))
                 timeline.append({k: rss_mib(p) for k, p in pids.items()})
-            watched_end = rates(store, ids, args.window)
+            watched_end = rates(store, ids, args.window, cores)
             end_rss = {k: rss_mib(p) for k, p in pids.items()}
             for context in sessions:
                 context.close()
+            time.sleep(5)
+            alone_end = rates(store, ids, args.window)
             for i in ids:
                 runner.stop(store, i)
             statuses = {i: store.run(i)["status"] for i in ids}
@@ -97,9 +106,11 @@ def main() -> None:
         "rss_mib_each_minute": {k: [t[k] for t in timeline] for k in start_rss},
         "server_log_errors": len(errors),
         "steps_per_s_alone": {i: round(v, 1) for i, v in alone.items()},
+        "steps_per_s_alone_after": {i: round(v, 1) for i, v in alone_end.items()},
+        "cores_while_watched": cores,
         "steps_per_s_watched_start": {i: round(v, 1) for i, v in watched.items()},
         "steps_per_s_watched_end": {i: round(v, 1) for i, v in watched_end.items()},
-        "ratio_watched_vs_alone": {i: round(watched_end[i] / alone[i], 3) for i in ids},
+        "ratio_watched_vs_alone": {i: round(2 * watched_end[i] / (alone[i] + alone_end[i]), 3) for i in ids},
         "runs_still_training_at_end": statuses,
     }
     print(f"RSS MiB start {start_rss} -> end {end_rss}")
@@ -107,9 +118,10 @@ def main() -> None:
         print(f"  {k} each minute: {series}")
     print(f"server log errors: {len(errors)}{': ' + errors[0] if errors else ''}")
     print(
-        f"steps/s alone {report['steps_per_s_alone']}, watched at the end {report['steps_per_s_watched_end']} "
-        f"({report['ratio_watched_vs_alone']})"
+        f"steps/s alone {report['steps_per_s_alone']} before and {report['steps_per_s_alone_after']} after, "
+        f"watched at the end {report['steps_per_s_watched_end']} ({report['ratio_watched_vs_alone']})"
     )
+    print(f"cores while watched (start, end): {cores}")
     print(json.dumps(report))
 
 
