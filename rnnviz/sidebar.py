@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+import pandas as pd
 import streamlit as st
 
-from .store import StoreError
-from .ui import Replay, presenting, run_label, runs_table, store_path
+from . import runner
+from .config import ConfigError, Limits
+from .store import WAITING, Store, StoreError
+from .ui import Replay, presenting, run_label, runs_table, store_path, store_readonly
 
 REPLAY_SECONDS = (10, 20, 30, 60, 120, 300)
 
@@ -60,6 +63,20 @@ def _toggle_replay(last: int) -> None:
         st.session_state["pinned_step"] = None
 
 
+def resume_waiting(path: str, runs: pd.DataFrame) -> None:
+    """Start runs of a launched set that still wait although slots are free: normally the trainer that
+    ends starts the next, but a trainer killed outright starts nothing."""
+    if (runs["status"] == WAITING).any() and not store_readonly(path):
+        try:
+            with Store(path) as store:
+                started = runner.start_waiting(store, Limits.from_env())
+        except (StoreError, ConfigError) as exc:
+            st.sidebar.warning(f"Runs are waiting to start, but: {exc}")
+            return
+        if started:
+            runs_table.clear()
+
+
 def sidebar() -> None:
     """The run picker shared by every page, the step scrubber and replay, the presenter switches."""
     path = store_path()
@@ -69,6 +86,7 @@ def sidebar() -> None:
         st.sidebar.error(str(exc))
         st.stop()
     ids = runs["run_id"].tolist()
+    resume_waiting(path, runs)
     _from_url(ids)
     if "select_next" in st.session_state:  # set by the Train and Remedies pages after starting runs
         st.session_state["selected_runs"] = st.session_state.pop("select_next")

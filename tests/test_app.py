@@ -309,3 +309,12 @@ def test_a_read_only_store_is_browsed_and_training_is_refused(trained_store, tmp
     at.switch_page("rnnviz/pages/gradient_flow.py").run()
     assert not at.exception and figures(at)
     assert path.read_bytes() == before
+
+
+def test_the_dashboard_starts_runs_left_waiting_by_a_killed_trainer(empty_store, monkeypatch):
+    spawned: list[int] = []
+    monkeypatch.setattr(runner, "_spawn", lambda store, run_id, *extra: spawned.append(run_id))
+    with Store(os.environ["RNNVIZ_STORE"]) as store:
+        ids = [store.create_run(quick_config(), status="waiting") for _ in range(5)]
+    at = open_page("overview")
+    assert not at.exception and spawned == ids[:4]  # up to the cap of 4; the fifth waits for a slot

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from rnnviz import data as datamod
-from rnnviz import runner, ui, views
+from rnnviz import runner, sidebar, ui, views
 from rnnviz.config import REMEDIES, ConfigError, Limits, remedies
 from rnnviz.store import Store, StoreError
 
@@ -89,6 +89,7 @@ def table(runs: list[ui.RunView]) -> pd.DataFrame:
 
 def render(runs: list[ui.RunView]) -> None:
     style = ui.style()
+    sidebar.resume_waiting(path, ui.runs_table(path))
     if sorted(r.id for r in runs) != sorted(st.session_state.get("selected_runs", [])):
         st.button(
             "Pick these runs in the sidebar",
