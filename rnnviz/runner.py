@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -109,11 +110,17 @@ def active(store: Store) -> pd.DataFrame:
     return runs[runs["status"].isin(ACTIVE)]
 
 
+EXECUTION_ONLY = ("threads", "device")  # how a run was computed, not what it computed
+
+
 def recorded(store: Store, cfg: RunConfig) -> int | None:
-    """The newest finished run with exactly this config, if any."""
+    """The newest finished run with this config (threads and device aside), if any."""
+    want = {k: v for k, v in json.loads(cfg.to_json()).items() if k not in EXECUTION_ONLY}
     runs = store.runs()
-    done = runs[(runs["status"] == "finished") & (runs["config"] == cfg.to_json())]
-    return int(done["run_id"].max()) if len(done) else None
+    for run_id, status, config in zip(runs["run_id"], runs["status"], runs["config"]):  # newest first
+        if status == "finished" and {k: v for k, v in json.loads(config).items() if k not in EXECUTION_ONLY} == want:
+            return int(run_id)
+    return None
 
 
 def record(

@@ -131,8 +131,8 @@ def test_killed_trainer_leaves_every_committed_step_readable(tmp_path):
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         reader = _wait(lambda: path.exists() and Store(path))
-        # another process reads while the trainer writes
-        seen = _wait(lambda: reader.run(1)["step"] >= 40 and reader.run(1)["step"])
+        # another process reads while the trainer writes (the file can exist before run 1 is in it)
+        seen = _wait(lambda: len(reader.runs()) and reader.run(1)["step"] >= 40 and reader.run(1)["step"])
         assert reader.run(1)["status"] == "running"
         assert len(reader.scalars(1, ["loss"])) >= 40
     finally:
