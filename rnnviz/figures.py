@@ -163,6 +163,7 @@ def gradient_heatmaps(runs: list[tuple[str, np.ndarray, np.ndarray]], key: str, 
             colorscale="Viridis", cmin=zmin, cmax=zmax, colorbar=dict(title="log10 ||dL/dh_t||", title_side="right")
         )
     )
+    fig.update_annotations(font_size=style.font_size)  # the panels' run labels, large for talks too
     return fig.update_layout(base_layout(style, "Gradient reaching each time step (log10 ||dL/dh_t||)", key))
 
 
@@ -197,6 +198,7 @@ def histogram_bars(
                 if edges[0] <= x <= edges[-1]:
                     fig.add_vline(x=x, line_dash="dash", line_color="grey", row=1, col=i + 1)
         fig.update_yaxes(tickformat=".0%", row=1, col=i + 1)
+    fig.update_annotations(font_size=style.font_size)  # the panels' run labels, large for talks too
     return fig.update_layout(base_layout(style, title, key, bargap=0))
 
 

@@ -155,6 +155,8 @@ def test_a_link_reopens_runs_and_step_in_presenter_mode(full_store):
     fig = figures(at)[0]
     assert [t["name"] for t in fig["data"]] == ["1 · test-rnn"] * 3 and xmax(fig) <= 20
     assert fig["layout"]["font"]["size"] == 22  # large fonts
+    at.switch_page("rnnviz/pages/gradient_flow.py").run()
+    assert {a["font"]["size"] for a in figures(at)[0]["layout"]["annotations"]} == {22}  # the panel labels too
     assert any("stSidebar" in h.proto.body for h in at.get("html"))  # the sidebar and controls hidden
     assert at.query_params["present"] == "1"
 
