@@ -34,7 +34,7 @@ def _from_url(ids: list[int]) -> None:
     if step is not None and step >= 0:
         st.session_state["pinned_step"] = step
     st.session_state["present"] = q.get("present") == "1"
-    if replay and replay > 0:
+    if replay and 0 < replay < float("inf"):
         st.session_state["replay_from_url"] = replay
 
 
@@ -45,7 +45,11 @@ def _to_url() -> dict[str, str]:
         params["step"] = str(st.session_state["pinned_step"])
     if presenting():
         params["present"] = "1"
-    st.query_params.from_dict({k: v for k, v in params.items() if v})
+    for key in ("runs", "step", "present"):  # other parameters (?preset= of the Train page) stay
+        if params.get(key):
+            st.query_params[key] = params[key]
+        elif key in st.query_params:
+            del st.query_params[key]
     return params
 
 

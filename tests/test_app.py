@@ -161,7 +161,18 @@ def test_a_link_reopens_runs_and_step_in_presenter_mode(full_store):
     assert at.query_params["present"] == "1"
 
 
-@pytest.mark.parametrize("query", [{"runs": "1,x", "step": "20"}, {"step": "-3", "replay": "soon"}, {"runs": "99"}])
+def test_the_train_pages_preset_link_survives_the_sidebars_parameters(full_store):
+    st.cache_data.clear()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params["preset"] = "quick-rnn"
+    at.run()
+    assert at.selectbox[0].value == "quick-rnn" and at.query_params["preset"] == "quick-rnn"
+    assert at.number_input(key="form-quick-rnn-steps").value == 400
+
+
+@pytest.mark.parametrize(
+    "query", [{"runs": "1,x", "step": "20"}, {"step": "-3", "replay": "soon"}, {"runs": "99"}, {"replay": "inf"}]
+)
 def test_a_broken_link_opens_the_latest_runs_instead(full_store, query):
     st.cache_data.clear()
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
