@@ -107,8 +107,8 @@ def inspect(model: SeqClassifier, digits: TestDigits, index: int) -> Inspection:
     x = datamod.to_float(digits.sequences[index : index + 1]).requires_grad_(True)  # (1, T, I)
     label = int(digits.labels[index])
     trace = model.unrolled(x)
-    F.cross_entropy(trace.logits, torch.tensor([label])).backward()
-    assert x.grad is not None
+    # the gradient with respect to the input only: the (cached, shared) model's .grad stays untouched
+    (grad_x,) = torch.autograd.grad(F.cross_entropy(trace.logits, torch.tensor([label])), x)
     hs = torch.stack(trace.hs, 1)  # (1, T, H)
     with torch.no_grad():
         probs = torch.softmax(model.head(hs[0]), -1)  # (T, C)
@@ -122,7 +122,7 @@ def inspect(model: SeqClassifier, digits: TestDigits, index: int) -> Inspection:
         positions=digits.positions,
         h=np_(hs),
         probs=probs.numpy(),
-        grad_x=x.grad[0].norm(dim=1).numpy(),
+        grad_x=grad_x[0].norm(dim=1).numpy(),
         cell=np_(trace.cs) if trace.cs is not None else None,
         gates={name: np_(v) for name, v in trace.gates.items()},
     )

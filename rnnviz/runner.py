@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from .config import ConfigError, Limits, RunConfig
-from .store import ACTIVE, WAITING, Store, StoreError
+from .store import ACTIVE, UNFINISHED, WAITING, Store, StoreError
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
@@ -64,7 +64,7 @@ def launch(configs: list[RunConfig], store: Store, limits: Limits) -> list[int]:
         limits.check(cfg)
     ids = [store.create_run(cfg, status=WAITING) for cfg in configs]
     start_waiting(store, limits)
-    return [ids[k] for k in range(len(configs))]
+    return ids
 
 
 def start_waiting(store: Store, limits: Limits) -> list[int]:
@@ -113,14 +113,17 @@ def active(store: Store) -> pd.DataFrame:
 EXECUTION_ONLY = ("threads", "device")  # how a run was computed, not what it computed
 
 
-def recorded(store: Store, cfg: RunConfig) -> int | None:
-    """The newest finished run with this config (threads and device aside), if any."""
-    want = {k: v for k, v in json.loads(cfg.to_json()).items() if k not in EXECUTION_ONLY}
-    runs = store.runs()
-    for run_id, status, config in zip(runs["run_id"], runs["status"], runs["config"]):  # newest first
-        if status == "finished" and {k: v for k, v in json.loads(config).items() if k not in EXECUTION_ONLY} == want:
-            return int(run_id)
-    return None
+def _what(config_json: str) -> str:
+    """A config as JSON without the fields that only say how it was computed."""
+    values = json.loads(config_json)
+    return json.dumps({k: v for k, v in values.items() if k not in EXECUTION_ONLY}, sort_keys=True)
+
+
+def finished_runs(store: Store) -> dict[str, int]:
+    """The newest finished run of each config (threads and device aside), keyed by `_what`."""
+    runs = store.runs()  # newest first
+    done = runs[runs["status"] == "finished"]
+    return {what: int(run_id) for run_id, what in zip(done["run_id"][::-1], map(_what, done["config"][::-1]))}
 
 
 def record(
@@ -134,8 +137,9 @@ def record(
     `limits.active_runs` at once) and wait for them. Returns the run ids in the order of `configs`.
     Ctrl-C stops the runs it launched (each keeps what it recorded)."""
     ids: dict[int, int] = {}
+    finished = finished_runs(store)
     for k, cfg in enumerate(configs):
-        before = recorded(store, cfg)
+        before = finished.get(_what(cfg.to_json()))
         if before is not None:
             ids[k] = before
             report(f"{cfg.display_name}: recorded before as run {before}")
@@ -153,10 +157,11 @@ def record(
                 if shown.get(run_id) != state:
                     shown[run_id] = state
                     report(f"run {run_id} {row['name']}: {row['status']}, step {row['step']} of {row['total_steps']}")
-                if row["status"] not in (*ACTIVE, WAITING):
+                if row["status"] not in UNFINISHED:
                     pending.discard(run_id)
-            if pending:
+            if any(runs.loc[r, "status"] == WAITING for r in pending):
                 start_waiting(store, limits)  # in case a trainer died before starting the next
+            if pending:
                 time.sleep(poll_s)
     except KeyboardInterrupt:
         for run_id in pending:

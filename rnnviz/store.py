@@ -22,6 +22,7 @@ ACTIVE = ("queued", "running")
 # A run of a launched set that waits for a free slot under the cap on runs training at once; it has no
 # process yet, so it is never reaped, and the next trainer to end (or the dashboard) starts it.
 WAITING = "waiting"
+UNFINISHED = (WAITING, *ACTIVE)  # runs that have not ended: pages keep polling while one is picked
 EXPORT_FORMATS = ("csv", "parquet")
 # A run that was queued this long ago and never got a process has lost its launcher.
 QUEUE_GRACE_S = 60.0
@@ -122,6 +123,12 @@ def export_dir(directory: str | os.PathLike) -> Path:
     except OSError as exc:
         raise StoreError(f"{out}: cannot create the export directory ({exc.strerror or exc})") from None
     return out
+
+
+def checkpoint_file(store_path: str | os.PathLike, run_id: int) -> Path:
+    """Where a run's latest checkpoint (model and optimiser state) lives: beside the store."""
+    path = Path(store_path).expanduser()
+    return path.parent / "checkpoints" / f"{path.stem}-run-{int(run_id)}.pt"
 
 
 class Store:
@@ -303,8 +310,7 @@ class Store:
             return bool(c.execute("SELECT stop_requested FROM runs WHERE id = ?", (run_id,)).fetchone()[0])
 
     def checkpoint_path(self, run_id: int) -> Path:
-        """Where a run's latest checkpoint (model and optimiser state) lives: beside the store."""
-        return self.path.parent / "checkpoints" / f"{self.path.stem}-run-{int(run_id)}.pt"
+        return checkpoint_file(self.path, run_id)
 
     def truncate(self, run_id: int, step: int) -> None:
         """Forget a run's records after a step and make it runnable again (resuming from a checkpoint)."""
@@ -339,7 +345,7 @@ class Store:
         transaction, so two launchers at once never start the same run or pass the cap."""
         self.reap()
         with self.transaction() as c:
-            (busy,) = c.execute("SELECT COUNT(*) FROM runs WHERE status IN ('queued', 'running')").fetchone()
+            (busy,) = c.execute("SELECT COUNT(*) FROM runs WHERE status IN (?, ?)", ACTIVE).fetchone()
             ids = [
                 r
                 for (r,) in c.execute(

@@ -17,7 +17,7 @@ import streamlit as st
 from . import livechart
 from .config import RunConfig
 from .figures import Style
-from .store import ACTIVE, WAITING, Store, default_path
+from .store import UNFINISHED, Store, default_path
 
 REFRESH_S = 1.0
 CHART_CONFIG = {"displaylogo": False, "responsive": True, "toImageButtonOptions": {"format": "png", "scale": 2}}
@@ -155,7 +155,7 @@ class RunView:
 
     @property
     def active(self) -> bool:
-        return self.row["status"] in ACTIVE or self.row["status"] == WAITING
+        return self.row["status"] in UNFINISHED
 
     def scalar_names(self) -> list[str]:
         return sorted(scalar_log(self.path, self.id, self.version).series)

@@ -9,7 +9,7 @@ from rnnviz import digits, ui
 from rnnviz.config import GATES
 from rnnviz.data import DataError
 from rnnviz.models import SeqClassifier
-from rnnviz.store import Store, StoreError
+from rnnviz.store import Store, StoreError, checkpoint_file
 from rnnviz.views import GATE_NAMES
 
 st.title("Digit inspector")
@@ -23,32 +23,32 @@ path = ui.store_path()
 
 def checkpoint_mtime(run_id: int) -> float:
     """Part of every cache key below: a run that saves a newer checkpoint is read again."""
-    with Store(path) as store:
-        ckpt = store.checkpoint_path(run_id)
+    ckpt = checkpoint_file(path, run_id)
     return ckpt.stat().st_mtime if ckpt.exists() else 0.0
 
 
+# Every cache is keyed by the store's path too: run ids are numbers within one store.
 @st.cache_resource(max_entries=4, show_spinner="Loading the checkpoint...")
-def model_of(run_id: int, mtime: float) -> tuple[SeqClassifier, int]:
+def model_of(path: str, run_id: int, mtime: float) -> tuple[SeqClassifier, int]:
     with Store(path) as store:
         return digits.checkpointed_model(store, run_id)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Reading the test digits...")
-def digits_of(run_id: int) -> digits.TestDigits:
+def digits_of(path: str, run_id: int) -> digits.TestDigits:
     return digits.test_digits(ui.config(path, run_id))
 
 
 @st.cache_data(max_entries=8, show_spinner="Finding the digits this model gets wrong...")
-def mistakes(run_id: int, mtime: float) -> np.ndarray:
-    test = digits_of(run_id)
-    predicted = digits.predictions(model_of(run_id, mtime)[0], test.sequences)
+def mistakes(path: str, run_id: int, mtime: float) -> np.ndarray:
+    test = digits_of(path, run_id)
+    predicted = digits.predictions(model_of(path, run_id, mtime)[0], test.sequences)
     return np.flatnonzero(predicted != test.labels[: len(predicted)])
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def inspection(run_id: int, mtime: float, index: int) -> digits.Inspection:
-    return digits.inspect(model_of(run_id, mtime)[0], digits_of(run_id), index)
+def inspection(path: str, run_id: int, mtime: float, index: int) -> digits.Inspection:
+    return digits.inspect(model_of(path, run_id, mtime)[0], digits_of(path, run_id), index)
 
 
 runs = ui.runs_table(path)
@@ -67,8 +67,8 @@ run_id = c1.selectbox(
 )
 mtime = checkpoint_mtime(run_id)
 try:
-    model, ckpt_step = model_of(run_id, mtime)
-    test = digits_of(run_id)
+    model, ckpt_step = model_of(path, run_id, mtime)
+    test = digits_of(path, run_id)
 except (DataError, StoreError) as exc:
     st.warning(str(exc), icon=":material/warning:")
     st.stop()
@@ -82,7 +82,7 @@ def pick_random() -> None:
 
 
 def pick_wrong() -> None:
-    wrong = mistakes(run_id, mtime)
+    wrong = mistakes(path, run_id, mtime)
     if len(wrong) == 0:
         st.session_state["insp-note"] = "This model gets every one of the digits searched right."
         return
@@ -101,7 +101,7 @@ c4.button(
 if note := st.session_state.pop("insp-note", None):
     st.info(note)
 
-insp = inspection(run_id, mtime, int(st.session_state["insp-digit"]))
+insp = inspection(path, run_id, mtime, int(st.session_state["insp-digit"]))
 verdict = "right" if insp.prediction == insp.label else "wrong"
 st.markdown(
     f"Run **{ui.run_label(runs, run_id)}** at its checkpoint of step **{ckpt_step:,}**. Digit "

@@ -26,7 +26,7 @@ from rnnviz.config import (
     rnn_vs_lstm,
 )
 from rnnviz.data import DataError
-from rnnviz.store import Store, StoreError
+from rnnviz.store import UNFINISHED, Store, StoreError
 
 path = ui.store_path()
 readonly = ui.store_readonly(path)
@@ -222,7 +222,7 @@ def runs_section() -> None:
     if runs.empty:
         st.info("No runs yet. Pick a preset above and click **Train**, or **Train RNN vs LSTM** for the blog pair.")
         return
-    polling = runs["status"].isin(["waiting", "queued", "running"]).any()
+    polling = runs["status"].isin(UNFINISHED).any()
 
     @st.fragment(run_every=ui.REFRESH_S if polling else None)
     def table() -> None:
@@ -251,14 +251,14 @@ def runs_section() -> None:
                 "elapsed": st.column_config.NumberColumn("elapsed (s)", format="%.0f"),
             },
         )
-        if polling and not df["status"].isin(["waiting", "queued", "running"]).any():
+        if polling and not df["status"].isin(UNFINISHED).any():
             st.rerun(scope="app")
 
     table()
     c1, c2, c4, c3, _ = st.columns([2, 1, 1, 1, 1], vertical_alignment="bottom")
     run_id = c1.selectbox("Run", runs["run_id"].tolist(), format_func=lambda r: ui.run_label(runs, r))
     status = runs.set_index("run_id").loc[run_id, "status"]
-    if c2.button("Stop", disabled=readonly or status not in ("waiting", "queued", "running"), width="stretch"):
+    if c2.button("Stop", disabled=readonly or status not in UNFINISHED, width="stretch"):
         act(runner.stop, run_id, f"Asked run {run_id} to stop; it saves and ends within about a second.")
     if c4.button(
         "Resume",
