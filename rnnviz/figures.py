@@ -16,6 +16,13 @@ MAX_ROWS = 112  # heatmap rows (time steps): T = 784 is averaged in groups of 7,
 UNDERFLOW = float(np.finfo(np.float32).tiny)  # where a gradient of exactly 0 is drawn (float32's smallest normal)
 
 
+def floored(gradients: np.ndarray) -> np.ndarray:
+    """Gradient norms for a log scale: one that underflowed to exactly 0 (float32, hundreds of steps back;
+    the trainer flushes denormals) has vanished completely, so it is drawn at UNDERFLOW, the floor of the
+    scale, rather than left out. NaN stays a gap."""
+    return np.where(gradients == 0, UNDERFLOW, gradients)
+
+
 @dataclass(frozen=True)
 class Style:
     """Looks shared by every figure; large fonts for the back of a room."""
@@ -129,11 +136,8 @@ def gradient_heatmaps(runs: list[tuple[str, np.ndarray, np.ndarray]], key: str, 
     )
     logs = []
     for _, _, flow in runs:
-        # A gradient that underflowed to exactly 0 (float32, hundreds of steps back; the trainer flushes
-        # denormals) has vanished completely: drawn at float32's smallest normal value, the darkest colour,
-        # rather than left blank. NaN stays a gap.
         with np.errstate(divide="ignore", invalid="ignore"):
-            lg = np.log10(np.where(flow == 0, UNDERFLOW, flow))
+            lg = np.log10(floored(flow))
         lg[~np.isfinite(lg)] = np.nan
         logs.append(lg)
     finite = np.concatenate([lg[np.isfinite(lg)] for lg in logs]) if logs else np.zeros(0)

@@ -11,15 +11,19 @@ def _pct(x: float) -> str:
     return f"{100 * x:.0f}%"
 
 
+def gradient_ratio(flow: np.ndarray) -> float | None:
+    """||dL/dh_1|| / ||dL/dh_T|| at the latest probe: how much gradient reaches the first time step."""
+    if flow.size == 0 or not np.isfinite(flow[-1]).all() or flow[-1, -1] <= 0:
+        return None
+    return float(flow[-1, 0]) / float(flow[-1, -1])
+
+
 def gradient_reading(flow: np.ndarray) -> str | None:
     """How much of the last step's gradient reaches the first time step, at the latest probe."""
-    if flow.size == 0:
+    ratio = gradient_ratio(flow)
+    if ratio is None:
         return None
-    last = flow[-1]
-    if not np.isfinite(last).all() or last[-1] <= 0:
-        return None
-    ratio = float(last[0]) / float(last[-1])
-    T = len(last)
+    T = flow.shape[1]
     if ratio == 0:
         return f"no gradient at all reaches t = 1 from t = {T}: it underflowed to 0 (float32)"
     if ratio < VANISHED:

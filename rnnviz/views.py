@@ -97,8 +97,7 @@ def per_time_step(runs: Sequence[RunData], name: str, at: int | None) -> list[tu
 def gradient_curve(
     runs: Sequence[RunData], at: int | None = None, style: Style = DEFAULT, key: str = "gf-curve"
 ) -> go.Figure:
-    # a gradient that underflowed to 0 sits at the floor of the log axis instead of vanishing from it
-    curves = [(label, t, np.where(v == 0, figures.UNDERFLOW, v)) for label, t, v in per_time_step(runs, "grad_h", at)]
+    curves = [(label, t, figures.floored(v)) for label, t, v in per_time_step(runs, "grad_h", at)]
     title = "||dL/dh_t|| against time step" if at is not None else "||dL/dh_t|| at each run's latest probe"
     return figures.lines(curves, title, "||dL/dh_t||", key, style, log_y=True, xtitle="time step t")
 

@@ -10,6 +10,7 @@ import streamlit as st
 from rnnviz import data as datamod
 from rnnviz import runner, sidebar, ui, views
 from rnnviz.config import REMEDIES, ConfigError, Limits, remedies
+from rnnviz.findings import gradient_ratio
 from rnnviz.store import Store, StoreError
 
 st.title("Remedies")
@@ -62,16 +63,11 @@ def latest_set() -> list[ui.RunView]:
     return [ui.RunView(path, by_id.loc[newest[name]], until) for name in WHAT if name in newest]
 
 
-def gradient_ratio(run: ui.RunView) -> float:
-    """||dL/dh_1|| / ||dL/dh_T|| at the latest probe shown: how much gradient reaches the first row."""
-    flow = run.series("grad_h")[1]
-    return float(flow[-1, 0] / flow[-1, -1]) if len(flow) and flow[-1, -1] > 0 else np.nan
-
-
 def table(runs: list[ui.RunView]) -> pd.DataFrame:
     rows = []
     for r in runs:
         share = views.clipped_share(r)
+        ratio = gradient_ratio(r.series("grad_h")[1])
         rows.append(
             {
                 "run": r.label,
@@ -81,7 +77,7 @@ def table(runs: list[ui.RunView]) -> pd.DataFrame:
                 "test accuracy": r.row["test_accuracy"],
                 "saturated |h|": r.row["saturated_fraction"],
                 "clipped steps": f"{share:.1%}" if share is not None else "",
-                "gradient t=1 / t=T": gradient_ratio(r),
+                "gradient t=1 / t=T": ratio if ratio is not None else np.nan,
             }
         )
     return pd.DataFrame(rows)
