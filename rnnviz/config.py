@@ -267,10 +267,12 @@ REMEDIES: tuple[tuple[str, dict[str, Any], str], ...] = (
 def remedies(clip: float = 1.0, **common: Any) -> list[RunConfig]:
     """The remedies set: blog-rnn and one run per remedy, with `common` changes (steps, seed, data) in all."""
     base = preset("blog-rnn", **common)
-    return [
-        base.replace(name=name, **{**changes, **({"clip": clip} if "clip" in changes else {})}).validate()
-        for name, changes, _ in REMEDIES
-    ]
+    runs = []
+    for name, changes, _ in REMEDIES:
+        if "clip" in changes:
+            changes = {**changes, "clip": clip}  # the clipping run's threshold is a setting
+        runs.append(base.replace(name=name, **changes).validate())
+    return runs
 
 
 def rnn_vs_lstm(cfg: RunConfig) -> list[RunConfig]:
