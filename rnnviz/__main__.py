@@ -261,7 +261,8 @@ def streamlit_flags(settings: dict[str, Any]) -> list[str]:
 
 
 def cmd_app(args: argparse.Namespace) -> int:
-    """Replace this process with `streamlit run` on the packaged dashboard (Ctrl-C reaches Streamlit)."""
+    """Replace this process with `streamlit run` on the packaged dashboard and its live-chart feeds (Ctrl-C
+    reaches Streamlit)."""
     here = Path(__file__).parent
     settings = tomllib.loads((here / "web" / "streamlit.toml").read_text())
     if args.store:
@@ -269,7 +270,7 @@ def cmd_app(args: argparse.Namespace) -> int:
     # glibc gives each of the server's many threads its own malloc arena; their fragmentation grew the
     # server by ~25 MiB a minute under three watching tabs, two arenas by ~4 (bench/bench_load.py).
     os.environ.setdefault("MALLOC_ARENA_MAX", "2")
-    cmd = [sys.executable, "-m", "streamlit", "run", str(here / "web" / "app.py"), *streamlit_flags(settings)]
+    cmd = [sys.executable, "-m", "streamlit", "run", str(here / "web" / "server.py"), *streamlit_flags(settings)]
     cmd += args.streamlit_args
     if args.dry_run:
         print(shlex.join(cmd))

@@ -144,7 +144,7 @@ def sidebar() -> None:
         "Live updates",
         value=True,
         key="live",
-        help="Redraw every second while a picked run trains. Pause to keep a chart still.",
+        help="Redraw the charts every second while a picked run trains. Pause to keep a chart still.",
     )
     st.sidebar.toggle("Large fonts (for talks)", key="large_fonts")
     params = _to_url()

@@ -4,9 +4,10 @@ shown or replayed), live refresh, chart output."""
 from __future__ import annotations
 
 import os
+import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,9 +18,13 @@ import streamlit as st
 from . import livechart
 from .config import RunConfig
 from .figures import Style
+from .livefeed import FEEDS, PREFIX, version_tag
 from .store import UNFINISHED, Store, default_path
 
 REFRESH_S = 1.0
+# While the server feeds live charts (rnnviz/livefeed.py) they update themselves each second; the rest of a
+# page (status lines, readings, tables) reruns this often, which costs a tab a rerun every 5 s, not every 1 s.
+FED_REFRESH_S = 5.0
 CHART_CONFIG = {"displaylogo": False, "responsive": True, "toImageButtonOptions": {"format": "png", "scale": 2}}
 
 
@@ -218,11 +223,14 @@ def style() -> Style:
     return Style.for_talks(bool(st.session_state.get("large_fonts")) or presenting())
 
 
+def runs_now(path: str, ids: Iterable[int], until: int | None = None) -> list[RunView]:
+    """The runs with these ids (those that exist) as they are now, or as they were at step `until`."""
+    table = runs_table(path).set_index("run_id", drop=False)
+    return [RunView(path, table.loc[i], until) for i in ids if i in table.index]
+
+
 def selected_runs() -> list[RunView]:
-    path = store_path()
-    runs = runs_table(path).set_index("run_id", drop=False)
-    until = view_step()
-    return [RunView(path, runs.loc[r], until) for r in st.session_state.get("selected_runs", []) if r in runs.index]
+    return runs_now(store_path(), st.session_state.get("selected_runs", []), view_step())
 
 
 def live(
@@ -238,7 +246,7 @@ def live(
         return
     replaying = st.session_state.get("replay") is not None
     polling = any(r.active for r in runs) and st.session_state.get("live", True)
-    every = REPLAY_REFRESH_S if replaying else REFRESH_S if polling else None
+    every = REPLAY_REFRESH_S if replaying else (FED_REFRESH_S if feeding() else REFRESH_S) if polling else None
 
     @st.fragment(run_every=every)
     def body() -> None:
@@ -258,4 +266,31 @@ def live(
 
 
 def chart(fig: go.Figure, key: str) -> None:
+    """A chart that changes only when the page reruns."""
     livechart.show(fig, key, CHART_CONFIG)
+
+
+def feeding() -> bool:
+    """Whether live charts can feed themselves: the server mounts the feed route at the site's root, so not
+    under a base URL path."""
+    return FEEDS.serving and not st.get_option("server.baseUrlPath")
+
+
+def live_chart(key: str, view: Callable[..., go.Figure], runs: list[RunView], /, one: bool = False, **options) -> None:
+    """The figure `view(runs, **options)` (`view(runs[0], ...)` with `one`), which, while any of the runs
+    trains and the page shows the latest step, refreshes itself from the server every second."""
+    fig = view(runs[0] if one else runs, **options)
+    feed = version = None
+    if feeding() and st.session_state.get("live", True) and any(r.active for r in runs) and view_step() is None:
+        path, ids = runs[0].path, tuple(r.id for r in runs)
+
+        def source() -> tuple[tuple, Callable[[], str]]:
+            now = runs_now(path, ids)
+            return tuple(r.version for r in now), lambda: view(now[0] if one else now, **options).to_json()
+
+        tokens = st.session_state.setdefault("feed_tokens", {})
+        token = tokens.setdefault(key, secrets.token_urlsafe(16))
+        recipe = (view.__module__, view.__qualname__, path, ids, one, tuple(sorted(options.items())))
+        FEEDS.register(token, recipe, source)
+        feed, version = PREFIX + token, version_tag(tuple(r.version for r in runs))
+    livechart.show(fig, key, CHART_CONFIG, feed, version)

@@ -68,6 +68,26 @@ def zoom_survives_live_updates(page) -> None:
     assert now[0] == zoomed, f"zoom lost on a live update: {zoomed} -> {now[0]}"
 
 
+def charts_feed_themselves(page) -> None:
+    """While runs train, the chart fetches its own figure from the server about once a second (its feed,
+    rnnviz/livefeed.py); the rest of the page reruns only every few seconds."""
+    fed: list[int] = []
+
+    def on_response(response) -> None:
+        if "/rnnviz-feed/" in response.url:
+            fed.append(response.status)
+
+    read = "() => Number(document.getElementById('chart').dataset.updates)"
+    frame = chart_frames(page)[0]
+    page.on("response", on_response)
+    before = frame.evaluate(read)
+    time.sleep(6)
+    after = frame.evaluate(read)
+    page.remove_listener("response", on_response)
+    assert fed.count(200) >= 3 and set(fed) <= {200, 204}, fed
+    assert after - before >= 3, f"the chart was redrawn {after - before} times in 6 s"
+
+
 def stop_all(store_path: Path) -> None:
     """Ask every run to stop and wait until none trains (also after a failed assertion)."""
     if not store_path.exists():
@@ -110,6 +130,7 @@ def watch_live_and_restart_the_server(tmp_path: Path, store_path: Path, shots: P
             time.sleep(0.25)  # no reload: the page's fragment polls the store
         assert set(later) == {"rnn", "lstm"}
         assert count_in_charts(page, ".js-plotly-plot") >= 1
+        charts_feed_themselves(page)
         zoom_survives_live_updates(page)
         page.reload()  # a reload shows the whole range again
         page.get_by_text("Training loss").wait_for(timeout=30000)

@@ -59,8 +59,8 @@ def render(runs: list[ui.RunView]) -> None:
     cols = st.columns(2)
     for k, name in enumerate(chosen):
         with cols[k % 2]:
-            ui.chart(views.metric(runs, name, style), f"cmp-{name}")
-    ui.chart(views.gradient_curve(runs, None, style, key="cmp-flow"), "cmp-flow")
+            ui.live_chart(f"cmp-{name}", views.metric, runs, name=name, style=style)
+    ui.live_chart("cmp-flow", views.gradient_curve, runs, style=style, key="cmp-flow")
 
 
 ui.live(render, "Pick two or more runs in the sidebar to compare them.")

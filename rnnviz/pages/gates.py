@@ -26,13 +26,13 @@ def render(runs: list[ui.RunView]) -> None:
         return
     c1, c2 = st.columns(2)
     with c1:
-        ui.chart(views.gate_means(run, style=style), "gates-mean")
+        ui.live_chart("gates-mean", views.gate_means, [run], one=True, style=style)
     with c2:
-        ui.chart(views.gate_scatter(run, style=style), "gates-scatter")
+        ui.live_chart("gates-scatter", views.gate_scatter, [run], one=True, style=style)
     cols = st.columns(2)
     for k, name in enumerate(views.histogrammed_gates(run)):
         with cols[k % 2]:
-            ui.chart(views.gate_histograms(run, name, style), f"gates-h-{name}")
+            ui.live_chart(f"gates-h-{name}", views.gate_histograms, [run], one=True, name=name, style=style)
 
 
 ui.live(render)

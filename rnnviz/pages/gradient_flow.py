@@ -15,14 +15,14 @@ st.caption(
 
 def render(runs: list[ui.RunView]) -> None:
     style = ui.style()
-    ui.chart(views.gradient_flow(runs, style), "gf-heat")
-    ui.chart(views.gradient_curve(runs, style=style), "gf-curve")
+    ui.live_chart("gf-heat", views.gradient_flow, runs, style=style)
+    ui.live_chart("gf-curve", views.gradient_curve, runs, style=style)
     for r in runs:
         c1, c2 = st.columns(2)
         with c1:
-            ui.chart(views.param_norms(r, style), f"gf-param-{r.id}")
+            ui.live_chart(f"gf-param-{r.id}", views.param_norms, [r], one=True, style=style)
         with c2:
-            ui.chart(views.global_norm(r, style), f"gf-global-{r.id}")
+            ui.live_chart(f"gf-global-{r.id}", views.global_norm, [r], one=True, style=style)
             share = views.clipped_share(r)
             if share is not None:
                 st.caption(f"Clipping at {r.cfg.clip:g} fired on {share:.1%} of steps.")

@@ -19,7 +19,7 @@ def status_line(r: ui.RunView) -> str:
 
 def render(runs: list[ui.RunView]) -> None:
     st.markdown("  \n".join(status_line(r) for r in runs))
-    ui.chart(views.overview(runs, ui.style()), "overview")
+    ui.live_chart("overview", views.overview, runs, style=ui.style())
     st.subheader("Reading")
     for r in runs:
         st.markdown(reading(r))

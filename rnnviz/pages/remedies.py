@@ -103,10 +103,10 @@ def render(runs: list[ui.RunView]) -> None:
     )
     c1, c2 = st.columns(2)
     with c1:
-        ui.chart(views.metric(runs, "test_accuracy", style, key="rem-acc"), "rem-acc")
+        ui.live_chart("rem-acc", views.metric, runs, name="test_accuracy", style=style, key="rem-acc")
     with c2:
-        ui.chart(views.metric(runs, "saturated", style, key="rem-sat"), "rem-sat")
-    ui.chart(views.gradient_curve(runs, style=style, key="rem-flow"), "rem-flow")
+        ui.live_chart("rem-sat", views.metric, runs, name="saturated", style=style, key="rem-sat")
+    ui.live_chart("rem-flow", views.gradient_curve, runs, style=style, key="rem-flow")
 
 
 ui.live(

@@ -31,13 +31,13 @@ def render(runs: list[ui.RunView]) -> None:
     options = sorted({round(float(e), 4) for e in edges if 0.5 <= e < 1.0})
     default = min(options, key=lambda e: abs(e - runs[0].cfg.saturation)) if options else 0.99
     threshold = st.select_slider("Saturation threshold |h| >", options or [0.99], value=default, key="sat-thr")
-    ui.chart(views.saturation_histogram(runs, which=which, threshold=threshold, style=style), "sat-hist")
+    ui.live_chart("sat-hist", views.saturation_histogram, runs, which=which, threshold=threshold, style=style)
     c1, c2 = st.columns(2)
     with c1:
-        ui.chart(views.saturation_over_training(runs, which, threshold, style), "sat-over")
+        ui.live_chart("sat-over", views.saturation_over_training, runs, which=which, threshold=threshold, style=style)
     with c2:
-        ui.chart(views.saturation_per_time_step(runs, style=style), "sat-per-t")
-    ui.chart(views.preactivations(runs, style=style), "sat-preact")
+        ui.live_chart("sat-per-t", views.saturation_per_time_step, runs, style=style)
+    ui.live_chart("sat-preact", views.preactivations, runs, style=style)
     with st.expander("Animation over training (for talks)"):
         cols = st.columns(len(hists))
         for col, (r, *_) in zip(cols, hists):
