@@ -77,15 +77,20 @@ def charts_feed_themselves(page) -> None:
         if "/rnnviz-feed/" in response.url:
             fed.append(response.status)
 
-    read = "() => Number(document.getElementById('chart').dataset.updates)"
+    read = """() => { const c = document.getElementById('chart'); const x = c._fullData[0].x;
+                      return [Number(c.dataset.updates), Number(x[x.length - 1])]; }"""
     frame = chart_frames(page)[0]
     page.on("response", on_response)
-    before = frame.evaluate(read)
-    time.sleep(6)
-    after = frame.evaluate(read)
+    seen = [frame.evaluate(read)]
+    end = time.monotonic() + 6
+    while time.monotonic() < end:  # through a rerun of the page (every 5 s) as well as the feed's updates
+        seen.append(frame.evaluate(read))
+        time.sleep(0.1)
     page.remove_listener("response", on_response)
     assert fed.count(200) >= 3 and set(fed) <= {200, 204}, fed
-    assert after - before >= 3, f"the chart was redrawn {after - before} times in 6 s"
+    assert seen[-1][0] - seen[0][0] >= 3, f"the chart was redrawn {seen[-1][0] - seen[0][0]} times in 6 s"
+    last_steps = [step for _, step in seen]
+    assert last_steps == sorted(last_steps), f"the chart went back to an older step: {last_steps}"
 
 
 def stop_all(store_path: Path) -> None:
