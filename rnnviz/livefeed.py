@@ -4,7 +4,7 @@ server once a second, instead of the whole page re-running to redraw it.
 Why: a Streamlit rerun costs a browser tab about 25 ms of CPU even for a page of one line, on top of
 redrawing its charts. With three tabs watching two runs on a 2-core machine, that came out of training
 (0.83x its speed unwatched). A feed costs a tab one small request and one chart update a second, and tabs
-that show the same runs the same way share one figure build per committed step.
+that show the same chart share a figure built in the last half second.
 
 How: the page registers each live chart's recipe (a view, the run ids, the options) under a random token;
 the chart's frame polls `/rnnviz-feed/<token>?v=<version shown>` and gets the figure's JSON, or 204 when
@@ -27,7 +27,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 PREFIX = "/rnnviz-feed/"
-POLL_S = 1.0
 
 log = logging.getLogger(__name__)
 
