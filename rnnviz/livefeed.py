@@ -35,7 +35,8 @@ Source = Callable[[], tuple[Hashable, Callable[[], str]]]
 
 
 def version_tag(version: Hashable) -> str:
-    """A short name for a version (the runs' steps and statuses), the same in the page and the feed."""
+    """A short name for a figure's version (its recipe and its runs' steps and statuses), the same in the
+    page and the feed."""
     return format(hash(version) & 0xFFFFFFFFFFFF, "x")
 
 
@@ -87,7 +88,7 @@ class Feeds:
             tag, body = last[1], last[2]
         else:
             version, build = feed.source()
-            tag = version_tag(version)
+            tag = version_tag((feed.key, version))
             if last is not None and last[1] == tag:
                 body = last[2]
             elif tag == shown:

@@ -292,5 +292,5 @@ def live_chart(key: str, view: Callable[..., go.Figure], runs: list[RunView], /,
         token = tokens.setdefault(key, secrets.token_urlsafe(16))
         recipe = (view.__module__, view.__qualname__, path, ids, one, tuple(sorted(options.items())))
         FEEDS.register(token, recipe, source)
-        feed, version = PREFIX + token, version_tag(tuple(r.version for r in runs))
-    livechart.show(fig, key, CHART_CONFIG, feed, version)
+        feed, version = PREFIX + token, version_tag((recipe, tuple(r.version for r in runs)))
+    livechart.show(fig, key, CHART_CONFIG, feed, version, version_tag(recipe) if feed else None)

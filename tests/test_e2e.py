@@ -88,7 +88,11 @@ def charts_feed_themselves(page) -> None:
         time.sleep(0.1)
     page.remove_listener("response", on_response)
     assert fed.count(200) >= 3 and set(fed) <= {200, 204}, fed
-    assert seen[-1][0] - seen[0][0] >= 3, f"the chart was redrawn {seen[-1][0] - seen[0][0]} times in 6 s"
+    redraws = seen[-1][0] - seen[0][0]
+    assert redraws >= 3, f"the chart was redrawn {redraws} times in 6 s"
+    # every redraw came from the feed (one fetched before the window may land in it): the page's own rerun
+    # in those 6 s did not redraw the chart a second time
+    assert redraws <= fed.count(200) + 1, (redraws, fed)
     last_steps = [step for _, step in seen]
     assert last_steps == sorted(last_steps), f"the chart went back to an older step: {last_steps}"
 
