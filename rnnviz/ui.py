@@ -288,9 +288,10 @@ def live_chart(key: str, view: Callable[..., go.Figure], runs: list[RunView], /,
             now = runs_now(path, ids)
             return tuple(r.version for r in now), lambda: view(now[0] if one else now, **options).to_json()
 
-        tokens = st.session_state.setdefault("feed_tokens", {})
-        token = tokens.setdefault(key, secrets.token_urlsafe(16))
+        # One token per chart and recipe: a chart whose runs or options change gets a new feed, which tells its
+        # frame to draw the page's figure instead of leaving the updates to the feed.
         recipe = (view.__module__, view.__qualname__, path, ids, one, tuple(sorted(options.items())))
+        token = st.session_state.setdefault("feed_tokens", {}).setdefault((key, recipe), secrets.token_urlsafe(16))
         FEEDS.register(token, recipe, source)
         feed, version = PREFIX + token, version_tag((recipe, tuple(r.version for r in runs)))
-    livechart.show(fig, key, CHART_CONFIG, feed, version, version_tag(recipe) if feed else None)
+    livechart.show(fig, key, CHART_CONFIG, feed, version)
