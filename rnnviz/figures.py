@@ -14,6 +14,7 @@ MAX_POINTS = 400  # points per line sent to the browser
 MAX_COLUMNS = 300  # heatmap columns (training steps) sent to the browser
 MAX_ROWS = 112  # heatmap rows (time steps): T = 784 is averaged in groups of 7, about 3 pixels a row
 UNDERFLOW = float(np.finfo(np.float32).tiny)  # where a gradient of exactly 0 is drawn (float32's smallest normal)
+ROUND = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)  # axis ends, times a power of ten
 
 
 def floored(gradients: np.ndarray) -> np.ndarray:
@@ -60,6 +61,43 @@ def axis(title: str, **extra) -> dict:
     return dict(title=dict(text=title), gridcolor="#e8e8e8", zerolinecolor="#cccccc", **extra)
 
 
+def _finite(values: list[np.ndarray]) -> np.ndarray:
+    v = np.concatenate([np.asarray(a, dtype=float).ravel() for a in values]) if values else np.zeros(0)
+    return v[np.isfinite(v)]
+
+
+def round_up(value: float) -> float:
+    """The smallest of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power of ten that is >= value > 0."""
+    scale = 10.0 ** np.floor(np.log10(value))
+    return float(f"{next(m * scale for m in ROUND if m * scale >= value * (1 - 1e-9)):.12g}")
+
+
+def held_range(values: list[np.ndarray], log: bool = False, pad: float = 0.02) -> list[float] | None:
+    """An axis range that holds still while a live series grows: from 0 (or a round number below the data)
+    to the next round number above it, padded by `pad` of its span; whole decades on a log axis. Plotly's
+    autorange moves with every new point, which makes every update redraw the axes; a held range changes a
+    few times a decade, so most updates redraw only the lines (web/livechart.html). None without data."""
+    v = _finite(values)
+    if log:
+        v = v[v > 0]
+    if v.size == 0:
+        return None
+    if log:
+        lo, hi = float(np.floor(np.log10(v.min()))), float(np.ceil(np.log10(v.max())))
+        return [lo, max(hi, lo + 1)]
+    lo = -round_up(-v.min()) if v.min() < 0 else 0.0
+    hi = round_up(v.max()) if v.max() > 0 else 0.0
+    if hi == lo:
+        hi = lo + 1.0
+    return [float(lo - pad * (hi - lo)), float(hi + pad * (hi - lo))]
+
+
+def extent(values: list[np.ndarray]) -> list[float] | None:
+    """[min, max] of the finite values, or None (Plotly's autorange) when they span no width."""
+    v = _finite(values)
+    return [float(v.min()), float(v.max())] if v.size and v.max() > v.min() else None
+
+
 def downsample(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
     """Bucket means of a long series (NaNs ignored), so a 100k-step run draws as fast as a short one."""
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
@@ -84,8 +122,11 @@ def lines(
     log_y: bool = False,
     xtitle: str = "training step",
     markers: bool = False,
+    growing_x: bool = True,
 ) -> go.Figure:
-    """One line per (label, x, y); NaN and inf are gaps, never errors."""
+    """One line per (label, x, y); NaN and inf are gaps, never errors. Axis ranges are held (held_range):
+    x from 0 to a round number of training steps, or, with growing_x=False (x is a time step, which
+    does not grow), exactly the data's x."""
     traces = []
     for i, (label, x, y) in enumerate(series):
         x, y = downsample(x, y)
@@ -98,11 +139,23 @@ def lines(
                 y=y,
                 name=label,
                 mode="lines+markers" if markers else "lines",
+                cliponaxis=not markers,  # a marker on a held range's end is drawn whole
                 line=dict(color=color(i), width=2),
             )
         )
+    xs, ys = [s[1] for s in series], [s[2] for s in series]
+    xrange = held_range(xs, pad=0.0) if growing_x else extent(xs)
+    yrange = held_range(ys, log=log_y)
     yaxis = axis(ytitle, type="log", exponentformat="power") if log_y else axis(ytitle)
-    return go.Figure(data=traces, layout=base_layout(style, title, key, xaxis=axis(xtitle), yaxis=yaxis))
+    return go.Figure(
+        data=traces,
+        layout=base_layout(style, title, key, xaxis=axis(xtitle, **ranged(xrange)), yaxis={**yaxis, **ranged(yrange)}),
+    )
+
+
+def ranged(r: list[float] | None) -> dict:
+    """Axis settings for a held range, or nothing (Plotly's autorange) without one."""
+    return dict(range=r, autorange=False) if r else {}
 
 
 def _aggregate_rows(matrix: np.ndarray, max_rows: int) -> tuple[np.ndarray, np.ndarray]:
@@ -355,8 +408,10 @@ def norm_with_clipping(
             style,
             "Global gradient norm (before clipping)",
             key,
-            xaxis=axis("training step"),
-            yaxis=axis("||g||", type="log", exponentformat="power"),
+            xaxis=axis("training step", **ranged(held_range([steps], pad=0.0))),
+            yaxis=axis(
+                "||g||", type="log", exponentformat="power", **ranged(held_range([norm, np.array([clip])], log=True))
+            ),
             shapes=shapes if clip > 0 else [],
         ),
     )
@@ -370,14 +425,16 @@ def stacked_panels(
     xtitle: str = "training step",
 ) -> go.Figure:
     """Panels (title, series, markers) stacked on one shared x axis: one plot to draw, not one per panel,
-    and the panels stay aligned (accuracy falls where saturation rises). A run keeps its colour throughout."""
+    and the panels stay aligned (accuracy falls where saturation rises). A run keeps its colour throughout.
+    Axis ranges are held (held_range)."""
     n, gap = len(panels), 0.07
     height = (1 - gap * (n - 1)) / n
     traces, axes = [], {}
     for p, (panel_title, series, markers) in enumerate(panels):
         yname = "yaxis" if p == 0 else f"yaxis{p + 1}"
         top = 1 - p * (height + gap)
-        axes[yname] = axis(panel_title, domain=[round(max(top - height, 0.0), 6), round(top, 6)], anchor="x")
+        domain = [round(max(top - height, 0.0), 6), round(top, 6)]
+        axes[yname] = axis(panel_title, domain=domain, anchor="x", **ranged(held_range([s[2] for s in series])))
         for i, (label, x, y) in enumerate(series):
             x, y = downsample(x, y)
             traces.append(
@@ -390,10 +447,13 @@ def stacked_panels(
                     showlegend=p == 0,
                     yaxis="y" if p == 0 else f"y{p + 1}",
                     mode="lines+markers" if markers else "lines",
+                    cliponaxis=not markers,  # a marker on a held range's end is drawn whole
                     line=dict(color=color(i), width=2),
                 )
             )
-    layout = base_layout(style, title, key, xaxis=axis(xtitle, anchor=f"y{n}" if n > 1 else "y"), **axes)
+    xrange = held_range([s[1] for _, series, _ in panels for s in series], pad=0.0)
+    xaxis = axis(xtitle, anchor=f"y{n}" if n > 1 else "y", **ranged(xrange))
+    layout = base_layout(style, title, key, xaxis=xaxis, **axes)
     layout["height"] = int(style.height * 0.6 * n) + 4 * style.font_size
     layout["legend"] = dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1)
     layout["margin"] = dict(l=70, r=20, t=90, b=60)

@@ -99,7 +99,7 @@ def gradient_curve(
 ) -> go.Figure:
     curves = [(label, t, figures.floored(v)) for label, t, v in per_time_step(runs, "grad_h", at)]
     title = "||dL/dh_t|| against time step" if at is not None else "||dL/dh_t|| at each run's latest probe"
-    return figures.lines(curves, title, "||dL/dh_t||", key, style, log_y=True, xtitle="time step t")
+    return figures.lines(curves, title, "||dL/dh_t||", key, style, log_y=True, xtitle="time step t", growing_x=False)
 
 
 def param_norms(run: RunData, style: Style = DEFAULT, key: str | None = None) -> go.Figure:
@@ -169,7 +169,7 @@ def saturation_per_time_step(
     per_t = per_time_step(runs, "sat_t", at)
     threshold = runs[0].cfg.saturation if runs else 0.99
     title = f"Saturated share per time step (|h| > {threshold:g})"
-    return figures.lines(per_t, title, "fraction", key, style, xtitle="time step t")
+    return figures.lines(per_t, title, "fraction", key, style, xtitle="time step t", growing_x=False)
 
 
 def preactivations(
@@ -216,7 +216,7 @@ def gate_means(run: RunData, at: int | None = None, style: Style = DEFAULT, key:
         values = run.series(f"gate_mean_t/{g}")[1]
         means.append((f"{g} ({GATE_NAMES[g]})", np.arange(1, 1 + values.shape[1]), values[j]))
     title = f"Mean gate value per time step (step {int(steps[j])})"
-    return figures.lines(means, title, "mean activation", key, style, xtitle="time step t")
+    return figures.lines(means, title, "mean activation", key, style, xtitle="time step t", growing_x=False)
 
 
 def gate_scatter(run: RunData, at: int | None = None, style: Style = DEFAULT, key: str = "gates-scatter") -> go.Figure:

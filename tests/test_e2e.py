@@ -153,6 +153,7 @@ def watch_live_and_restart_the_server(tmp_path: Path, store_path: Path, shots: P
             chart_frames(page)[0].locator("[data-title='Download plot as a PNG']").click()
         assert download.value.suggested_filename.endswith(".png")
         assert Path(download.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        page.mouse.move(1, 1)  # no tooltip over the chart in the screenshot
         page.screenshot(path=str(shots / "gradient_flow.png"), full_page=True)
         for name, link in (
             ("saturation", "Saturation"),
