@@ -117,19 +117,34 @@ def test_the_chart_redraws_lines_only_keeps_a_zoom_and_double_click_follows_the_
 
         box = page.locator(".nsewdrag").first.bounding_box()
         x0, y0 = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.3
-        page.mouse.move(x0, y0)
-        page.mouse.down()
-        page.mouse.move(x0 + box["width"] * 0.2, y0 + box["height"] * 0.2, steps=8)
-        page.mouse.up()
-        zoomed = page.evaluate(READ)
-        assert zoomed["x"][0] > 20 and zoomed["x"][1] < 90, zoomed
+
+        def zoom() -> dict:
+            before = page.evaluate(READ)["x"]
+            page.mouse.move(x0, y0)
+            page.mouse.down()
+            page.mouse.move(x0 + box["width"] * 0.2, y0 + box["height"] * 0.2, steps=8)
+            page.mouse.up()
+            zoomed = page.evaluate(READ)
+            assert zoomed["x"][1] - zoomed["x"][0] < 0.4 * (before[1] - before[0]), zoomed
+            return zoomed
+
+        def back_to(x: list[float]) -> None:
+            deadline = time.monotonic() + 10
+            while page.evaluate(READ)["x"] != x:
+                assert time.monotonic() < deadline, page.evaluate(READ)
+                time.sleep(0.05)
+
+        zoomed = zoom()
         for n in (111, 130, 160):  # the held range moves on to 150, then 200: the zoom stays
             now = render(n)
             assert (now["x"], now["y"]) == (zoomed["x"], zoomed["y"]), n
-
         page.mouse.dblclick(x0, y0)  # back to the chart's own ranges, for the latest data
-        deadline = time.monotonic() + 10
-        while page.evaluate(READ)["x"] != [0, 200]:
-            assert time.monotonic() < deadline, page.evaluate(READ)
-            time.sleep(0.05)
+        back_to([0, 200])
         assert render(230)["x"] == [0, 250]  # and they follow the data again
+
+        zoom()
+        render(260)
+        page.mouse.move(x0, y0)  # the modebar shows on hover
+        page.locator("[data-title='Reset axes']").click()  # the home button does the same
+        back_to([0, 300])
+        assert render(310)["x"] == [0, 400]
