@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -23,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.bench_load import MNIST, rates, steps  # noqa: E402
+from bench.bench_load import MNIST, alternating_ratio, rates, steps  # noqa: E402
 from rnnviz import runner  # noqa: E402
 from rnnviz.config import preset  # noqa: E402
 from rnnviz.store import Store  # noqa: E402
@@ -69,10 +68,7 @@ def main() -> None:
         finally:
             for i in ids:
                 runner.stop(store, i)
-    ratio = {
-        i: round(statistics.median(2 * b[i] / (alone[k][i] + alone[k + 1][i]) for k, b in enumerate(busy)), 3)
-        for i in ids
-    }
+    ratio = alternating_ratio(busy, alone)
     print(f"busy loop asking for {args.cores} of a core: training speed with it / without it: {ratio}")
     print(f"cores while it ran (the loop is 'other'): {cores}")
     report = {"busy_loop_cores": args.cores, "ratio_busy_vs_alone": ratio, "cores_while_busy": cores}

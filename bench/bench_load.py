@@ -52,6 +52,15 @@ def rates(store: Store, ids: list[int], seconds: float, cores: list[dict] | None
     return {i: (after[i] - before[i]) / dt for i in ids}
 
 
+def alternating_ratio(tested: list[dict[int, float]], alone: list[dict[int, float]]) -> dict[int, float]:
+    """Each run's median over windows `tested[k]` of its speed against the mean of `alone[k]` and
+    `alone[k + 1]`, the windows either side (speeds drift over minutes on a shared machine)."""
+    return {
+        i: round(statistics.median(2 * t[i] / (alone[k][i] + alone[k + 1][i]) for k, t in enumerate(tested)), 3)
+        for i in tested[0]
+    }
+
+
 def open_sessions(browser, url: str) -> list:
     """Three browser sessions (separate contexts, as three people) on the Overview, loaded and settled."""
     sessions = []
@@ -130,15 +139,7 @@ def main() -> None:
             i: {"alone": [round(w[i], 1) for w in unwatched], "watched": [round(w[i], 1) for w in watched_again]}
             for i in ids
         },
-        "ratio_watched_vs_alone": {
-            i: round(
-                statistics.median(
-                    2 * w[i] / (unwatched[k][i] + unwatched[k + 1][i]) for k, w in enumerate(watched_again)
-                ),
-                3,
-            )
-            for i in ids
-        },
+        "ratio_watched_vs_alone": alternating_ratio(watched_again, unwatched),
         "runs_still_training_at_end": statuses,
     }
     print(f"RSS MiB start {start_rss} -> end {end_rss}")

@@ -98,6 +98,11 @@ def extent(values: list[np.ndarray]) -> list[float] | None:
     return [float(v.min()), float(v.max())] if v.size and v.max() > v.min() else None
 
 
+def ranged(r: list[float] | None) -> dict:
+    """Axis settings for a held range, or nothing (Plotly's autorange) without one."""
+    return dict(range=r, autorange=False) if r else {}
+
+
 def downsample(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
     """Bucket means of a long series (NaNs ignored), so a 100k-step run draws as fast as a short one."""
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
@@ -151,11 +156,6 @@ def lines(
         data=traces,
         layout=base_layout(style, title, key, xaxis=axis(xtitle, **ranged(xrange)), yaxis={**yaxis, **ranged(yrange)}),
     )
-
-
-def ranged(r: list[float] | None) -> dict:
-    """Axis settings for a held range, or nothing (Plotly's autorange) without one."""
-    return dict(range=r, autorange=False) if r else {}
 
 
 def _aggregate_rows(matrix: np.ndarray, max_rows: int) -> tuple[np.ndarray, np.ndarray]:
