@@ -104,18 +104,20 @@ def ranged(r: list[float] | None) -> dict:
 
 
 def downsample(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
-    """Bucket means of a long series (NaNs ignored), so a 100k-step run draws as fast as a short one."""
+    """Bucket means of a long series (NaNs ignored), so a 100k-step run draws as fast as a short one. The
+    last point is kept as it is, so a line ends exactly at its run's latest step."""
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if len(x) <= max_points:
         return x, y
-    starts = np.linspace(0, len(x), max_points + 1).astype(int)[:-1]
-    sizes = np.diff(np.append(starts, len(x)))
-    finite = np.isfinite(y)
-    sums = np.add.reduceat(np.where(finite, y, 0.0), starts)
+    head = len(x) - 1
+    starts = np.linspace(0, head, max_points).astype(int)[:-1]
+    sizes = np.diff(np.append(starts, head))
+    finite = np.isfinite(y[:head])
+    sums = np.add.reduceat(np.where(finite, y[:head], 0.0), starts)
     counts = np.add.reduceat(finite.astype(float), starts)
     with np.errstate(invalid="ignore", divide="ignore"):
         ys = np.where(counts > 0, sums / counts, np.nan)
-    return np.add.reduceat(x, starts) / sizes, ys
+    return np.append(np.add.reduceat(x[:head], starts) / sizes, x[-1]), np.append(ys, y[-1])
 
 
 def lines(
@@ -195,13 +197,14 @@ def gradient_heatmaps(runs: list[tuple[str, np.ndarray, np.ndarray]], key: str, 
         logs.append(lg)
     finite = np.concatenate([lg[np.isfinite(lg)] for lg in logs]) if logs else np.zeros(0)
     zmin, zmax = (float(finite.min()), float(finite.max())) if finite.size else (-1.0, 0.0)
-    for i, ((_, steps, _), lg) in enumerate(zip(runs, logs)):
+    for i, ((label, steps, _), lg) in enumerate(zip(runs, logs)):
         if len(steps) == 0:
             continue
         s, m = _subsample_columns(steps, lg, MAX_COLUMNS)
         t, m = _aggregate_rows(m, MAX_ROWS)
         fig.add_trace(
             go.Heatmap(
+                name=label,
                 x=s,
                 y=t,
                 z=m.T,

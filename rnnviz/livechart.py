@@ -64,9 +64,18 @@ def _component():
     return components.declare_component("livechart", path=str(component_dir()))
 
 
-def show(fig: go.Figure, key: str, config: dict, feed: str | None = None, version: str | None = None) -> None:
+def show(
+    fig: go.Figure,
+    key: str,
+    config: dict,
+    feed: str | None = None,
+    version: str | None = None,
+    progress: int | None = None,
+) -> None:
     """Draw `fig`; later calls with the same key update the same chart in place. With a `feed` (a URL path,
     rnnviz/livefeed.py), the chart also fetches newer figures from it every second; `version` names the
-    figure given, so that the feed sends a figure only once something changed. A chart whose feed is
-    unchanged leaves its updates to the feed."""
-    _component()(spec=fig.to_json(), config=config, feed=feed, version=version, key=key, default=None)
+    figure given, so that the feed sends a figure only once something changed, and `progress` orders the
+    figures of one feed: the chart draws one only if it is ahead of what it shows."""
+    _component()(
+        spec=fig.to_json(), config=config, feed=feed, version=version, progress=progress, key=key, default=None
+    )

@@ -30,8 +30,10 @@ PREFIX = "/rnnviz-feed/"
 
 log = logging.getLogger(__name__)
 
-# What a feed's source returns: the version of its runs now, and how to build the figure's JSON for it.
-Source = Callable[[], tuple[Hashable, Callable[[], str]]]
+# What a feed's source returns: the version of its runs now, how far they have got (a number that grows as
+# they commit steps: the chart draws a figure only if it is ahead of the one shown), and how to build the
+# figure's JSON for it.
+Source = Callable[[], tuple[Hashable, int, Callable[[], str]]]
 
 
 def version_tag(version: Hashable) -> str:
@@ -54,7 +56,8 @@ class Feeds:
     def __init__(self, limit: int = 256, idle_s: float = 120.0, figures: int = 32, fresh_s: float = 0.5) -> None:
         self.lock = threading.Lock()
         self.feeds: OrderedDict[str, Feed] = OrderedDict()
-        self.built: OrderedDict[Hashable, tuple[float, str, str]] = OrderedDict()  # key -> (when, version, JSON)
+        # key -> (when, version, progress, JSON)
+        self.built: OrderedDict[Hashable, tuple[float, str, int, str]] = OrderedDict()
         self.limit, self.idle_s, self.figures, self.fresh_s = limit, idle_s, figures, fresh_s
         self.serving = False  # set when the route is mounted (`route()`)
 
@@ -69,9 +72,10 @@ class Feeds:
         while self.feeds and (len(self.feeds) > self.limit or now - next(iter(self.feeds.values())).used > self.idle_s):
             self.feeds.popitem(last=False)
 
-    def poll(self, token: str, shown: str) -> tuple[int, str, str]:
-        """(HTTP status, body, version) for a chart that shows version `shown`: 200 with the figure, 204 if
-        nothing changed, 404 for a token this server does not know (it restarted, or the tab was idle).
+    def poll(self, token: str, shown: str) -> tuple[int, str, str, int]:
+        """(HTTP status, body, version, progress) for a chart that shows version `shown`: 200 with the figure,
+        204 if nothing changed, 404 for a token this server does not know (it restarted, or the tab was idle:
+        the chart goes on polling, and the page's next rerun registers the token again).
 
         A figure built for a recipe less than `fresh_s` ago is served as it is, without reading the runs:
         a run commits a step every few milliseconds, so tabs polling at different moments would otherwise
@@ -80,35 +84,35 @@ class Feeds:
         with self.lock:
             feed = self.feeds.get(token)
             if feed is None:
-                return 404, "", ""
+                return 404, "", "", 0
             feed.used = now
             self.feeds.move_to_end(token)
             last = self.built.get(feed.key)
         if last is not None and now - last[0] < self.fresh_s:
-            tag, body = last[1], last[2]
+            _, tag, progress, body = last
         else:
-            version, build = feed.source()
+            version, progress, build = feed.source()
             tag = version_tag((feed.key, version))
             if last is not None and last[1] == tag:
-                body = last[2]
+                body = last[3]
             elif tag == shown:
-                return 204, "", tag
+                return 204, "", tag, progress
             else:
                 body = build()
             with self.lock:
-                self.built[feed.key] = (now, tag, body)
+                self.built[feed.key] = (now, tag, progress, body)
                 self.built.move_to_end(feed.key)
                 while len(self.built) > self.figures:
                     self.built.popitem(last=False)
-        return (204, "", tag) if tag == shown else (200, body, tag)
+        return (204, "", tag, progress) if tag == shown else (200, body, tag, progress)
 
     def endpoint(self, request: Request) -> Response:
         try:
-            status, body, tag = self.poll(request.path_params["token"], request.query_params.get("v", ""))
+            status, body, tag, progress = self.poll(request.path_params["token"], request.query_params.get("v", ""))
         except Exception as exc:  # a store that vanished or broke: the page's next rerun shows why
             log.warning("live chart feed failed: %s", exc)
             return Response(status_code=503, headers={"Cache-Control": "no-store"})
-        headers = {"Cache-Control": "no-store", "X-Version": tag}
+        headers = {"Cache-Control": "no-store", "X-Version": tag, "X-Progress": str(progress)}
         return Response(body or None, status_code=status, media_type="application/json", headers=headers)
 
     def route(self) -> Route:

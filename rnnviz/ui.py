@@ -280,13 +280,17 @@ def live_chart(key: str, view: Callable[..., go.Figure], runs: list[RunView], /,
     """The figure `view(runs, **options)` (`view(runs[0], ...)` with `one`), which, while any of the runs
     trains and the page shows the latest step, refreshes itself from the server every second."""
     fig = view(runs[0] if one else runs, **options)
-    feed = version = None
+    feed = version = progress = None
     if feeding() and st.session_state.get("live", True) and any(r.active for r in runs) and view_step() is None:
         path, ids = runs[0].path, tuple(r.id for r in runs)
 
-        def source() -> tuple[tuple, Callable[[], str]]:
+        def source() -> tuple[tuple, int, Callable[[], str]]:
             now = runs_now(path, ids)
-            return tuple(r.version for r in now), lambda: view(now[0] if one else now, **options).to_json()
+
+            def build() -> str:
+                return view(now[0] if one else now, **options).to_json()
+
+            return tuple(r.version for r in now), progress_of(now), build
 
         # One token per chart and recipe: a chart whose runs or options change gets a new feed, which tells its
         # frame to draw the page's figure instead of leaving the updates to the feed.
@@ -294,4 +298,11 @@ def live_chart(key: str, view: Callable[..., go.Figure], runs: list[RunView], /,
         token = st.session_state.setdefault("feed_tokens", {}).setdefault((key, recipe), secrets.token_urlsafe(16))
         FEEDS.register(token, recipe, source)
         feed, version = PREFIX + token, version_tag((recipe, tuple(r.version for r in runs)))
-    livechart.show(fig, key, CHART_CONFIG, feed, version)
+        progress = progress_of(runs)
+    livechart.show(fig, key, CHART_CONFIG, feed, version, progress)
+
+
+def progress_of(runs: list[RunView]) -> int:
+    """How far a set of runs has got, a number that grows with every committed step and when a run ends: a
+    live chart draws a figure only if it is ahead of the one it shows (web/livechart.html)."""
+    return sum(2 * int(r.row["step"]) + (not r.active) for r in runs)

@@ -148,3 +148,54 @@ def test_the_chart_redraws_lines_only_keeps_a_zoom_and_double_click_follows_the_
         page.locator("[data-title='Reset axes']").click()  # the home button does the same
         back_to([0, 300])
         assert render(310)["x"] == [0, 400]
+
+
+@needs_chromium
+def test_a_fed_chart_outlasts_failed_polls_follows_its_data_and_never_steps_back():
+    """The chart's feed fails (no network, a 503, an unknown token after a restart), then answers again: the
+    chart goes on polling and draws what is new. The held x axis follows the data through the browser's own
+    resizes (which Plotly records as if the user had set the axes). A page figure behind the feed's is not
+    drawn; one ahead of it is."""
+    feed = "http://127.0.0.1:9/rnnviz-feed/token"
+    answers = ["abort", "abort", 503, 404, 404]
+    polls: list[str] = []
+
+    def answer(route) -> None:
+        polls.append(route.request.url)
+        cors = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "X-Version, X-Progress"}
+        what = answers.pop(0) if answers else 200
+        if what == "abort":
+            route.abort()
+        elif what != 200:
+            route.fulfill(status=what, headers=cors, body="")
+        else:
+            headers = {**cors, "X-Version": "v300", "X-Progress": "300"}
+            route.fulfill(status=200, headers=headers, body=line_chart(300), content_type="application/json")
+
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 900, "height": 700})
+        page.route(feed + "*", answer)
+        page.goto((livechart.component_dir() / "index.html").as_uri())
+
+        def render(n: int, progress: int) -> None:
+            args = {"spec": line_chart(n), "config": {"responsive": True}, "feed": feed, "version": f"v{n}"}
+            args["progress"] = progress
+            page.evaluate("args => window.postMessage({type: 'streamlit:render', args}, '*')", args)
+
+        def shown() -> dict:
+            return page.evaluate(READ) if page.locator(".main-svg").count() else {"points": 0}
+
+        render(100, 100)
+        page.wait_for_function("() => document.getElementById('chart').dataset.updates === '1'")
+        page.set_viewport_size({"width": 700, "height": 600})  # Plotly resizes the chart (responsive)
+        deadline = time.monotonic() + 30
+        while shown()["points"] != 300:  # after 2 network errors, a 503 and two 404s: the feed's figure
+            assert time.monotonic() < deadline, (shown(), len(polls))
+            time.sleep(0.1)
+        assert len(polls) >= 6 and shown()["x"] == [0, 300]  # the axis followed the data past 100
+        render(200, 200)  # the page's figure is behind the feed's: not drawn
+        time.sleep(0.5)
+        assert shown()["points"] == 300
+        render(400, 400)  # ahead of it (the feed fell behind): drawn
+        page.wait_for_function("() => document.getElementById('chart')._fullData[0].x.length === 400")
+        assert shown()["x"] == [0, 400]

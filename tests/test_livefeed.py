@@ -21,7 +21,7 @@ def counting_source(versions: list, builds: list):
 
     def source():
         version = versions[-1]
-        return version, lambda: builds.append(version) or json.dumps({"version": version})
+        return version, len(versions), lambda: builds.append(version) or json.dumps({"version": version})
 
     return source
 
@@ -29,12 +29,12 @@ def counting_source(versions: list, builds: list):
 def test_a_feed_sends_the_figure_then_nothing_until_the_version_changes():
     feeds, versions, builds = Feeds(fresh_s=0), [(1, "running")], []
     feeds.register("t", "recipe", counting_source(versions, builds))
-    status, body, tag = feeds.poll("t", "")
+    status, body, tag, _ = feeds.poll("t", "")
     assert (status, json.loads(body)) == (200, {"version": [1, "running"]})
     assert tag == version_tag(("recipe", (1, "running")))
     assert feeds.poll("t", tag)[0] == 204
     versions.append((2, "running"))
-    status, body, tag2 = feeds.poll("t", tag)
+    status, body, tag2, _ = feeds.poll("t", tag)
     assert status == 200 and json.loads(body)["version"] == [2, "running"] and tag2 != tag
     assert builds == [(1, "running"), (2, "running")]
 
@@ -59,7 +59,7 @@ def test_tabs_polling_within_half_a_second_share_a_figure_while_steps_commit(mon
         assert feeds.poll(f"tab{tab}", "")[0] == 200
     assert builds == [(6, "running")]
     clock[0] += 0.5
-    status, body, _ = feeds.poll("tab0", version_tag(("same recipe", (6, "running"))))
+    status, body, _, _ = feeds.poll("tab0", version_tag(("same recipe", (6, "running"))))
     assert status == 200 and json.loads(body)["version"] == [8, "running"] and len(builds) == 2
 
 
@@ -123,7 +123,7 @@ def test_a_live_pages_chart_is_fed_the_figure_the_page_drew_until_a_step_commits
     assert args and args[0]["feed"].startswith(livefeed.PREFIX)
     token = args[0]["feed"].removeprefix(livefeed.PREFIX)
     assert livefeed.FEEDS.poll(token, args[0]["version"])[0] == 204  # nothing committed since the page drew
-    status, body, _ = livefeed.FEEDS.poll(token, "")
+    status, body, _, _ = livefeed.FEEDS.poll(token, "")
     assert status == 200 and json.loads(body)["data"] == figures(at)[0]["data"]
     with sqlite3.connect(live_store) as c:
         c.execute("UPDATE runs SET step = step + 1 WHERE name = 'test-lstm'")

@@ -1,0 +1,121 @@
+"""The talk's moment, watched whole in real Chromium: the blog pair trained to its end with Overview,
+Gradient flow and Remedies open in three tabs, through a network drop, an overloaded machine and a server
+restart. At the end every line reaches its run's last step and every training-step axis shows it, without
+a reload; in between, no line stays behind its run for long."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from rnnviz import runner
+from rnnviz.config import Limits, preset
+from rnnviz.store import UNFINISHED, Store
+
+from . import watching
+from .browser import CHROMIUM, chromium, data_root, free_port, streamlit_server
+from .conftest import MNIST_DIR
+
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists() and not os.environ.get("CI"), reason="Debian's chromium is not installed"
+)
+PAGES = ("overview", "gradient_flow", "remedies")
+RECOVER_S = 8.0  # after a disruption ends, the time a line may take to catch up (polls back off to 4 s)
+LAG_S = 6.0  # the most a line may lag its run otherwise, on a CI machine that also runs this test's browser
+
+
+def busy(cores: int) -> list[subprocess.Popen]:
+    """Overload the machine: `cores` processes spinning until killed (at most a minute)."""
+    spin = "import time\nend = time.monotonic() + 60\nwhile time.monotonic() < end: pass"
+    return [subprocess.Popen([sys.executable, "-c", spin]) for _ in range(cores)]
+
+
+def kill(procs: list[subprocess.Popen]) -> None:
+    for p in procs:
+        p.kill()
+        p.wait()
+
+
+@pytest.mark.timeout(900)
+def test_the_blog_pair_watched_to_its_end_through_a_network_drop_load_and_a_server_restart(tmp_path):
+    store = tmp_path / "runs.sqlite"
+    Store(store).close()
+    data, port = data_root(tmp_path, MNIST_DIR), free_port()
+    configs = [preset(name, data_dir=str(MNIST_DIR), threads=1) for name in ("blog-rnn", "blog-lstm")]
+    with contextlib.ExitStack() as server, chromium() as browser:
+        url = server.enter_context(streamlit_server(store, data, port))
+        with Store(store) as s:
+            ids = runner.launch(configs, s, Limits())
+        context = browser.new_context(viewport={"width": 1440, "height": 900})
+        pages = {name: context.new_page() for name in PAGES}
+        for name, page in pages.items():
+            page.goto(f"{url}/{name}?runs={','.join(map(str, ids))}")
+        opened = time.monotonic()
+        watches = {name: watching.Watch(name) for name in PAGES}
+        disruptions: list[tuple[float, float]] = []
+        planned = [0.15, 0.35, 0.55]  # of the RNN's steps: network drop, overload, server restart
+        ongoing: tuple[float, float, Callable[[], object]] | None = None  # (start, planned end, how to end it)
+        while True:
+            watching.sample(watches, pages, store, ids)
+            with Store(store) as s:
+                runs = s.runs().set_index("run_id")
+            if all(runs.loc[i, "status"] not in UNFINISHED for i in ids):
+                break
+            now = time.monotonic()
+            if ongoing is not None and now >= ongoing[1]:
+                ongoing[2]()
+                disruptions.append((ongoing[0], time.monotonic()))
+                ongoing = None
+            elif ongoing is None and planned and runs.loc[ids[0], "step"] >= planned[0] * configs[0].steps:
+                what = 3 - len(planned)
+                planned.pop(0)
+                if what == 0:  # the page's network drops for 5 s: its requests and its websocket fail
+                    context.set_offline(True)
+                    ongoing = (now, now + 5, lambda: context.set_offline(False))
+                elif what == 1:  # six processes spin on the two cores for 10 s
+                    spinners = busy(cores=6)
+                    ongoing = (now, now + 10, functools.partial(kill, spinners))
+                else:  # the server is stopped (Ctrl-C, as in a terminal) and started again; trainers go on
+                    server.close()
+                    server.enter_context(streamlit_server(store, data, port))
+                    disruptions.append((now, time.monotonic()))
+            time.sleep(0.5)
+        finished = time.monotonic()
+        while time.monotonic() < finished + RECOVER_S:  # what a person sees in the seconds after the end
+            watching.sample(watches, pages, store, ids)
+            time.sleep(0.5)
+        assert len(disruptions) == 3, disruptions
+
+        last = watching.committed(store, ids)
+        for name, watch in watches.items():
+            assert {line.run for line in watch.lines.values()} == set(ids), f"{name}: a run is missing"
+            for chart in watch.last:
+                for line in chart["lines"]:
+                    run = int(watching.LABEL.search(line["name"] + " " + chart["title"])[1])
+                    where = f"{name}: {chart['title']} / {line['name']}"
+                    assert line["last"] == last[run], f"{where} ends at step {line['last']} of {last[run]}"
+                    assert line["top"] >= last[run], f"{where}: its axis ends at {line['top']}, before {last[run]}"
+            # between the disruptions (each followed by RECOVER_S to catch up), no line lags for long
+            calm = [(opened + RECOVER_S, disruptions[0][0])]
+            calm += [(end + RECOVER_S, nxt[0]) for (_, end), nxt in zip(disruptions, disruptions[1:])]
+            calm += [(disruptions[-1][1] + RECOVER_S, finished)]
+            for since, until in calm:
+                lags = watch.lags(since=since, until=until)
+                worst = max(lags, key=lags.get)
+                story = watch.story(worst, since, until, opened)
+                assert lags[worst] < LAG_S, f"{name}: {worst} lagged {lags[worst]:.1f} s; {story}"
+            # and no disruption leaves a line behind for good
+            for start, end in disruptions:
+                lags = watch.lags(since=start, until=end)
+                worst = max(lags, key=lags.get)
+                story = watch.story(worst, start, end, opened)
+                bound = end - start + RECOVER_S + LAG_S
+                assert lags[worst] < bound, f"{name}: {worst} lagged {lags[worst]:.1f} s; {story}"

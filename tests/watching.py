@@ -1,0 +1,121 @@
+"""Watching live charts as a person does: what each chart in a real browser draws, line by line, against
+what its run has committed, sampled over a whole run."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from playwright.sync_api import Error as PlaywrightError
+
+from rnnviz.store import Store
+
+CHART_IFRAME = "iframe[title='rnnviz.livechart.livechart']"
+
+# Every line drawn on a training-step axis of the chart in this frame (an axis whose title says "training
+# step"; time-step axes say "time step"): its name, the last step it reaches, the spacing of its last two
+# points (a line of one point: its step), and the upper end of the axis it is drawn on.
+READ_CHART = """() => {
+  const c = document.getElementById('chart');
+  if (!c || !c._fullLayout || !c._fullData) return null;
+  const title = (c._fullLayout.title && c._fullLayout.title.text) || '';
+  const lines = [], seen = {};
+  for (const t of c._fullData) {
+    if (!t.visible || !t.x || !t.x.length) continue;
+    const key = 'xaxis' + (t.xaxis || 'x').slice(1);
+    const ax = c._fullLayout[key];
+    if (!ax || !/training step/.test((ax.title && ax.title.text) || '')) continue;
+    const x = Array.from(t.x).filter((v) => typeof v === 'number');
+    if (!x.length) continue;
+    // a line is known by its panel (y axis) and name, which stay when other lines appear beside it
+    const id = (t.yaxis || 'y') + ' ' + (t.name || '');
+    seen[id] = (seen[id] || 0) + 1;
+    lines.push({name: t.name || '', id: id + (seen[id] > 1 ? ' #' + seen[id] : ''), axis: key, last: x[x.length - 1],
+                gap: x.length > 1 ? x[x.length - 1] - x[x.length - 2] : x[0], top: ax.range[1]});
+  }
+  return {title: title, lines: lines};
+}"""
+LABEL = re.compile(r"(\d+) · ")
+
+
+@dataclass
+class Line:
+    """One line of one chart of a page, as drawn at each sample: (time, last step drawn, its spacing)."""
+
+    run: int
+    drawn: list[tuple[float, float, float]] = field(default_factory=list)
+
+
+@dataclass
+class Watch:
+    """What one open page drew over a run, and what its runs had committed, sampled."""
+
+    name: str
+    lines: dict[str, Line] = field(default_factory=dict)
+    last: list[dict] = field(default_factory=list)  # READ_CHART's answers at the latest sample
+    steps: dict[int, list[tuple[float, int]]] = field(default_factory=dict)  # run -> (time, committed step)
+
+    def lags(self, since: float = 0.0, until: float = float("inf")) -> dict[str, float]:
+        """Per line, the longest time it took to draw a step committed between `since` and `until` (to within
+        the line's own spacing: a probe every 100 steps, an evaluation every 500), from the time it was
+        first drawn. A line that stalls shows as a lag that grows until it recovers; one still behind at the
+        end counts up to then."""
+        worst = {}
+        for key, line in self.lines.items():
+            lag, j = 0.0, 0
+            for t0, step in self.steps.get(line.run, []):
+                if not max(since, line.drawn[0][0]) <= t0 <= until:
+                    continue
+                while j < len(line.drawn) and (line.drawn[j][0] < t0 or line.drawn[j][1] < step - line.drawn[j][2]):
+                    j += 1
+                end = line.drawn[j][0] if j < len(line.drawn) else line.drawn[-1][0]
+                lag = max(lag, end - t0)
+            worst[key] = lag
+        return worst
+
+    def story(self, key: str, since: float, until: float, origin: float) -> str:
+        """What a line drew and what its run had committed around a window, for a failure's message."""
+        line = self.lines[key]
+        drawn = [(round(t - origin, 1), d) for t, d, _ in line.drawn if since - 5 <= t <= until + 15]
+        steps = [(round(t - origin, 1), s) for t, s in self.steps.get(line.run, []) if since - 5 <= t <= until + 15]
+        return f"drawn (s, step): {drawn}; committed: {steps}"
+
+
+def read_charts(page) -> list[dict]:
+    charts = []
+    for handle in page.locator(CHART_IFRAME).element_handles():
+        try:
+            frame = handle.content_frame()
+            answer = frame.evaluate(READ_CHART) if frame else None
+        except PlaywrightError:  # a frame being replaced by the page's rerun
+            continue
+        if answer and answer["lines"]:
+            charts.append(answer)
+    return charts
+
+
+def committed(store: Path, ids: list[int]) -> dict[int, int]:
+    """Each run's latest committed step."""
+    with Store(store) as s:
+        runs = s.runs().set_index("run_id")
+    return {i: int(runs.loc[i, "step"]) for i in ids if i in runs.index}
+
+
+def sample(watches: dict[str, Watch], pages: dict, store: Path, ids: list[int]) -> None:
+    """Read every watched page's charts, then what the runs have committed: a line is never compared with
+    a step committed after it was read."""
+    for name, page in pages.items():
+        watch, now = watches[name], time.monotonic()
+        watch.last = read_charts(page)
+        for chart in watch.last:
+            for line in chart["lines"]:
+                found = LABEL.search(line["name"]) or LABEL.search(chart["title"])
+                run = int(found[1]) if found else -1
+                key = f"{chart['title'][:60]} / {line['id']}"
+                watch.lines.setdefault(key, Line(run)).drawn.append((now, line["last"], line["gap"]))
+    now = time.monotonic()
+    for run, step in committed(store, ids).items():
+        for watch in watches.values():
+            watch.steps.setdefault(run, []).append((now, step))
