@@ -10,10 +10,13 @@ import streamlit as st
 from rnnviz import sidebar
 
 PAGES_DIR = Path(__file__).parent / "pages"
+FAVICON = Path(__file__).parent / "web" / "favicon.png"
 
 
 def main() -> None:
-    st.set_page_config(page_title="rnnviz", page_icon=":material/timeline:", layout="wide")
+    # A favicon of our own: a ":material/...:" page icon makes the browser fetch it from fonts.gstatic.com,
+    # and the dashboard must make no request outside the machine (a lecture room may have no network).
+    st.set_page_config(page_title="rnnviz", page_icon=str(FAVICON), layout="wide")
     pages = [
         st.Page(PAGES_DIR / "train.py", title="Train", icon=":material/play_circle:", default=True),
         st.Page(PAGES_DIR / "overview.py", title="Overview", icon=":material/monitoring:"),
