@@ -224,10 +224,11 @@ PRESETS: dict[str, dict[str, Any]] = {
         forget_bias=1.0,
         name="sgd-lstm",
     ),
-    # Short versions of the blog pair for impatient audiences and for tests.
-    "quick-rnn": dict(_BLOG, cell="rnn", steps=400, probe_every=20, eval_every=100, name="quick-rnn"),
+    # The blog pair in about half a minute: Adam at lr 0.015 gets the RNN to its collapse within 1,200
+    # steps (at lr 0.01 it comes after 2,000 to 3,000); bench/quick_presets.py measures both over seeds.
+    "quick-rnn": dict(_BLOG, cell="rnn", lr=0.015, steps=1200, probe_every=50, eval_every=100, name="quick-rnn"),
     "quick-lstm": dict(
-        _BLOG, cell="lstm", forget_bias=1.0, steps=400, probe_every=20, eval_every=100, name="quick-lstm"
+        _BLOG, cell="lstm", forget_bias=1.0, lr=0.015, steps=1200, probe_every=50, eval_every=100, name="quick-lstm"
     ),
     # Longer sequences: the same digits read in smaller pieces, so gradients cross 4x or 28x more steps.
     "long-rnn": dict(_LONG, cell="rnn", name="long-rnn"),
@@ -242,8 +243,9 @@ PRESET_HELP = {
     "blog-lstm": "LSTM at the same settings: reaches ~98%",
     "tutorial-lstm": "LSTM, Adam lr 0.001, batch 128 (the TensorFlow tutorial)",
     "sgd-lstm": "LSTM, plain gradient descent lr 0.001: learns slowly",
-    "quick-rnn": "blog-rnn cut to 400 steps: a demo in under a minute",
-    "quick-lstm": "blog-lstm cut to 400 steps",
+    "quick-rnn": "blog-rnn at lr 0.015 for 1,200 steps: collapses to ~10% with the gradient at t = 1 vanished "
+    "in 5 of 5 seeds; ~25 s on a free core",
+    "quick-lstm": "blog-lstm at lr 0.015 for 1,200 steps: reaches 96-98% (mean 97%) in 5 of 5 seeds",
     "long-rnn": "vanilla tanh RNN reading 7 pixels a step (112 steps), blog settings: fails",
     "long-lstm": "LSTM reading 7 pixels a step (112 steps), blog settings: still learns",
     "pixel-rnn": "vanilla tanh RNN reading one pixel a step (784 steps): fails; slow on a CPU",
