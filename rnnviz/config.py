@@ -287,7 +287,7 @@ def rnn_vs_lstm(cfg: RunConfig) -> list[RunConfig]:
     ]
 
 
-def preset(name: str, **overrides: Any) -> RunConfig:
+def preset(name: str, /, **overrides: Any) -> RunConfig:
     """The named preset with some fields overridden; unknown names raise ConfigError."""
     if name not in PRESETS:
         raise ConfigError("preset", f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")

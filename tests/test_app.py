@@ -167,7 +167,7 @@ def test_the_train_pages_preset_link_survives_the_sidebars_parameters(full_store
     at.query_params["preset"] = "quick-rnn"
     at.run()
     assert at.selectbox[0].value == "quick-rnn" and at.query_params["preset"] == "quick-rnn"
-    assert at.number_input(key="form-quick-rnn-steps").value == 400
+    assert at.number_input(key="form-quick-rnn-steps").value == 1200
 
 
 @pytest.mark.parametrize(

@@ -151,3 +151,11 @@ def test_the_wheel_carries_the_dashboard_and_the_console_script(tmp_path):
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "rnnviz = rnnviz.__main__:run" in zipfile.ZipFile(wheel).read(entry_points).decode()
     assert not any(n.startswith("tests/") for n in names)
+
+
+def test_a_preset_takes_a_name_of_its_own():
+    """`--preset blog-rnn --name mine` named the preset twice (TypeError) before the preset's name was
+    positional-only."""
+    from rnnviz.config import preset
+
+    assert preset("blog-rnn", name="mine").name == "mine"
