@@ -62,18 +62,18 @@ class Watch:
         the line's own spacing: a probe every 100 steps, an evaluation every 500), from the time it was
         first drawn. A line that stalls shows as a lag that grows until it recovers; one still behind at the
         end counts up to then."""
-        worst = {}
-        for key, line in self.lines.items():
-            lag, j = 0.0, 0
-            for t0, step in self.steps.get(line.run, []):
-                if not max(since, line.drawn[0][0]) <= t0 <= until:
-                    continue
-                while j < len(line.drawn) and (line.drawn[j][0] < t0 or line.drawn[j][1] < step - line.drawn[j][2]):
-                    j += 1
-                end = line.drawn[j][0] if j < len(line.drawn) else line.drawn[-1][0]
-                lag = max(lag, end - t0)
-            worst[key] = lag
-        return worst
+        return {key: max(self.lag_series(key, since, until), default=0.0) for key in self.lines}
+
+    def lag_series(self, key: str, since: float = 0.0, until: float = float("inf")) -> list[float]:
+        """Each sampled commit's lag on one line (see `lags`)."""
+        line, out, j = self.lines[key], [], 0
+        for t0, step in self.steps.get(line.run, []):
+            if not max(since, line.drawn[0][0]) <= t0 <= until:
+                continue
+            while j < len(line.drawn) and (line.drawn[j][0] < t0 or line.drawn[j][1] < step - line.drawn[j][2]):
+                j += 1
+            out.append((line.drawn[j][0] if j < len(line.drawn) else line.drawn[-1][0]) - t0)
+        return out
 
     def story(self, key: str, since: float, until: float, origin: float) -> str:
         """What a line drew and what its run had committed around a window, for a failure's message."""
