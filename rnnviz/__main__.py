@@ -374,7 +374,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except ConfigError as exc:
-        print(f"rnnviz: error: {_flag(exc.field)}: {exc.message}", file=sys.stderr)
+        refused = "; ".join(f"{_flag(p.field)}: {p.message}" for p in exc.problems)
+        print(f"rnnviz: error: {refused}", file=sys.stderr)
     except (DataError, StoreError) as exc:
         print(f"rnnviz: error: {exc}", file=sys.stderr)
     except sqlite3.Error as exc:

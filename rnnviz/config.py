@@ -21,12 +21,24 @@ DATASETS = ("mnist", "fashion-mnist")
 
 
 class ConfigError(ValueError):
-    """A config value a user gave is out of range; `field` names it for forms and flags."""
+    """A config value a user gave is out of range; `field` names it for forms and flags. An error raised for
+    several values (`ConfigError.of`) carries every one in `problems`, and the first one's field and message."""
 
     def __init__(self, field_name: str, message: str) -> None:
         super().__init__(f"{field_name}: {message}")
         self.field = field_name
         self.message = message
+        self.problems = [self]
+
+    @classmethod
+    def of(cls, problems: list[ConfigError]) -> ConfigError:
+        """One error to raise for every problem found, so a form or a command line can name them all."""
+        if len(problems) == 1:
+            return problems[0]
+        error = cls(problems[0].field, problems[0].message)
+        error.problems = list(problems)
+        error.args = ("; ".join(str(p) for p in problems),)
+        return error
 
 
 def _f(default: Any, help: str) -> Any:
@@ -74,7 +86,20 @@ class RunConfig:
     threads: int = _f(0, "torch threads; 0 uses every core")
 
     def validate(self) -> RunConfig:
-        """Raise ConfigError for the first out-of-range field; return self when all are fine."""
+        """Raise ConfigError naming every out-of-range field (see `problems`); return self when all are fine."""
+        found = self.problems()
+        if found:
+            raise ConfigError.of(found)
+        return self
+
+    def problems(self) -> list[ConfigError]:
+        """Every out-of-range field, in field order, each with its first fault. A whole number given for a
+        float field becomes a float here."""
+        found: dict[str, ConfigError] = {}
+
+        def refuse(name: str, message: str) -> None:
+            found.setdefault(name, ConfigError(name, message))
+
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             kind = {"int": int, "float": float, "bool": bool, "str": str}[str(f.type)]
@@ -82,7 +107,12 @@ class RunConfig:
                 value = float(value)
                 setattr(self, f.name, value)
             if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-                raise ConfigError(f.name, f"must be {f.type}, got {value!r}")
+                refuse(f.name, f"must be {f.type}, got {value!r}")
+
+        def fine(*names: str) -> bool:
+            """Whether these fields have the right type and no fault yet, so they can be compared."""
+            return not any(name in found for name in names)
+
         choices = {
             "cell": CELLS,
             "nonlinearity": NONLINEARITIES,
@@ -93,8 +123,8 @@ class RunConfig:
             "dataset": DATASETS,
         }
         for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise ConfigError(name, f"unknown value {getattr(self, name)!r}; choose one of {', '.join(allowed)}")
+            if fine(name) and getattr(self, name) not in allowed:
+                refuse(name, f"unknown value {getattr(self, name)!r}; choose one of {', '.join(allowed)}")
         positive = (
             "hidden_size",
             "batch_size",
@@ -106,27 +136,28 @@ class RunConfig:
             "checkpoint_every",
         )
         for name in positive:
-            if getattr(self, name) <= 0:
-                raise ConfigError(name, f"must be > 0, got {getattr(self, name)}")
-        if not (self.lr > 0 and self.lr < float("inf")):
-            raise ConfigError("lr", f"must be > 0, got {self.lr}")
-        if not math.isfinite(self.forget_bias):
-            raise ConfigError("forget_bias", f"must be a finite number, got {self.forget_bias}")
-        if not 0 <= self.seed < 2**63:
-            raise ConfigError("seed", f"must be between 0 and 2**63 - 1, got {self.seed}")
-        if not self.clip >= 0:
-            raise ConfigError("clip", f"must be >= 0 (0 turns clipping off), got {self.clip}")
-        if not 0 < self.saturation < 1:
-            raise ConfigError("saturation", f"must be between 0 and 1, got {self.saturation}")
-        if not 2 <= self.hist_bins <= 1000:
-            raise ConfigError("hist_bins", f"must be between 2 and 1000, got {self.hist_bins}")
-        if self.threads < 0:
-            raise ConfigError("threads", f"must be >= 0 (0 uses every core), got {self.threads}")
-        if self.view == "chunks" and 784 % self.chunk:
-            raise ConfigError("chunk", f"must divide 784 (e.g. 7, 14, 28, 112), got {self.chunk}")
-        if self.init == "identity" and self.cell != "rnn":
-            raise ConfigError("init", "identity init (IRNN) applies to the vanilla RNN only")
-        return self
+            if fine(name) and getattr(self, name) <= 0:
+                refuse(name, f"must be > 0, got {getattr(self, name)}")
+        if fine("lr") and not 0 < self.lr < float("inf"):
+            refuse("lr", f"must be > 0, got {self.lr}")
+        if fine("forget_bias") and not math.isfinite(self.forget_bias):
+            refuse("forget_bias", f"must be a finite number, got {self.forget_bias}")
+        if fine("seed") and not 0 <= self.seed < 2**63:
+            refuse("seed", f"must be between 0 and 2**63 - 1, got {self.seed}")
+        if fine("clip") and not self.clip >= 0:
+            refuse("clip", f"must be >= 0 (0 turns clipping off), got {self.clip}")
+        if fine("saturation") and not 0 < self.saturation < 1:
+            refuse("saturation", f"must be between 0 and 1, got {self.saturation}")
+        if fine("hist_bins") and not 2 <= self.hist_bins <= 1000:
+            refuse("hist_bins", f"must be between 2 and 1000, got {self.hist_bins}")
+        if fine("threads") and self.threads < 0:
+            refuse("threads", f"must be >= 0 (0 uses every core), got {self.threads}")
+        if fine("view", "chunk") and self.view == "chunks" and 784 % self.chunk:
+            refuse("chunk", f"must divide 784 (e.g. 7, 14, 28, 112), got {self.chunk}")
+        if fine("init", "cell") and self.init == "identity" and self.cell != "rnn":
+            refuse("init", "identity init (IRNN) applies to the vanilla RNN only")
+        order = [f.name for f in dataclasses.fields(self)]
+        return sorted(found.values(), key=lambda p: order.index(p.field))
 
     @property
     def seq_len(self) -> int:
@@ -186,13 +217,21 @@ class Limits:
         return cls(**values)
 
     def check(self, cfg: RunConfig) -> None:
-        """Raise ConfigError for the first field of cfg above its cap."""
+        """Raise ConfigError naming every field of cfg above its cap."""
+        found = self.problems(cfg)
+        if found:
+            raise ConfigError.of(found)
+
+    def problems(self, cfg: RunConfig) -> list[ConfigError]:
+        """Every field of cfg (a config of the right types) above its cap."""
+        found = []
         for name in ("hidden_size", "steps", "batch_size"):
-            cap = getattr(self, name)
-            if getattr(cfg, name) > cap:
-                raise ConfigError(
-                    name, f"at most {cap} here (got {getattr(cfg, name)}); raise ${self.env_name(name)} to allow more"
+            cap, value = getattr(self, name), getattr(cfg, name)
+            if value > cap:
+                found.append(
+                    ConfigError(name, f"at most {cap} here (got {value}); raise ${self.env_name(name)} to allow more")
                 )
+        return found
 
 
 # The blog experiments: Adam at lr 0.01, batch 100, 5,000 steps, TensorFlow's Glorot init.

@@ -72,6 +72,14 @@ def test_bad_values_are_refused_with_one_line(tmp_path, args, message):
     assert len(lines) == 1
 
 
+def test_every_bad_value_is_named_in_the_one_line(tmp_path):
+    done = rnnviz("train", "--lr", "-1", "--steps", "-5", "--cell", "cnn", "--store", str(tmp_path / "bad.sqlite"))
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode == 2 and len(lines) == 1, done.stderr
+    for flag, message in (("--cell", "unknown value 'cnn'"), ("--lr", "must be > 0"), ("--steps", "must be > 0")):
+        assert f"{flag}: {message}" in lines[0], lines[0]
+
+
 def test_presets_list_the_blog_settings():
     out = json.loads(rnnviz("presets", "--json").stdout)
     assert out["blog-rnn"]["cell"] == "rnn" and out["blog-rnn"]["lr"] == 0.01 and out["blog-rnn"]["steps"] == 5000

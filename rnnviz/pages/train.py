@@ -137,41 +137,52 @@ with st.form("train"):
     )
 
 
-def parse(values: dict) -> RunConfig:
-    """Form values to a validated config; text fields that must be numbers are checked here."""
+def parse(values: dict) -> tuple[RunConfig, list[ConfigError]]:
+    """Form values to a config, and every problem with them: text fields that must be numbers, values out of
+    range or above the caps, data that is not on this machine."""
     out = dict(values, name=base.name if choice != "custom" else "")
+    problems = []
     for name in ("lr", "clip"):
         try:
             out[name] = float(str(values[name]).strip())
         except ValueError:
-            raise ConfigError(name, f"must be a number, got {values[name]!r}") from None
+            problems.append(ConfigError(name, f"must be a number, got {values[name]!r}"))
+            out[name] = getattr(base, name)  # a number in its place, so the other fields are still checked
     for name in ("hidden_size", "batch_size", "steps", "seed", "chunk", "threads", "probe_every", "eval_every"):
         out[name] = int(values[name])
-    cfg = RunConfig.from_dict(out).validate()
+    cfg = RunConfig.from_dict(out)
+    problems += cfg.problems()
+    reported = {p.field for p in problems}
+    problems += [p for p in Limits.from_env().problems(cfg) if p.field not in reported]
     if cfg.data_dir:
         try:
             datamod.check_dir(cfg.data_dir)
         except DataError as exc:
-            raise ConfigError("data_dir", str(exc)) from None
+            problems.append(ConfigError("data_dir", str(exc)))
     elif located(cfg.dataset) is None and cfg.dataset != "mnist":
-        raise ConfigError(
-            "dataset",
-            f"{cfg.dataset} is not on this machine; run `python -m rnnviz data "
-            f"--dataset {cfg.dataset} --download` or give a data directory",
+        problems.append(
+            ConfigError(
+                "dataset",
+                f"{cfg.dataset} is not on this machine; run `python -m rnnviz data "
+                f"--dataset {cfg.dataset} --download` or give a data directory",
+            )
         )
     elif located(cfg.dataset) is None:
-        raise ConfigError("dataset", "MNIST is not on this machine: download it above or give a data directory")
-    return cfg
+        problems.append(
+            ConfigError("dataset", "MNIST is not on this machine: download it above or give a data directory")
+        )
+    return cfg, problems
 
 
 def launch(want_pair: bool) -> list[int]:
-    """Check the form, the caps and the number of runs training; start the run(s). Raises ConfigError."""
-    cfg = parse(v)
+    """Check the form, the caps and the number of runs training; start the run(s). Raises ConfigError naming
+    every problem."""
+    cfg, problems = parse(v)
+    if problems:
+        raise ConfigError.of(problems)
     configs = rnn_vs_lstm(cfg) if want_pair else [cfg]
-    limits = Limits.from_env()
-    limits.check(cfg)
     with Store(path) as store:
-        runner.check_capacity(store, len(configs), limits)
+        runner.check_capacity(store, len(configs), Limits.from_env())
         return [runner.start(c, store) for c in configs]
 
 
@@ -179,9 +190,11 @@ if train_one or train_pair:
     try:
         ids = launch(train_pair)
     except ConfigError as exc:
-        if exc.field in slots:
-            slots[exc.field].error(exc.message, icon=":material/error:")
-        st.error(f"Not started: {exc.field.replace('_', ' ')}: {exc.message}")
+        for problem in exc.problems:
+            if problem.field in slots:
+                slots[problem.field].error(problem.message, icon=":material/error:")
+        refused = "; ".join(f"{p.field.replace('_', ' ')}: {p.message}" for p in exc.problems)
+        st.error(f"Not started: {refused}")
     except StoreError as exc:
         st.error(f"Not started: {exc}")
     else:
