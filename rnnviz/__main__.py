@@ -131,7 +131,10 @@ def build_parser() -> Parser:
     p.add_argument("--data-dir", default="", help="directory holding the MNIST IDX files (default: look up)")
     _store_arg(p)
 
-    p = sub.add_parser("worker", help=argparse.SUPPRESS)  # a background run, started by runner.start
+    # A background run, started by the runner. Without help= argparse lists no help line for it, and the
+    # metavar names only the commands for people (help=SUPPRESS printed "==SUPPRESS==" instead of hiding it).
+    sub.metavar = "{" + ",".join(sub.choices) + "}"
+    p = sub.add_parser("worker")
     p.add_argument("--run-id", type=int, required=True)
     p.add_argument("--resume", action="store_true")
     _store_arg(p)
@@ -373,6 +376,11 @@ def main(argv: list[str] | None = None) -> int:
     args.streamlit_args = extra
     try:
         return COMMANDS[args.command](args)
+    except BrokenPipeError:
+        # The reader went away (`rnnviz runs | head`): stop quietly, with the status of a tool that SIGPIPE
+        # ended. Python would print a second BrokenPipeError flushing stdout at exit, so stdout goes nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     except ConfigError as exc:
         refused = "; ".join(f"{_flag(p.field)}: {p.message}" for p in exc.problems)
         print(f"rnnviz: error: {refused}", file=sys.stderr)

@@ -18,6 +18,9 @@ OPTIMIZERS = ("adam", "sgd")
 VIEWS = ("rows", "chunks", "pixels")
 DEVICES = ("auto", "cpu", "cuda")
 DATASETS = ("mnist", "fashion-mnist")
+# Adam's and SGD's steps on these models: 0.01 is the blog's Adam rate, and plain SGD at 10 already blows up
+# in a few steps; anything larger is a typo, not an experiment.
+MAX_LR = 10.0
 
 
 class ConfigError(ValueError):
@@ -138,8 +141,12 @@ class RunConfig:
         for name in positive:
             if fine(name) and getattr(self, name) <= 0:
                 refuse(name, f"must be > 0, got {getattr(self, name)}")
-        if fine("lr") and not 0 < self.lr < float("inf"):
+        if fine("lr") and not self.lr > 0:
             refuse("lr", f"must be > 0, got {self.lr}")
+        if fine("lr") and self.lr > MAX_LR:
+            refuse(
+                "lr", f"must be at most {MAX_LR:g} (a larger step makes any run diverge or collapse), got {self.lr:g}"
+            )
         if fine("forget_bias") and not math.isfinite(self.forget_bias):
             refuse("forget_bias", f"must be a finite number, got {self.forget_bias}")
         if fine("seed") and not 0 <= self.seed < 2**63:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -78,6 +79,30 @@ def test_every_bad_value_is_named_in_the_one_line(tmp_path):
     assert done.returncode == 2 and len(lines) == 1, done.stderr
     for flag, message in (("--cell", "unknown value 'cnn'"), ("--lr", "must be > 0"), ("--steps", "must be > 0")):
         assert f"{flag}: {message}" in lines[0], lines[0]
+
+
+def test_help_lists_the_commands_but_not_the_internal_worker():
+    done = rnnviz("--help")
+    assert done.returncode == 0 and "train" in done.stdout and "demo" in done.stdout
+    assert "worker" not in done.stdout and "SUPPRESS" not in done.stdout, done.stdout
+    assert rnnviz("worker", "--help").returncode == 0  # the runner still starts trainers with it
+
+
+def test_output_into_a_closed_pipe_ends_quietly(tmp_path):
+    read, write = os.pipe()
+    os.close(read)  # what `rnnviz runs | head` leaves once head has read its lines and exited
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "rnnviz", "runs", "--store", str(tmp_path / "runs.sqlite")],
+            cwd=ROOT,
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        os.close(write)
+    assert done.stderr == "" and done.returncode == 141  # as a tool killed by SIGPIPE: 128 + 13
 
 
 def test_presets_list_the_blog_settings():
