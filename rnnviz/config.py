@@ -86,7 +86,7 @@ class RunConfig:
     hist_bins: int = _f(200, "bins of every histogram (200 puts an edge at |h| = 0.99); edges stay fixed for the run")
     # execution
     device: str = _f("auto", "auto (CUDA when present), cpu or cuda")
-    threads: int = _f(0, "torch threads; 0 uses every core")
+    threads: int = _f(0, "torch threads; 0: the cores shared evenly by the runs training at once")
 
     def validate(self) -> RunConfig:
         """Raise ConfigError naming every out-of-range field (see `problems`); return self when all are fine."""
@@ -158,7 +158,7 @@ class RunConfig:
         if fine("hist_bins") and not 2 <= self.hist_bins <= 1000:
             refuse("hist_bins", f"must be between 2 and 1000, got {self.hist_bins}")
         if fine("threads") and self.threads < 0:
-            refuse("threads", f"must be >= 0 (0 uses every core), got {self.threads}")
+            refuse("threads", f"must be >= 0 (0 shares the cores among the runs training), got {self.threads}")
         if fine("view", "chunk") and self.view == "chunks" and 784 % self.chunk:
             refuse("chunk", f"must divide 784 (e.g. 7, 14, 28, 112), got {self.chunk}")
         if fine("init", "cell") and self.init == "identity" and self.cell != "rnn":
@@ -196,6 +196,11 @@ class RunConfig:
         return dataclasses.replace(self, **changes)
 
 
+def cores() -> int:
+    """The CPU cores of this machine, at least 1."""
+    return max(1, os.cpu_count() or 1)
+
+
 @dataclass(frozen=True)
 class Limits:
     """Caps on what one click in the dashboard can start, so a stray value cannot exhaust the machine.
@@ -204,7 +209,8 @@ class Limits:
     hidden_size: int = 1024  # largest hidden layer
     steps: int = 200_000  # longest run
     batch_size: int = 2048  # largest batch
-    active_runs: int = 4  # runs training at once
+    # Runs training at once: one per core, so that each gets a core of its own (more only slow each other).
+    active_runs: int = field(default_factory=cores)
 
     @staticmethod
     def env_name(field_name: str) -> str:

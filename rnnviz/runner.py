@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .config import ConfigError, Limits, RunConfig
+from .config import ConfigError, Limits, RunConfig, cores
 from .store import ACTIVE, UNFINISHED, WAITING, Store, StoreError
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
@@ -81,7 +81,18 @@ def resume(store: Store, run_id: int) -> None:
     _spawn(store, run_id, "--resume")
 
 
+def share_of_cores(training: int) -> int:
+    """Torch threads for each of `training` runs that train at once: the cores split evenly, at least 1."""
+    return max(1, cores() // max(training, 1))
+
+
 def _spawn(store: Store, run_id: int, *extra: str) -> None:
+    # A run that leaves its threads to rnnviz (0) gets its share of the cores among the runs training now,
+    # itself included: every run of a set claimed together is queued before the first trainer starts, so
+    # they split the cores instead of each taking them all.
+    training = set(active(store)["run_id"].astype(int)) | {run_id}
+    threads = store.config(run_id).threads or share_of_cores(len(training))
+    command = [sys.executable, "-m", "rnnviz", "worker", "--store", str(store.path)]
     log = log_path(store.path, run_id)
     log.parent.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
@@ -89,7 +100,7 @@ def _spawn(store: Store, run_id: int, *extra: str) -> None:
     with open(log, "ab") as out:
         # A new session: the trainer outlives the Streamlit server, its reloads and its Ctrl-C.
         proc = subprocess.Popen(
-            [sys.executable, "-m", "rnnviz", "worker", "--store", str(store.path), "--run-id", str(run_id), *extra],
+            [*command, "--run-id", str(run_id), "--threads", str(threads), *extra],
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,

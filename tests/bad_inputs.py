@@ -33,7 +33,7 @@ OUT_OF_RANGE = [
     ("saturation", "1.5", [], "must be between 0 and 1, got 1.5"),
     ("hist_bins", "1", [], "must be between 2 and 1000, got 1"),
     ("device", "tpu", [], "unknown value 'tpu'"),
-    ("threads", "-1", [], "must be >= 0 (0 uses every core), got -1"),
+    ("threads", "-1", [], "must be >= 0 (0 shares the cores among the runs training), got -1"),
 ]
 
 # Numbers typed as text: argparse refuses them before anything runs.
@@ -68,7 +68,7 @@ FORM = [
     ("clip", "off", "must be a number, got 'off'"),
     ("seed", -1, "must be between 0 and 2**63 - 1, got -1"),
     ("data_dir", "/nonexistent/mnist", "/nonexistent/mnist: no such directory"),
-    ("threads", -1, "must be >= 0 (0 uses every core), got -1"),
+    ("threads", -1, "must be >= 0 (0 shares the cores among the runs training), got -1"),
     ("probe_every", 0, "must be > 0, got 0"),
     ("eval_every", 0, "must be > 0, got 0"),
     ("saturation", 1.5, "must be between 0 and 1, got 1.5"),

@@ -325,6 +325,7 @@ def test_a_read_only_store_is_browsed_and_training_is_refused(trained_store, tmp
 
 
 def test_the_dashboard_starts_runs_left_waiting_by_a_killed_trainer(empty_store, monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)  # the cap on runs at once is one per core
     spawned: list[int] = []
     monkeypatch.setattr(runner, "_spawn", lambda store, run_id, *extra: spawned.append(run_id))
     with Store(os.environ["RNNVIZ_STORE"]) as store:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
@@ -85,7 +84,6 @@ choice = st.selectbox(
 )
 base = preset(choice) if choice != "custom" else RunConfig()
 helps = {f.name: f.metadata["help"] for f in dataclasses.fields(RunConfig)}
-default_threads = max(1, (os.cpu_count() or 2) // 2)  # two runs side by side leave the UI responsive
 
 
 def key(field: str) -> str:
@@ -121,7 +119,7 @@ with st.form("train"):
     v["permute"] = field(c3, "permute", st.checkbox, value=base.permute)
     v["dataset"] = field(c3, "dataset", st.selectbox, DATASETS, index=DATASETS.index(base.dataset))
     v["data_dir"] = field(c3, "data_dir", st.text_input, value=base.data_dir, placeholder="auto: look up or download")
-    v["threads"] = field(c3, "threads", st.number_input, value=default_threads, step=1)
+    v["threads"] = field(c3, "threads", st.number_input, value=base.threads, step=1)
     with st.expander("Diagnostics"):
         d1, d2, d3 = st.columns(3)
         v["probe_every"] = field(d1, "probe_every", st.number_input, value=base.probe_every, step=10)
@@ -181,9 +179,10 @@ def launch(want_pair: bool) -> list[int]:
     if problems:
         raise ConfigError.of(problems)
     configs = rnn_vs_lstm(cfg) if want_pair else [cfg]
+    limits = Limits.from_env()
     with Store(path) as store:
-        runner.check_capacity(store, len(configs), Limits.from_env())
-        return [runner.start(c, store) for c in configs]
+        runner.check_capacity(store, len(configs), limits)
+        return runner.launch(configs, store, limits)  # started as one set, so the pair shares the cores
 
 
 if train_one or train_pair:
