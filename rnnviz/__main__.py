@@ -16,7 +16,17 @@ from typing import Any, NoReturn
 
 from . import data as datamod
 from . import runner
-from .config import PRESET_HELP, PRESETS, ConfigError, Limits, RunConfig, cores, preset, remedies
+from .config import (
+    PRESET_HELP,
+    PRESETS,
+    ConfigError,
+    Limits,
+    RunConfig,
+    cores,
+    named_for_changes,
+    preset,
+    remedies,
+)
 from .data import DataError
 from .store import Store, StoreError
 from .trainer import train
@@ -61,8 +71,10 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     overrides = {
         f.name: getattr(args, f.name) for f in dataclasses.fields(RunConfig) if getattr(args, f.name) is not None
     }
-    cfg = preset(args.preset, **overrides) if args.preset else RunConfig(**overrides)
-    return cfg.validate()
+    if not args.preset:
+        return RunConfig(**overrides).validate()
+    cfg = preset(args.preset, **overrides)
+    return (cfg if args.name else named_for_changes(cfg, preset(args.preset))).validate()
 
 
 def _store_arg(p: argparse.ArgumentParser) -> None:

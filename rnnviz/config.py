@@ -337,8 +337,30 @@ def rnn_vs_lstm(cfg: RunConfig) -> list[RunConfig]:
     ]
 
 
-def preset(name: str, **overrides: Any) -> RunConfig:
-    """The named preset with some fields overridden; unknown names raise ConfigError."""
+EXECUTION_ONLY = ("threads", "device")  # how a run was computed, not what it computed
+# Left out of a run's name: where its data lives and how it was computed change none of its numbers.
+UNNAMED = ("name", "data_dir", *EXECUTION_ONLY)
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def named_for_changes(cfg: RunConfig, reference: RunConfig) -> RunConfig:
+    """cfg named as `reference` (a preset) plus the settings in which it differs from it, so that runs changed
+    from one preset can be told apart: blog-rnn (lr 0.003, steps 800)."""
+    changes = [
+        f"{f.name.replace('_', ' ')} {_shown(getattr(cfg, f.name))}"
+        for f in dataclasses.fields(cfg)
+        if f.name not in UNNAMED and getattr(cfg, f.name) != getattr(reference, f.name)
+    ]
+    return cfg.replace(name=f"{reference.name} ({', '.join(changes)})" if changes else reference.name)
+
+
+def preset(name: str, /, **overrides: Any) -> RunConfig:
+    """The named preset with some fields overridden (the run's `name` too); unknown names raise ConfigError."""
     if name not in PRESETS:
         raise ConfigError("preset", f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
     return RunConfig.from_dict({**PRESETS[name], **overrides})

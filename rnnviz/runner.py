@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .config import ConfigError, Limits, RunConfig, cores
+from .config import EXECUTION_ONLY, ConfigError, Limits, RunConfig, cores
 from .store import ACTIVE, UNFINISHED, WAITING, Store, StoreError
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
@@ -119,9 +119,6 @@ def active(store: Store) -> pd.DataFrame:
     """Runs queued or training now (runs whose process died are marked interrupted first)."""
     runs = store.runs()
     return runs[runs["status"].isin(ACTIVE)]
-
-
-EXECUTION_ONLY = ("threads", "device")  # how a run was computed, not what it computed
 
 
 def _what(config_json: str) -> str:

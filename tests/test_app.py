@@ -295,6 +295,21 @@ def test_pages_render_a_diverged_run_with_nan(tmp_path, monkeypatch, page):
         assert any("diverged" in m.value for m in at.markdown)
 
 
+def test_a_run_changed_from_its_preset_is_named_for_the_changes(full_store, trained_store, monkeypatch, tmp_path):
+    monkeypatch.setenv("RNNVIZ_DATA_DIR", str(data_root(tmp_path, MNIST_DIR)))
+    monkeypatch.setattr(runner, "_spawn", lambda store, run_id, *extra: None)
+    copy = tmp_path / "runs.sqlite"
+    copy.write_bytes(trained_store.read_bytes())
+    monkeypatch.setenv("RNNVIZ_STORE", str(copy))
+    at = open_page("train")
+    at.text_input(key="form-blog-rnn-lr").set_value("0.003")
+    at.number_input(key="form-blog-rnn-steps").set_value(800)
+    next(b for b in at.button if b.label == "Train").click().run()
+    assert not at.exception, at.exception
+    with Store(copy) as store:
+        assert store.runs()["name"].iloc[0] == "blog-rnn (lr 0.003, steps 800)"
+
+
 def test_train_form_enforces_the_caps(full_store, trained_store, monkeypatch, tmp_path):
     monkeypatch.setenv("RNNVIZ_DATA_DIR", str(data_root(tmp_path, MNIST_DIR)))
     monkeypatch.setenv("RNNVIZ_MAX_HIDDEN", "256")

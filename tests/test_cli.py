@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from rnnviz.__main__ import build_parser, config_from_args
+
 from .browser import chromium, data_root, streamlit_server
 from .conftest import MNIST_DIR, ROOT
 
@@ -46,7 +48,8 @@ def test_train_prints_one_json_line_and_runs_lists_it(tmp_path):
     assert result["status"] == "finished" and result["steps"] == 15
     assert "15/15" in done.stderr  # the progress bar
     listed = json.loads(rnnviz("runs", "--json", "--store", store).stdout)
-    assert listed[0]["run_id"] == result["run_id"] and listed[0]["name"] == "quick-rnn" and listed[0]["steps"] == 15
+    assert listed[0]["run_id"] == result["run_id"] and listed[0]["steps"] == 15
+    assert listed[0]["name"] == "quick-rnn (batch size 16, steps 15)"  # the preset and what differs from it
     exported = rnnviz("export", str(result["run_id"]), str(tmp_path / "csv"), "--store", store)
     assert exported.returncode == 0 and (tmp_path / "csv" / "scalars.csv").exists()
 
@@ -103,6 +106,17 @@ def test_output_into_a_closed_pipe_ends_quietly(tmp_path):
     finally:
         os.close(write)
     assert done.stderr == "" and done.returncode == 141  # as a tool killed by SIGPIPE: 128 + 13
+
+
+def test_a_preset_with_changed_settings_is_named_for_the_changes():
+    def name(*args: str) -> str:
+        return config_from_args(build_parser().parse_args(["train", *args])).name
+
+    assert name("--preset", "blog-rnn") == "blog-rnn"
+    assert name("--preset", "blog-rnn", "--lr", "0.003", "--steps", "800") == "blog-rnn (lr 0.003, steps 800)"
+    assert name("--preset", "blog-rnn", "--steps", "5000", "--threads", "1", "--data-dir", "/d") == "blog-rnn"
+    assert name("--preset", "blog-lstm", "--forget-bias", "0", "--permute") == "blog-lstm (forget bias 0, permute on)"
+    assert name("--preset", "blog-rnn", "--lr", "0.003", "--name", "mine") == "mine"
 
 
 def test_presets_list_the_blog_settings():

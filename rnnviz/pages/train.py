@@ -21,6 +21,7 @@ from rnnviz.config import (
     ConfigError,
     Limits,
     RunConfig,
+    named_for_changes,
     preset,
     rnn_vs_lstm,
 )
@@ -138,7 +139,7 @@ with st.form("train"):
 def parse(values: dict) -> tuple[RunConfig, list[ConfigError]]:
     """Form values to a config, and every problem with them: text fields that must be numbers, values out of
     range or above the caps, data that is not on this machine."""
-    out = dict(values, name=base.name if choice != "custom" else "")
+    out = dict(values, name=base.name)
     problems = []
     for name in ("lr", "clip"):
         try:
@@ -178,7 +179,12 @@ def launch(want_pair: bool) -> list[int]:
     cfg, problems = parse(v)
     if problems:
         raise ConfigError.of(problems)
-    configs = rnn_vs_lstm(cfg) if want_pair else [cfg]
+    if want_pair:
+        configs = rnn_vs_lstm(cfg)
+        if choice != "custom":  # each named after its own cell's run of the unchanged preset
+            configs = [named_for_changes(c, ref) for c, ref in zip(configs, rnn_vs_lstm(base))]
+    else:
+        configs = [named_for_changes(cfg, base) if choice != "custom" else cfg]
     limits = Limits.from_env()
     with Store(path) as store:
         runner.check_capacity(store, len(configs), limits)
