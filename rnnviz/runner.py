@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -132,6 +133,34 @@ def finished_runs(store: Store) -> dict[str, int]:
     runs = store.runs()  # newest first
     done = runs[runs["status"] == "finished"]
     return {what: int(run_id) for run_id, what in zip(done["run_id"][::-1], map(_what, done["config"][::-1]))}
+
+
+def _step_cost(cfg: RunConfig) -> tuple:
+    """What sets the time of a training step: the cell, its size, the batch, the sequence and the probes."""
+    return cfg.cell, cfg.hidden_size, cfg.batch_size, cfg.seq_len, cfg.probe_every
+
+
+def steps_per_second(runs: pd.DataFrame, cfg: RunConfig) -> float | None:
+    """How fast runs like cfg trained on this machine: the steps over the seconds of its finished runs of the
+    same step cost (see `_step_cost`), data loading and evaluations included; None when it has none."""
+    done = runs[(runs["status"] == "finished") & (runs["seconds"] > 0) & (runs["host"] == socket.gethostname())]
+    like = [
+        i
+        for i, config in zip(done.index, done["config"])
+        if _step_cost(RunConfig.from_dict(json.loads(config))) == _step_cost(cfg)
+    ]
+    if not like:
+        return None
+    return float(done.loc[like, "step"].sum() / done.loc[like, "seconds"].sum())
+
+
+def duration(runs: pd.DataFrame, configs: list[RunConfig]) -> float | None:
+    """Seconds a set of runs started together takes on this machine: its slowest run's, at the speed that
+    earlier runs like each of them trained at here; None when one of them has nothing to go by."""
+    speeds = [steps_per_second(runs, cfg) for cfg in configs]
+    if any(speed is None for speed in speeds):
+        return None
+    return max(cfg.steps / speed for cfg, speed in zip(configs, speeds) if speed)
 
 
 def record(
