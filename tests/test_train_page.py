@@ -1,14 +1,17 @@
 """The Train page and the sidebar in real headless Chromium, at a laptop's 1440x900: the blog pair one click
-away above the fold, and Enter in a field starts nothing."""
+away above the fold, Enter in a field starts nothing, and seven picked runs fit the sidebar with their status."""
 
 from __future__ import annotations
 
 import os
+import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from rnnviz.config import remedies
 from rnnviz.store import Store
 
 from .browser import CHROMIUM, chromium, data_root, streamlit_server
@@ -28,6 +31,15 @@ def inside(inner: dict, outer: dict) -> bool:
         and inner["x"] + inner["width"] <= outer["x"] + outer["width"] + 0.5
         and inner["y"] + inner["height"] <= outer["y"] + outer["height"] + 0.5
     )
+
+
+@pytest.fixture
+def sleeper() -> Iterator[int]:
+    """A live process to stand for trainers, so that runs marked as its own count as training."""
+    proc = subprocess.Popen(["sleep", "600"])
+    yield proc.pid
+    proc.kill()
+    proc.wait()
 
 
 def test_the_blog_pair_is_one_click_above_the_fold_and_leads_to_watching(tmp_path):
@@ -78,3 +90,33 @@ def test_enter_in_a_number_field_commits_the_value_and_starts_nothing(tmp_path):
                 assert store.runs().empty
     finally:
         stop_all(store_path)
+
+
+def test_seven_picked_runs_fit_the_sidebar_with_their_current_status(tmp_path, sleeper):
+    store_path = tmp_path / "runs.sqlite"
+    with Store(store_path) as store:
+        ids = [store.create_run(cfg) for cfg in remedies()]
+        for run_id in ids:
+            store.set_process(run_id, sleeper)  # queued, its trainer starting
+    with streamlit_server(store_path, data_root(tmp_path, MNIST_DIR)) as url, chromium() as browser:
+        page = browser.new_page(viewport=LAPTOP)
+        page.goto(f"{url}/overview?runs={','.join(map(str, ids))}")
+        sidebar = page.locator("[data-testid=stSidebar]")
+        sidebar.get_by_text("Runs shown").wait_for(timeout=30000)
+        with Store(store_path) as store:  # the trainers start and train while the page is open
+            for run_id in ids:
+                store.mark_running(run_id, sleeper)
+                store.append(run_id, 1200, [], [], {})
+        deadline = time.monotonic() + 30
+        while sidebar.inner_text().count("training") < len(ids):
+            assert time.monotonic() < deadline, sidebar.inner_text()
+            time.sleep(0.25)
+        assert "queued" not in sidebar.inner_text() and "24%" in sidebar.inner_text()
+        picker = sidebar.locator("[data-testid=stMultiSelect]")
+        chips = picker.locator("[data-tag]")
+        assert chips.count() == len(ids)
+        box = picker.bounding_box()
+        assert inside(box, sidebar.bounding_box())
+        for k in range(len(ids)):
+            assert inside(chips.nth(k).bounding_box(), box), (k, chips.nth(k).inner_text())
+        page.screenshot(path=str(tmp_path / "sidebar.png"))
