@@ -139,7 +139,7 @@ def blog_pair() -> None:
             icon=":material/play_arrow:",
             width="stretch",
             disabled=readonly,
-            help="blog-rnn and blog-lstm: Adam lr 0.01, batch 100, Glorot init, seed 0",
+            help="The blog's settings for both: Adam lr 0.01, batch 100, Glorot init, seed 0",
         )
         c2.markdown(how_long(configs))
         if clicked:
