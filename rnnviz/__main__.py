@@ -16,7 +16,17 @@ from typing import Any, NoReturn
 
 from . import data as datamod
 from . import runner
-from .config import PRESET_HELP, PRESETS, ConfigError, Limits, RunConfig, preset, remedies
+from .config import (
+    PRESET_HELP,
+    PRESETS,
+    ConfigError,
+    Limits,
+    RunConfig,
+    cores,
+    named_for_changes,
+    preset,
+    remedies,
+)
 from .data import DataError
 from .store import Store, StoreError
 from .trainer import train
@@ -61,8 +71,10 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     overrides = {
         f.name: getattr(args, f.name) for f in dataclasses.fields(RunConfig) if getattr(args, f.name) is not None
     }
-    cfg = preset(args.preset, **overrides) if args.preset else RunConfig(**overrides)
-    return cfg.validate()
+    if not args.preset:
+        return RunConfig(**overrides).validate()
+    cfg = preset(args.preset, **overrides)
+    return (cfg if args.name else named_for_changes(cfg, preset(args.preset))).validate()
 
 
 def _store_arg(p: argparse.ArgumentParser) -> None:
@@ -127,13 +139,19 @@ def build_parser() -> Parser:
     p.add_argument("--steps", type=int, default=5000, help="training steps of every run (default: 5000)")
     p.add_argument("--clip", type=float, default=1.0, help="threshold of the clipping remedy (default: 1.0)")
     p.add_argument("--long", action="store_true", help="also the 112-step pair (long-rnn, long-lstm)")
-    p.add_argument("--jobs", type=int, default=4, help="runs training at once (default: 4)")
+    p.add_argument(
+        "--jobs", type=int, default=cores(), help=f"runs training at once (default: one per core, {cores()} here)"
+    )
     p.add_argument("--data-dir", default="", help="directory holding the MNIST IDX files (default: look up)")
     _store_arg(p)
 
-    p = sub.add_parser("worker", help=argparse.SUPPRESS)  # a background run, started by runner.start
+    # A background run, started by the runner. Without help= argparse lists no help line for it, and the
+    # metavar names only the commands for people (help=SUPPRESS printed "==SUPPRESS==" instead of hiding it).
+    sub.metavar = "{" + ",".join(sub.choices) + "}"
+    p = sub.add_parser("worker")
     p.add_argument("--run-id", type=int, required=True)
     p.add_argument("--resume", action="store_true")
+    p.add_argument("--threads", type=int, default=0, help="torch threads, the launcher's share of the cores")
     _store_arg(p)
     return parser
 
@@ -171,6 +189,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     flag = _stop_on_signals()
     with Store(args.store) as store:
         cfg = store.config(args.run_id)
+        if args.threads:  # an execution detail: the stored config keeps what the user asked for
+            cfg = cfg.replace(threads=args.threads)
         result = train(cfg, store, run_id=args.run_id, should_stop=lambda: flag[0], resume=args.resume)
         try:
             runner.start_waiting(store, Limits.from_env())  # this run's slot is free: the next of its set
@@ -295,7 +315,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
 def demo_configs(args: argparse.Namespace) -> list[RunConfig]:
     if args.jobs < 1:
         raise ConfigError("jobs", f"must be >= 1, got {args.jobs}")
-    common = dict(steps=args.steps, data_dir=args.data_dir, threads=max(1, (os.cpu_count() or 1) // args.jobs))
+    common = dict(steps=args.steps, data_dir=args.data_dir)  # threads: the runner shares the cores
     configs = remedies(args.clip, **common)
     if args.long:
         configs += [preset("long-rnn", **common), preset("long-lstm", **common)]
@@ -373,8 +393,14 @@ def main(argv: list[str] | None = None) -> int:
     args.streamlit_args = extra
     try:
         return COMMANDS[args.command](args)
+    except BrokenPipeError:
+        # The reader went away (`rnnviz runs | head`): stop quietly, with the status of a tool that SIGPIPE
+        # ended. Python would print a second BrokenPipeError flushing stdout at exit, so stdout goes nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     except ConfigError as exc:
-        print(f"rnnviz: error: {_flag(exc.field)}: {exc.message}", file=sys.stderr)
+        refused = "; ".join(f"{_flag(p.field)}: {p.message}" for p in exc.problems)
+        print(f"rnnviz: error: {refused}", file=sys.stderr)
     except (DataError, StoreError) as exc:
         print(f"rnnviz: error: {exc}", file=sys.stderr)
     except sqlite3.Error as exc:

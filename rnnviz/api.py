@@ -19,7 +19,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from . import views
-from .config import RunConfig, preset
+from .config import RunConfig, named_for_changes, preset
 from .figures import Style
 from .findings import reading
 from .store import Store
@@ -136,12 +136,17 @@ def train(
     progress: bool = True,
     **changes: Any,
 ) -> Run:
-    """Train a run in this process (a RunConfig, or a preset name plus changed fields) and return it.
+    """Train a run in this process (a RunConfig, or a preset name plus changed fields, named for the changes
+    unless `name` is one of them) and return it.
     The progress bar is a notebook widget under Jupyter and text elsewhere; Ctrl-C / interrupt stops the
     run cleanly and keeps what it recorded."""
     from .trainer import train as train_run
 
-    cfg = preset(config, **changes) if isinstance(config, str) else dataclasses.replace(config, **changes)
+    if isinstance(config, str):
+        cfg = preset(config, **changes)
+        cfg = cfg if "name" in changes else named_for_changes(cfg, preset(config))
+    else:
+        cfg = dataclasses.replace(config, **changes)
     cfg.validate()
     s = _store(store)
     result = train_run(cfg, s, progress=progress)

@@ -18,15 +18,30 @@ OPTIMIZERS = ("adam", "sgd")
 VIEWS = ("rows", "chunks", "pixels")
 DEVICES = ("auto", "cpu", "cuda")
 DATASETS = ("mnist", "fashion-mnist")
+# Adam's and SGD's steps on these models: 0.01 is the blog's Adam rate, and plain SGD at 10 already blows up
+# in a few steps; anything larger is a typo, not an experiment.
+MAX_LR = 10.0
 
 
 class ConfigError(ValueError):
-    """A config value a user gave is out of range; `field` names it for forms and flags."""
+    """A config value a user gave is out of range; `field` names it for forms and flags. An error raised for
+    several values (`ConfigError.of`) carries every one in `problems`, and the first one's field and message."""
 
     def __init__(self, field_name: str, message: str) -> None:
         super().__init__(f"{field_name}: {message}")
         self.field = field_name
         self.message = message
+        self.problems = [self]
+
+    @classmethod
+    def of(cls, problems: list[ConfigError]) -> ConfigError:
+        """One error to raise for every problem found, so a form or a command line can name them all."""
+        if len(problems) == 1:
+            return problems[0]
+        error = cls(problems[0].field, problems[0].message)
+        error.problems = list(problems)
+        error.args = ("; ".join(str(p) for p in problems),)
+        return error
 
 
 def _f(default: Any, help: str) -> Any:
@@ -71,10 +86,23 @@ class RunConfig:
     hist_bins: int = _f(200, "bins of every histogram (200 puts an edge at |h| = 0.99); edges stay fixed for the run")
     # execution
     device: str = _f("auto", "auto (CUDA when present), cpu or cuda")
-    threads: int = _f(0, "torch threads; 0 uses every core")
+    threads: int = _f(0, "torch threads; 0: the cores shared evenly by the runs training at once")
 
     def validate(self) -> RunConfig:
-        """Raise ConfigError for the first out-of-range field; return self when all are fine."""
+        """Raise ConfigError naming every out-of-range field (see `problems`); return self when all are fine."""
+        found = self.problems()
+        if found:
+            raise ConfigError.of(found)
+        return self
+
+    def problems(self) -> list[ConfigError]:
+        """Every out-of-range field, in field order, each with its first fault. A whole number given for a
+        float field becomes a float here."""
+        found: dict[str, ConfigError] = {}
+
+        def refuse(name: str, message: str) -> None:
+            found.setdefault(name, ConfigError(name, message))
+
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             kind = {"int": int, "float": float, "bool": bool, "str": str}[str(f.type)]
@@ -82,7 +110,12 @@ class RunConfig:
                 value = float(value)
                 setattr(self, f.name, value)
             if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-                raise ConfigError(f.name, f"must be {f.type}, got {value!r}")
+                refuse(f.name, f"must be {f.type}, got {value!r}")
+
+        def fine(*names: str) -> bool:
+            """Whether these fields have the right type and no fault yet, so they can be compared."""
+            return not any(name in found for name in names)
+
         choices = {
             "cell": CELLS,
             "nonlinearity": NONLINEARITIES,
@@ -93,8 +126,8 @@ class RunConfig:
             "dataset": DATASETS,
         }
         for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise ConfigError(name, f"unknown value {getattr(self, name)!r}; choose one of {', '.join(allowed)}")
+            if fine(name) and getattr(self, name) not in allowed:
+                refuse(name, f"unknown value {getattr(self, name)!r}; choose one of {', '.join(allowed)}")
         positive = (
             "hidden_size",
             "batch_size",
@@ -106,27 +139,32 @@ class RunConfig:
             "checkpoint_every",
         )
         for name in positive:
-            if getattr(self, name) <= 0:
-                raise ConfigError(name, f"must be > 0, got {getattr(self, name)}")
-        if not (self.lr > 0 and self.lr < float("inf")):
-            raise ConfigError("lr", f"must be > 0, got {self.lr}")
-        if not math.isfinite(self.forget_bias):
-            raise ConfigError("forget_bias", f"must be a finite number, got {self.forget_bias}")
-        if not 0 <= self.seed < 2**63:
-            raise ConfigError("seed", f"must be between 0 and 2**63 - 1, got {self.seed}")
-        if not self.clip >= 0:
-            raise ConfigError("clip", f"must be >= 0 (0 turns clipping off), got {self.clip}")
-        if not 0 < self.saturation < 1:
-            raise ConfigError("saturation", f"must be between 0 and 1, got {self.saturation}")
-        if not 2 <= self.hist_bins <= 1000:
-            raise ConfigError("hist_bins", f"must be between 2 and 1000, got {self.hist_bins}")
-        if self.threads < 0:
-            raise ConfigError("threads", f"must be >= 0 (0 uses every core), got {self.threads}")
-        if self.view == "chunks" and 784 % self.chunk:
-            raise ConfigError("chunk", f"must divide 784 (e.g. 7, 14, 28, 112), got {self.chunk}")
-        if self.init == "identity" and self.cell != "rnn":
-            raise ConfigError("init", "identity init (IRNN) applies to the vanilla RNN only")
-        return self
+            if fine(name) and getattr(self, name) <= 0:
+                refuse(name, f"must be > 0, got {getattr(self, name)}")
+        if fine("lr") and not self.lr > 0:
+            refuse("lr", f"must be > 0, got {self.lr}")
+        if fine("lr") and self.lr > MAX_LR:
+            refuse(
+                "lr", f"must be at most {MAX_LR:g} (a larger step makes any run diverge or collapse), got {self.lr:g}"
+            )
+        if fine("forget_bias") and not math.isfinite(self.forget_bias):
+            refuse("forget_bias", f"must be a finite number, got {self.forget_bias}")
+        if fine("seed") and not 0 <= self.seed < 2**63:
+            refuse("seed", f"must be between 0 and 2**63 - 1, got {self.seed}")
+        if fine("clip") and not self.clip >= 0:
+            refuse("clip", f"must be >= 0 (0 turns clipping off), got {self.clip}")
+        if fine("saturation") and not 0 < self.saturation < 1:
+            refuse("saturation", f"must be between 0 and 1, got {self.saturation}")
+        if fine("hist_bins") and not 2 <= self.hist_bins <= 1000:
+            refuse("hist_bins", f"must be between 2 and 1000, got {self.hist_bins}")
+        if fine("threads") and self.threads < 0:
+            refuse("threads", f"must be >= 0 (0 shares the cores among the runs training), got {self.threads}")
+        if fine("view", "chunk") and self.view == "chunks" and 784 % self.chunk:
+            refuse("chunk", f"must divide 784 (e.g. 7, 14, 28, 112), got {self.chunk}")
+        if fine("init", "cell") and self.init == "identity" and self.cell != "rnn":
+            refuse("init", "identity init (IRNN) applies to the vanilla RNN only")
+        order = [f.name for f in dataclasses.fields(self)]
+        return sorted(found.values(), key=lambda p: order.index(p.field))
 
     @property
     def seq_len(self) -> int:
@@ -158,6 +196,11 @@ class RunConfig:
         return dataclasses.replace(self, **changes)
 
 
+def cores() -> int:
+    """The CPU cores of this machine, at least 1."""
+    return max(1, os.cpu_count() or 1)
+
+
 @dataclass(frozen=True)
 class Limits:
     """Caps on what one click in the dashboard can start, so a stray value cannot exhaust the machine.
@@ -166,7 +209,8 @@ class Limits:
     hidden_size: int = 1024  # largest hidden layer
     steps: int = 200_000  # longest run
     batch_size: int = 2048  # largest batch
-    active_runs: int = 4  # runs training at once
+    # Runs training at once: one per core, so that each gets a core of its own (more only slow each other).
+    active_runs: int = field(default_factory=cores)
 
     @staticmethod
     def env_name(field_name: str) -> str:
@@ -186,13 +230,21 @@ class Limits:
         return cls(**values)
 
     def check(self, cfg: RunConfig) -> None:
-        """Raise ConfigError for the first field of cfg above its cap."""
+        """Raise ConfigError naming every field of cfg above its cap."""
+        found = self.problems(cfg)
+        if found:
+            raise ConfigError.of(found)
+
+    def problems(self, cfg: RunConfig) -> list[ConfigError]:
+        """Every field of cfg (a config of the right types) above its cap."""
+        found = []
         for name in ("hidden_size", "steps", "batch_size"):
-            cap = getattr(self, name)
-            if getattr(cfg, name) > cap:
-                raise ConfigError(
-                    name, f"at most {cap} here (got {getattr(cfg, name)}); raise ${self.env_name(name)} to allow more"
+            cap, value = getattr(self, name), getattr(cfg, name)
+            if value > cap:
+                found.append(
+                    ConfigError(name, f"at most {cap} here (got {value}); raise ${self.env_name(name)} to allow more")
                 )
+        return found
 
 
 # The blog experiments: Adam at lr 0.01, batch 100, 5,000 steps, TensorFlow's Glorot init.
@@ -287,8 +339,30 @@ def rnn_vs_lstm(cfg: RunConfig) -> list[RunConfig]:
     ]
 
 
+EXECUTION_ONLY = ("threads", "device")  # how a run was computed, not what it computed
+# Left out of a run's name: where its data lives and how it was computed change none of its numbers.
+UNNAMED = ("name", "data_dir", *EXECUTION_ONLY)
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def named_for_changes(cfg: RunConfig, reference: RunConfig) -> RunConfig:
+    """cfg named as `reference` (a preset) plus the settings in which it differs from it, so that runs changed
+    from one preset can be told apart: blog-rnn (lr 0.003, steps 800)."""
+    changes = [
+        f"{f.name.replace('_', ' ')} {_shown(getattr(cfg, f.name))}"
+        for f in dataclasses.fields(cfg)
+        if f.name not in UNNAMED and getattr(cfg, f.name) != getattr(reference, f.name)
+    ]
+    return cfg.replace(name=f"{reference.name} ({', '.join(changes)})" if changes else reference.name)
+
+
 def preset(name: str, /, **overrides: Any) -> RunConfig:
-    """The named preset with some fields overridden; unknown names raise ConfigError."""
+    """The named preset with some fields overridden (the run's `name` too); unknown names raise ConfigError."""
     if name not in PRESETS:
         raise ConfigError("preset", f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
     return RunConfig.from_dict({**PRESETS[name], **overrides})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .config import ConfigError, Limits, RunConfig
+from .config import EXECUTION_ONLY, ConfigError, Limits, RunConfig, cores
 from .store import ACTIVE, UNFINISHED, WAITING, Store, StoreError
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
@@ -81,7 +82,18 @@ def resume(store: Store, run_id: int) -> None:
     _spawn(store, run_id, "--resume")
 
 
+def share_of_cores(training: int) -> int:
+    """Torch threads for each of `training` runs that train at once: the cores split evenly, at least 1."""
+    return max(1, cores() // max(training, 1))
+
+
 def _spawn(store: Store, run_id: int, *extra: str) -> None:
+    # A run that leaves its threads to rnnviz (0) gets its share of the cores among the runs training now,
+    # itself included: every run of a set claimed together is queued before the first trainer starts, so
+    # they split the cores instead of each taking them all.
+    training = set(active(store)["run_id"].astype(int)) | {run_id}
+    threads = store.config(run_id).threads or share_of_cores(len(training))
+    command = [sys.executable, "-m", "rnnviz", "worker", "--store", str(store.path)]
     log = log_path(store.path, run_id)
     log.parent.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
@@ -89,7 +101,7 @@ def _spawn(store: Store, run_id: int, *extra: str) -> None:
     with open(log, "ab") as out:
         # A new session: the trainer outlives the Streamlit server, its reloads and its Ctrl-C.
         proc = subprocess.Popen(
-            [sys.executable, "-m", "rnnviz", "worker", "--store", str(store.path), "--run-id", str(run_id), *extra],
+            [*command, "--run-id", str(run_id), "--threads", str(threads), *extra],
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -110,9 +122,6 @@ def active(store: Store) -> pd.DataFrame:
     return runs[runs["status"].isin(ACTIVE)]
 
 
-EXECUTION_ONLY = ("threads", "device")  # how a run was computed, not what it computed
-
-
 def _what(config_json: str) -> str:
     """A config as JSON without the fields that only say how it was computed."""
     values = json.loads(config_json)
@@ -124,6 +133,34 @@ def finished_runs(store: Store) -> dict[str, int]:
     runs = store.runs()  # newest first
     done = runs[runs["status"] == "finished"]
     return {what: int(run_id) for run_id, what in zip(done["run_id"][::-1], map(_what, done["config"][::-1]))}
+
+
+def _step_cost(cfg: RunConfig) -> tuple:
+    """What sets the time of a training step: the cell, its size, the batch, the sequence and the probes."""
+    return cfg.cell, cfg.hidden_size, cfg.batch_size, cfg.seq_len, cfg.probe_every
+
+
+def steps_per_second(runs: pd.DataFrame, cfg: RunConfig) -> float | None:
+    """How fast runs like cfg trained on this machine: the steps over the seconds of its finished runs of the
+    same step cost (see `_step_cost`), data loading and evaluations included; None when it has none."""
+    done = runs[(runs["status"] == "finished") & (runs["seconds"] > 0) & (runs["host"] == socket.gethostname())]
+    like = [
+        i
+        for i, config in zip(done.index, done["config"])
+        if _step_cost(RunConfig.from_dict(json.loads(config))) == _step_cost(cfg)
+    ]
+    if not like:
+        return None
+    return float(done.loc[like, "step"].sum() / done.loc[like, "seconds"].sum())
+
+
+def duration(runs: pd.DataFrame, configs: list[RunConfig]) -> float | None:
+    """Seconds a set of runs started together takes on this machine: its slowest run's, at the speed that
+    earlier runs like each of them trained at here; None when one of them has nothing to go by."""
+    speeds = [steps_per_second(runs, cfg) for cfg in configs]
+    if any(speed is None for speed in speeds):
+        return None
+    return max(cfg.steps / speed for cfg, speed in zip(configs, speeds) if speed)
 
 
 def record(

@@ -10,8 +10,8 @@ import streamlit as st
 
 from . import runner
 from .config import ConfigError, Limits
-from .store import WAITING, Store, StoreError
-from .ui import Replay, presenting, run_label, runs_table, store_path, store_readonly
+from .store import UNFINISHED, WAITING, Store, StoreError
+from .ui import FED_REFRESH_S, REFRESH_S, Replay, feeding, presenting, runs_table, store_path, store_readonly
 
 REPLAY_SECONDS = (10, 20, 30, 60, 120, 300)
 
@@ -81,6 +81,34 @@ def resume_waiting(path: str, runs: pd.DataFrame) -> None:
             runs_table.clear()
 
 
+def _state(row: pd.Series) -> str:
+    """A picked run's state in a few words; a training run's with its progress."""
+    return {"running": f"training, {row['progress']:.0%}", "queued": "starting", WAITING: "waiting for a slot"}.get(
+        row["status"], row["status"]
+    )
+
+
+def _picked_states(path: str) -> None:
+    """One short line for each picked run that has not finished, kept current while any of them trains: the
+    picker's own labels are drawn only when the whole page reruns."""
+    runs = runs_table(path).set_index("run_id")
+    picked = [r for r in st.session_state["selected_runs"] if r in runs.index]
+    polling = runs.loc[picked, "status"].isin(UNFINISHED).any() and st.session_state.get("live", True)
+
+    @st.fragment(run_every=(FED_REFRESH_S if feeding() else REFRESH_S) if polling else None)
+    def states() -> None:
+        now = runs_table(path).set_index("run_id")
+        shown = now.loc[[r for r in picked if r in now.index]]
+        unfinished = shown[shown["status"] != "finished"]
+        if len(unfinished):
+            st.caption("  \n".join(f"{r} · {row['name']}: {_state(row)}" for r, row in unfinished.iterrows()))
+        if polling and not shown["status"].isin(UNFINISHED).any():
+            st.rerun(scope="app")  # every picked run ended: the page draws them once more, without polling
+
+    with st.sidebar:
+        states()
+
+
 def sidebar() -> None:
     """The run picker shared by every page, the step scrubber and replay, the presenter switches."""
     path = store_path()
@@ -98,13 +126,15 @@ def sidebar() -> None:
     elif "selected_runs" not in st.session_state:
         st.session_state["selected_runs"] = ids[:2][::-1]
     st.session_state["selected_runs"] = [r for r in st.session_state["selected_runs"] if r in ids]
+    names = runs.set_index("run_id")["name"]
     st.sidebar.multiselect(
         "Runs shown",
         ids,
         key="selected_runs",
-        format_func=lambda r: run_label(runs, r),
+        format_func=lambda r: f"{r} · {names[r]}",  # no status here: it would be as old as the page's last rerun
         help="The runs every page plots. Finished runs of earlier sessions are here too.",
     )
+    _picked_states(path)
     chosen = runs[runs["run_id"].isin(st.session_state["selected_runs"])]
     last = int(chosen["step"].max()) if len(chosen) else 0
     if "replay_from_url" in st.session_state and last > 0:
@@ -156,7 +186,10 @@ def sidebar() -> None:
     # Streamlit fades every element while a fragment reruns; once a second that repaints every chart.
     st.html(
         "<style>[data-stale] { opacity: 1 !important; transition: none !important; }"
-        "[data-testid=stStatusWidget] { display: none; }</style>"
+        "[data-testid=stStatusWidget] { display: none; }"
+        # The picker grows to show every picked run: its own height cap hid chips below a scroll edge.
+        "[data-testid=stSidebar] div:has(> [data-testid=stMultiSelectTagsContainer]) { max-height: none; }"
+        "</style>"
     )
     if st.session_state.get("large_fonts") or presenting():
         st.html("<style>html, .stMarkdown, p, label { font-size: 22px !important; }</style>")

@@ -407,7 +407,7 @@ class Store:
         dead = self.reap()
         df = pd.read_sql_query(
             "SELECT id AS run_id, name, status, step, total_steps, test_accuracy, saturated_fraction, "
-            "created, started, ended, heartbeat, seconds, error, pid, config FROM runs ORDER BY id DESC",
+            "created, started, ended, heartbeat, seconds, error, pid, host, config FROM runs ORDER BY id DESC",
             self.conn,
         )
         df.loc[df["run_id"].isin(dead), "status"] = "interrupted"

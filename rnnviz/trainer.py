@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from . import data as datamod
-from .config import RunConfig
+from .config import RunConfig, cores
 from .data import DataError
 from .models import build_model, loss_fn
 from .probes import evaluate, hist_edges, param_grad_norms, probe, saturation
@@ -37,6 +37,7 @@ class RunResult:
     saturated_fraction: float | None
     seconds: float
     error: str | None = None
+    threads: int | None = None  # the torch threads it trained with
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -125,7 +126,7 @@ def train(
             start = state["step"] if state else 0
             store.truncate(run_id, start)
         store.mark_running(run_id, os.getpid())
-        torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
+        torch.set_num_threads(cfg.threads or cores())
         # Once the tanh RNN saturates, its vanishing gradients become denormal floats, which the CPU
         # handles ~100x slower: the collapsed blog RNN trained at half speed (96 vs 199 steps/s, one
         # core). Flushed to 0 instead; nothing below 1e-38 changes a loss or a figure.
@@ -262,6 +263,7 @@ def train(
         rec.summary.get("saturated_fraction"),
         round(seconds, 2),
         error,
+        torch.get_num_threads(),
     )
 
 

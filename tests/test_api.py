@@ -58,6 +58,9 @@ def test_train_in_process_returns_the_recorded_run(tmp_path, capsys):
     assert rnnviz.runs(tmp_path / "nb.sqlite")["name"].tolist() == ["from-a-notebook"]
     with pytest.raises(ConfigError, match="unknown preset"):
         rnnviz.train("blog-gru", store=tmp_path / "nb.sqlite")
+    changed = dict(steps=3, batch_size=16, data_dir=str(MNIST_DIR), threads=1, progress=False)
+    run = rnnviz.train("quick-rnn", store=tmp_path / "nb.sqlite", **changed)
+    assert run.row["name"] == "quick-rnn (batch size 16, steps 3)"  # a preset's name with what differs from it
 
 
 def test_parquet_export_reads_back_with_pandas(trained_store, tmp_path):

@@ -13,7 +13,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from rnnviz import runner
-from rnnviz.config import REMEDIES, remedies
+from rnnviz.config import REMEDIES, preset, remedies
 from rnnviz.store import Store
 from rnnviz.trainer import train
 
@@ -295,6 +295,45 @@ def test_pages_render_a_diverged_run_with_nan(tmp_path, monkeypatch, page):
         assert any("diverged" in m.value for m in at.markdown)
 
 
+def test_a_run_changed_from_its_preset_is_named_for_the_changes(full_store, trained_store, monkeypatch, tmp_path):
+    monkeypatch.setenv("RNNVIZ_DATA_DIR", str(data_root(tmp_path, MNIST_DIR)))
+    monkeypatch.setenv("RNNVIZ_MAX_ACTIVE_RUNS", "3")  # runs with no trainer stay queued here
+    monkeypatch.setattr(runner, "_spawn", lambda store, run_id, *extra: None)
+    copy = tmp_path / "runs.sqlite"
+    copy.write_bytes(trained_store.read_bytes())
+    monkeypatch.setenv("RNNVIZ_STORE", str(copy))
+    at = open_page("train")
+    at.text_input(key="form-blog-rnn-lr").set_value("0.003")
+    at.number_input(key="form-blog-rnn-steps").set_value(800)
+    next(b for b in at.button if b.label == "Train").click().run()
+    assert not at.exception, at.exception
+    with Store(copy) as store:
+        assert store.runs()["name"].iloc[0] == "blog-rnn (lr 0.003, steps 800)"
+    next(b for b in at.button if b.label == "Train as an RNN vs LSTM pair").click().run()
+    assert not at.exception, at.exception
+    with Store(copy) as store:  # each named after its own cell's run of the preset
+        assert store.runs()["name"].iloc[:2].tolist() == [
+            "blog-lstm (lr 0.003, steps 800)",
+            "blog-rnn (lr 0.003, steps 800)",
+        ]
+
+
+def test_the_blog_pair_says_how_long_it_takes_on_this_machine(empty_store, monkeypatch, tmp_path):
+    monkeypatch.setenv("RNNVIZ_DATA_DIR", str(data_root(tmp_path, MNIST_DIR)))
+    at = open_page("train")
+    assert any("Nothing has been timed on this machine yet" in m.value for m in at.markdown)
+    with Store(os.environ["RNNVIZ_STORE"]) as store:
+        # quick-lstm probes five times as often as blog-lstm: its steps cost more, so it is not gone by
+        for name, seconds in (("blog-rnn", 50.0), ("blog-lstm", 90.0), ("quick-lstm", 1.0)):
+            cfg = preset(name)
+            run_id = store.create_run(cfg)
+            store.mark_running(run_id, os.getpid())
+            store.append(run_id, cfg.steps, [], [], {})
+            store.finish(run_id, "finished", None, seconds)
+    at = open_page("train")
+    assert any("It takes **about 90 seconds** on this machine" in m.value for m in at.markdown)
+
+
 def test_train_form_enforces_the_caps(full_store, trained_store, monkeypatch, tmp_path):
     monkeypatch.setenv("RNNVIZ_DATA_DIR", str(data_root(tmp_path, MNIST_DIR)))
     monkeypatch.setenv("RNNVIZ_MAX_HIDDEN", "256")
@@ -325,6 +364,7 @@ def test_a_read_only_store_is_browsed_and_training_is_refused(trained_store, tmp
 
 
 def test_the_dashboard_starts_runs_left_waiting_by_a_killed_trainer(empty_store, monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)  # the cap on runs at once is one per core
     spawned: list[int] = []
     monkeypatch.setattr(runner, "_spawn", lambda store, run_id, *extra: spawned.append(run_id))
     with Store(os.environ["RNNVIZ_STORE"]) as store:

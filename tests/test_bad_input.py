@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from rnnviz.__main__ import _flag, main
+from rnnviz.config import ConfigError, Limits, RunConfig, preset
 from rnnviz.store import Store
 
 from .bad_inputs import FORM, OUT_OF_RANGE, WRONG_TYPE
@@ -61,4 +62,43 @@ def test_the_train_form_refuses_each_bad_value_next_to_its_field(
     errors = [e.value for e in at.error]
     assert message in errors, errors  # in the slot under the field
     assert any(e.startswith(f"Not started: {field.replace('_', ' ')}: ") for e in errors), errors
+    assert len(Store(copy).runs()) == 2  # nothing was started
+
+
+def test_a_config_reports_every_bad_field_at_once():
+    cfg = RunConfig(cell="cnn", hidden_size=0, lr=-1.0, steps="many", saturation=2.0)  # type: ignore[arg-type]
+    expected = [
+        ("cell", "unknown value 'cnn'; choose one of rnn, lstm, gru"),
+        ("hidden_size", "must be > 0, got 0"),
+        ("lr", "must be > 0, got -1.0"),
+        ("steps", "must be int, got 'many'"),
+        ("saturation", "must be between 0 and 1, got 2.0"),
+    ]
+    assert [(p.field, p.message) for p in cfg.problems()] == expected
+    with pytest.raises(ConfigError) as raised:
+        cfg.validate()
+    assert [(p.field, p.message) for p in raised.value.problems] == expected
+    assert raised.value.field == "cell" and "saturation: must be between 0 and 1" in str(raised.value)
+    over = Limits(hidden_size=64, steps=100).problems(preset("blog-rnn", hidden_size=128))
+    assert [p.field for p in over] == ["hidden_size", "steps"]
+
+
+def test_the_train_form_refuses_every_bad_value_at_once_next_to_each_field(trained_store, tmp_path, monkeypatch):
+    copy = tmp_path / "runs.sqlite"
+    copy.write_bytes(trained_store.read_bytes())
+    monkeypatch.setenv("RNNVIZ_STORE", str(copy))
+    monkeypatch.setenv("RNNVIZ_DATA_DIR", str(data_root(tmp_path, MNIST_DIR)))
+    at = open_page("train")
+    bad = {"hidden_size": 0, "lr": "fast", "steps": -5, "saturation": 1.5}
+    for widget in [*at.number_input, *at.text_input]:
+        if widget.key.removeprefix("form-blog-rnn-") in bad:
+            widget.set_value(bad[widget.key.removeprefix("form-blog-rnn-")])
+    next(b for b in at.button if b.label == "Train").click().run()
+    assert not at.exception, at.exception
+    errors = [e.value for e in at.error]
+    for message in ("must be > 0, got 0", "must be a number, got 'fast'", "must be > 0, got -5"):
+        assert message in errors, errors  # each in the slot under its field
+    assert "must be between 0 and 1, got 1.5" in errors, errors
+    (summary,) = [e for e in errors if e.startswith("Not started: ")]
+    assert all(f"{field.replace('_', ' ')}: " in summary for field in bad), summary
     assert len(Store(copy).runs()) == 2  # nothing was started

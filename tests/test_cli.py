@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -11,6 +12,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
+from rnnviz.__main__ import build_parser, config_from_args
 
 from .browser import chromium, data_root, streamlit_server
 from .conftest import MNIST_DIR, ROOT
@@ -45,7 +48,8 @@ def test_train_prints_one_json_line_and_runs_lists_it(tmp_path):
     assert result["status"] == "finished" and result["steps"] == 15
     assert "15/15" in done.stderr  # the progress bar
     listed = json.loads(rnnviz("runs", "--json", "--store", store).stdout)
-    assert listed[0]["run_id"] == result["run_id"] and listed[0]["name"] == "quick-rnn" and listed[0]["steps"] == 15
+    assert listed[0]["run_id"] == result["run_id"] and listed[0]["steps"] == 15
+    assert listed[0]["name"] == "quick-rnn (batch size 16, steps 15)"  # the preset and what differs from it
     exported = rnnviz("export", str(result["run_id"]), str(tmp_path / "csv"), "--store", store)
     assert exported.returncode == 0 and (tmp_path / "csv" / "scalars.csv").exists()
 
@@ -70,6 +74,49 @@ def test_bad_values_are_refused_with_one_line(tmp_path, args, message):
     assert message in done.stderr and "Traceback" not in done.stderr
     lines = [line for line in done.stderr.splitlines() if line.strip() and "rnnviz: error" in line]
     assert len(lines) == 1
+
+
+def test_every_bad_value_is_named_in_the_one_line(tmp_path):
+    done = rnnviz("train", "--lr", "-1", "--steps", "-5", "--cell", "cnn", "--store", str(tmp_path / "bad.sqlite"))
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode == 2 and len(lines) == 1, done.stderr
+    for flag, message in (("--cell", "unknown value 'cnn'"), ("--lr", "must be > 0"), ("--steps", "must be > 0")):
+        assert f"{flag}: {message}" in lines[0], lines[0]
+
+
+def test_help_lists_the_commands_but_not_the_internal_worker():
+    done = rnnviz("--help")
+    assert done.returncode == 0 and "train" in done.stdout and "demo" in done.stdout
+    assert "worker" not in done.stdout and "SUPPRESS" not in done.stdout, done.stdout
+    assert rnnviz("worker", "--help").returncode == 0  # the runner still starts trainers with it
+
+
+def test_output_into_a_closed_pipe_ends_quietly(tmp_path):
+    read, write = os.pipe()
+    os.close(read)  # what `rnnviz runs | head` leaves once head has read its lines and exited
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "rnnviz", "runs", "--store", str(tmp_path / "runs.sqlite")],
+            cwd=ROOT,
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        os.close(write)
+    assert done.stderr == "" and done.returncode == 141  # as a tool killed by SIGPIPE: 128 + 13
+
+
+def test_a_preset_with_changed_settings_is_named_for_the_changes():
+    def name(*args: str) -> str:
+        return config_from_args(build_parser().parse_args(["train", *args])).name
+
+    assert name("--preset", "blog-rnn") == "blog-rnn"
+    assert name("--preset", "blog-rnn", "--lr", "0.003", "--steps", "800") == "blog-rnn (lr 0.003, steps 800)"
+    assert name("--preset", "blog-rnn", "--steps", "5000", "--threads", "1", "--data-dir", "/d") == "blog-rnn"
+    assert name("--preset", "blog-lstm", "--forget-bias", "0", "--permute") == "blog-lstm (forget bias 0, permute on)"
+    assert name("--preset", "blog-rnn", "--lr", "0.003", "--name", "mine") == "mine"
 
 
 def test_presets_list_the_blog_settings():
@@ -151,11 +198,3 @@ def test_the_wheel_carries_the_dashboard_and_the_console_script(tmp_path):
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "rnnviz = rnnviz.__main__:run" in zipfile.ZipFile(wheel).read(entry_points).decode()
     assert not any(n.startswith("tests/") for n in names)
-
-
-def test_a_preset_takes_a_name_of_its_own():
-    """`--preset blog-rnn --name mine` named the preset twice (TypeError) before the preset's name was
-    positional-only."""
-    from rnnviz.config import preset
-
-    assert preset("blog-rnn", name="mine").name == "mine"

@@ -4,9 +4,13 @@ started as slots free up, and `rnnviz demo` recording the set once."""
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
 import subprocess
 import sys
 import threading
+
+import pytest
 
 from rnnviz import runner
 from rnnviz.config import REMEDIES, Limits, preset, remedies
@@ -64,6 +68,52 @@ def test_each_trainer_that_ends_starts_the_next_waiting_run(tmp_path, monkeypatc
         runs = store.runs().set_index("run_id").loc[ids]
         # one at a time: each started after the one before ended
         assert (runs["started"].to_numpy()[1:] >= runs["ended"].to_numpy()[:-1]).all()
+
+
+def torch_threads(command: list[str]) -> int:
+    """The torch threads a trainer's command line gives it."""
+    return int(command[command.index("--threads") + 1])
+
+
+@pytest.mark.parametrize(
+    "cores, cap, at_once, threads",
+    [(1, None, 1, 1), (2, None, 2, 1), (8, None, 7, 1), (16, None, 7, 2), (16, "3", 3, 5)],
+)
+def test_runs_launched_together_share_the_cores(tmp_path, monkeypatch, cores, cap, at_once, threads):
+    monkeypatch.setattr(os, "cpu_count", lambda: cores)
+    if cap:
+        monkeypatch.setenv("RNNVIZ_MAX_ACTIVE_RUNS", cap)
+    else:  # the cap on runs at once defaults to the cores
+        monkeypatch.delenv("RNNVIZ_MAX_ACTIVE_RUNS", raising=False)
+    started: list[list[str]] = []
+
+    class Trainer:
+        """Stands in for subprocess.Popen: records a trainer's command line and starts nothing."""
+
+        def __init__(self, command: list[str], **kwargs) -> None:
+            started.append(command)
+            self.pid = os.getpid()  # alive, so the run is not taken for one whose trainer died
+
+    monkeypatch.setattr(runner.subprocess, "Popen", Trainer)
+    with Store(tmp_path / "share.sqlite") as store:
+        ids = runner.launch([quick_config(seed=s, threads=0) for s in range(7)], store, Limits.from_env())
+        assert len(started) == at_once == len(runner.active(store))
+        assert [torch_threads(c) for c in started] == [threads] * at_once
+        store.finish(ids[0], "finished")  # a trainer ends and starts the next waiting run, as `worker` does
+        runner.start_waiting(store, Limits.from_env())
+        assert len(started) == min(at_once + 1, 7) and torch_threads(started[-1]) == threads
+        assert len(runner.active(store)) <= at_once
+
+
+def test_trainers_launched_together_train_on_their_share_of_the_cores(tmp_path, monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)  # the launcher's view of the machine
+    monkeypatch.delenv("RNNVIZ_MAX_ACTIVE_RUNS", raising=False)
+    with Store(tmp_path / "real.sqlite") as store:
+        ids = runner.launch([quick_config(steps=5, seed=s, threads=0) for s in range(2)], store, Limits.from_env())
+        _wait(lambda: (store.runs()["status"] == "finished").all(), timeout=120)
+        for run_id in ids:  # each trainer ends its log with its result line
+            result = json.loads(runner.log_path(store.path, run_id).read_text().strip().splitlines()[-1])
+            assert result["run_id"] == run_id and result["threads"] == 2
 
 
 def demo(store: str, *extra: str) -> subprocess.CompletedProcess:

@@ -36,8 +36,8 @@ with st.form("remedies"):
     )
 limits = Limits.from_env()
 st.caption(
-    f"At most {limits.active_runs} runs train at once (${Limits.env_name('active_runs')}); the others wait and "
-    "start as slots free up. `python -m rnnviz demo` records the whole set ahead of a talk."
+    f"At most {limits.active_runs} runs train at once (${Limits.env_name('active_runs')}), sharing the cores; the "
+    "others wait and start as slots free up. `python -m rnnviz demo` records the whole set ahead of a talk."
 )
 
 if launch:

@@ -1,9 +1,9 @@
-"""Train page: choose a preset or settings, start background runs, watch and manage the runs table."""
+"""Train page: the blog experiment one click away at the top, every setting below it, then the runs table."""
 
 from __future__ import annotations
 
 import dataclasses
-import os
+from pathlib import Path
 
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
@@ -22,19 +22,17 @@ from rnnviz.config import (
     ConfigError,
     Limits,
     RunConfig,
+    named_for_changes,
     preset,
     rnn_vs_lstm,
 )
 from rnnviz.data import DataError
 from rnnviz.store import UNFINISHED, Store, StoreError
 
+PAGES = Path(__file__).parent
 path = ui.store_path()
 readonly = ui.store_readonly(path)
 st.title("Train")
-st.caption(
-    "Start a run in the background: it keeps training if you close the tab or restart the app. "
-    "Every other page plots the runs picked in the sidebar, live."
-)
 if readonly:
     st.info(
         f"The run store `{path}` is read-only here (read-only media, or another user's file): every run in it "
@@ -50,15 +48,120 @@ def located(name: str) -> str | None:
     return str(found) if found else None
 
 
+def data_problems(cfg: RunConfig) -> list[ConfigError]:
+    """The data a config reads, if it is not on this machine."""
+    if cfg.data_dir:
+        try:
+            datamod.check_dir(cfg.data_dir)
+        except DataError as exc:
+            return [ConfigError("data_dir", str(exc))]
+    elif located(cfg.dataset) is None and cfg.dataset != "mnist":
+        return [
+            ConfigError(
+                "dataset",
+                f"{cfg.dataset} is not on this machine; run `python -m rnnviz data "
+                f"--dataset {cfg.dataset} --download` or give a data directory",
+            )
+        ]
+    elif located(cfg.dataset) is None:
+        return [ConfigError("dataset", "MNIST is not on this machine: download it below or give a data directory")]
+    return []
+
+
+def start(configs: list[RunConfig], where: str) -> None:
+    """Start runs as one set, so that they share the cores, and rerun to say where to watch them. Raises
+    ConfigError (beyond the cap on runs at once) and StoreError."""
+    limits = Limits.from_env()
+    with Store(path) as store:
+        runner.check_capacity(store, len(configs), limits)
+        ids = runner.launch(configs, store, limits)
+    st.session_state["select_next"] = ids
+    st.session_state["watching"] = {"ids": ids, "where": where}
+    ui.runs_table.clear()
+    st.rerun()
+
+
+def watch_prompt(where: str) -> None:
+    """Once runs started from here: which they are and where to watch them learn, while they train."""
+    started = st.session_state.get("watching")
+    if not started or started["where"] != where:
+        return
+    runs = ui.runs_table(path).set_index("run_id")
+    ids = [i for i in started["ids"] if i in runs.index and runs.loc[i, "status"] in UNFINISHED]
+    if not ids:
+        return
+    names = " and ".join(f"**{i} · {runs.loc[i, 'name']}**" for i in ids)
+    st.success(
+        f"Training {names} in the background (they keep training if you close the tab); the sidebar has them "
+        "picked for every page.",
+        icon=":material/check_circle:",
+    )
+    c1, c2, _ = st.columns([1, 1, 2])
+    if c1.button("Watch them learn", icon=":material/monitoring:", width="stretch", key=f"watch-{where}"):
+        st.switch_page(PAGES / "overview.py")
+    if c2.button("See the gradient vanish", icon=":material/gradient:", width="stretch", key=f"flow-{where}"):
+        st.switch_page(PAGES / "gradient_flow.py")
+
+
+def about(seconds: float) -> str:
+    if seconds < 100:
+        return f"about {10 * round(seconds / 10):.0f} seconds"
+    if seconds < 600:
+        return f"about {round(seconds / 30) / 2:g} minutes"
+    return f"about {round(seconds / 60)} minutes"
+
+
+def how_long(configs: list[RunConfig]) -> str:
+    """How long a set of runs takes here, measured from the earlier runs in the store, or why it is not known."""
+    seconds = runner.duration(ui.runs_table(path), configs)
+    if seconds is None:
+        return (
+            "Nothing has been timed on this machine yet: the time shows here once an RNN and an LSTM run of "
+            "these settings have finished."
+        )
+    return f"It takes **{about(seconds)}** on this machine, going by the speed of its earlier runs."
+
+
+def blog_pair() -> None:
+    """The blog experiment first: what one click shows, how long it takes, and the button."""
+    configs = [preset("blog-rnn"), preset("blog-lstm")]
+    with st.container(border=True):
+        st.subheader("Why a vanilla RNN fails where an LSTM learns")
+        st.markdown(
+            f"One click trains the blog's pair side by side on sequential MNIST, {configs[0].steps:,} steps each "
+            "with the same seed and batches: watch the tanh RNN's gradient vanish before it reaches the first "
+            "rows and its units saturate at ±1, while the LSTM learns."
+        )
+        c1, c2 = st.columns([1, 3], vertical_alignment="center")
+        clicked = c1.button(
+            "Train RNN vs LSTM",
+            type="primary",
+            icon=":material/play_arrow:",
+            width="stretch",
+            disabled=readonly,
+            help="The blog's settings for both: Adam lr 0.01, batch 100, Glorot init, seed 0",
+        )
+        c2.markdown(how_long(configs))
+        if clicked:
+            try:
+                problems = data_problems(configs[0])
+                if problems:
+                    raise ConfigError.of(problems)
+                start(configs, "pair")
+            except (ConfigError, StoreError) as exc:
+                st.error(f"Not started: {exc}")
+        watch_prompt("pair")
+
+
 def data_status() -> None:
     mnist = located("mnist")
     if mnist:
-        st.success(f"MNIST found in `{mnist}`.", icon=":material/check_circle:")
+        st.caption(f":material/check_circle: MNIST found in `{mnist}`.")
         return
     st.warning(
         "MNIST is not on this machine yet. Download it (11 MB, checked by MD5) into "
-        f"`{datamod.cache_dir() / 'mnist'}`, or give a **Data directory** below that holds the four IDX files "
-        "(or set `$RNNVIZ_DATA_DIR`).",
+        f"`{datamod.cache_dir() / 'mnist'}`, or give a **Data directory** in the settings below that holds the four "
+        "IDX files (or set `$RNNVIZ_DATA_DIR`).",
         icon=":material/warning:",
     )
     if st.button("Download MNIST"):
@@ -72,12 +175,14 @@ def data_status() -> None:
         st.rerun()
 
 
+blog_pair()
 data_status()
 
 names = ["custom", *PRESETS]
-# ?preset=NAME in the URL picks the preset, so a link can open the form ready for a demo.
-wanted = st.query_params.get("preset", "blog-rnn")
-choice = st.selectbox(
+# ?preset=NAME in the URL picks the preset and opens the settings, so a link can open the form ready for a demo.
+wanted = st.query_params.get("preset", "")
+settings = st.expander("All settings: any preset, every field", expanded=wanted in names, icon=":material/tune:")
+choice = settings.selectbox(
     "Preset",
     names,
     index=names.index(wanted if wanted in names else "blog-rnn"),
@@ -85,23 +190,26 @@ choice = st.selectbox(
 )
 base = preset(choice) if choice != "custom" else RunConfig()
 helps = {f.name: f.metadata["help"] for f in dataclasses.fields(RunConfig)}
-default_threads = max(1, (os.cpu_count() or 2) // 2)  # two runs side by side leave the UI responsive
 
 
 def key(field: str) -> str:
     return f"form-{choice}-{field}"
 
 
-with st.form("train"):
-    slots: dict[str, DeltaGenerator] = {}
+# Plain widgets, not an st.form: Enter in a form's field submits it, which started a run. Here Enter only
+# commits the value (and the page reruns); only the buttons start runs.
+slots: dict[str, DeltaGenerator] = {}
+
+
+def field(col, name: str, widget, *args, **kwargs):
+    with col:
+        value = widget(name.replace("_", " ").capitalize(), *args, key=key(name), help=helps[name], **kwargs)
+        slots[name] = st.empty()
+    return value
+
+
+with settings:
     c1, c2, c3 = st.columns(3)
-
-    def field(col, name: str, widget, *args, **kwargs):
-        with col:
-            value = widget(name.replace("_", " ").capitalize(), *args, key=key(name), help=helps[name], **kwargs)
-            slots[name] = st.empty()
-        return value
-
     v = {}
     v["cell"] = field(c1, "cell", st.selectbox, CELLS, index=CELLS.index(base.cell))
     v["nonlinearity"] = field(
@@ -121,74 +229,79 @@ with st.form("train"):
     v["permute"] = field(c3, "permute", st.checkbox, value=base.permute)
     v["dataset"] = field(c3, "dataset", st.selectbox, DATASETS, index=DATASETS.index(base.dataset))
     v["data_dir"] = field(c3, "data_dir", st.text_input, value=base.data_dir, placeholder="auto: look up or download")
-    v["threads"] = field(c3, "threads", st.number_input, value=default_threads, step=1)
-    with st.expander("Diagnostics"):
-        d1, d2, d3 = st.columns(3)
-        v["probe_every"] = field(d1, "probe_every", st.number_input, value=base.probe_every, step=10)
-        v["eval_every"] = field(d2, "eval_every", st.number_input, value=base.eval_every, step=100)
-        v["saturation"] = field(d3, "saturation", st.number_input, value=base.saturation, step=0.01, format="%.3f")
-    b1, b2, _ = st.columns([1, 1, 3])
-    train_one = b1.form_submit_button("Train", type="primary", width="stretch", disabled=readonly)
-    train_pair = b2.form_submit_button(
-        "Train RNN vs LSTM",
+    v["threads"] = field(c3, "threads", st.number_input, value=base.threads, step=1)
+    st.markdown("**Diagnostics**")
+    d1, d2, d3 = st.columns(3)
+    v["probe_every"] = field(d1, "probe_every", st.number_input, value=base.probe_every, step=10)
+    v["eval_every"] = field(d2, "eval_every", st.number_input, value=base.eval_every, step=100)
+    v["saturation"] = field(d3, "saturation", st.number_input, value=base.saturation, step=0.01, format="%.3f")
+    b1, b2, b3 = st.columns([1, 2, 3], vertical_alignment="center")
+    train_one = b1.button("Train", width="stretch", disabled=readonly)
+    train_pair = b2.button(
+        "Train as an RNN vs LSTM pair",
         width="stretch",
         disabled=readonly,
-        help="The blog pair: a tanh RNN and an LSTM with these settings, same seed and data order",
+        help="A tanh RNN and an LSTM with these settings, same seed and data order",
     )
+    preview = b3.empty()
+    refusal = st.empty()
 
 
-def parse(values: dict) -> RunConfig:
-    """Form values to a validated config; text fields that must be numbers are checked here."""
-    out = dict(values, name=base.name if choice != "custom" else "")
+def parse(values: dict) -> tuple[RunConfig, list[ConfigError]]:
+    """Form values to a config, and every problem with them: text fields that must be numbers, values out of
+    range or above the caps, data that is not on this machine."""
+    out = dict(values, name=base.name)
+    problems = []
     for name in ("lr", "clip"):
         try:
             out[name] = float(str(values[name]).strip())
         except ValueError:
-            raise ConfigError(name, f"must be a number, got {values[name]!r}") from None
+            problems.append(ConfigError(name, f"must be a number, got {values[name]!r}"))
+            out[name] = getattr(base, name)  # a number in its place, so the other fields are still checked
     for name in ("hidden_size", "batch_size", "steps", "seed", "chunk", "threads", "probe_every", "eval_every"):
         out[name] = int(values[name])
-    cfg = RunConfig.from_dict(out).validate()
-    if cfg.data_dir:
-        try:
-            datamod.check_dir(cfg.data_dir)
-        except DataError as exc:
-            raise ConfigError("data_dir", str(exc)) from None
-    elif located(cfg.dataset) is None and cfg.dataset != "mnist":
-        raise ConfigError(
-            "dataset",
-            f"{cfg.dataset} is not on this machine; run `python -m rnnviz data "
-            f"--dataset {cfg.dataset} --download` or give a data directory",
-        )
-    elif located(cfg.dataset) is None:
-        raise ConfigError("dataset", "MNIST is not on this machine: download it above or give a data directory")
-    return cfg
+    cfg = RunConfig.from_dict(out)
+    problems += cfg.problems()
+    reported = {p.field for p in problems}
+    try:
+        problems += [p for p in Limits.from_env().problems(cfg) if p.field not in reported]
+    except ConfigError as exc:  # a cap set to no number in the environment
+        problems.append(exc)
+    order = [f.name for f in dataclasses.fields(RunConfig)]
+    return cfg, sorted(problems + data_problems(cfg), key=lambda p: order.index(p.field))
 
 
-def launch(want_pair: bool) -> list[int]:
-    """Check the form, the caps and the number of runs training; start the run(s). Raises ConfigError."""
-    cfg = parse(v)
-    configs = rnn_vs_lstm(cfg) if want_pair else [cfg]
-    limits = Limits.from_env()
-    limits.check(cfg)
-    with Store(path) as store:
-        runner.check_capacity(store, len(configs), limits)
-        return [runner.start(c, store) for c in configs]
+def named(cfg: RunConfig, pair: bool) -> list[RunConfig]:
+    """The run(s) a button starts, each named as its preset's run plus what differs from it."""
+    if pair:
+        configs = rnn_vs_lstm(cfg)
+        references = rnn_vs_lstm(base)  # each cell's run of the unchanged preset
+    else:
+        configs, references = [cfg], [base]
+    if choice == "custom":
+        return configs
+    return [named_for_changes(c, reference) for c, reference in zip(configs, references)]
 
 
+cfg, problems = parse(v)
+if not problems:
+    one, pair = named(cfg, False), named(cfg, True)
+    preview.caption(f"**Train** starts `{one[0].display_name}`; the pair, `{pair[0].name}` and `{pair[1].name}`.")
 if train_one or train_pair:
     try:
-        ids = launch(train_pair)
+        if problems:
+            raise ConfigError.of(problems)
+        start(named(cfg, bool(train_pair)), "settings")
     except ConfigError as exc:
-        if exc.field in slots:
-            slots[exc.field].error(exc.message, icon=":material/error:")
-        st.error(f"Not started: {exc.field.replace('_', ' ')}: {exc.message}")
+        for problem in exc.problems:
+            if problem.field in slots:
+                slots[problem.field].error(problem.message, icon=":material/error:")
+        refused = "; ".join(f"{p.field.replace('_', ' ')}: {p.message}" for p in exc.problems)
+        refusal.error(f"Not started: {refused}")
     except StoreError as exc:
-        st.error(f"Not started: {exc}")
-    else:
-        st.session_state["select_next"] = ids
-        ui.runs_table.clear()
-        st.toast(f"Started run{'s' if len(ids) > 1 else ''} {', '.join(map(str, ids))}")
-        st.rerun()
+        refusal.error(f"Not started: {exc}")
+with settings:
+    watch_prompt("settings")
 
 
 @st.dialog("Delete run?")
@@ -220,7 +333,7 @@ def act(action, run_id: int, done: str) -> None:
 def runs_section() -> None:
     runs = ui.runs_table(path)
     if runs.empty:
-        st.info("No runs yet. Pick a preset above and click **Train**, or **Train RNN vs LSTM** for the blog pair.")
+        st.info("No runs yet. Click **Train RNN vs LSTM** above for the blog pair, or start any run in the settings.")
         return
     polling = runs["status"].isin(UNFINISHED).any()
 

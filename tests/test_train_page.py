@@ -1,0 +1,122 @@
+"""The Train page and the sidebar in real headless Chromium, at a laptop's 1440x900: the blog pair one click
+away above the fold, Enter in a field starts nothing, and seven picked runs fit the sidebar with their status."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from rnnviz.config import remedies
+from rnnviz.store import Store
+
+from .browser import CHROMIUM, chromium, data_root, streamlit_server
+from .conftest import MNIST_DIR
+from .test_e2e import stop_all
+
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists() and not os.environ.get("CI"), reason="Debian's chromium is not installed"
+)
+LAPTOP = {"width": 1440, "height": 900}
+
+
+def inside(inner: dict, outer: dict) -> bool:
+    return (
+        inner["x"] >= outer["x"] - 0.5
+        and inner["y"] >= outer["y"] - 0.5
+        and inner["x"] + inner["width"] <= outer["x"] + outer["width"] + 0.5
+        and inner["y"] + inner["height"] <= outer["y"] + outer["height"] + 0.5
+    )
+
+
+@pytest.fixture
+def sleeper() -> Iterator[int]:
+    """A live process to stand for trainers, so that runs marked as its own count as training."""
+    proc = subprocess.Popen(["sleep", "600"])
+    yield proc.pid
+    proc.kill()
+    proc.wait()
+
+
+def test_the_blog_pair_is_one_click_above_the_fold_and_leads_to_watching(tmp_path):
+    store_path = tmp_path / "runs.sqlite"
+    try:
+        with streamlit_server(store_path, data_root(tmp_path, MNIST_DIR)) as url, chromium() as browser:
+            page = browser.new_page(viewport=LAPTOP)
+            page.goto(url)
+            button = page.get_by_role("button", name="Train RNN vs LSTM")
+            button.wait_for(timeout=30000)
+            page.get_by_text("MNIST found").wait_for(timeout=30000)
+            page.get_by_text("No runs yet").wait_for(timeout=30000)  # the end of the page: nothing moves after it
+            assert inside(button.bounding_box(), {"x": 0, "y": 0, **LAPTOP})  # no scrolling to find it
+            main = page.locator("[data-testid=stMain]")
+            primary = [b for b in main.locator("[data-testid=stBaseButton-primary]").all() if b.is_visible()]
+            assert len(primary) == 1  # the one primary action
+            text = main.inner_text()
+            assert "vanish" in text and "saturate" in text and "LSTM learns" in text
+            assert "Nothing has been timed on this machine yet" in text  # no run to go by in a new store
+            page.screenshot(path=str(tmp_path / "train.png"))
+            button.click()
+            page.get_by_role("button", name="Watch them learn").click()
+            page.wait_for_url("**/overview**", timeout=30000)
+            page.get_by_text("Training loss and test accuracy").wait_for(timeout=30000)
+            with Store(store_path) as store:
+                assert sorted(store.runs()["name"]) == ["blog-lstm", "blog-rnn"]
+    finally:
+        stop_all(store_path)
+
+
+def test_enter_in_a_number_field_commits_the_value_and_starts_nothing(tmp_path):
+    store_path = tmp_path / "runs.sqlite"
+    Store(store_path).close()
+    try:
+        with streamlit_server(store_path, data_root(tmp_path, MNIST_DIR)) as url, chromium() as browser:
+            page = browser.new_page(viewport=LAPTOP)
+            page.goto(url + "/?preset=blog-rnn")  # opens the settings on the preset
+            steps = page.get_by_role("spinbutton", name="Steps")
+            steps.fill("800")
+            steps.press("Enter")
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:  # a run started by the Enter would be in the store by now
+                with Store(store_path) as store:
+                    assert store.runs().empty, store.runs()[["run_id", "name", "status"]]
+                time.sleep(0.25)
+            page.get_by_text("blog-rnn (steps 800)").first.wait_for(timeout=30000)  # committed: the run it names
+            with Store(store_path) as store:
+                assert store.runs().empty
+    finally:
+        stop_all(store_path)
+
+
+def test_seven_picked_runs_fit_the_sidebar_with_their_current_status(tmp_path, sleeper):
+    store_path = tmp_path / "runs.sqlite"
+    with Store(store_path) as store:
+        ids = [store.create_run(cfg) for cfg in remedies()]
+        for run_id in ids:
+            store.set_process(run_id, sleeper)  # queued, its trainer starting
+    with streamlit_server(store_path, data_root(tmp_path, MNIST_DIR)) as url, chromium() as browser:
+        page = browser.new_page(viewport=LAPTOP)
+        page.goto(f"{url}/overview?runs={','.join(map(str, ids))}")
+        sidebar = page.locator("[data-testid=stSidebar]")
+        sidebar.get_by_text("Runs shown").wait_for(timeout=30000)
+        with Store(store_path) as store:  # the trainers start and train while the page is open
+            for run_id in ids:
+                store.mark_running(run_id, sleeper)
+                store.append(run_id, 1200, [], [], {})
+        deadline = time.monotonic() + 30
+        while sidebar.inner_text().count("training") < len(ids):
+            assert time.monotonic() < deadline, sidebar.inner_text()
+            time.sleep(0.25)
+        assert "queued" not in sidebar.inner_text() and "24%" in sidebar.inner_text()
+        picker = sidebar.locator("[data-testid=stMultiSelect]")
+        chips = picker.locator("[data-tag]")
+        assert chips.count() == len(ids)
+        box = picker.bounding_box()
+        assert inside(box, sidebar.bounding_box())
+        for k in range(len(ids)):
+            assert inside(chips.nth(k).bounding_box(), box), (k, chips.nth(k).inner_text())
+        page.screenshot(path=str(tmp_path / "sidebar.png"))
