@@ -296,7 +296,7 @@ PRESET_HELP = {
     "tutorial-lstm": "LSTM, Adam lr 0.001, batch 128 (the TensorFlow tutorial)",
     "sgd-lstm": "LSTM, plain gradient descent lr 0.001: learns slowly",
     "quick-rnn": "blog-rnn at lr 0.015 for 1,200 steps: collapses to ~10% with the gradient at t = 1 vanished "
-    "in 5 of 5 seeds; ~25 s on a free core",
+    "in 5 of 5 seeds; 48 s on one core of a busy 2-core machine",
     "quick-lstm": "blog-lstm at lr 0.015 for 1,200 steps: reaches 96-98% (mean 97%) in 5 of 5 seeds",
     "long-rnn": "vanilla tanh RNN reading 7 pixels a step (112 steps), blog settings: fails",
     "long-lstm": "LSTM reading 7 pixels a step (112 steps), blog settings: still learns",
