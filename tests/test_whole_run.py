@@ -29,7 +29,10 @@ pytestmark = pytest.mark.skipif(
 )
 PAGES = ("overview", "gradient_flow", "remedies")
 RECOVER_S = 8.0  # after a disruption ends, the time a line may take to catch up (polls back off to 4 s)
-LAG_S = 6.0  # the most a line may lag its run otherwise, on a CI machine that also runs this test's browser
+# A stall, not a slow machine: the two trainers, the server and three tabs share this machine's cores, so
+# lines lag by seconds (bench/bench_dashboard.py --whole measures how many); a chart that stopped, as
+# before, lagged by minutes.
+LAG_S = 20.0
 
 
 def busy(cores: int) -> list[subprocess.Popen]:
