@@ -125,7 +125,8 @@ def watch_live_and_restart_the_server(tmp_path: Path, store_path: Path, shots: P
         page.get_by_text("MNIST found").wait_for(timeout=30000)
         assert page.get_by_role("spinbutton", name="Steps").input_value() == "5000"  # ?preset= filled the form
         page.get_by_role("button", name="Train RNN vs LSTM").click()
-        page.get_by_text("blog-lstm", exact=False).first.wait_for(timeout=30000)
+        # the runs started (their names are on the page before: the settings name the runs they would start)
+        page.get_by_role("button", name="Watch them learn").wait_for(timeout=30000)
 
         page.get_by_role("link", name="Overview").click()
         page.get_by_text("Training loss").wait_for(timeout=30000)
