@@ -1,4 +1,5 @@
-"""rnnviz works in a room with no network: opening every page asks nothing of another host."""
+"""rnnviz works in a room with no network: opening every page asks nothing of another host (and shows none
+of Streamlit's own developer tooling)."""
 
 from __future__ import annotations
 
@@ -30,4 +31,6 @@ def test_no_page_fetches_anything_from_another_host(trained_store, tmp_path):
             page.goto(f"{url}/{name}?runs=1,2")
             page.wait_for_selector("[data-testid=stMain] h1", timeout=30_000)
             time.sleep(1.5)  # charts, icons and the favicon load after the title
+            # nothing of Streamlit's own tooling on screen in front of a room
+            assert page.locator("[data-testid=stAppDeployButton], [data-testid=stMainMenu]").count() == 0, name
         assert hosts == {"localhost"}, hosts
