@@ -71,11 +71,21 @@ def show(
     feed: str | None = None,
     version: str | None = None,
     progress: int | None = None,
-) -> None:
+    ready: str | None = None,
+) -> str | None:
     """Draw `fig`; later calls with the same key update the same chart in place. With a `feed` (a URL path,
     rnnviz/livefeed.py), the chart also fetches newer figures from it every second; `version` names the
     figure given, so that the feed sends a figure only once something changed, and `progress` orders the
-    figures of one feed: the chart draws one only if it is ahead of what it shows."""
-    _component()(
-        spec=fig.to_json(), config=config, feed=feed, version=version, progress=progress, key=key, default=None
+    figures of one feed: the chart draws one only if it is ahead of what it shows. Given `ready`, the chart
+    sends it back once the figure is on screen (which reruns the page): the return value is the last `ready`
+    it sent back."""
+    return _component()(
+        spec=fig.to_json(),
+        config=config,
+        feed=feed,
+        version=version,
+        progress=progress,
+        ready=ready,
+        key=key,
+        default=None,
     )

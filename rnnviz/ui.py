@@ -190,13 +190,32 @@ def run_label(runs: pd.DataFrame, run_id: int) -> str:
 
 @dataclass
 class Replay:
-    """A recorded run played back as if live: step 0 to `last` in `seconds` of wall time."""
+    """A recorded run played back as if live: step 0 to `last` in `seconds` of wall time, from the moment the
+    page's charts are on screen (`start`), so that a room sees it from its first step: a cold page takes
+    seconds to load its charts, and a clock started at the click had played a third of a 10 s replay by
+    then. A page whose charts never report (a browser that blocks them) starts it after WAIT_S anyway."""
 
     last: int
     seconds: float
-    started: float = field(default_factory=time.monotonic)
+    created: float = field(default_factory=time.monotonic)
+    started: float | None = None
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(8))
+
+    WAIT_S = 10.0
+
+    def start(self) -> None:
+        if self.started is None:
+            self.started = time.monotonic()
+
+    @property
+    def waiting(self) -> bool:
+        if self.started is None and time.monotonic() - self.created > self.WAIT_S:
+            self.start()
+        return self.started is None
 
     def step(self) -> int:
+        if self.waiting or self.started is None:
+            return 0
         return min(self.last, int(self.last * (time.monotonic() - self.started) / self.seconds))
 
     @property
@@ -255,7 +274,10 @@ def live(
         if replay is not None:
             step = replay.step()
             st.progress(step / max(replay.last, 1), text=f"Replay: step {step:,} of {replay.last:,}")
+        st.session_state.pop("charts_shown", None)
         render(fresh)
+        if replay is not None and replay.waiting and not st.session_state.get("charts_shown"):
+            replay.start()  # nothing on this page to wait for
         if replay is not None and replay.done:
             st.session_state.pop("replay")
             st.rerun(scope="app")  # the replay reached the end: the scrubber and the URL catch up
@@ -265,9 +287,19 @@ def live(
     body()
 
 
+def _show(fig: go.Figure, key: str, feed: str | None = None, version: str | None = None, progress=None) -> None:
+    """Draw a chart; while a replay waits for the page's charts, the chart says once it has drawn, and the
+    first to say so starts the replay's clock."""
+    replay = st.session_state.get("replay")
+    ready = replay.token if replay is not None and replay.waiting else None
+    st.session_state["charts_shown"] = True
+    if livechart.show(fig, key, CHART_CONFIG, feed, version, progress, ready=ready) == ready and ready:
+        replay.start()
+
+
 def chart(fig: go.Figure, key: str) -> None:
     """A chart that changes only when the page reruns."""
-    livechart.show(fig, key, CHART_CONFIG)
+    _show(fig, key)
 
 
 def feeding() -> bool:
@@ -299,7 +331,7 @@ def live_chart(key: str, view: Callable[..., go.Figure], runs: list[RunView], /,
         FEEDS.register(token, recipe, source)
         feed, version = PREFIX + token, version_tag((recipe, tuple(r.version for r in runs)))
         progress = progress_of(runs)
-    livechart.show(fig, key, CHART_CONFIG, feed, version, progress)
+    _show(fig, key, feed, version, progress)
 
 
 def progress_of(runs: list[RunView]) -> int:

@@ -16,6 +16,7 @@ from rnnviz import runner
 from rnnviz.config import REMEDIES, preset, remedies
 from rnnviz.store import Store
 from rnnviz.trainer import train
+from rnnviz.ui import Replay
 
 from .browser import data_root
 from .conftest import MNIST_DIR, ROOT, quick_config
@@ -193,7 +194,12 @@ def test_replay_plays_a_finished_run_back_on_every_page(full_store):
     next(b for b in at.button if b.label == "Replay").click().run()
     assert not at.exception
     replay = at.session_state["replay"]
-    assert replay.last == 30 and at.get("progress")[0].proto.text.startswith("Replay: step ")
+    # it waits at step 0 for the page's charts to say they are drawn (no browser here to say it)
+    assert replay.last == 30 and at.get("progress")[0].proto.text.startswith("Replay: step 0 of")
+    assert replay.waiting and replay.step() == 0
+    replay.created -= Replay.WAIT_S  # charts that never report: it starts anyway
+    at.run()
+    assert not replay.waiting
     replay.started -= 5  # half of the 10 s have passed
     at.switch_page("rnnviz/pages/gradient_flow.py").run()
     assert 10 <= xmax(figures(at)[0]) <= 20 and "Replay: step 1" in at.get("progress")[0].proto.text
