@@ -214,7 +214,7 @@ class Replay:
         return self.started is None
 
     def step(self) -> int:
-        if self.waiting or self.started is None:
+        if self.waiting or self.started is None:  # (waiting implies the second; mypy cannot see it)
             return 0
         return min(self.last, int(self.last * (time.monotonic() - self.started) / self.seconds))
 
@@ -293,7 +293,7 @@ def _show(fig: go.Figure, key: str, feed: str | None = None, version: str | None
     replay = st.session_state.get("replay")
     ready = replay.token if replay is not None and replay.waiting else None
     st.session_state["charts_shown"] = True
-    if livechart.show(fig, key, CHART_CONFIG, feed, version, progress, ready=ready) == ready and ready:
+    if livechart.show(fig, key, CHART_CONFIG, feed, version, progress, ready=ready) == ready and replay and ready:
         replay.start()
 
 
