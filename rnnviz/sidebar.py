@@ -57,6 +57,7 @@ def _scrubbed(last: int) -> None:
     value = st.session_state["scrub"]
     st.session_state["pinned_step"] = None if value >= last else value
     st.session_state.pop("replay", None)
+    st.session_state["step_moved"] = True
 
 
 def _toggle_replay(last: int) -> None:
@@ -65,6 +66,7 @@ def _toggle_replay(last: int) -> None:
     else:
         st.session_state["replay"] = Replay(last, float(st.session_state.get("replay_seconds", 30)))
         st.session_state["pinned_step"] = None
+    st.session_state["step_moved"] = True
 
 
 def resume_waiting(path: str, runs: pd.DataFrame) -> None:
@@ -88,25 +90,71 @@ def _state(row: pd.Series) -> str:
     )
 
 
-def _picked_states(path: str) -> None:
-    """One short line for each picked run that has not finished, kept current while any of them trains: the
-    picker's own labels are drawn only when the whole page reruns."""
+def _replay_rate(steps: int, seconds: int) -> str:
+    rate = steps / seconds
+    if rate >= 1.5:
+        return f"{steps:,} steps in {seconds} s, {rate:,.0f} steps a second"
+    return f"{steps:,} steps in {seconds} s, a step every {seconds / max(steps, 1):.1f} s"
+
+
+def _step_controls(last: int) -> None:
+    """The step scrubber and replay, for the picked runs' `last` step."""
+    if last <= 0:
+        return
+    pinned = st.session_state.get("pinned_step")
+    st.session_state["scrub"] = min(pinned, last) if pinned is not None else last
+    st.slider(
+        "Step shown",
+        0,
+        last,
+        key="scrub",
+        on_change=_scrubbed,
+        args=(last,),
+        help="Moves every chart on every page to this training step. At the right end, charts follow the latest step.",
+    )
+    c1, c2 = st.columns(2, vertical_alignment="bottom")
+    seconds = c1.selectbox(
+        "Replay in",
+        REPLAY_SECONDS,
+        index=REPLAY_SECONDS.index(30),
+        format_func=lambda s: f"{s} s",
+        key="replay_seconds",
+        help="Play the picked runs from step 0 as if they were training, at this speed; every page follows.",
+    )
+    replaying = st.session_state.get("replay") is not None
+    c2.button(
+        "Stop" if replaying else "Replay",
+        icon=":material/stop:" if replaying else ":material/replay:",
+        on_click=_toggle_replay,
+        args=(last,),
+        width="stretch",
+    )
+    st.caption("Replays " + _replay_rate(last, seconds))
+
+
+def _picked_runs(path: str) -> None:
+    """What the picked runs do now and the step controls, kept current while any of them trains: one short
+    line for each picked run that has not finished, and a scrubber that reaches their latest step (drawn
+    only when the whole page reruns, it stood at the step of the page's last rerun)."""
     runs = runs_table(path).set_index("run_id")
     picked = [r for r in st.session_state["selected_runs"] if r in runs.index]
     polling = runs.loc[picked, "status"].isin(UNFINISHED).any() and st.session_state.get("live", True)
 
     @st.fragment(run_every=(FED_REFRESH_S if feeding() else REFRESH_S) if polling else None)
-    def states() -> None:
+    def controls() -> None:
         now = runs_table(path).set_index("run_id")
         shown = now.loc[[r for r in picked if r in now.index]]
         unfinished = shown[shown["status"] != "finished"]
         if len(unfinished):
             st.caption("  \n".join(f"{r} · {row['name']}: {_state(row)}" for r, row in unfinished.iterrows()))
-        if polling and not shown["status"].isin(UNFINISHED).any():
-            st.rerun(scope="app")  # every picked run ended: the page draws them once more, without polling
+        _step_controls(int(shown["step"].max()) if len(shown) else 0)
+        if st.session_state.pop("step_moved", False) or (polling and not shown["status"].isin(UNFINISHED).any()):
+            # the step moved (every chart follows it), or every picked run ended: the page draws them once
+            # more, without polling
+            st.rerun(scope="app")
 
     with st.sidebar:
-        states()
+        controls()
 
 
 def sidebar() -> None:
@@ -134,42 +182,11 @@ def sidebar() -> None:
         format_func=lambda r: f"{r} · {names[r]}",  # no status here: it would be as old as the page's last rerun
         help="The runs every page plots. Finished runs of earlier sessions are here too.",
     )
-    _picked_states(path)
     chosen = runs[runs["run_id"].isin(st.session_state["selected_runs"])]
     last = int(chosen["step"].max()) if len(chosen) else 0
     if "replay_from_url" in st.session_state and last > 0:
         st.session_state["replay"] = Replay(last, st.session_state.pop("replay_from_url"))
-    if last > 0:
-        pinned = st.session_state.get("pinned_step")
-        st.session_state["scrub"] = min(pinned, last) if pinned is not None else last
-        st.sidebar.slider(
-            "Step shown",
-            0,
-            last,
-            key="scrub",
-            on_change=_scrubbed,
-            args=(last,),
-            help="Moves every chart on every page to this training step. At the right end, charts follow the "
-            "latest step.",
-        )
-        c1, c2 = st.sidebar.columns(2, vertical_alignment="bottom")
-        seconds = c1.selectbox(
-            "Replay in",
-            REPLAY_SECONDS,
-            index=REPLAY_SECONDS.index(30),
-            format_func=lambda s: f"{s} s",
-            key="replay_seconds",
-            help="Play the picked runs from step 0 as if they were training, at this speed; every page follows.",
-        )
-        replaying = st.session_state.get("replay") is not None
-        c2.button(
-            "Stop" if replaying else "Replay",
-            icon=":material/stop:" if replaying else ":material/replay:",
-            on_click=_toggle_replay,
-            args=(last,),
-            width="stretch",
-        )
-        st.sidebar.caption(f"{last:,} steps in {seconds} s: {last / seconds:,.0f} steps a second")
+    _picked_runs(path)
     st.sidebar.toggle(
         "Live updates",
         value=True,

@@ -66,12 +66,15 @@ def test_the_blog_pair_watched_to_its_end_through_a_network_drop_load_and_a_serv
         disruptions: list[tuple[float, float]] = []
         planned = [0.15, 0.35, 0.55]  # of the RNN's steps: network drop, overload, server restart
         ongoing: tuple[float, float, Callable[[], object]] | None = None  # (start, planned end, how to end it)
+        scrubbers: dict[str, int] = {}  # each page's step scrubber's end, read near the end of the RNN's run
         while True:
             watching.sample(watches, pages, store, ids)
             with Store(store) as s:
                 runs = s.runs().set_index("run_id")
             if all(runs.loc[i, "status"] not in UNFINISHED for i in ids):
                 break
+            if not scrubbers and runs.loc[ids[0], "step"] >= 0.95 * configs[0].steps:
+                scrubbers = {name: watching.scrubber_end(page) for name, page in pages.items()}
             now = time.monotonic()
             if ongoing is not None and now >= ongoing[1]:
                 ongoing[2]()
@@ -96,6 +99,8 @@ def test_the_blog_pair_watched_to_its_end_through_a_network_drop_load_and_a_serv
             watching.sample(watches, pages, store, ids)
             time.sleep(0.5)
         assert len(disruptions) == 3, disruptions
+        # the sidebar's "Step shown" follows the runs (it stood at the step of the page's last full rerun)
+        assert all(end >= 0.85 * configs[0].steps for end in scrubbers.values()), scrubbers
 
         last = watching.committed(store, ids)
         for name, watch in watches.items():

@@ -123,3 +123,12 @@ def sample(watches: dict[str, Watch], pages: dict, store: Path, ids: list[int]) 
     for run, step in committed(store, ids).items():
         for watch in watches.values():
             watch.steps.setdefault(run, []).append((now, step))
+
+
+def scrubber_end(page) -> int:
+    """The upper end of the sidebar's step scrubber ("Step shown"), -1 where it is not on the page."""
+    slider = page.locator("[data-testid=stSidebar] [role=slider]").first
+    try:
+        return int(slider.get_attribute("aria-valuemax", timeout=2000) or -1)
+    except PlaywrightError:
+        return -1
