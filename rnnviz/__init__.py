@@ -27,7 +27,7 @@ _LAZY = {
     "watch": "interop",
     "Watch": "interop",
     "WatchError": "interop",
-    "export_tensorboard": "interop",
+    "export_tensorboard": "store",
 }
 
 __all__ = ["PRESETS", "RunConfig", "Store", "preset", *_LAZY]

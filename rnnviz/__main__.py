@@ -28,7 +28,7 @@ from .config import (
     remedies,
 )
 from .data import DataError
-from .store import Store, StoreError
+from .store import EXPORT_FORMATS, Status, Store, StoreError, export_run
 from .trainer import train
 
 
@@ -62,7 +62,9 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
                 dest=f.name,
                 type=types[str(f.type)],
                 default=None,
-                metavar=f.name.upper(),
+                metavar="{" + ",".join(f.metadata["rule"].choices) + "}"
+                if f.metadata["rule"].choices
+                else f.name.upper(),
                 help=f"{f.metadata['help']} (default: {default!r})",
             )
 
@@ -98,7 +100,7 @@ def build_parser() -> Parser:
     p = sub.add_parser("export", help="write a run's records as CSV or Parquet files, or TensorBoard event files")
     p.add_argument("run_id", type=int)
     p.add_argument("directory")
-    p.add_argument("--format", choices=["csv", "parquet", "tensorboard"], default="csv")
+    p.add_argument("--format", choices=EXPORT_FORMATS, default="csv")
     _store_arg(p)
 
     p = sub.add_parser("report", help="write runs as one self-contained HTML file (figures, settings, readings)")
@@ -182,7 +184,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(json.dumps({**result.to_dict(), "store": str(store.path)}), flush=True)
     if result.error:
         print(f"rnnviz: run {result.run_id} {result.status}: {result.error}", file=sys.stderr)
-    return 1 if result.status == "failed" else 0
+    return 1 if result.status == Status.FAILED else 0
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -197,7 +199,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         except (StoreError, ConfigError) as exc:
             print(f"rnnviz: could not start the next waiting run: {exc}", file=sys.stderr)
     print(json.dumps(result.to_dict()), flush=True)
-    return 1 if result.status == "failed" else 0
+    return 1 if result.status == Status.FAILED else 0
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -215,7 +217,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     print(json.dumps({**result.to_dict(), "store": str(store.path)}), flush=True)
     if result.error:
         print(f"rnnviz: run {result.run_id} {result.status}: {result.error}", file=sys.stderr)
-    return 1 if result.status == "failed" else 0
+    return 1 if result.status == Status.FAILED else 0
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
@@ -246,14 +248,10 @@ def cmd_presets(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     with Store(args.store) as store:
-        if args.format == "tensorboard":
-            from .interop import export_tensorboard
-
-            out = export_tensorboard(store, args.run_id, args.directory)
-            print(f"{out}\nopen it with: tensorboard --logdir {Path(args.directory).expanduser()}")
-            return 0
-        for path in store.export(args.run_id, args.directory, args.format):
+        for path in export_run(store, args.run_id, args.directory, args.format):
             print(path)
+        if args.format == "tensorboard":
+            print(f"open it with: tensorboard --logdir {Path(args.directory).expanduser()}")
     return 0
 
 
@@ -342,7 +340,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"\nrecorded in {store.path}. Open it with `rnnviz app`: the Remedies page shows the set, and Replay in "
         "the sidebar plays any run back at the speed you pick."
     )
-    return 0 if (runs["status"] == "finished").all() else 1
+    return 0 if (runs["status"] == Status.FINISHED).all() else 1
 
 
 def cmd_data(args: argparse.Namespace) -> int:

@@ -22,7 +22,7 @@ from . import views
 from .config import RunConfig, named_for_changes, preset
 from .figures import Style
 from .findings import reading
-from .store import Store
+from .store import Store, export_run
 
 
 def _store(store: str | os.PathLike | Store | None) -> Store:
@@ -99,12 +99,9 @@ class Run:
         return write_report([self, *others], path, title)
 
     def export(self, directory: str | os.PathLike, fmt: str = "csv") -> list[Path]:
-        """Write the run as CSV or Parquet files (see `Store.export`), or TensorBoard event files ("tensorboard")."""
-        if fmt == "tensorboard":
-            from .interop import export_tensorboard
-
-            return [export_tensorboard(self.store, self.id, directory)]
-        return self.store.export(self.id, directory, fmt)
+        """Write the run as CSV or Parquet files, or TensorBoard event files ("tensorboard"): see
+        `rnnviz.store.export_run`."""
+        return export_run(self.store, self.id, directory, fmt)
 
 
 def figure(name: str, runs: list[Run], large_fonts: bool = False, **options: Any) -> go.Figure:

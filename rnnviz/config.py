@@ -12,14 +12,15 @@ from typing import Any
 CELLS = ("rnn", "lstm", "gru")
 # each cell's gates, in torch's order of the weight blocks
 GATES: dict[str, tuple[str, ...]] = {"rnn": (), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
+# the gates that are a tanh, ranging over -1..1 (the LSTM's and the GRU's candidate); the others are sigmoids
+TANH_GATES = ("g", "n")
 NONLINEARITIES = ("tanh", "relu")
 INITS = ("default", "glorot", "orthogonal", "identity")
 OPTIMIZERS = ("adam", "sgd")
 VIEWS = ("rows", "chunks", "pixels")
 DEVICES = ("auto", "cpu", "cuda")
 DATASETS = ("mnist", "fashion-mnist")
-# Adam's and SGD's steps on these models: 0.01 is the blog's Adam rate, and plain SGD at 10 already blows up
-# in a few steps; anything larger is a typo, not an experiment.
+WATCHED = "external"  # the dataset of runs recorded by rnnviz.watch (a user's own loop and data)
 MAX_LR = 10.0
 
 
@@ -44,9 +45,51 @@ class ConfigError(ValueError):
         return error
 
 
-def _f(default: Any, help: str) -> Any:
-    """A dataclass field whose help text feeds the CLI flags and the dashboard form."""
-    return field(default=default, metadata={"help": help})
+@dataclass(frozen=True)
+class Rule:
+    """The values a config field may take: validation, the command line's flags and the Train form all read
+    it from the field's description (`_f`). Bounds are numbers; `why` says what the bound is for (shown
+    with a one-sided bound, or with the upper one of two)."""
+
+    choices: tuple[str, ...] = ()
+    low: float | None = None
+    low_open: bool = False  # > low, not >= low
+    high: float | None = None
+    high_open: bool = False
+    high_text: str = ""  # how the upper bound reads, for one too long to print
+    why: str = ""
+    finite: bool = False
+
+    def problem(self, v: Any) -> str | None:
+        """What is wrong with a value of the right type, or None."""
+        if self.choices and v not in self.choices:
+            return f"unknown value {v!r}; choose one of {', '.join(self.choices)}"
+        if self.finite and not math.isfinite(v):
+            return f"must be a finite number, got {v}"
+        # written as "not ok" so that NaN is out of every range
+        low_bad = self.low is not None and not (v > self.low if self.low_open else v >= self.low)
+        high_bad = self.high is not None and not (v < self.high if self.high_open else v <= self.high)
+        if self.low is not None and self.high is not None and not self.why and (low_bad or high_bad):
+            return f"must be between {self.low:g} and {self.high_text or f'{self.high:g}'}, got {v}"
+        if low_bad:
+            why = f" ({self.why})" if self.why and self.high is None else ""
+            return f"must be {'>' if self.low_open else '>='} {self.low:g}{why}, got {v}"
+        if high_bad:
+            return f"must be at most {self.high:g} ({self.why}), got {v:g}"
+        return None
+
+
+POSITIVE = Rule(low=0, low_open=True)
+
+
+def _f(default: Any, help: str, rule: Rule = Rule()) -> Any:
+    """A dataclass field described once: its help and its rule feed validation, the CLI flags and the form."""
+    return field(default=default, metadata={"help": help, "rule": rule})
+
+
+def rule_of(name: str) -> Rule:
+    """The rule of a RunConfig field."""
+    return FIELDS[name].metadata["rule"]
 
 
 @dataclass
@@ -55,38 +98,69 @@ class RunConfig:
 
     name: str = _f("", "display name of the run; empty: derived from the preset or cell")
     # model
-    cell: str = _f("lstm", "recurrent cell: rnn (vanilla), lstm or gru")
-    nonlinearity: str = _f("tanh", "vanilla RNN only: tanh or relu")
-    hidden_size: int = _f(128, "number of hidden units")
+    cell: str = _f("lstm", "recurrent cell: rnn (vanilla), lstm or gru", Rule(choices=CELLS))
+    nonlinearity: str = _f("tanh", "vanilla RNN only: tanh or relu", Rule(choices=NONLINEARITIES))
+    hidden_size: int = _f(128, "number of hidden units", POSITIVE)
     init: str = _f(
         "default",
         "weight init: default (PyTorch's), glorot (uniform weights, zero biases, as the "
         "TensorFlow blog code), orthogonal (recurrent weights), identity (recurrent weights, IRNN)",
+        Rule(choices=INITS),
     )
-    forget_bias: float = _f(0.0, "LSTM only: added to the forget-gate bias (the blog used 1.0)")
+    forget_bias: float = _f(0.0, "LSTM only: added to the forget-gate bias (the blog used 1.0)", Rule(finite=True))
     # optimisation
-    optimizer: str = _f("adam", "adam or sgd (plain gradient descent)")
-    lr: float = _f(0.01, "learning rate")
-    batch_size: int = _f(100, "examples per training step")
-    steps: int = _f(5000, "training steps (batches)")
-    clip: float = _f(0.0, "clip the global gradient norm to this value; 0 turns clipping off")
-    seed: int = _f(0, "seeds the weights and the data order; same seed, same batches")
+    optimizer: str = _f("adam", "adam or sgd (plain gradient descent)", Rule(choices=OPTIMIZERS))
+    # Adam's and SGD's steps on these models: 0.01 is the blog's Adam rate, and plain SGD at 10 already blows
+    # up in a few steps; anything larger is a typo, not an experiment.
+    lr: float = _f(
+        0.01,
+        "learning rate",
+        Rule(low=0, low_open=True, high=MAX_LR, why="a larger step makes any run diverge or collapse"),
+    )
+    batch_size: int = _f(100, "examples per training step", POSITIVE)
+    steps: int = _f(5000, "training steps (batches)", POSITIVE)
+    clip: float = _f(
+        0.0,
+        "clip the global gradient norm to this value; 0 turns clipping off",
+        Rule(low=0, why="0 turns clipping off"),
+    )
+    seed: int = _f(
+        0,
+        "seeds the weights and the data order; same seed, same batches",
+        Rule(low=0, high=2**63 - 1, high_text="2**63 - 1"),
+    )
     # data
-    dataset: str = _f("mnist", "mnist or fashion-mnist")
+    dataset: str = _f("mnist", "mnist or fashion-mnist", Rule(choices=DATASETS))
     data_dir: str = _f("", "directory holding the four IDX files; empty: look up or download")
-    view: str = _f("rows", "how an image becomes a sequence: rows (28x28), chunks of k pixels, pixels")
-    chunk: int = _f(7, "pixels per time step when view is chunks (7 gives 112 steps)")
+    view: str = _f(
+        "rows", "how an image becomes a sequence: rows (28x28), chunks of k pixels, pixels", Rule(choices=VIEWS)
+    )
+    chunk: int = _f(7, "pixels per time step when view is chunks (7 gives 112 steps)", POSITIVE)
     permute: bool = _f(False, "apply a fixed random permutation (from the seed) to the pixels")
     # diagnostics
-    probe_every: int = _f(100, "run the unrolled probe pass (per-time-step gradients, histograms) every N steps")
-    probe_batch: int = _f(100, "test digits in the fixed probe batch")
-    eval_every: int = _f(500, "evaluate on the whole test split every N steps (and at the end)")
-    checkpoint_every: int = _f(500, "save model and optimiser state every N steps and at the end (for resuming)")
-    saturation: float = _f(0.99, "a unit counts as saturated when |h| exceeds this")
-    hist_bins: int = _f(200, "bins of every histogram (200 puts an edge at |h| = 0.99); edges stay fixed for the run")
+    probe_every: int = _f(
+        100, "run the unrolled probe pass (per-time-step gradients, histograms) every N steps", POSITIVE
+    )
+    probe_batch: int = _f(100, "test digits in the fixed probe batch", POSITIVE)
+    eval_every: int = _f(500, "evaluate on the whole test split every N steps (and at the end)", POSITIVE)
+    checkpoint_every: int = _f(
+        500, "save model and optimiser state every N steps and at the end (for resuming)", POSITIVE
+    )
+    saturation: float = _f(
+        0.99, "a unit counts as saturated when |h| exceeds this", Rule(low=0, low_open=True, high=1, high_open=True)
+    )
+    hist_bins: int = _f(
+        200,
+        "bins of every histogram (200 puts an edge at |h| = 0.99); edges stay fixed for the run",
+        Rule(low=2, high=1000),
+    )
     # execution
-    device: str = _f("auto", "auto (CUDA when present), cpu or cuda")
-    threads: int = _f(0, "torch threads; 0: the cores shared evenly by the runs training at once")
+    device: str = _f("auto", "auto (CUDA when present), cpu or cuda", Rule(choices=DEVICES))
+    threads: int = _f(
+        0,
+        "torch threads; 0: the cores shared evenly by the runs training at once",
+        Rule(low=0, why="0 shares the cores among the runs training"),
+    )
 
     def validate(self) -> RunConfig:
         """Raise ConfigError naming every out-of-range field (see `problems`); return self when all are fine."""
@@ -116,49 +190,10 @@ class RunConfig:
             """Whether these fields have the right type and no fault yet, so they can be compared."""
             return not any(name in found for name in names)
 
-        choices = {
-            "cell": CELLS,
-            "nonlinearity": NONLINEARITIES,
-            "init": INITS,
-            "optimizer": OPTIMIZERS,
-            "view": VIEWS,
-            "device": DEVICES,
-            "dataset": DATASETS,
-        }
-        for name, allowed in choices.items():
-            if fine(name) and getattr(self, name) not in allowed:
-                refuse(name, f"unknown value {getattr(self, name)!r}; choose one of {', '.join(allowed)}")
-        positive = (
-            "hidden_size",
-            "batch_size",
-            "steps",
-            "chunk",
-            "probe_every",
-            "probe_batch",
-            "eval_every",
-            "checkpoint_every",
-        )
-        for name in positive:
-            if fine(name) and getattr(self, name) <= 0:
-                refuse(name, f"must be > 0, got {getattr(self, name)}")
-        if fine("lr") and not self.lr > 0:
-            refuse("lr", f"must be > 0, got {self.lr}")
-        if fine("lr") and self.lr > MAX_LR:
-            refuse(
-                "lr", f"must be at most {MAX_LR:g} (a larger step makes any run diverge or collapse), got {self.lr:g}"
-            )
-        if fine("forget_bias") and not math.isfinite(self.forget_bias):
-            refuse("forget_bias", f"must be a finite number, got {self.forget_bias}")
-        if fine("seed") and not 0 <= self.seed < 2**63:
-            refuse("seed", f"must be between 0 and 2**63 - 1, got {self.seed}")
-        if fine("clip") and not self.clip >= 0:
-            refuse("clip", f"must be >= 0 (0 turns clipping off), got {self.clip}")
-        if fine("saturation") and not 0 < self.saturation < 1:
-            refuse("saturation", f"must be between 0 and 1, got {self.saturation}")
-        if fine("hist_bins") and not 2 <= self.hist_bins <= 1000:
-            refuse("hist_bins", f"must be between 2 and 1000, got {self.hist_bins}")
-        if fine("threads") and self.threads < 0:
-            refuse("threads", f"must be >= 0 (0 shares the cores among the runs training), got {self.threads}")
+        for f in dataclasses.fields(self):
+            problem = f.metadata["rule"].problem(getattr(self, f.name)) if fine(f.name) else None
+            if problem:
+                refuse(f.name, problem)
         if fine("view", "chunk") and self.view == "chunks" and 784 % self.chunk:
             refuse("chunk", f"must divide 784 (e.g. 7, 14, 28, 112), got {self.chunk}")
         if fine("init", "cell") and self.init == "identity" and self.cell != "rnn":
@@ -194,6 +229,9 @@ class RunConfig:
 
     def replace(self, **changes: Any) -> RunConfig:
         return dataclasses.replace(self, **changes)
+
+
+FIELDS = {f.name: f for f in dataclasses.fields(RunConfig)}
 
 
 def cores() -> int:

@@ -10,13 +10,13 @@ import plotly.graph_objects as go
 import torch
 import torch.nn.functional as F
 
+from . import checkpoints
 from . import data as datamod
 from .config import RunConfig
 from .data import DataError
 from .figures import Style, axis, base_layout, color
 from .models import SeqClassifier, build_model
 from .store import Store
-from .trainer import load_checkpoint
 
 DEFAULT = Style()
 MAX_TIME_COLUMNS = 300  # time steps a units x time heatmap sends to the browser (T = 784 is strided)
@@ -70,7 +70,7 @@ def checkpointed_model(store: Store, run_id: int) -> tuple[SeqClassifier, int]:
             f"run {run_id} has no checkpoint yet: rnnviz saves one every {cfg.checkpoint_every} steps and at the "
             "end (runs recorded with rnnviz.watch have none); pick another run or wait for its first checkpoint"
         )
-    state = load_checkpoint(path)
+    state = checkpoints.load(path)
     model = build_model(cfg)
     try:
         model.load_state_dict(state["model"])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .store.status import Status
+
 VANISHED = 1e-6  # a gradient ratio below this between t = 1 and t = T: nothing reaches the start
 
 
@@ -59,7 +61,7 @@ def reading(run) -> str:
     if gradient:
         parts.append(gradient)
     status, error = run.row["status"], run.row["error"]
-    if status in ("diverged", "failed", "interrupted") and error:
+    if status in (Status.DIVERGED, Status.FAILED, Status.INTERRUPTED) and error:
         parts.append(f"{status}: {error}")
     if not parts:
         return f"**{run.label}**: no steps recorded yet."

@@ -2,70 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import time
-from pathlib import Path
 from typing import cast
 
-import numpy as np
 import torch
 from torch import nn
 
-from .config import RunConfig
-from .models import Recurrent, SeqClassifier
+from .config import WATCHED, RunConfig
+from .models import MODULE_CELLS, Recurrent, SeqClassifier
 from .probes import hist_edges, param_grad_norms, probe
-from .runner import WATCHED
-from .store import Store, StoreError, export_dir
-from .trainer import Recorder
-
-
-def export_tensorboard(store: Store, run_id: int, logdir: str | os.PathLike) -> Path:
-    """Write a run's scalars and histograms as TensorBoard event files under logdir/run<ID>-<name>/ and
-    return that directory (`tensorboard --logdir LOGDIR` shows it). Needs the tensorboard package."""
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:
-        raise StoreError("exporting to TensorBoard needs the tensorboard package: pip install tensorboard") from None
-    row = store.run(run_id)
-    root = export_dir(logdir)
-    out = export_dir(root / f"run{run_id}-{re.sub(r'[^A-Za-z0-9_.-]+', '-', row['name']).strip('-')}")  # in root
-    writer = SummaryWriter(log_dir=str(out))
-    try:
-        config = json.dumps(json.loads(row["config"]), indent=2)
-        writer.add_text("config", "    " + config.replace("\n", "\n    "), 0)
-        tidy = store.scalars(run_id)
-        for name, rows in tidy.groupby("name"):
-            for step, value in zip(rows["step"].tolist(), rows["value"].tolist()):
-                writer.add_scalar(str(name), value, step)
-        steps, flow = store.grad_flow(run_id)
-        for step, per_t in zip(steps.tolist(), flow):
-            writer.add_scalar("grad_h/t=1", float(per_t[0]), step)
-            writer.add_scalar(f"grad_h/t={len(per_t)}", float(per_t[-1]), step)
-        for name, edges in store.hist_edges(run_id).items():
-            steps, counts = store.series(run_id, f"hist/{name}")
-            centres = (edges[:-1] + edges[1:]).astype(np.float64) / 2
-            for step, c in zip(steps.tolist(), counts.astype(np.float64)):
-                if c.sum() == 0:
-                    continue
-                writer.add_histogram_raw(
-                    f"hist/{name}",
-                    min=float(edges[0]),
-                    max=float(edges[-1]),
-                    num=int(c.sum()),
-                    sum=float((centres * c).sum()),
-                    sum_squares=float((centres**2 * c).sum()),
-                    bucket_limits=edges[1:].astype(np.float64).tolist(),
-                    bucket_counts=c.tolist(),
-                    global_step=step,
-                )
-    finally:
-        writer.close()
-    return out
-
-
-CELLS = {nn.RNN: "rnn", nn.LSTM: "lstm", nn.GRU: "gru"}
+from .store import Status, Store, WriteBuffer
 
 
 class WatchError(ValueError):
@@ -121,7 +68,7 @@ class Watch:
         self.run_id = self.store.create_run(self.cfg)
         self.store.mark_running(self.run_id, os.getpid())
         self.store.set_hist_edges(self.run_id, hist_edges(cell, self.model.nonlinearity, hist_bins))
-        self.rec = Recorder(self.store, self.run_id)
+        self.rec = WriteBuffer(self.store, self.run_id)
         self.steps = 0
         self.t0 = time.monotonic()
         self.closed = False
@@ -146,11 +93,11 @@ class Watch:
         self.rec.scalar(s, {**probe_scalars, "saturated": float(arrays["sat_t"].mean())})
         self.rec.summary["saturated_fraction"] = float(arrays["sat_t"].mean())
 
-    def close(self, status: str = "finished", error: str | None = None) -> None:
+    def close(self, status: Status = Status.FINISHED, error: str | None = None) -> None:
         if self.closed:
             return
         self.closed = True
-        if status == "finished" and self.steps and self.steps % self.cfg.probe_every:
+        if status == Status.FINISHED and self.steps and self.steps % self.cfg.probe_every:
             self._probe(self.steps)  # the weights the loop ends with
         self.rec.flush(self.steps, force=True)
         self.store.finish(self.run_id, status, error, time.monotonic() - self.t0)
@@ -162,14 +109,14 @@ class Watch:
         if exc_type is None:
             self.close()
         elif issubclass(exc_type, KeyboardInterrupt):
-            self.close("stopped")
+            self.close(Status.STOPPED)
         else:
-            self.close("failed", f"{exc_type.__name__}: {exc}")
+            self.close(Status.FAILED, f"{exc_type.__name__}: {exc}")
 
 
 def _check_module(rnn: nn.Module) -> str:
     """The cell name of a module `unrolled` can follow, or a WatchError saying why not."""
-    cell = CELLS.get(type(rnn))
+    cell = MODULE_CELLS.get(type(rnn))
     if cell is None:
         raise WatchError(
             f"rnnviz.watch records torch.nn.RNN, nn.LSTM and nn.GRU modules; got {type(rnn).__name__}. "

@@ -27,6 +27,7 @@ class Trace:
 
 
 Recurrent = nn.RNN | nn.LSTM | nn.GRU
+MODULE_CELLS: dict[type, str] = {nn.RNN: "rnn", nn.LSTM: "lstm", nn.GRU: "gru"}  # torch module -> cell name
 
 
 def layer0(rnn: Recurrent) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -63,7 +64,7 @@ class SeqClassifier(nn.Module):
         (for `rnnviz.watch`); the caller checks the module is one `unrolled` can follow."""
         model = cls.__new__(cls)
         nn.Module.__init__(model)
-        model.cell = {nn.RNN: "rnn", nn.LSTM: "lstm", nn.GRU: "gru"}[type(rnn)]
+        model.cell = MODULE_CELLS[type(rnn)]
         model.nonlinearity = rnn.nonlinearity if isinstance(rnn, nn.RNN) else "tanh"
         model.rnn = rnn
         model.head = head

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .config import TANH_GATES
 from .models import GATES, SeqClassifier, layer0, loss_fn
 
 GATE_LOW, GATE_HIGH = 0.1, 0.9  # Karpathy et al. 2015: left- / right-saturated gate
@@ -17,7 +18,7 @@ def hist_ranges(cell: str, nonlinearity: str) -> dict[str, tuple[float, float]]:
     if cell == "lstm":
         ranges["c"] = (-10.0, 10.0)
     for g in GATES[cell]:
-        ranges[f"gate_{g}"] = (-1.0, 1.0) if g in ("g", "n") else (0.0, 1.0)
+        ranges[f"gate_{g}"] = (-1.0, 1.0) if g in TANH_GATES else (0.0, 1.0)
     return ranges
 
 
@@ -76,7 +77,7 @@ def probe(
         for g, v in trace.gates.items():  # v: (B, T, H)
             arrays[f"hist/gate_{g}"] = _hist(v, *ranges[f"gate_{g}"], bins)
             arrays[f"gate_mean_t/{g}"] = v.mean((0, 2)).cpu().numpy()  # (T,)
-            if g not in ("g", "n"):
+            if g not in TANH_GATES:
                 arrays[f"unit_sat/{g}"] = (
                     torch.stack([(v < GATE_LOW).float().mean((0, 1)), (v > GATE_HIGH).float().mean((0, 1))])
                     .cpu()

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .config import EXECUTION_ONLY, ConfigError, Limits, RunConfig, cores
-from .store import ACTIVE, UNFINISHED, WAITING, Store, StoreError
+from .config import EXECUTION_ONLY, WATCHED, ConfigError, Limits, RunConfig, cores
+from .store import ACTIVE, RESUMABLE, UNFINISHED, Status, Store, StoreError
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,12 +33,6 @@ def check_capacity(store: Store, new_runs: int, limits: Limits) -> None:
             f"{running} run(s) are training and at most {limits.active_runs} may train at once; stop one first "
             f"(or raise ${Limits.env_name('active_runs')})",
         )
-
-
-RESUMABLE = ("stopped", "failed", "interrupted")
-
-
-WATCHED = "external"  # the dataset of runs recorded by rnnviz.watch
 
 
 def check_resumable(store: Store, run_id: int) -> None:
@@ -63,7 +57,7 @@ def launch(configs: list[RunConfig], store: Store, limits: Limits) -> list[int]:
     for cfg in configs:
         cfg.validate()
         limits.check(cfg)
-    ids = [store.create_run(cfg, status=WAITING) for cfg in configs]
+    ids = [store.create_run(cfg, status=Status.WAITING) for cfg in configs]
     start_waiting(store, limits)
     return ids
 
@@ -131,7 +125,7 @@ def _what(config_json: str) -> str:
 def finished_runs(store: Store) -> dict[str, int]:
     """The newest finished run of each config (threads and device aside), keyed by `_what`."""
     runs = store.runs()  # newest first
-    done = runs[runs["status"] == "finished"]
+    done = runs[runs["status"] == Status.FINISHED]
     return {what: int(run_id) for run_id, what in zip(done["run_id"][::-1], map(_what, done["config"][::-1]))}
 
 
@@ -143,7 +137,7 @@ def _step_cost(cfg: RunConfig) -> tuple:
 def steps_per_second(runs: pd.DataFrame, cfg: RunConfig) -> float | None:
     """How fast runs like cfg trained on this machine: the steps over the seconds of its finished runs of the
     same step cost (see `_step_cost`), data loading and evaluations included; None when it has none."""
-    done = runs[(runs["status"] == "finished") & (runs["seconds"] > 0) & (runs["host"] == socket.gethostname())]
+    done = runs[(runs["status"] == Status.FINISHED) & (runs["seconds"] > 0) & (runs["host"] == socket.gethostname())]
     like = [
         i
         for i, config in zip(done.index, done["config"])
@@ -196,7 +190,7 @@ def record(
                     report(f"run {run_id} {row['name']}: {row['status']}, step {row['step']} of {row['total_steps']}")
                 if row["status"] not in UNFINISHED:
                     pending.discard(run_id)
-            if any(runs.loc[r, "status"] == WAITING for r in pending):
+            if any(runs.loc[r, "status"] == Status.WAITING for r in pending):
                 start_waiting(store, limits)  # in case a trainer died before starting the next
             if pending:
                 time.sleep(poll_s)

@@ -10,7 +10,7 @@ import streamlit as st
 
 from . import runner
 from .config import ConfigError, Limits
-from .store import UNFINISHED, WAITING, Store, StoreError
+from .store import UNFINISHED, Status, Store, StoreError
 from .ui import FED_REFRESH_S, REFRESH_S, Replay, feeding, presenting, runs_table, store_path, store_readonly
 
 REPLAY_SECONDS = (10, 20, 30, 60, 120, 300)
@@ -72,7 +72,7 @@ def _toggle_replay(last: int) -> None:
 def resume_waiting(path: str, runs: pd.DataFrame) -> None:
     """Start runs of a launched set that still wait although slots are free: normally the trainer that
     ends starts the next, but a trainer killed outright starts nothing."""
-    if (runs["status"] == WAITING).any() and not store_readonly(path):
+    if (runs["status"] == Status.WAITING).any() and not store_readonly(path):
         try:
             with Store(path) as store:
                 started = runner.start_waiting(store, Limits.from_env())
@@ -85,9 +85,11 @@ def resume_waiting(path: str, runs: pd.DataFrame) -> None:
 
 def _state(row: pd.Series) -> str:
     """A picked run's state in a few words; a training run's with its progress."""
-    return {"running": f"training, {row['progress']:.0%}", "queued": "starting", WAITING: "waiting for a slot"}.get(
-        row["status"], row["status"]
-    )
+    return {
+        Status.RUNNING: f"training, {row['progress']:.0%}",
+        Status.QUEUED: "starting",
+        Status.WAITING: "waiting for a slot",
+    }.get(row["status"], row["status"])
 
 
 def _replay_rate(steps: int, seconds: int) -> str:
@@ -144,7 +146,7 @@ def _picked_runs(path: str) -> None:
     def controls() -> None:
         now = runs_table(path).set_index("run_id")
         shown = now.loc[[r for r in picked if r in now.index]]
-        unfinished = shown[shown["status"] != "finished"]
+        unfinished = shown[shown["status"] != Status.FINISHED]
         if len(unfinished):
             st.caption("  \n".join(f"{r} · {row['name']}: {_state(row)}" for r, row in unfinished.iterrows()))
         _step_controls(int(shown["step"].max()) if len(shown) else 0)

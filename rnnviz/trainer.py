@@ -1,4 +1,9 @@
-"""The training loop: fused steps, cheap statistics every step, probes and evaluations, all into the store."""
+"""The training loop: fused steps, cheap statistics every step, probes and evaluations, all into the store.
+
+`train` is the loop itself, one comment per phase; what happens around it lives in helpers: `prepare` (data,
+model, optimiser, a resumed run's state), `ProgressBar`, and `train`'s own handlers that turn every way a
+run can end into its status.
+"""
 
 from __future__ import annotations
 
@@ -7,21 +12,19 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 
+from . import checkpoints
 from . import data as datamod
-from .config import RunConfig, cores
+from .config import ConfigError, RunConfig, cores
 from .data import DataError
-from .models import build_model, loss_fn
+from .models import SeqClassifier, build_model, loss_fn
 from .probes import evaluate, hist_edges, param_grad_norms, probe, saturation
-from .store import Store, StoreError
-
-FLUSH_S = 0.5  # commit at least this often, so a watching page lags by well under a second
+from .store import Status, Store, StoreError, WriteBuffer
 
 
 @dataclass
@@ -30,7 +33,7 @@ class RunResult:
 
     run_id: int
     name: str
-    status: str
+    status: Status
     steps: int
     test_accuracy: float | None
     test_loss: float | None
@@ -47,37 +50,11 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise DataError("--device cuda was asked for, but torch finds no CUDA device; use --device cpu or auto")
+        raise ConfigError("device", "cuda was asked for, but torch finds no CUDA device; use cpu or auto")
     return torch.device(name)
 
 
-class Recorder:
-    """Buffers records and commits them in one transaction every FLUSH_S seconds."""
-
-    def __init__(self, store: Store, run_id: int) -> None:
-        self.store, self.run_id = store, run_id
-        self.scalars: list[tuple[int, str, float]] = []
-        self.arrays: list[tuple[int, str, np.ndarray]] = []
-        self.summary: dict[str, float | None] = {}
-        self.last_flush = time.monotonic()
-        self.stop_requested = False
-
-    def scalar(self, step: int, values: dict[str, float]) -> None:
-        self.scalars += [(step, k, float(v)) for k, v in values.items()]
-
-    def array(self, step: int, values: dict[str, np.ndarray]) -> None:
-        self.arrays += [(step, k, v) for k, v in values.items()]
-
-    def flush(self, step: int, force: bool = False) -> bool:
-        """Commit if due (or forced); returns whether a stop has been requested."""
-        if force or time.monotonic() - self.last_flush >= FLUSH_S:
-            self.stop_requested |= self.store.append(self.run_id, step, self.scalars, self.arrays, self.summary)
-            self.scalars, self.arrays = [], []
-            self.last_flush = time.monotonic()
-        return self.stop_requested
-
-
-def batch_order(n: int, batch_size: int, gen: torch.Generator):
+def batch_order(n: int, batch_size: int, gen: torch.Generator) -> Iterator[torch.Tensor]:
     """Endless shuffled mini-batches, epoch after epoch; the generator alone fixes the order."""
     while True:
         order = torch.randperm(n, generator=gen)
@@ -85,20 +62,93 @@ def batch_order(n: int, batch_size: int, gen: torch.Generator):
             yield order[s : s + batch_size]
 
 
-def save_checkpoint(path: Path, step: int, model: torch.nn.Module, opt: torch.optim.Optimizer) -> None:
-    """State dicts only (tensors, numbers), written whole then renamed: a kill never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    torch.save({"step": step, "model": model.state_dict(), "optimizer": opt.state_dict()}, tmp)
-    os.replace(tmp, path)
+@dataclass
+class Prepared:
+    """Everything the loop needs, made ready by `prepare`."""
+
+    model: SeqClassifier
+    opt: torch.optim.Optimizer
+    device: torch.device
+    train_x: torch.Tensor  # (N, T, I) uint8
+    train_y: torch.Tensor  # (N,)
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+    probe_x: torch.Tensor  # (P, T, I) float, the fixed probe batch
+    probe_y: torch.Tensor
+    batches: Iterator[torch.Tensor]
+    start: int  # the step it goes on from: 0, or a resumed run's checkpoint
 
 
-def load_checkpoint(path: Path) -> dict:
-    """weights_only=True: a checkpoint file can hold tensors and numbers, never code."""
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises several types for a damaged or foreign file
-        raise DataError(f"{path}: not a usable rnnviz checkpoint ({type(exc).__name__}: {exc})") from None
+def prepare(cfg: RunConfig, store: Store, run_id: int, resume: bool, progress: bool) -> Prepared:
+    """Data, model and optimiser on their device, seeded; with `resume`, the run's checkpoint loaded, its
+    records after it dropped, and the batch order moved on to it."""
+    ckpt_path = store.checkpoint_path(run_id)
+    state = checkpoints.load(ckpt_path) if resume and ckpt_path.exists() else None
+    start = state["step"] if state else 0
+    if resume:
+        store.truncate(run_id, start)
+    store.mark_running(run_id, os.getpid())
+    torch.set_num_threads(cfg.threads or cores())
+    # Once the tanh RNN saturates, its vanishing gradients become denormal floats, which the CPU handles
+    # ~100x slower: the collapsed blog RNN trained at half speed (96 vs 199 steps/s, one core). Flushed to 0
+    # instead; nothing below 1e-38 changes a loss or a figure.
+    torch.set_flush_denormal(True)
+    device = resolve_device(cfg.device)
+    train_split, test_split = datamod.load(cfg.dataset, cfg.data_dir, progress=progress)
+    perm = datamod.permutation(cfg.seed) if cfg.permute else None
+    train_x = datamod.sequences(train_split.images, cfg.seq_len, perm)  # (N, T, I) uint8
+    test_x = datamod.sequences(test_split.images, cfg.seq_len, perm)
+    if len(train_x) < cfg.batch_size:
+        raise DataError(f"batch size {cfg.batch_size} is larger than the training split ({len(train_x)} images)")
+    test_y = torch.from_numpy(test_split.labels.astype(np.int64))
+
+    torch.manual_seed(cfg.seed)
+    model = build_model(cfg).to(device)
+    opt = (torch.optim.Adam if cfg.optimizer == "adam" else torch.optim.SGD)(model.parameters(), lr=cfg.lr)
+    store.set_hist_edges(run_id, hist_edges(cfg.cell, cfg.nonlinearity, cfg.hist_bins))
+    batches = batch_order(len(train_x), cfg.batch_size, torch.Generator().manual_seed(cfg.seed))
+    if state:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        for _ in range(start):  # the same batches follow as in an uninterrupted run
+            next(batches)
+    return Prepared(
+        model,
+        opt,
+        device,
+        train_x,
+        torch.from_numpy(train_split.labels.astype(np.int64)),
+        test_x,
+        test_y,
+        datamod.to_float(test_x[: cfg.probe_batch]).to(device),
+        test_y[: cfg.probe_batch].to(device),
+        batches,
+        start,
+    )
+
+
+class ProgressBar:
+    """tqdm's bar for a run (a widget in notebooks, text in a terminal), or nothing."""
+
+    def __init__(self, cfg: RunConfig, run_id: int, start: int, shown: bool) -> None:
+        self.bar = None
+        if shown:
+            from tqdm.auto import tqdm
+
+            desc = f"run {run_id} {cfg.display_name}"
+            self.bar = tqdm(total=cfg.steps, initial=start, file=sys.stderr, desc=desc, unit="step")
+
+    def update(self, step: int, loss: float, saturated: float, test_acc: float | None) -> None:
+        if self.bar is None:
+            return
+        self.bar.update(1)
+        if step % 50 == 0:
+            test = f"{test_acc:.3f}" if test_acc is not None else "-"
+            self.bar.set_postfix(loss=f"{loss:.3f}", sat=f"{saturated:.2f}", test=test)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def train(
@@ -114,87 +164,60 @@ def train(
     cfg.validate()
     if run_id is None:
         run_id = store.create_run(cfg)
-    ckpt_path = store.checkpoint_path(run_id)
-    rec = Recorder(store, run_id)
+    rec = WriteBuffer(store, run_id)
     t0 = time.monotonic()
-    step, start, status, error = 0, 0, "running", None
+    step, status, error = 0, Status.RUNNING, None
     test_acc = test_loss = None
-    bar = None
+    bar: ProgressBar | None = None
     try:
-        if resume:
-            state = load_checkpoint(ckpt_path) if ckpt_path.exists() else None
-            start = state["step"] if state else 0
-            store.truncate(run_id, start)
-        store.mark_running(run_id, os.getpid())
-        torch.set_num_threads(cfg.threads or cores())
-        # Once the tanh RNN saturates, its vanishing gradients become denormal floats, which the CPU
-        # handles ~100x slower: the collapsed blog RNN trained at half speed (96 vs 199 steps/s, one
-        # core). Flushed to 0 instead; nothing below 1e-38 changes a loss or a figure.
-        torch.set_flush_denormal(True)
-        device = resolve_device(cfg.device)
-        train_split, test_split = datamod.load(cfg.dataset, cfg.data_dir, progress=progress)
-        T = cfg.seq_len
-        perm = datamod.permutation(cfg.seed) if cfg.permute else None
-        train_x = datamod.sequences(train_split.images, T, perm)  # (N, T, I) uint8
-        train_y = torch.from_numpy(train_split.labels.astype(np.int64))
-        test_x = datamod.sequences(test_split.images, T, perm)
-        test_y = torch.from_numpy(test_split.labels.astype(np.int64))
-        if len(train_x) < cfg.batch_size:
-            raise DataError(f"batch size {cfg.batch_size} is larger than the training split ({len(train_x)} images)")
-        probe_x = datamod.to_float(test_x[: cfg.probe_batch]).to(device)
-        probe_y = test_y[: cfg.probe_batch].to(device)
-
-        torch.manual_seed(cfg.seed)
-        model = build_model(cfg).to(device)
-        params = list(model.parameters())
-        opt = (torch.optim.Adam if cfg.optimizer == "adam" else torch.optim.SGD)(params, lr=cfg.lr)
-        store.set_hist_edges(run_id, hist_edges(cfg.cell, cfg.nonlinearity, cfg.hist_bins))
-        batches = batch_order(len(train_x), cfg.batch_size, torch.Generator().manual_seed(cfg.seed))
-        if start:
-            assert state is not None
-            model.load_state_dict(state["model"])
-            opt.load_state_dict(state["optimizer"])
-            for _ in range(start):  # the same batches follow as in an uninterrupted run
-                next(batches)
+        p = prepare(cfg, store, run_id, resume, progress)
+        model, opt, ckpt_path = p.model, p.opt, store.checkpoint_path(run_id)
+        if p.start:
             rec.summary["test_accuracy"] = store.run(run_id)["test_accuracy"]
+        bar = ProgressBar(cfg, run_id, p.start, progress)
 
         def run_probe(at: int) -> None:
-            arrays, scalars = probe(model, probe_x, probe_y, cfg.saturation, cfg.hist_bins)
+            arrays, scalars = probe(model, p.probe_x, p.probe_y, cfg.saturation, cfg.hist_bins)
             rec.array(at, arrays)
             rec.scalar(at, scalars)
             rec.summary["saturated_fraction"] = float(arrays["sat_t"].mean())
 
-        if progress:
-            from tqdm.auto import tqdm  # a widget in notebooks, text in a terminal
+        def run_eval(at: int) -> tuple[float, float]:
+            acc, loss = evaluate(model, p.test_x, p.test_y, datamod.to_float)
+            rec.scalar(at, {"test_accuracy": acc, "test_loss": loss})
+            rec.summary["test_accuracy"] = acc
+            return acc, loss
 
-            bar = tqdm(
-                total=cfg.steps, initial=start, file=sys.stderr, desc=f"run {run_id} {cfg.display_name}", unit="step"
-            )
-        step = start
-        for step in range(start + 1, cfg.steps + 1):
+        step = p.start
+        for step in range(p.start + 1, cfg.steps + 1):
+            # probe: the unrolled pass on the probe batch, with the weights that produce this step's loss
             if step == 1 or step % cfg.probe_every == 0:
-                run_probe(step)  # before this step's update: the weights that produce its loss
-            idx = next(batches)
-            x = datamod.to_float(train_x[idx].to(device))  # (B, T, I)
-            y = train_y[idx].to(device)
+                run_probe(step)
+            # forward and backward, fused
+            idx = next(p.batches)
+            x = datamod.to_float(p.train_x[idx].to(p.device))  # (B, T, I)
+            y = p.train_y[idx].to(p.device)
             logits, hs = model(x)  # (B, C), (B, T, H)
             loss = loss_fn(logits, y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             norms = param_grad_norms(model)
             loss_v = loss.item()
+            # a loss or gradient that is no longer finite ends the run: nothing after it means anything
             if not (math.isfinite(loss_v) and math.isfinite(norms["global"])):
                 rec.scalar(step, {"loss": loss_v, "grad_norm/global": norms["global"]})
-                status = "diverged"
+                status = Status.DIVERGED
                 error = (
                     f"loss became {loss_v} at step {step} (gradient norm {norms['global']:.3g}); "
                     "lower the learning rate or set gradient clipping"
                 )
                 break
+            # the update, its gradient clipped if asked
             clipped = 0.0 < cfg.clip < norms["global"]
             if clipped:
-                torch.nn.utils.clip_grad_norm_(params, cfg.clip)
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
             opt.step()
+            # the cheap statistics, every step
             sat_all, sat_last = saturation(hs, cfg.saturation)
             rec.scalar(
                 step,
@@ -207,41 +230,33 @@ def train(
                     **{f"grad_norm/{k}": v for k, v in norms.items()},
                 },
             )
+            # evaluation and checkpoint, every so many steps (the end has its own, below)
             if step % cfg.eval_every == 0 and step < cfg.steps:
-                test_acc, test_loss = evaluate(model, test_x, test_y, datamod.to_float)
-                rec.scalar(step, {"test_accuracy": test_acc, "test_loss": test_loss})
-                rec.summary["test_accuracy"] = test_acc
+                test_acc, test_loss = run_eval(step)
             if step % cfg.checkpoint_every == 0 and step < cfg.steps:
                 rec.flush(step, force=True)  # a checkpoint never runs ahead of the records it resumes
-                save_checkpoint(ckpt_path, step, model, opt)
-            if bar is not None:
-                bar.update(1)
-                if step % 50 == 0:
-                    bar.set_postfix(
-                        loss=f"{loss_v:.3f}",
-                        sat=f"{sat_all:.2f}",
-                        test=f"{test_acc:.3f}" if test_acc is not None else "-",
-                    )
+                checkpoints.save(ckpt_path, step, model, opt)
+            bar.update(step, loss_v, sat_all, test_acc)
+            # commit what is due; stop if asked (from the store or the caller)
             if rec.flush(step) or should_stop():
-                status = "stopped"
+                status = Status.STOPPED
                 break
         else:
-            status = "finished"
-        if status != "diverged":
-            test_acc, test_loss = evaluate(model, test_x, test_y, datamod.to_float)
-            rec.scalar(step, {"test_accuracy": test_acc, "test_loss": test_loss})
-            rec.summary["test_accuracy"] = test_acc
-            run_probe(step)  # the weights the run ends with
+            status = Status.FINISHED
+        # the end: a last evaluation and probe of the weights the run ends with, and its checkpoint
+        if status != Status.DIVERGED:
+            test_acc, test_loss = run_eval(step)
+            run_probe(step)
         rec.flush(step, force=True)
-        if status in ("finished", "stopped"):
-            save_checkpoint(ckpt_path, step, model, opt)
+        if status in (Status.FINISHED, Status.STOPPED):
+            checkpoints.save(ckpt_path, step, model, opt)
     except KeyboardInterrupt:
-        status, error = "stopped", None
+        status, error = Status.STOPPED, None
         _safe_flush(rec, step)
-    except (DataError, StoreError) as exc:
-        status, error = "failed", str(exc)
+    except (ConfigError, DataError, StoreError) as exc:
+        status, error = Status.FAILED, str(exc)
     except Exception as exc:  # a failed run must still be recorded as failed, with its reason
-        status, error = "failed", f"{type(exc).__name__}: {exc}"
+        status, error = Status.FAILED, f"{type(exc).__name__}: {exc}"
         traceback.print_exc(file=sys.stderr)
         _safe_flush(rec, step)
     finally:
@@ -267,7 +282,7 @@ def train(
     )
 
 
-def _safe_flush(rec: Recorder, step: int) -> None:
+def _safe_flush(rec: WriteBuffer, step: int) -> None:
     """Keep what was measured before a failure, if the store still accepts writes."""
     try:
         rec.flush(step, force=True)

@@ -14,7 +14,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from . import figures
-from .config import GATES, RunConfig
+from .config import GATES, TANH_GATES, RunConfig
 from .figures import Style
 
 GATE_NAMES = {
@@ -221,7 +221,7 @@ def gate_means(run: RunData, at: int | None = None, style: Style = DEFAULT, key:
 
 def gate_scatter(run: RunData, at: int | None = None, style: Style = DEFAULT, key: str = "gates-scatter") -> go.Figure:
     steps, j = _gate_probe(run, at)
-    scatter = {g: run.series(f"unit_sat/{g}")[1][j] for g in gates_of(run) if g not in ("g", "n")}
+    scatter = {g: run.series(f"unit_sat/{g}")[1][j] for g in gates_of(run) if g not in TANH_GATES}
     return figures.unit_saturation_scatter(scatter, f"Gate saturation per unit (step {int(steps[j])})", key, style)
 
 

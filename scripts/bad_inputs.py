@@ -24,7 +24,7 @@ from rnnviz import data  # noqa: E402
 from rnnviz.__main__ import _flag, main  # noqa: E402
 from rnnviz.config import RunConfig  # noqa: E402
 from rnnviz.data import DataError  # noqa: E402
-from rnnviz.store import SCHEMA_VERSION, Store, StoreError  # noqa: E402
+from rnnviz.store import SCHEMA_VERSION, Store, StoreError, export_run  # noqa: E402
 from tests.bad_inputs import FORM, OUT_OF_RANGE, WRONG_TYPE  # noqa: E402
 from tests.conftest import MNIST_DIR, write_dataset, write_idx  # noqa: E402
 from tests.test_data import _Server  # noqa: E402
@@ -159,7 +159,7 @@ def store_cases(tmp: Path) -> list[tuple[str, str, str]]:
     rows.append(
         (
             "export into a path that is a file",
-            raised(lambda: store.export(1, tmp / "a-file")),
+            raised(lambda: export_run(store, 1, tmp / "a-file")),
             "test_store.py::test_export_refuses_a_file_as_directory_and_stays_inside",
         )
     )

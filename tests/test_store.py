@@ -18,7 +18,7 @@ import pytest
 
 from rnnviz import runner
 from rnnviz.config import RunConfig
-from rnnviz.store import SCHEMA_VERSION, Store, StoreError
+from rnnviz.store import SCHEMA_VERSION, Store, StoreError, export_run
 from rnnviz.trainer import train
 
 from .conftest import ROOT, quick_config
@@ -94,7 +94,7 @@ def test_store_from_a_newer_schema_is_refused_untouched(tmp_path):
 def test_delete_and_export(trained_store, tmp_path):
     out = tmp_path / "export"
     with Store(trained_store) as store:
-        files = store.export(1, out)
+        files = export_run(store, 1, out)
     names = {p.name for p in files}
     assert {"config.json", "scalars.csv", "grad_h.csv", "hist__h_all.csv"} <= names
     assert json.loads((out / "config.json").read_text())["cell"] == "rnn"
@@ -218,8 +218,8 @@ def test_export_refuses_a_file_as_directory_and_stays_inside(trained_store, tmp_
     target.write_text("keep me")
     with Store(trained_store) as store:
         with pytest.raises(StoreError, match="exists and is not a directory"):
-            store.export(1, target)
-        files = store.export(1, tmp_path / "out" / ".." / "out")
+            export_run(store, 1, target)
+        files = export_run(store, 1, tmp_path / "out" / ".." / "out")
     assert target.read_text() == "keep me"
     assert all(f.parent == (tmp_path / "out").resolve() for f in files)
 
@@ -290,7 +290,7 @@ def test_store_turned_read_only_mid_run_fails_it_clearly(tmp_path):
 
 READ_ONLY_VIEWER = r"""
 import json, sys
-from rnnviz.store import Store, StoreError
+from rnnviz.store import Store, StoreError, export_run
 
 store = Store(sys.argv[1])
 runs = store.runs()
@@ -299,7 +299,7 @@ out = {
     "statuses": dict(zip(runs["name"], runs["status"])),
     "loss_rows": len(store.scalars(1, ["loss"])),
     "grad_flow_shape": list(store.grad_flow(2)[1].shape),
-    "exported": len(store.export(1, sys.argv[2])),
+    "exported": len(export_run(store, 1, sys.argv[2])),
     "errors": [],
 }
 for action in (lambda: store.delete_run(1), lambda: store.request_stop(2)):

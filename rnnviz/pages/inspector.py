@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from rnnviz import digits, ui
-from rnnviz.config import GATES
+from rnnviz import checkpoints, digits, ui
+from rnnviz.config import GATES, TANH_GATES
 from rnnviz.data import DataError
 from rnnviz.models import SeqClassifier
-from rnnviz.store import Store, StoreError, checkpoint_file
+from rnnviz.store import Store, StoreError
 from rnnviz.views import GATE_NAMES
 
 st.title("Digit inspector")
@@ -23,7 +23,7 @@ path = ui.store_path()
 
 def checkpoint_mtime(run_id: int) -> float:
     """Part of every cache key below: a run that saves a newer checkpoint is read again."""
-    ckpt = checkpoint_file(path, run_id)
+    ckpt = checkpoints.path_for(path, run_id)
     return ckpt.stat().st_mtime if ckpt.exists() else 0.0
 
 
@@ -127,6 +127,6 @@ if gates:
     for k, (name, title) in enumerate(panels):
         values = insp.cell if name == "c" else insp.gates[name]
         assert values is not None
-        zrange, scale = ((0.0, 1.0), "Viridis") if name not in ("g", "n", "c") else (None, "RdBu")
+        zrange, scale = ((0.0, 1.0), "Viridis") if name not in (*TANH_GATES, "c") else (None, "RdBu")
         with cols[k % 2]:
             ui.chart(digits.units_heatmap(values, t, title, f"insp-{name}", style, zrange, scale), f"insp-{name}")

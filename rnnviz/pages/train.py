@@ -11,23 +11,19 @@ from streamlit.delta_generator import DeltaGenerator
 from rnnviz import data as datamod
 from rnnviz import runner, ui
 from rnnviz.config import (
-    CELLS,
-    DATASETS,
-    INITS,
-    NONLINEARITIES,
-    OPTIMIZERS,
+    FIELDS,
     PRESET_HELP,
     PRESETS,
-    VIEWS,
     ConfigError,
     Limits,
     RunConfig,
     named_for_changes,
     preset,
     rnn_vs_lstm,
+    rule_of,
 )
 from rnnviz.data import DataError
-from rnnviz.store import UNFINISHED, Store, StoreError
+from rnnviz.store import ACTIVE, RESUMABLE, UNFINISHED, Store, StoreError
 
 PAGES = Path(__file__).parent
 path = ui.store_path()
@@ -189,7 +185,7 @@ choice = settings.selectbox(
     format_func=lambda n: f"{n}: {PRESET_HELP[n]}" if n in PRESET_HELP else "custom settings",
 )
 base = preset(choice) if choice != "custom" else RunConfig()
-helps = {f.name: f.metadata["help"] for f in dataclasses.fields(RunConfig)}
+helps = {name: f.metadata["help"] for name, f in FIELDS.items()}
 
 
 def key(field: str) -> str:
@@ -208,26 +204,30 @@ def field(col, name: str, widget, *args, **kwargs):
     return value
 
 
+def choose(col, name: str):
+    """A field with choices: a select box of its rule's choices."""
+    choices = rule_of(name).choices
+    return field(col, name, st.selectbox, choices, index=choices.index(getattr(base, name)))
+
+
 with settings:
     c1, c2, c3 = st.columns(3)
     v = {}
-    v["cell"] = field(c1, "cell", st.selectbox, CELLS, index=CELLS.index(base.cell))
-    v["nonlinearity"] = field(
-        c1, "nonlinearity", st.selectbox, NONLINEARITIES, index=NONLINEARITIES.index(base.nonlinearity)
-    )
+    v["cell"] = choose(c1, "cell")
+    v["nonlinearity"] = choose(c1, "nonlinearity")
     v["hidden_size"] = field(c1, "hidden_size", st.number_input, value=base.hidden_size, step=16)
-    v["init"] = field(c1, "init", st.selectbox, INITS, index=INITS.index(base.init))
+    v["init"] = choose(c1, "init")
     v["forget_bias"] = field(c1, "forget_bias", st.number_input, value=float(base.forget_bias), step=0.5)
-    v["optimizer"] = field(c2, "optimizer", st.selectbox, OPTIMIZERS, index=OPTIMIZERS.index(base.optimizer))
+    v["optimizer"] = choose(c2, "optimizer")
     v["lr"] = field(c2, "lr", st.text_input, value=f"{base.lr:g}")
     v["batch_size"] = field(c2, "batch_size", st.number_input, value=base.batch_size, step=10)
     v["steps"] = field(c2, "steps", st.number_input, value=base.steps, step=100)
     v["clip"] = field(c2, "clip", st.text_input, value=f"{base.clip:g}")
     v["seed"] = field(c2, "seed", st.number_input, value=base.seed, step=1)
-    v["view"] = field(c3, "view", st.selectbox, VIEWS, index=VIEWS.index(base.view))
+    v["view"] = choose(c3, "view")
     v["chunk"] = field(c3, "chunk", st.number_input, value=base.chunk, step=1)
     v["permute"] = field(c3, "permute", st.checkbox, value=base.permute)
-    v["dataset"] = field(c3, "dataset", st.selectbox, DATASETS, index=DATASETS.index(base.dataset))
+    v["dataset"] = choose(c3, "dataset")
     v["data_dir"] = field(c3, "data_dir", st.text_input, value=base.data_dir, placeholder="auto: look up or download")
     v["threads"] = field(c3, "threads", st.number_input, value=base.threads, step=1)
     st.markdown("**Diagnostics**")
@@ -375,14 +375,14 @@ def runs_section() -> None:
         act(runner.stop, run_id, f"Asked run {run_id} to stop; it saves and ends within about a second.")
     if c4.button(
         "Resume",
-        disabled=readonly or status not in runner.RESUMABLE,
+        disabled=readonly or status not in RESUMABLE,
         width="stretch",
         help="Continue a stopped, failed or interrupted run from its last checkpoint",
     ):
         act(runner.resume, run_id, f"Resuming run {run_id} from its last checkpoint.")
     if c3.button(
         "Delete…",
-        disabled=readonly or status in ("queued", "running"),
+        disabled=readonly or status in ACTIVE,
         width="stretch",
         help="Stop a run before deleting it",
     ):

@@ -1,10 +1,9 @@
-"""The run store: one SQLite file in WAL mode, one writer per run, readers in any process."""
+"""The run store's database: its schema, write transactions, a run's records written and read back."""
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import socket
 import sqlite3
 import time
@@ -15,15 +14,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import RunConfig
+from .. import checkpoints
+from ..config import RunConfig
+from .liveness import proc_start, process_alive
+from .status import ACTIVE, Status
 
 SCHEMA_VERSION = 1
-ACTIVE = ("queued", "running")
-# A run of a launched set that waits for a free slot under the cap on runs training at once; it has no
-# process yet, so it is never reaped, and the next trainer to end (or the dashboard) starts it.
-WAITING = "waiting"
-UNFINISHED = (WAITING, *ACTIVE)  # runs that have not ended: pages keep polling while one is picked
-EXPORT_FORMATS = ("csv", "parquet")
 # A run that was queued this long ago and never got a process has lost its launcher.
 QUEUE_GRACE_S = 60.0
 
@@ -32,7 +28,7 @@ CREATE TABLE runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     name TEXT NOT NULL,
     config TEXT NOT NULL,
-    status TEXT NOT NULL,           -- waiting queued running finished stopped diverged failed interrupted
+    status TEXT NOT NULL,           -- a Status (status.py)
     created REAL NOT NULL,
     started REAL,
     ended REAL,
@@ -78,31 +74,6 @@ def default_path() -> Path:
     return Path(base) / "rnnviz" / "runs.sqlite"
 
 
-def _proc_start(pid: int) -> str | None:
-    """Start time of a live, non-zombie process (Linux /proc), or None."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return None if fields[0] in ("Z", "X") else fields[19]
-
-
-def process_alive(pid: int | None, start: str | None) -> bool:
-    if not pid:
-        return False
-    if Path("/proc/self/stat").exists():
-        now = _proc_start(pid)
-        return now is not None and (start is None or now == start)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def encode(a: np.ndarray) -> tuple[str, bytes]:
     a = np.ascontiguousarray(a, dtype=np.float32)
     return ",".join(map(str, a.shape)), a.tobytes()
@@ -111,24 +82,6 @@ def encode(a: np.ndarray) -> tuple[str, bytes]:
 def decode(shape: str, data: bytes) -> np.ndarray:
     dims = tuple(int(d) for d in shape.split(",")) if shape else ()
     return np.frombuffer(data, dtype=np.float32).reshape(dims)
-
-
-def export_dir(directory: str | os.PathLike) -> Path:
-    """A directory typed by a user for exported files, resolved and created; a file there is refused."""
-    out = Path(directory).expanduser().resolve()
-    if out.exists() and not out.is_dir():
-        raise StoreError(f"{out}: exists and is not a directory; give a directory to export into")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StoreError(f"{out}: cannot create the export directory ({exc.strerror or exc})") from None
-    return out
-
-
-def checkpoint_file(store_path: str | os.PathLike, run_id: int) -> Path:
-    """Where a run's latest checkpoint (model and optimiser state) lives: beside the store."""
-    path = Path(store_path).expanduser()
-    return path.parent / "checkpoints" / f"{path.stem}-run-{int(run_id)}.pt"
 
 
 class Store:
@@ -251,7 +204,7 @@ class Store:
             ) from None
 
     # ---- writing (the trainer) ----
-    def create_run(self, cfg: RunConfig, status: str = "queued") -> int:
+    def create_run(self, cfg: RunConfig, status: Status = Status.QUEUED) -> int:
         with self.transaction() as c:
             cur = c.execute(
                 "INSERT INTO runs (name, config, status, created, total_steps, host) VALUES (?, ?, ?, ?, ?, ?)",
@@ -265,16 +218,15 @@ class Store:
         with self.transaction() as c:
             c.execute(
                 "UPDATE runs SET pid = ?, pid_start = ?, host = ? WHERE id = ?",
-                (pid, _proc_start(pid), socket.gethostname(), run_id),
+                (pid, proc_start(pid), socket.gethostname(), run_id),
             )
 
     def mark_running(self, run_id: int, pid: int) -> None:
         now = time.time()
         with self.transaction() as c:
             c.execute(
-                "UPDATE runs SET status = 'running', started = ?, heartbeat = ?, pid = ?, pid_start = ?, host = ? "
-                "WHERE id = ?",
-                (now, now, pid, _proc_start(pid), socket.gethostname(), run_id),
+                "UPDATE runs SET status = ?, started = ?, heartbeat = ?, pid = ?, pid_start = ?, host = ? WHERE id = ?",
+                (Status.RUNNING, now, now, pid, proc_start(pid), socket.gethostname(), run_id),
             )
 
     def set_hist_edges(self, run_id: int, edges: dict[str, np.ndarray]) -> None:
@@ -310,7 +262,7 @@ class Store:
             return bool(c.execute("SELECT stop_requested FROM runs WHERE id = ?", (run_id,)).fetchone()[0])
 
     def checkpoint_path(self, run_id: int) -> Path:
-        return checkpoint_file(self.path, run_id)
+        return checkpoints.path_for(self.path, run_id)
 
     def truncate(self, run_id: int, step: int) -> None:
         """Forget a run's records after a step and make it runnable again (resuming from a checkpoint)."""
@@ -318,12 +270,11 @@ class Store:
             for table in ("scalars", "arrays"):
                 c.execute(f"DELETE FROM {table} WHERE run_id = ? AND step > ?", (int(run_id), int(step)))
             c.execute(
-                "UPDATE runs SET status = 'queued', step = ?, ended = NULL, error = NULL, stop_requested = 0 "
-                "WHERE id = ?",
-                (int(step), int(run_id)),
+                "UPDATE runs SET status = ?, step = ?, ended = NULL, error = NULL, stop_requested = 0 WHERE id = ?",
+                (Status.QUEUED, int(step), int(run_id)),
             )
 
-    def finish(self, run_id: int, status: str, error: str | None = None, seconds: float | None = None) -> None:
+    def finish(self, run_id: int, status: Status, error: str | None = None, seconds: float | None = None) -> None:
         with self.transaction() as c:
             c.execute(
                 "UPDATE runs SET status = ?, error = ?, ended = ?, seconds = ? WHERE id = ?",
@@ -336,8 +287,8 @@ class Store:
         with self.transaction() as c:
             c.execute("UPDATE runs SET stop_requested = 1 WHERE id = ?", (run_id,))
             c.execute(
-                "UPDATE runs SET status = 'stopped', ended = ? WHERE id = ? AND status = ?",
-                (time.time(), run_id, WAITING),
+                "UPDATE runs SET status = ?, ended = ? WHERE id = ? AND status = ?",
+                (Status.STOPPED, time.time(), run_id, Status.WAITING),
             )
 
     def claim_waiting(self, slots: int) -> list[int]:
@@ -349,11 +300,11 @@ class Store:
             ids = [
                 r
                 for (r,) in c.execute(
-                    "SELECT id FROM runs WHERE status = ? ORDER BY id LIMIT ?", (WAITING, max(slots - busy, 0))
+                    "SELECT id FROM runs WHERE status = ? ORDER BY id LIMIT ?", (Status.WAITING, max(slots - busy, 0))
                 )
             ]
             c.executemany(
-                "UPDATE runs SET status = 'queued', created = ? WHERE id = ?", [(time.time(), r) for r in ids]
+                "UPDATE runs SET status = ?, created = ? WHERE id = ?", [(Status.QUEUED, time.time(), r) for r in ids]
             )
         return ids
 
@@ -381,24 +332,24 @@ class Store:
         """Mark runs whose trainer process is gone as interrupted; returns their ids."""
         host = socket.gethostname()
         rows = self.conn.execute(
-            "SELECT id, status, pid, pid_start, host, created FROM runs WHERE status IN ('queued', 'running')"
+            "SELECT id, status, pid, pid_start, host, created FROM runs WHERE status IN (?, ?)", ACTIVE
         ).fetchall()
         dead = []
         for run_id, status, pid, start, run_host, created in rows:
             if run_host not in (None, host):
                 continue  # another machine's process; cannot judge it from here
             if pid is None:
-                if status == "queued" and time.time() - created > QUEUE_GRACE_S:
+                if status == Status.QUEUED and time.time() - created > QUEUE_GRACE_S:
                     dead.append(run_id)
             elif not process_alive(pid, start):
                 dead.append(run_id)
         if dead and not self.readonly:  # a read-only store is shown with these marked, not changed
             with self.transaction() as c:
                 c.executemany(
-                    "UPDATE runs SET status = 'interrupted', ended = COALESCE(heartbeat, created), "
+                    "UPDATE runs SET status = ?, ended = COALESCE(heartbeat, created), "
                     "error = COALESCE(error, 'the trainer process ended without finishing the run') "
-                    "WHERE id = ? AND status IN ('queued', 'running')",
-                    [(r,) for r in dead],
+                    "WHERE id = ? AND status IN (?, ?)",
+                    [(Status.INTERRUPTED, r, *ACTIVE) for r in dead],
                 )
         return dead
 
@@ -410,7 +361,7 @@ class Store:
             "created, started, ended, heartbeat, seconds, error, pid, host, config FROM runs ORDER BY id DESC",
             self.conn,
         )
-        df.loc[df["run_id"].isin(dead), "status"] = "interrupted"
+        df.loc[df["run_id"].isin(dead), "status"] = Status.INTERRUPTED.value
         now = time.time()
         end = df["ended"].where(df["ended"].notna(), np.where(df["status"].isin(ACTIVE), now, df["heartbeat"]))
         df["elapsed"] = (end - df["started"]).where(df["started"].notna())
@@ -423,7 +374,7 @@ class Store:
         dead = self.reap()
         row = dict(self._require(run_id))
         if row["id"] in dead:
-            row["status"] = "interrupted"
+            row["status"] = Status.INTERRUPTED.value
         return row
 
     def config(self, run_id: int) -> RunConfig:
@@ -485,34 +436,3 @@ class Store:
         """One histogram over training: steps (P,), counts (P, bins), edges (bins + 1,)."""
         steps, counts = self.series(run_id, f"hist/{name}")
         return steps, counts, self.hist_edges(run_id).get(name, np.zeros(0, np.float32))
-
-    def export(self, run_id: int, directory: str | os.PathLike, fmt: str = "csv") -> list[Path]:
-        """Write a run's config, scalars (one column per name), per-time-step arrays and histograms (one row
-        per probe step) as CSV or Parquet files into `directory`; nothing is written outside it."""
-        if fmt not in EXPORT_FORMATS:
-            raise StoreError(f"unknown export format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}")
-        run = self._require(run_id)
-        out = export_dir(directory)
-
-        def write(df: pd.DataFrame, name: str) -> Path:
-            path = out / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', name.replace('/', '__'))}.{fmt}"  # never leaves `out`
-            if fmt == "csv":
-                df.to_csv(path)
-            else:
-                df.to_parquet(path)
-            return path
-
-        (out / "config.json").write_text(json.dumps(json.loads(run["config"]), indent=2) + "\n")
-        written = [out / "config.json"]
-        written.append(write(self.scalars(run_id).pivot(index="step", columns="name", values="value"), "scalars"))
-        edges = self.hist_edges(run_id)
-        for name in self.array_names(run_id):
-            steps, values = self.series(run_id, name)
-            flat = values.reshape(len(steps), -1)
-            if name.startswith("hist/"):
-                e = edges[name[5:]]
-                columns = [f"[{lo:.4g},{hi:.4g})" for lo, hi in zip(e[:-1], e[1:])]
-            else:
-                columns = [str(i) for i in range(flat.shape[1])]
-            written.append(write(pd.DataFrame(flat, index=pd.Index(steps, name="step"), columns=columns), name))
-        return written
