@@ -1,5 +1,5 @@
-"""rnnviz dashboard: `streamlit run app.py` (or `rnnviz app` once installed). The app is rnnviz/dashboard.py."""
+"""rnnviz dashboard: `streamlit run app.py` (or `rnnviz app` once installed). The app is rnnviz/dashboard/."""
 
-from rnnviz.dashboard import main
+from rnnviz.dashboard.navigation import main
 
 main()

@@ -44,7 +44,7 @@ LAST_STEP = """c => {
 
 def shown_step(page) -> int | None:
     """The last training step drawn in the Overview's chart (its first trace: the run's loss)."""
-    frame = page.frame_locator("iframe[title='rnnviz.livechart.livechart']").first
+    frame = page.frame_locator("iframe[title='rnnviz.dashboard.livechart.livechart']").first
     try:
         return frame.locator("#chart").evaluate(LAST_STEP, timeout=1000)
     except PlaywrightError:  # the chart's frame is not there yet

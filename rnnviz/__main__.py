@@ -282,13 +282,20 @@ def cmd_app(args: argparse.Namespace) -> int:
     """Replace this process with `streamlit run` on the packaged dashboard and its live-chart feeds (Ctrl-C
     reaches Streamlit)."""
     here = Path(__file__).parent
-    settings = tomllib.loads((here / "web" / "streamlit.toml").read_text())
+    settings = tomllib.loads((here / "dashboard" / "web" / "streamlit.toml").read_text())
     if args.store:
         os.environ["RNNVIZ_STORE"] = str(Path(args.store).expanduser().resolve())
     # glibc gives each of the server's many threads its own malloc arena; their fragmentation grew the
     # server by ~25 MiB a minute under three watching tabs, two arenas by ~4 (bench/bench_load.py).
     os.environ.setdefault("MALLOC_ARENA_MAX", "2")
-    cmd = [sys.executable, "-m", "streamlit", "run", str(here / "web" / "server.py"), *streamlit_flags(settings)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(here / "dashboard" / "web" / "server.py"),
+        *streamlit_flags(settings),
+    ]
     cmd += args.streamlit_args
     if args.dry_run:
         print(shlex.join(cmd))

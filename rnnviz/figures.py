@@ -76,7 +76,7 @@ def held_range(values: list[np.ndarray], log: bool = False, pad: float = 0.02) -
     """An axis range that holds still while a live series grows: from 0 (or a round number below the data)
     to the next round number above it, padded by `pad` of its span; whole decades on a log axis. Plotly's
     autorange moves with every new point, which makes every update redraw the axes; a held range changes a
-    few times a decade, so most updates redraw only the lines (web/livechart.html). None without data."""
+    few times a decade, so most updates redraw only the lines (the live chart's frontend). None without data."""
     v = _finite(values)
     if log:
         v = v[v > 0]

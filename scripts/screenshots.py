@@ -58,7 +58,7 @@ def main(store: str, shots: dict[str, str]) -> None:
                 page.locator("[data-testid=stDataFrame]").first.wait_for(timeout=30000)
             else:  # charts draw inside their own frames
                 page.goto(f"{url}/{path}")
-                page.frame_locator("iframe[title='rnnviz.livechart.livechart']").first.locator(
+                page.frame_locator("iframe[title='rnnviz.dashboard.livechart.livechart']").first.locator(
                     ".js-plotly-plot"
                 ).wait_for(timeout=60000)
             if name == "inspector":

@@ -36,10 +36,16 @@ def free_port() -> int:
 def streamlit_server(
     store: Path, data_root: Path, port: int | None = None, command: list[str] | None = None
 ) -> Iterator[str]:
-    """The dashboard with its live-chart feeds (`rnnviz/web/server.py`, or another command that takes
+    """The dashboard with its live-chart feeds (`rnnviz/dashboard/web/server.py`, or another command that takes
     Streamlit's flags) on localhost with a given store and data root; yields the base URL."""
     port = port or free_port()
-    command = command or [sys.executable, "-m", "streamlit", "run", str(ROOT / "rnnviz" / "web" / "server.py")]
+    command = command or [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(ROOT / "rnnviz" / "dashboard" / "web" / "server.py"),
+    ]
     env = dict(os.environ, RNNVIZ_STORE=str(store), RNNVIZ_DATA_DIR=str(data_root), PYTHONUNBUFFERED="1")
     env.setdefault("MALLOC_ARENA_MAX", "2")  # as `rnnviz app` sets it
     log = open(store.parent / f"streamlit-{port}.log", "w")

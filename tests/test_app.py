@@ -14,9 +14,9 @@ from streamlit.testing.v1 import AppTest
 
 from rnnviz import runner
 from rnnviz.config import REMEDIES, preset, remedies
+from rnnviz.dashboard.shown import Replay
 from rnnviz.store import Store
 from rnnviz.trainer import train
-from rnnviz.ui import Replay
 
 from .browser import data_root
 from .conftest import MNIST_DIR, ROOT, quick_config
@@ -30,7 +30,7 @@ def open_page(page: str) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.run()
     if page != "train":
-        at.switch_page(f"rnnviz/pages/{page}.py")
+        at.switch_page(f"rnnviz/dashboard/pages/{page}.py")
         at.run()
     return at
 
@@ -134,11 +134,11 @@ def test_the_step_scrubber_moves_every_chart_of_every_page(full_store):
     assert not at.exception
     assert xmax(figures(at)[0]) <= 15 and at.query_params["step"] == "15"
     assert "step 15 of 30" in at.markdown[0].value
-    at.switch_page("rnnviz/pages/gradient_flow.py").run()
+    at.switch_page("rnnviz/dashboard/pages/gradient_flow.py").run()
     heat, curve, *_ = figures(at)
     assert xmax(heat) == 10  # the probes are at steps 1, 10, 20, 30: the last one up to step 15
     assert all("(step 10)" in t["name"] for t in curve["data"])
-    at.switch_page("rnnviz/pages/saturation.py").run()
+    at.switch_page("rnnviz/dashboard/pages/saturation.py").run()
     panels = [a["text"] for a in figures(at)[0]["layout"]["annotations"]]
     assert len(panels) == 2 and all("(step 10)" in p for p in panels)
     at.slider(key="scrub").set_value(30).run()  # the right end follows the latest step again
@@ -150,13 +150,13 @@ def test_a_link_reopens_runs_and_step_in_presenter_mode(full_store):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.query_params.update(runs="1", step="20", present="1")
     at.run()
-    at.switch_page("rnnviz/pages/overview.py").run()
+    at.switch_page("rnnviz/dashboard/pages/overview.py").run()
     assert not at.exception
     assert at.session_state["selected_runs"] == [1] and at.slider(key="scrub").value == 20
     fig = figures(at)[0]
     assert [t["name"] for t in fig["data"]] == ["1 · test-rnn"] * 3 and xmax(fig) <= 20
     assert fig["layout"]["font"]["size"] == 22  # large fonts
-    at.switch_page("rnnviz/pages/gradient_flow.py").run()
+    at.switch_page("rnnviz/dashboard/pages/gradient_flow.py").run()
     assert {a["font"]["size"] for a in figures(at)[0]["layout"]["annotations"]} == {22}  # the panel labels too
     assert any("stSidebar" in h.proto.body for h in at.get("html"))  # the sidebar and controls hidden
     assert at.query_params["present"] == "1"
@@ -179,7 +179,7 @@ def test_a_broken_link_opens_the_latest_runs_instead(full_store, query):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.query_params.update(query)
     at.run()
-    at.switch_page("rnnviz/pages/overview.py").run()
+    at.switch_page("rnnviz/dashboard/pages/overview.py").run()
     assert not at.exception, at.exception
     assert "replay" not in at.session_state and "pinned_step" not in at.session_state
     if query.get("runs") != "99":
@@ -201,7 +201,7 @@ def test_replay_plays_a_finished_run_back_on_every_page(full_store):
     at.run()
     assert not replay.waiting
     replay.started -= 5  # half of the 10 s have passed
-    at.switch_page("rnnviz/pages/gradient_flow.py").run()
+    at.switch_page("rnnviz/dashboard/pages/gradient_flow.py").run()
     assert 10 <= xmax(figures(at)[0]) <= 20 and "Replay: step 1" in at.get("progress")[0].proto.text
     replay.started -= 10
     at.run()
@@ -364,7 +364,7 @@ def test_a_read_only_store_is_browsed_and_training_is_refused(trained_store, tmp
     assert any("is read-only here" in i.value for i in at.info)
     buttons = {b.label: b for b in at.button}
     assert all(buttons[label].disabled for label in ("Train", "Train RNN vs LSTM", "Resume", "Delete…"))
-    at.switch_page("rnnviz/pages/gradient_flow.py").run()
+    at.switch_page("rnnviz/dashboard/pages/gradient_flow.py").run()
     assert not at.exception and figures(at)
     assert path.read_bytes() == before
 

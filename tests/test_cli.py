@@ -160,7 +160,7 @@ def test_rnnviz_console_script_starts_the_dashboard(tmp_path, trained_store):
         page = browser.new_page()
         page.goto(url + "/gradient_flow")  # a page's own URL runs the whole dashboard: sidebar, runs, charts
         page.get_by_text("Runs shown").wait_for(timeout=30000)
-        page.locator("iframe[title='rnnviz.livechart.livechart']").first.wait_for(timeout=30000)
+        page.locator("iframe[title='rnnviz.dashboard.livechart.livechart']").first.wait_for(timeout=30000)
 
 
 def test_the_wheel_carries_the_dashboard_and_the_console_script(tmp_path):
@@ -188,10 +188,10 @@ def test_the_wheel_carries_the_dashboard_and_the_console_script(tmp_path):
     (wheel,) = tmp_path.glob("rnnviz-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     for needed in (
-        "rnnviz/dashboard.py",
-        "rnnviz/pages/train.py",
-        "rnnviz/web/livechart.html",
-        "rnnviz/web/streamlit.toml",
+        "rnnviz/dashboard/navigation.py",
+        "rnnviz/dashboard/pages/train.py",
+        "rnnviz/dashboard/livechart/frontend/index.html",
+        "rnnviz/dashboard/web/streamlit.toml",
         "rnnviz/py.typed",
     ):
         assert needed in names, needed

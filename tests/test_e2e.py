@@ -29,7 +29,7 @@ def shown_steps(page) -> dict[str, int]:
 
 def chart_frames(page):
     """The live charts' iframes (each chart is a component that updates in place)."""
-    handles = page.locator("iframe[title='rnnviz.livechart.livechart']").element_handles()
+    handles = page.locator("iframe[title='rnnviz.dashboard.livechart.livechart']").element_handles()
     return [frame for h in handles if (frame := h.content_frame())]
 
 
@@ -70,7 +70,7 @@ def zoom_survives_live_updates(page) -> None:
 
 def charts_feed_themselves(page) -> None:
     """While runs train, the chart fetches its own figure from the server about once a second (its feed,
-    rnnviz/livefeed.py); the rest of the page reruns only every few seconds."""
+    rnnviz/dashboard/livechart/feed.py); the rest of the page reruns only every few seconds."""
     fed: list[int] = []
 
     def on_response(response) -> None:

@@ -1,5 +1,6 @@
 """The live chart's axes: ranges held while runs grow (figures.held_range), so that most live updates redraw
-only the lines, and the chart component (web/livechart.html) keeping a user's zoom through them."""
+only the lines, and the chart component (rnnviz/dashboard/livechart/frontend/) keeping a user's zoom through
+them."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnnviz import figures, livechart
+from rnnviz import figures
+from rnnviz.dashboard import livechart
 
 from .browser import CHROMIUM, chromium
 

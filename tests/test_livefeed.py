@@ -10,8 +10,8 @@ import time
 import pytest
 from starlette.requests import Request
 
-from rnnviz import livefeed
-from rnnviz.livefeed import Feeds, version_tag
+from rnnviz.dashboard.livechart import feed as livefeed
+from rnnviz.dashboard.livechart.feed import Feeds, version_tag
 
 from .test_app import figures, open_page
 

@@ -12,7 +12,7 @@ from playwright.sync_api import Error as PlaywrightError
 
 from rnnviz.store import Store
 
-CHART_IFRAME = "iframe[title='rnnviz.livechart.livechart']"
+CHART_IFRAME = "iframe[title='rnnviz.dashboard.livechart.livechart']"
 
 # Every line drawn on a training-step axis of the chart in this frame (an axis whose title says "training
 # step"; time-step axes say "time step"): its name, the last step it reaches, the spacing of its last two

@@ -9,7 +9,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from rnnviz import data as datamod
-from rnnviz import runner, ui
+from rnnviz import runner
 from rnnviz.config import (
     FIELDS,
     PRESET_HELP,
@@ -22,12 +22,13 @@ from rnnviz.config import (
     rnn_vs_lstm,
     rule_of,
 )
+from rnnviz.dashboard import reads, shown, state
 from rnnviz.data import DataError
 from rnnviz.store import ACTIVE, RESUMABLE, UNFINISHED, Store, StoreError
 
 PAGES = Path(__file__).parent
-path = ui.store_path()
-readonly = ui.store_readonly(path)
+path = reads.store_path()
+readonly = reads.store_readonly(path)
 st.title("Train")
 if readonly:
     st.info(
@@ -71,18 +72,18 @@ def start(configs: list[RunConfig], where: str) -> None:
     with Store(path) as store:
         runner.check_capacity(store, len(configs), limits)
         ids = runner.launch(configs, store, limits)
-    st.session_state["select_next"] = ids
-    st.session_state["watching"] = {"ids": ids, "where": where}
-    ui.runs_table.clear()
+    st.session_state[state.SELECT_NEXT] = ids
+    st.session_state[state.WATCHING] = {"ids": ids, "where": where}
+    reads.runs_table.clear()
     st.rerun()
 
 
 def watch_prompt(where: str) -> None:
     """Once runs started from here: which they are and where to watch them learn, while they train."""
-    started = st.session_state.get("watching")
+    started = st.session_state.get(state.WATCHING)
     if not started or started["where"] != where:
         return
-    runs = ui.runs_table(path).set_index("run_id")
+    runs = reads.runs_table(path).set_index("run_id")
     ids = [i for i in started["ids"] if i in runs.index and runs.loc[i, "status"] in UNFINISHED]
     if not ids:
         return
@@ -109,7 +110,7 @@ def about(seconds: float) -> str:
 
 def how_long(configs: list[RunConfig]) -> str:
     """How long a set of runs takes here, measured from the earlier runs in the store, or why it is not known."""
-    seconds = runner.duration(ui.runs_table(path), configs)
+    seconds = runner.duration(reads.runs_table(path), configs)
     if seconds is None:
         return (
             "Nothing has been timed on this machine yet: the time shows here once an RNN and an LSTM run of "
@@ -314,7 +315,7 @@ def confirm_delete(run_id: int, label: str) -> None:
         except StoreError as exc:
             st.error(str(exc))
             return
-        ui.runs_table.clear()
+        reads.runs_table.clear()
         st.rerun()
 
 
@@ -326,20 +327,20 @@ def act(action, run_id: int, done: str) -> None:
     except (StoreError, ConfigError) as exc:
         st.error(str(exc))
         return
-    ui.runs_table.clear()
+    reads.runs_table.clear()
     st.toast(done)
 
 
 def runs_section() -> None:
-    runs = ui.runs_table(path)
+    runs = reads.runs_table(path)
     if runs.empty:
         st.info("No runs yet. Click **Train RNN vs LSTM** above for the blog pair, or start any run in the settings.")
         return
     polling = runs["status"].isin(UNFINISHED).any()
 
-    @st.fragment(run_every=ui.REFRESH_S if polling else None)
+    @st.fragment(run_every=reads.REFRESH_S if polling else None)
     def table() -> None:
-        df = ui.runs_table(path)
+        df = reads.runs_table(path)
         st.dataframe(
             df[
                 [
@@ -369,7 +370,7 @@ def runs_section() -> None:
 
     table()
     c1, c2, c4, c3, _ = st.columns([2, 1, 1, 1, 1], vertical_alignment="bottom")
-    run_id = c1.selectbox("Run", runs["run_id"].tolist(), format_func=lambda r: ui.run_label(runs, r))
+    run_id = c1.selectbox("Run", runs["run_id"].tolist(), format_func=lambda r: shown.run_label(runs, r))
     status = runs.set_index("run_id").loc[run_id, "status"]
     if c2.button("Stop", disabled=readonly or status not in UNFINISHED, width="stretch"):
         act(runner.stop, run_id, f"Asked run {run_id} to stop; it saves and ends within about a second.")
@@ -386,7 +387,7 @@ def runs_section() -> None:
         width="stretch",
         help="Stop a run before deleting it",
     ):
-        confirm_delete(run_id, ui.run_label(runs, run_id))
+        confirm_delete(run_id, shown.run_label(runs, run_id))
 
 
 st.subheader("Runs")

@@ -8,8 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from rnnviz import data as datamod
-from rnnviz import runner, sidebar, ui, views
+from rnnviz import runner, views
 from rnnviz.config import REMEDIES, ConfigError, Limits, remedies
+from rnnviz.dashboard import live, reads, shown, state
 from rnnviz.findings import gradient_ratio
 from rnnviz.store import Store, StoreError
 
@@ -18,7 +19,7 @@ st.caption(
     "The blog's tanh RNN (Adam, lr 0.01) collapses to chance. Each run below changes one thing and keeps the "
     "seed, so every run sees the same batches in the same order."
 )
-path = ui.store_path()
+path = reads.store_path()
 WHAT = {name: what for name, _, what in REMEDIES}
 
 with st.form("remedies"):
@@ -32,7 +33,7 @@ with st.form("remedies"):
         f"Launch the remedies set ({len(REMEDIES)} runs)",
         type="primary",
         width="stretch",
-        disabled=ui.store_readonly(path),
+        disabled=reads.store_readonly(path),
     )
 limits = Limits.from_env()
 st.caption(
@@ -49,21 +50,21 @@ if launch:
     except (ConfigError, StoreError) as exc:
         st.error(f"Not started: {exc}")
     else:
-        st.session_state["select_next"] = ids
-        ui.runs_table.clear()
+        st.session_state[state.SELECT_NEXT] = ids
+        reads.runs_table.clear()
         st.rerun()
 
 
-def latest_set() -> list[ui.RunView]:
+def latest_set() -> list[shown.ShownRun]:
     """The newest run of each remedy, as the step scrubber or a replay shows it."""
-    runs = ui.runs_table(path)
+    runs = reads.runs_table(path)
     newest = runs[runs["name"].isin(list(WHAT))].groupby("name")["run_id"].max()
     by_id = runs.set_index("run_id", drop=False)
-    until = ui.view_step()
-    return [ui.RunView(path, by_id.loc[newest[name]], until) for name in WHAT if name in newest]
+    until = shown.shown_step()
+    return [shown.ShownRun(path, by_id.loc[newest[name]], until) for name in WHAT if name in newest]
 
 
-def table(runs: list[ui.RunView]) -> pd.DataFrame:
+def table(runs: list[shown.ShownRun]) -> pd.DataFrame:
     rows = []
     for r in runs:
         share = views.clipped_share(r)
@@ -83,13 +84,13 @@ def table(runs: list[ui.RunView]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def render(runs: list[ui.RunView]) -> None:
-    style = ui.style()
-    sidebar.resume_waiting(path, ui.runs_table(path))
-    if sorted(r.id for r in runs) != sorted(st.session_state.get("selected_runs", [])):
+def render(runs: list[shown.ShownRun]) -> None:
+    style = shown.style()
+    live.resume_waiting(path, reads.runs_table(path))
+    if sorted(r.id for r in runs) != sorted(state.selected()):
         st.button(
             "Pick these runs in the sidebar",
-            on_click=lambda: st.session_state.update(select_next=[r.id for r in runs]),
+            on_click=lambda: st.session_state.update({state.SELECT_NEXT: [r.id for r in runs]}),
             help="So that the other pages, the step scrubber and replay show the remedies set",
         )
     st.dataframe(
@@ -103,13 +104,13 @@ def render(runs: list[ui.RunView]) -> None:
     )
     c1, c2 = st.columns(2)
     with c1:
-        ui.live_chart("rem-acc", views.metric, runs, name="test_accuracy", style=style, key="rem-acc")
+        live.live_chart("rem-acc", views.metric, runs, name="test_accuracy", style=style, key="rem-acc")
     with c2:
-        ui.live_chart("rem-sat", views.metric, runs, name="saturated", style=style, key="rem-sat")
-    ui.live_chart("rem-flow", views.gradient_curve, runs, style=style, key="rem-flow")
+        live.live_chart("rem-sat", views.metric, runs, name="saturated", style=style, key="rem-sat")
+    live.live_chart("rem-flow", views.gradient_curve, runs, style=style, key="rem-flow")
 
 
-ui.live(
+live.live(
     render,
     "No remedies set recorded yet: launch one above (or run `python -m rnnviz demo` before a talk).",
     pick=latest_set,

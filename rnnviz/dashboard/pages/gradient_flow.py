@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rnnviz import ui, views
+from rnnviz import views
+from rnnviz.dashboard import live, shown
 
 st.title("Gradient flow")
 st.caption(
@@ -13,19 +14,19 @@ st.caption(
 )
 
 
-def render(runs: list[ui.RunView]) -> None:
-    style = ui.style()
-    ui.live_chart("gf-heat", views.gradient_flow, runs, style=style)
-    ui.live_chart("gf-curve", views.gradient_curve, runs, style=style)
+def render(runs: list[shown.ShownRun]) -> None:
+    style = shown.style()
+    live.live_chart("gf-heat", views.gradient_flow, runs, style=style)
+    live.live_chart("gf-curve", views.gradient_curve, runs, style=style)
     for r in runs:
         c1, c2 = st.columns(2)
         with c1:
-            ui.live_chart(f"gf-param-{r.id}", views.param_norms, [r], one=True, style=style)
+            live.live_chart(f"gf-param-{r.id}", views.param_norms, [r], one=True, style=style)
         with c2:
-            ui.live_chart(f"gf-global-{r.id}", views.global_norm, [r], one=True, style=style)
+            live.live_chart(f"gf-global-{r.id}", views.global_norm, [r], one=True, style=style)
             share = views.clipped_share(r)
             if share is not None:
                 st.caption(f"Clipping at {r.cfg.clip:g} fired on {share:.1%} of steps.")
 
 
-ui.live(render)
+live.live(render)

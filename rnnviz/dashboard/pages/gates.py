@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rnnviz import ui, views
+from rnnviz import views
+from rnnviz.dashboard import live, shown
 
 st.title("Gates")
 st.caption(
@@ -13,8 +14,8 @@ st.caption(
 )
 
 
-def render(runs: list[ui.RunView]) -> None:
-    style = ui.style()
+def render(runs: list[shown.ShownRun]) -> None:
+    style = shown.style()
     gated = [r for r in runs if views.gates_of(r)]
     if not gated:
         st.info("None of the selected runs has gates: pick an LSTM or GRU run in the sidebar.")
@@ -26,13 +27,13 @@ def render(runs: list[ui.RunView]) -> None:
         return
     c1, c2 = st.columns(2)
     with c1:
-        ui.live_chart("gates-mean", views.gate_means, [run], one=True, style=style)
+        live.live_chart("gates-mean", views.gate_means, [run], one=True, style=style)
     with c2:
-        ui.live_chart("gates-scatter", views.gate_scatter, [run], one=True, style=style)
+        live.live_chart("gates-scatter", views.gate_scatter, [run], one=True, style=style)
     cols = st.columns(2)
     for k, name in enumerate(views.histogrammed_gates(run)):
         with cols[k % 2]:
-            ui.live_chart(f"gates-h-{name}", views.gate_histograms, [run], one=True, name=name, style=style)
+            live.live_chart(f"gates-h-{name}", views.gate_histograms, [run], one=True, name=name, style=style)
 
 
-ui.live(render)
+live.live(render)

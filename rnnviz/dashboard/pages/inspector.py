@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from rnnviz import checkpoints, digits, ui
+from rnnviz import checkpoints, digits
 from rnnviz.config import GATES, TANH_GATES
+from rnnviz.dashboard import live, reads, shown, state
 from rnnviz.data import DataError
 from rnnviz.models import SeqClassifier
 from rnnviz.store import Store, StoreError
@@ -18,7 +19,7 @@ st.caption(
     "rows arrive: what the hidden units hold, what the model would answer if the digit ended there, and "
     "which rows the final answer still depends on."
 )
-path = ui.store_path()
+path = reads.store_path()
 
 
 def checkpoint_mtime(run_id: int) -> float:
@@ -36,7 +37,7 @@ def model_of(path: str, run_id: int, mtime: float) -> tuple[SeqClassifier, int]:
 
 @st.cache_resource(max_entries=4, show_spinner="Reading the test digits...")
 def digits_of(path: str, run_id: int) -> digits.TestDigits:
-    return digits.test_digits(ui.config(path, run_id))
+    return digits.test_digits(reads.config(path, run_id))
 
 
 @st.cache_data(max_entries=8, show_spinner="Finding the digits this model gets wrong...")
@@ -51,18 +52,18 @@ def inspection(path: str, run_id: int, mtime: float, index: int) -> digits.Inspe
     return digits.inspect(model_of(path, run_id, mtime)[0], digits_of(path, run_id), index)
 
 
-runs = ui.runs_table(path)
+runs = reads.runs_table(path)
 if runs.empty:
     st.info("No runs yet. Train one on the **Train** page; the inspector reads its checkpoints.")
     st.stop()
 ids = runs["run_id"].tolist()
-picked = [r for r in st.session_state.get("selected_runs", []) if r in ids]
+picked = [r for r in state.selected() if r in ids]
 c1, c2, c3, c4 = st.columns([3, 2, 1, 1], vertical_alignment="bottom")
 run_id = c1.selectbox(
     "Run",
     ids,
     index=ids.index(picked[0]) if picked else 0,
-    format_func=lambda r: ui.run_label(runs, r),
+    format_func=lambda r: shown.run_label(runs, r),
     key="insp-run",
 )
 mtime = checkpoint_mtime(run_id)
@@ -104,21 +105,21 @@ if note := st.session_state.pop("insp-note", None):
 insp = inspection(path, run_id, mtime, int(st.session_state["insp-digit"]))
 verdict = "right" if insp.prediction == insp.label else "wrong"
 st.markdown(
-    f"Run **{ui.run_label(runs, run_id)}** at its checkpoint of step **{ckpt_step:,}**. Digit "
+    f"Run **{shown.run_label(runs, run_id)}** at its checkpoint of step **{ckpt_step:,}**. Digit "
     f"#{st.session_state['insp-digit']} is a **{insp.label}**; the model answers **{insp.prediction}** "
     f"({insp.probs[-1].max():.0%}): {verdict}."
 )
 t = st.slider("Time step t", 1, insp.T, value=insp.T, key=f"insp-t-{insp.T}", help="The step being read")
-style = ui.style()
+style = shown.style()
 c1, c2 = st.columns(2)
 with c1:
-    ui.chart(digits.reading_figure(insp, t, style=style), "insp-chart-digit")
+    live.chart(digits.reading_figure(insp, t, style=style), "insp-chart-digit")
 with c2:
-    ui.chart(digits.sensitivity_figure(insp, style=style), "insp-chart-sens")
-ui.chart(digits.probabilities_figure(insp, t, style=style), "insp-probs")
-bound = (-1.0, 1.0) if ui.config(path, run_id).nonlinearity == "tanh" else None
-ui.chart(digits.units_heatmap(insp.h, t, "Hidden state h_t of every unit", "insp-h", style, bound), "insp-h")
-gates = GATES[ui.config(path, run_id).cell]
+    live.chart(digits.sensitivity_figure(insp, style=style), "insp-chart-sens")
+live.chart(digits.probabilities_figure(insp, t, style=style), "insp-probs")
+bound = (-1.0, 1.0) if reads.config(path, run_id).nonlinearity == "tanh" else None
+live.chart(digits.units_heatmap(insp.h, t, "Hidden state h_t of every unit", "insp-h", style, bound), "insp-h")
+gates = GATES[reads.config(path, run_id).cell]
 if gates:
     cols = st.columns(2)
     panels = [(g, f"Gate {g} ({GATE_NAMES[g]})") for g in gates]
@@ -129,4 +130,4 @@ if gates:
         assert values is not None
         zrange, scale = ((0.0, 1.0), "Viridis") if name not in (*TANH_GATES, "c") else (None, "RdBu")
         with cols[k % 2]:
-            ui.chart(digits.units_heatmap(values, t, title, f"insp-{name}", style, zrange, scale), f"insp-{name}")
+            live.chart(digits.units_heatmap(values, t, title, f"insp-{name}", style, zrange, scale), f"insp-{name}")

@@ -1,4 +1,4 @@
-"""The dashboard's entry script: navigation and layout only; the pages live in rnnviz/pages/.
+"""The dashboard's navigation and layout; the pages live in pages/.
 
 Run it with `rnnviz app` (installed; the script is web/app.py), or `streamlit run app.py` from a checkout.
 """
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from rnnviz import sidebar
+from rnnviz.dashboard import sidebar
 
 PAGES_DIR = Path(__file__).parent / "pages"
 FAVICON = Path(__file__).parent / "web" / "favicon.png"

@@ -4,25 +4,26 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rnnviz import ui, views
+from rnnviz import views
+from rnnviz.dashboard import live, shown
 from rnnviz.findings import reading
 
 st.title("Overview")
 st.caption("Training loss and test accuracy of the runs picked in the sidebar, updating live while they train.")
 
 
-def status_line(r: ui.RunView) -> str:
+def status_line(r: shown.ShownRun) -> str:
     if r.until is not None:  # the step scrubber or a replay shows an earlier step
         return f"`{r.label}` {r.row['status']}; showing step {r.row['step']:,} of {r.row['total_steps']:,}"
     return f"`{r.label}` {r.row['status']}, step {r.row['step']} of {r.row['total_steps']}"
 
 
-def render(runs: list[ui.RunView]) -> None:
+def render(runs: list[shown.ShownRun]) -> None:
     st.markdown("  \n".join(status_line(r) for r in runs))
-    ui.live_chart("overview", views.overview, runs, style=ui.style())
+    live.live_chart("overview", views.overview, runs, style=shown.style())
     st.subheader("Reading")
     for r in runs:
         st.markdown(reading(r))
 
 
-ui.live(render)
+live.live(render)

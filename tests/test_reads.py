@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from rnnviz.config import RunConfig
+from rnnviz.dashboard.reads import ScalarLog, Series
 from rnnviz.store import Store
-from rnnviz.ui import ScalarLog, Series
 
 
 def test_scalar_log_tops_up_and_takes_rewritten_values(tmp_path):
@@ -21,10 +21,10 @@ def test_scalar_log_tops_up_and_takes_rewritten_values(tmp_path):
         log.update(path, run_id, (4, "running"))  # same version: no read, no duplicates
         full = store.scalars(run_id)
     for name, rows in full.groupby("name"):
-        steps, values = log.series[name].view()
+        steps, values = log.series[name].arrays()
         np.testing.assert_array_equal(steps, rows["step"].to_numpy())
         np.testing.assert_array_equal(values, rows["value"].to_numpy())
-    assert log.series["probe_loss"].view()[1].tolist() == [8.0]
+    assert log.series["probe_loss"].arrays()[1].tolist() == [8.0]
 
 
 def test_series_grows_past_its_buffer_and_replaces_rewritten_steps():
@@ -37,6 +37,6 @@ def test_series_grows_past_its_buffer_and_replaces_rewritten_steps():
         series.extend(steps, values)
         expected.update(zip(steps.tolist(), values.tolist()))
         last = int(steps[-1])
-    steps, values = series.view()
+    steps, values = series.arrays()
     assert steps.tolist() == sorted(expected) and len(steps) > 1024
     assert values.tolist() == [expected[s] for s in steps.tolist()]

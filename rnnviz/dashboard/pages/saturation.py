@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rnnviz import ui, views
+from rnnviz import views
+from rnnviz.dashboard import live, shown
 
 st.title("Saturation")
 st.caption(
@@ -13,8 +14,8 @@ st.caption(
 )
 
 
-def render(runs: list[ui.RunView]) -> None:
-    style = ui.style()
+def render(runs: list[shown.ShownRun]) -> None:
+    style = shown.style()
     which = st.radio(
         "Hidden state h",
         ["h_all", "h_last"],
@@ -31,18 +32,18 @@ def render(runs: list[ui.RunView]) -> None:
     options = sorted({round(float(e), 4) for e in edges if 0.5 <= e < 1.0})
     default = min(options, key=lambda e: abs(e - runs[0].cfg.saturation)) if options else 0.99
     threshold = st.select_slider("Saturation threshold |h| >", options or [0.99], value=default, key="sat-thr")
-    ui.live_chart("sat-hist", views.saturation_histogram, runs, which=which, threshold=threshold, style=style)
+    live.live_chart("sat-hist", views.saturation_histogram, runs, which=which, threshold=threshold, style=style)
     c1, c2 = st.columns(2)
     with c1:
-        ui.live_chart("sat-over", views.saturation_over_training, runs, which=which, threshold=threshold, style=style)
+        live.live_chart("sat-over", views.saturation_over_training, runs, which=which, threshold=threshold, style=style)
     with c2:
-        ui.live_chart("sat-per-t", views.saturation_per_time_step, runs, style=style)
-    ui.live_chart("sat-preact", views.preactivations, runs, style=style)
+        live.live_chart("sat-per-t", views.saturation_per_time_step, runs, style=style)
+    live.live_chart("sat-preact", views.preactivations, runs, style=style)
     with st.expander("Animation over training (for talks)"):
         cols = st.columns(len(hists))
         for col, (r, *_) in zip(cols, hists):
             with col:
-                ui.chart(views.saturation_animation(r, which, style), f"sat-anim-{r.id}")
+                live.chart(views.saturation_animation(r, which, style), f"sat-anim-{r.id}")
 
 
-ui.live(render)
+live.live(render)

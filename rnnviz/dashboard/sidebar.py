@@ -8,19 +8,20 @@ from urllib.parse import urlencode
 import pandas as pd
 import streamlit as st
 
-from . import runner
-from .config import ConfigError, Limits
-from .store import UNFINISHED, Status, Store, StoreError
-from .ui import FED_REFRESH_S, REFRESH_S, Replay, feeding, presenting, runs_table, store_path, store_readonly
+from ..store import UNFINISHED, Status, StoreError
+from . import state
+from .live import FED_REFRESH_S, feeding, resume_waiting
+from .reads import REFRESH_S, runs_table, store_path
+from .shown import Replay, presenting
 
 REPLAY_SECONDS = (10, 20, 30, 60, 120, 300)
 
 
 def _from_url(ids: list[int]) -> None:
     """Once per browser session: the runs, step, presenter mode and replay a link carries."""
-    if st.session_state.get("url_read"):
+    if st.session_state.get(state.URL_READ):
         return
-    st.session_state["url_read"] = True
+    st.session_state[state.URL_READ] = True
     q = st.query_params
     try:
         wanted = [int(r) for r in q.get("runs", "").split(",") if r.strip()]
@@ -30,19 +31,19 @@ def _from_url(ids: list[int]) -> None:
         st.toast("The link's runs, step or replay are not numbers; showing the latest runs instead.")
         return
     if wanted:
-        st.session_state["selected_runs"] = [r for r in wanted if r in ids]
+        st.session_state[state.SELECTED] = [r for r in wanted if r in ids]
     if step is not None and step >= 0:
-        st.session_state["pinned_step"] = step
-    st.session_state["present"] = q.get("present") == "1"
+        st.session_state[state.PINNED] = step
+    st.session_state[state.PRESENT] = q.get("present") == "1"
     if replay and 0 < replay < float("inf"):
-        st.session_state["replay_from_url"] = replay
+        st.session_state[state.REPLAY_FROM_URL] = replay
 
 
 def _to_url() -> dict[str, str]:
     """The view as query parameters (the page is the URL's path), so a link reopens it."""
-    params = {"runs": ",".join(map(str, st.session_state.get("selected_runs", [])))}
-    if st.session_state.get("pinned_step") is not None:
-        params["step"] = str(st.session_state["pinned_step"])
+    params = {"runs": ",".join(map(str, state.selected()))}
+    if state.pinned() is not None:
+        params["step"] = str(st.session_state[state.PINNED])
     if presenting():
         params["present"] = "1"
     for key in ("runs", "step", "present"):  # other parameters (?preset= of the Train page) stay
@@ -54,33 +55,19 @@ def _to_url() -> dict[str, str]:
 
 
 def _scrubbed(last: int) -> None:
-    value = st.session_state["scrub"]
-    st.session_state["pinned_step"] = None if value >= last else value
-    st.session_state.pop("replay", None)
-    st.session_state["step_moved"] = True
+    value = st.session_state[state.SCRUB]
+    st.session_state[state.PINNED] = None if value >= last else value
+    st.session_state.pop(state.REPLAY, None)
+    st.session_state[state.STEP_MOVED] = True
 
 
 def _toggle_replay(last: int) -> None:
-    if st.session_state.get("replay") is not None:
-        st.session_state.pop("replay")
+    if state.replay() is not None:
+        st.session_state.pop(state.REPLAY)
     else:
-        st.session_state["replay"] = Replay(last, float(st.session_state.get("replay_seconds", 30)))
-        st.session_state["pinned_step"] = None
-    st.session_state["step_moved"] = True
-
-
-def resume_waiting(path: str, runs: pd.DataFrame) -> None:
-    """Start runs of a launched set that still wait although slots are free: normally the trainer that
-    ends starts the next, but a trainer killed outright starts nothing."""
-    if (runs["status"] == Status.WAITING).any() and not store_readonly(path):
-        try:
-            with Store(path) as store:
-                started = runner.start_waiting(store, Limits.from_env())
-        except (StoreError, ConfigError) as exc:
-            st.sidebar.warning(f"Runs are waiting to start, but: {exc}")
-            return
-        if started:
-            runs_table.clear()
+        st.session_state[state.REPLAY] = Replay(last, float(st.session_state.get(state.REPLAY_SECONDS, 30)))
+        st.session_state[state.PINNED] = None
+    st.session_state[state.STEP_MOVED] = True
 
 
 def _state(row: pd.Series) -> str:
@@ -103,13 +90,13 @@ def _step_controls(last: int) -> None:
     """The step scrubber and replay, for the picked runs' `last` step."""
     if last <= 0:
         return
-    pinned = st.session_state.get("pinned_step")
-    st.session_state["scrub"] = min(pinned, last) if pinned is not None else last
+    pinned = state.pinned()
+    st.session_state[state.SCRUB] = min(pinned, last) if pinned is not None else last
     st.slider(
         "Step shown",
         0,
         last,
-        key="scrub",
+        key=state.SCRUB,
         on_change=_scrubbed,
         args=(last,),
         help="Moves every chart on every page to this training step. At the right end, charts follow the latest step.",
@@ -120,10 +107,10 @@ def _step_controls(last: int) -> None:
         REPLAY_SECONDS,
         index=REPLAY_SECONDS.index(30),
         format_func=lambda s: f"{s} s",
-        key="replay_seconds",
+        key=state.REPLAY_SECONDS,
         help="Play the picked runs from step 0 as if they were training, at this speed; every page follows.",
     )
-    replaying = st.session_state.get("replay") is not None
+    replaying = state.replay() is not None
     c2.button(
         "Stop" if replaying else "Replay",
         icon=":material/stop:" if replaying else ":material/replay:",
@@ -139,8 +126,8 @@ def _picked_runs(path: str) -> None:
     line for each picked run that has not finished, and a scrubber that reaches their latest step (drawn
     only when the whole page reruns, it stood at the step of the page's last rerun)."""
     runs = runs_table(path).set_index("run_id")
-    picked = [r for r in st.session_state["selected_runs"] if r in runs.index]
-    polling = runs.loc[picked, "status"].isin(UNFINISHED).any() and st.session_state.get("live", True)
+    picked = [r for r in st.session_state[state.SELECTED] if r in runs.index]
+    polling = runs.loc[picked, "status"].isin(UNFINISHED).any() and state.live_updates()
 
     @st.fragment(run_every=(FED_REFRESH_S if feeding() else REFRESH_S) if polling else None)
     def controls() -> None:
@@ -150,7 +137,7 @@ def _picked_runs(path: str) -> None:
         if len(unfinished):
             st.caption("  \n".join(f"{r} · {row['name']}: {_state(row)}" for r, row in unfinished.iterrows()))
         _step_controls(int(shown["step"].max()) if len(shown) else 0)
-        if st.session_state.pop("step_moved", False) or (polling and not shown["status"].isin(UNFINISHED).any()):
+        if st.session_state.pop(state.STEP_MOVED, False) or (polling and not shown["status"].isin(UNFINISHED).any()):
             # the step moved (every chart follows it), or every picked run ended: the page draws them once
             # more, without polling
             st.rerun(scope="app")
@@ -170,32 +157,32 @@ def sidebar() -> None:
     ids = runs["run_id"].tolist()
     resume_waiting(path, runs)
     _from_url(ids)
-    if "select_next" in st.session_state:  # set by the Train and Remedies pages after starting runs
-        st.session_state["selected_runs"] = st.session_state.pop("select_next")
-        st.session_state["pinned_step"] = None
-    elif "selected_runs" not in st.session_state:
-        st.session_state["selected_runs"] = ids[:2][::-1]
-    st.session_state["selected_runs"] = [r for r in st.session_state["selected_runs"] if r in ids]
+    if state.SELECT_NEXT in st.session_state:  # set by the Train and Remedies pages after starting runs
+        st.session_state[state.SELECTED] = st.session_state.pop(state.SELECT_NEXT)
+        st.session_state[state.PINNED] = None
+    elif state.SELECTED not in st.session_state:
+        st.session_state[state.SELECTED] = ids[:2][::-1]
+    st.session_state[state.SELECTED] = [r for r in st.session_state[state.SELECTED] if r in ids]
     names = runs.set_index("run_id")["name"]
     st.sidebar.multiselect(
         "Runs shown",
         ids,
-        key="selected_runs",
+        key=state.SELECTED,
         format_func=lambda r: f"{r} · {names[r]}",  # no status here: it would be as old as the page's last rerun
         help="The runs every page plots. Finished runs of earlier sessions are here too.",
     )
-    chosen = runs[runs["run_id"].isin(st.session_state["selected_runs"])]
+    chosen = runs[runs["run_id"].isin(st.session_state[state.SELECTED])]
     last = int(chosen["step"].max()) if len(chosen) else 0
-    if "replay_from_url" in st.session_state and last > 0:
-        st.session_state["replay"] = Replay(last, st.session_state.pop("replay_from_url"))
+    if state.REPLAY_FROM_URL in st.session_state and last > 0:
+        st.session_state[state.REPLAY] = Replay(last, st.session_state.pop(state.REPLAY_FROM_URL))
     _picked_runs(path)
     st.sidebar.toggle(
         "Live updates",
         value=True,
-        key="live",
+        key=state.LIVE,
         help="Redraw the charts every second while a picked run trains. Pause to keep a chart still.",
     )
-    st.sidebar.toggle("Large fonts (for talks)", key="large_fonts")
+    st.sidebar.toggle("Large fonts (for talks)", key=state.LARGE_FONTS)
     params = _to_url()
     link = "?" + urlencode({**params, "present": "1"})
     st.sidebar.markdown(
@@ -210,7 +197,7 @@ def sidebar() -> None:
         "[data-testid=stSidebar] div:has(> [data-testid=stMultiSelectTagsContainer]) { max-height: none; }"
         "</style>"
     )
-    if st.session_state.get("large_fonts") or presenting():
+    if st.session_state.get(state.LARGE_FONTS) or presenting():
         st.html("<style>html, .stMarkdown, p, label { font-size: 22px !important; }</style>")
     if presenting():
         st.html(PRESENTER_CSS)

@@ -5,7 +5,7 @@ mounts a new chart: the zoom is lost and the browser rebuilds the plot each seco
 is mounted once per key; new figures reach it as arguments and it applies them with `Plotly.react`,
 which keeps zoom and pan under the figure's `layout.uirevision` and redraws only what changed.
 
-The page (`web/livechart.html`) loads the plotly.js that ships with the `plotly` package, so the
+The page (`frontend/index.html`) loads the plotly.js that ships with the `plotly` package, so the
 dashboard needs no network. Streamlit serves a component's files from one directory and refuses
 links that leave it, so the page and plotly.min.js are copied once into a cache directory.
 """
@@ -23,7 +23,7 @@ import plotly
 import plotly.graph_objects as go
 import streamlit.components.v1 as components
 
-PAGE = Path(__file__).parent / "web" / "livechart.html"
+PAGE = Path(__file__).parent / "frontend" / "index.html"
 
 
 def plotly_js() -> Path:
@@ -74,7 +74,7 @@ def show(
     ready: str | None = None,
 ) -> str | None:
     """Draw `fig`; later calls with the same key update the same chart in place. With a `feed` (a URL path,
-    rnnviz/livefeed.py), the chart also fetches newer figures from it every second; `version` names the
+    feed.py), the chart also fetches newer figures from it every second; `version` names the
     figure given, so that the feed sends a figure only once something changed, and `progress` orders the
     figures of one feed: the chart draws one only if it is ahead of what it shows. Given `ready`, the chart
     sends it back once the figure is on screen (which reruns the page): the return value is the last `ready`

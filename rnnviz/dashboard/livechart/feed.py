@@ -9,7 +9,7 @@ that show the same chart share a figure built in the last half second.
 How: the page registers each live chart's recipe (a view, the run ids, the options) under a random token;
 the chart's frame polls `/rnnviz-feed/<token>?v=<version shown>` and gets the figure's JSON, or 204 when
 no run has committed since. The server keeps recipes (never data), a bounded number of them. The route is
-mounted by the ASGI entry point `rnnviz/web/server.py`, which `rnnviz app` runs; without it (a plain
+mounted by the ASGI entry point `rnnviz/dashboard/web/server.py`, which `rnnviz app` runs; without it (a plain
 `streamlit run app.py`) there are no feeds and pages rerun every second instead.
 """
 

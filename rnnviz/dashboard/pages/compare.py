@@ -7,8 +7,9 @@ import dataclasses
 import pandas as pd
 import streamlit as st
 
-from rnnviz import ui, views
+from rnnviz import views
 from rnnviz.api import Run
+from rnnviz.dashboard import live, reads, shown
 from rnnviz.report import html_report
 from rnnviz.store import Store
 
@@ -16,7 +17,7 @@ st.title("Compare")
 st.caption("Runs picked in the sidebar, from this session or earlier ones, on the same axes.")
 
 
-def settings_table(runs: list[ui.RunView]) -> pd.DataFrame:
+def settings_table(runs: list[shown.ShownRun]) -> pd.DataFrame:
     """The config fields in which the runs differ, and how each run ended."""
     cfgs = {r.label: dataclasses.asdict(r.cfg) for r in runs}
     df = pd.DataFrame(cfgs)
@@ -39,13 +40,13 @@ def report_bytes(path: str, run_ids: list[int]) -> bytes:
         return html_report([Run(store, i) for i in run_ids]).encode()
 
 
-def render(runs: list[ui.RunView]) -> None:
-    style = ui.style()
+def render(runs: list[shown.ShownRun]) -> None:
+    style = shown.style()
     st.dataframe(settings_table(runs))
     ids = [r.id for r in runs]
     st.download_button(
         "Download as an HTML report",
-        data=lambda: report_bytes(ui.store_path(), ids),
+        data=lambda: report_bytes(reads.store_path(), ids),
         file_name=f"rnnviz-runs-{'-'.join(map(str, ids))}.html",
         mime="text/html",
         icon=":material/download:",
@@ -59,8 +60,8 @@ def render(runs: list[ui.RunView]) -> None:
     cols = st.columns(2)
     for k, name in enumerate(chosen):
         with cols[k % 2]:
-            ui.live_chart(f"cmp-{name}", views.metric, runs, name=name, style=style)
-    ui.live_chart("cmp-flow", views.gradient_curve, runs, style=style, key="cmp-flow")
+            live.live_chart(f"cmp-{name}", views.metric, runs, name=name, style=style)
+    live.live_chart("cmp-flow", views.gradient_curve, runs, style=style, key="cmp-flow")
 
 
-ui.live(render, "Pick two or more runs in the sidebar to compare them.")
+live.live(render, "Pick two or more runs in the sidebar to compare them.")

@@ -1,0 +1,127 @@
+"""Live pages: a page body that reruns while its runs train or a replay plays, and charts that feed
+themselves from the server (livechart/) between the page's reruns."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from .. import runner
+from ..config import ConfigError, Limits
+from ..store import Status, Store, StoreError
+from . import livechart, state
+from .livechart.feed import FEEDS, PREFIX, version_tag
+from .reads import REFRESH_S, runs_table, store_readonly
+from .shown import ShownRun, runs_now, selected_runs, shown_step
+
+# While the server feeds live charts (livechart/feed.py) they update themselves each second; the rest of a
+# page (status lines, readings, tables) reruns this often, which costs a tab a rerun every 5 s, not every 1 s.
+FED_REFRESH_S = 5.0
+REPLAY_REFRESH_S = 0.5
+CHART_CONFIG = {"displaylogo": False, "responsive": True, "toImageButtonOptions": {"format": "png", "scale": 2}}
+
+
+def live(
+    render: Callable[[list[ShownRun]], None],
+    empty_hint: str = "",
+    pick: Callable[[], list[ShownRun]] = selected_runs,
+) -> None:
+    """Render with the picked runs (those selected in the sidebar), re-rendering every second while any of
+    them trains or a replay plays."""
+    runs = pick()
+    if not runs:
+        st.info(empty_hint or "No run selected. Start one on the **Train** page, or pick runs in the sidebar.")
+        return
+    replaying = state.replay() is not None
+    polling = any(r.active for r in runs) and state.live_updates()
+    every = REPLAY_REFRESH_S if replaying else (FED_REFRESH_S if feeding() else REFRESH_S) if polling else None
+
+    @st.fragment(run_every=every)
+    def body() -> None:
+        fresh = pick()
+        replay = state.replay()
+        if replay is not None:
+            step = replay.step()
+            st.progress(step / max(replay.last, 1), text=f"Replay: step {step:,} of {replay.last:,}")
+        st.session_state.pop(state.CHARTS_SHOWN, None)
+        render(fresh)
+        if replay is not None and replay.waiting and not st.session_state.get(state.CHARTS_SHOWN):
+            replay.start()  # nothing on this page to wait for
+        if replay is not None and replay.done:
+            st.session_state.pop(state.REPLAY)
+            st.rerun(scope="app")  # the replay reached the end: the scrubber and the URL catch up
+        if polling and not any(r.active for r in fresh):
+            st.rerun(scope="app")  # every run ended: redraw once more without polling
+
+    body()
+
+
+def _show(fig: go.Figure, key: str, feed: str | None = None, version: str | None = None, progress=None) -> None:
+    """Draw a chart; while a replay waits for the page's charts, the chart says once it has drawn, and the
+    first to say so starts the replay's clock."""
+    replay = state.replay()
+    ready = replay.token if replay is not None and replay.waiting else None
+    st.session_state[state.CHARTS_SHOWN] = True
+    if livechart.show(fig, key, CHART_CONFIG, feed, version, progress, ready=ready) == ready and replay and ready:
+        replay.start()
+
+
+def chart(fig: go.Figure, key: str) -> None:
+    """A chart that changes only when the page reruns."""
+    _show(fig, key)
+
+
+def feeding() -> bool:
+    """Whether live charts can feed themselves: the server mounts the feed route at the site's root, so not
+    under a base URL path."""
+    return FEEDS.serving and not st.get_option("server.baseUrlPath")
+
+
+def live_chart(key: str, view: Callable[..., go.Figure], runs: list[ShownRun], /, one: bool = False, **options) -> None:
+    """The figure `view(runs, **options)` (`view(runs[0], ...)` with `one`), which, while any of the runs
+    trains and the page shows the latest step, refreshes itself from the server every second."""
+    fig = view(runs[0] if one else runs, **options)
+    feed = version = progress = None
+    if feeding() and state.live_updates() and any(r.active for r in runs) and shown_step() is None:
+        path, ids = runs[0].path, tuple(r.id for r in runs)
+
+        def source() -> tuple[tuple, int, Callable[[], str]]:
+            now = runs_now(path, ids)
+
+            def build() -> str:
+                return view(now[0] if one else now, **options).to_json()
+
+            return tuple(r.version for r in now), progress_of(now), build
+
+        # One token per chart and recipe: a chart whose runs or options change gets a new feed, which tells its
+        # frame to draw the page's figure instead of leaving the updates to the feed.
+        recipe = (view.__module__, view.__qualname__, path, ids, one, tuple(sorted(options.items())))
+        token = st.session_state.setdefault(state.FEED_TOKENS, {}).setdefault((key, recipe), secrets.token_urlsafe(16))
+        FEEDS.register(token, recipe, source)
+        feed, version = PREFIX + token, version_tag((recipe, tuple(r.version for r in runs)))
+        progress = progress_of(runs)
+    _show(fig, key, feed, version, progress)
+
+
+def progress_of(runs: list[ShownRun]) -> int:
+    """How far a set of runs has got, a number that grows with every committed step and when a run ends: a
+    live chart draws a figure only if it is ahead of the one it shows (livechart/frontend/index.html)."""
+    return sum(2 * int(r.row["step"]) + (not r.active) for r in runs)
+
+
+def resume_waiting(path: str, runs: pd.DataFrame) -> None:
+    """Start runs of a launched set that still wait although slots are free: normally the trainer that
+    ends starts the next, but a trainer killed outright starts nothing."""
+    if (runs["status"] == Status.WAITING).any() and not store_readonly(path):
+        try:
+            with Store(path) as store:
+                started = runner.start_waiting(store, Limits.from_env())
+        except (StoreError, ConfigError) as exc:
+            st.sidebar.warning(f"Runs are waiting to start, but: {exc}")
+            return
+        if started:
+            runs_table.clear()

@@ -1,0 +1,43 @@
+"""The dashboard's session state: every key the pages, the sidebar and the live parts share, what each
+holds, and typed reads of the ones read in many places. A widget given one of these keys writes it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+if TYPE_CHECKING:
+    from .shown import Replay
+
+SELECTED = "selected_runs"  # list[int]: the runs every page shows (the sidebar's picker)
+SELECT_NEXT = "select_next"  # list[int]: runs just started, picked at the next rerun
+PINNED = "pinned_step"  # int | None: the step the scrubber pins; None follows the latest
+SCRUB = "scrub"  # int: the scrubber's value
+STEP_MOVED = "step_moved"  # bool: the scrubber or the replay changed in the sidebar; the page reruns
+REPLAY = "replay"  # Replay | None: a replay playing
+REPLAY_FROM_URL = "replay_from_url"  # float: a link's ?replay=SECONDS, started once the runs are known
+REPLAY_SECONDS = "replay_seconds"  # int: the replay's length chosen in the sidebar
+PRESENT = "present"  # bool: presenter mode (large fonts, no controls)
+LARGE_FONTS = "large_fonts"  # bool
+LIVE = "live"  # bool: live updates on
+URL_READ = "url_read"  # bool: the link's parameters were read (once per browser session)
+WATCHING = "watching"  # {"ids": [...], "where": str}: runs started from the Train page, for its prompt
+FEED_TOKENS = "feed_tokens"  # {(chart key, recipe): token} of the live charts' feeds
+CHARTS_SHOWN = "charts_shown"  # bool: the page body drew a chart in this run (a replay waits for it)
+
+
+def replay() -> Replay | None:
+    return st.session_state.get(REPLAY)
+
+
+def selected() -> list[int]:
+    return st.session_state.get(SELECTED, [])
+
+
+def pinned() -> int | None:
+    return st.session_state.get(PINNED)
+
+
+def live_updates() -> bool:
+    return bool(st.session_state.get(LIVE, True))
