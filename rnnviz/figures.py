@@ -9,7 +9,10 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+# Runs are coloured by their id (run_color), so a run looks the same on every page, in every figure and report.
 PALETTE = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
+# The parts of one run (its parameters, its gates) take other colours, so none passes for a run.
+PARTS = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666"]
 MAX_POINTS = 400  # points per line sent to the browser
 MAX_COLUMNS = 300  # heatmap columns (training steps) sent to the browser
 MAX_ROWS = 112  # heatmap rows (time steps): T = 784 is averaged in groups of 7, about 3 pixels a row
@@ -36,8 +39,18 @@ class Style:
         return cls(font_size=22, height=480) if large else cls()
 
 
+def run_color(run_id: int) -> str:
+    """A run's colour: the same wherever the run is drawn, whatever else is drawn with it."""
+    return PALETTE[(run_id - 1) % len(PALETTE)]
+
+
 def color(i: int) -> str:
-    return PALETTE[i % len(PALETTE)]
+    """The colour of the i-th part of one run (a parameter, a gate)."""
+    return PARTS[i % len(PARTS)]
+
+
+Line = tuple[str, np.ndarray, np.ndarray, str]  # (label, x, y, colour)
+Histogram = tuple[str, np.ndarray, np.ndarray, str]  # (label, edges, counts, colour)
 
 
 def base_layout(style: Style, title: str, key: str, **extra) -> dict:
@@ -121,7 +134,7 @@ def downsample(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS) -> tu
 
 
 def lines(
-    series: list[tuple[str, np.ndarray, np.ndarray]],
+    series: list[Line],
     title: str,
     ytitle: str,
     key: str,
@@ -131,11 +144,11 @@ def lines(
     markers: bool = False,
     growing_x: bool = True,
 ) -> go.Figure:
-    """One line per (label, x, y); NaN and inf are gaps, never errors. Axis ranges are held (held_range):
+    """One line per (label, x, y, colour); NaN and inf are gaps, never errors. Axis ranges are held (held_range):
     x from 0 to a round number of training steps, or, with growing_x=False (x is a time step, which
     does not grow), exactly the data's x."""
     traces = []
-    for i, (label, x, y) in enumerate(series):
+    for label, x, y, colour in series:
         x, y = downsample(x, y)
         # float32 halves the bytes sent every second; 7 digits are plenty, and steps up to 16M stay exact
         x, y = x.astype(np.float32), np.where(np.isfinite(y), y, np.nan).astype(np.float32)
@@ -147,7 +160,7 @@ def lines(
                 name=label,
                 mode="lines+markers" if markers else "lines",
                 cliponaxis=not markers,  # a marker on a held range's end is drawn whole
-                line=dict(color=color(i), width=2),
+                line=dict(color=colour, width=2),
             )
         )
     xs, ys = [s[1] for s in series], [s[2] for s in series]
@@ -228,17 +241,17 @@ def gradient_heatmaps(runs: list[tuple[str, np.ndarray, np.ndarray]], key: str, 
 
 
 def histogram_bars(
-    runs: list[tuple[str, np.ndarray, np.ndarray]],
+    runs: list[Histogram],
     title: str,
     key: str,
     style: Style = Style(),
     threshold: float | None = None,
 ) -> go.Figure:
-    """Side-by-side histograms (label, edges, counts) as fractions; dashed lines at +-threshold."""
+    """Side-by-side histograms (label, edges, counts, colour) as fractions; dashed lines at +-threshold."""
     fig = make_subplots(
         rows=1, cols=max(1, len(runs)), subplot_titles=[r[0] for r in runs] or [""], horizontal_spacing=0.05
     )
-    for i, (_, edges, counts) in enumerate(runs):
+    for i, (label, edges, counts, colour) in enumerate(runs):
         total = counts.sum()
         frac = counts / total if total else counts
         fig.add_trace(
@@ -246,7 +259,8 @@ def histogram_bars(
                 x=(edges[:-1] + edges[1:]) / 2,
                 y=frac,
                 width=np.diff(edges),
-                marker_color=color(i),
+                name=label,
+                marker_color=colour,
                 showlegend=False,
                 hovertemplate="%{x:.3f}: %{y:.2%}<extra></extra>",
             ),
@@ -271,8 +285,11 @@ def histogram_animation(
     key: str,
     style: Style = Style(),
     frame_ms: int = 150,
+    *,
+    colour: str,
 ) -> go.Figure:
-    """One histogram per probe step, played as an animation with a slider (for talks)."""
+    """One histogram per probe step (of the run `title` names, drawn in `colour`), played as an animation
+    with a slider (for talks)."""
     centres, widths = (edges[:-1] + edges[1:]) / 2, np.diff(edges)
     keep = np.unique(np.linspace(0, len(steps) - 1, min(len(steps), 120)).round().astype(int))
     totals = np.maximum(counts.sum(1, keepdims=True), 1)
@@ -280,7 +297,7 @@ def histogram_animation(
     ymax = float(fracs.max()) if fracs.size else 1.0
 
     def bar(j: int) -> go.Bar:
-        return go.Bar(x=centres, y=fracs[j], width=widths, marker_color=PALETTE[0])
+        return go.Bar(x=centres, y=fracs[j], width=widths, name=title, marker_color=colour)
 
     fig = go.Figure(data=[bar(keep[-1])] if len(keep) else [])
     fig.frames = [go.Frame(data=[bar(j)], name=str(int(steps[j]))) for j in keep]
@@ -340,19 +357,22 @@ def histogram_over_training(
     return fig.update_layout(base_layout(style, title, key, xaxis=axis("training step"), yaxis=axis("value")))
 
 
-def unit_saturation_scatter(gates: dict[str, np.ndarray], title: str, key: str, style: Style = Style()) -> go.Figure:
-    """Karpathy et al. 2015: per unit, fraction of time left-saturated (x) vs right-saturated (y)."""
+def unit_saturation_scatter(
+    gates: list[tuple[str, np.ndarray, str]], title: str, key: str, style: Style = Style()
+) -> go.Figure:
+    """Karpathy et al. 2015: per unit, fraction of time left-saturated (x) vs right-saturated (y); one
+    (name, (2, H) fractions, colour) per gate."""
     traces = [
         dict(
             type="scatter",
             x=a[0],
             y=a[1],
             mode="markers",
-            name=f"gate {gate}",  # a: (2, H)
-            marker=dict(color=color(i), size=8, opacity=0.75),
+            name=f"gate {gate}",
+            marker=dict(color=colour, size=8, opacity=0.75),
             hovertemplate="unit %{pointNumber}<br>left %{x:.2f}, right %{y:.2f}<extra></extra>",
         )
-        for i, (gate, a) in enumerate(gates.items())
+        for gate, a, colour in gates
     ]
     traces.append(
         dict(
@@ -378,7 +398,15 @@ def unit_saturation_scatter(gates: dict[str, np.ndarray], title: str, key: str, 
 
 
 def norm_with_clipping(
-    label: str, steps: np.ndarray, norm: np.ndarray, clipped: np.ndarray, clip: float, key: str, style: Style = Style()
+    label: str,
+    steps: np.ndarray,
+    norm: np.ndarray,
+    clipped: np.ndarray,
+    clip: float,
+    key: str,
+    style: Style = Style(),
+    *,
+    colour: str,
 ) -> go.Figure:
     """Global gradient norm before clipping, clipped steps marked, the threshold drawn."""
     x, y = downsample(steps, norm)
@@ -389,7 +417,7 @@ def norm_with_clipping(
             y=np.where(np.isfinite(y), y, np.nan),
             name=label,
             mode="lines",
-            line=dict(color=color(0), width=2),
+            line=dict(color=colour, width=2),
         )
     ]
     hit = clipped > 0
@@ -421,14 +449,14 @@ def norm_with_clipping(
 
 
 def stacked_panels(
-    panels: list[tuple[str, list[tuple[str, np.ndarray, np.ndarray]], bool]],
+    panels: list[tuple[str, list[Line], bool]],
     title: str,
     key: str,
     style: Style = Style(),
     xtitle: str = "training step",
 ) -> go.Figure:
     """Panels (title, series, markers) stacked on one shared x axis: one plot to draw, not one per panel,
-    and the panels stay aligned (accuracy falls where saturation rises). A run keeps its colour throughout.
+    and the panels stay aligned (accuracy falls where saturation rises). Each line brings its run's colour.
     Axis ranges are held (held_range)."""
     n, gap = len(panels), 0.07
     height = (1 - gap * (n - 1)) / n
@@ -438,7 +466,7 @@ def stacked_panels(
         top = 1 - p * (height + gap)
         domain = [round(max(top - height, 0.0), 6), round(top, 6)]
         axes[yname] = axis(panel_title, domain=domain, anchor="x", **ranged(held_range([s[2] for s in series])))
-        for i, (label, x, y) in enumerate(series):
+        for label, x, y, colour in series:
             x, y = downsample(x, y)
             traces.append(
                 dict(
@@ -451,7 +479,7 @@ def stacked_panels(
                     yaxis="y" if p == 0 else f"y{p + 1}",
                     mode="lines+markers" if markers else "lines",
                     cliponaxis=not markers,  # a marker on a held range's end is drawn whole
-                    line=dict(color=color(i), width=2),
+                    line=dict(color=colour, width=2),
                 )
             )
     xrange = held_range([s[1] for _, series, _ in panels for s in series], pad=0.0)

@@ -26,6 +26,7 @@ GATE_NAMES = {
     "z": "update",
     "n": "candidate (tanh)",
 }
+GATE_COLORS = {g: figures.color(k) for k, g in enumerate("ifgorzn")}  # a gate's colour in every figure
 DEFAULT = Style()
 LOG_SCALE = ("loss", "grad_norm", "grad_h_ratio", "probe_loss")
 
@@ -67,12 +68,17 @@ def _hidden(which: str) -> str:
     return {"h_all": "all time steps", "h_last": "last time step"}[which]
 
 
+def _line(run: RunData, name: str) -> figures.Line:
+    """A recorded scalar as a line in the run's colour."""
+    return (run.label, *run.scalar(name), figures.run_color(run.id))
+
+
 # ---- Overview ----
 def overview(runs: Sequence[RunData], style: Style = DEFAULT, key: str = "overview") -> go.Figure:
     panels = [
-        ("training loss", [(r.label, *r.scalar("loss")) for r in runs], False),
-        ("test accuracy", [(r.label, *r.scalar("test_accuracy")) for r in runs], True),
-        ("saturated |h|", [(r.label, *r.scalar("saturated")) for r in runs], False),
+        ("training loss", [_line(r, "loss") for r in runs], False),
+        ("test accuracy", [_line(r, "test_accuracy") for r in runs], True),
+        ("saturated |h|", [_line(r, "saturated") for r in runs], False),
     ]
     title = "Training loss, test accuracy and saturated hidden activations (all time steps)"
     return figures.stacked_panels(panels, title, key, style)
@@ -83,28 +89,29 @@ def gradient_flow(runs: Sequence[RunData], style: Style = DEFAULT, key: str = "g
     return figures.gradient_heatmaps([(r.label, *r.series("grad_h")) for r in runs], key, style)
 
 
-def per_time_step(runs: Sequence[RunData], name: str, at: int | None) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """Each run's per-time-step array `name` at its probe for `at`, as (label, t = 1..T, values) lines."""
+def per_time_step(runs: Sequence[RunData], name: str, at: int | None) -> list[figures.Line]:
+    """Each run's per-time-step array `name` at its probe for `at`, as (label, t = 1..T, values, colour) lines."""
     lines = []
     for r in runs:
         steps, values = r.series(name)
         if len(steps):
             j = probe_index(steps, at)
-            lines.append((f"{r.label} (step {int(steps[j])})", np.arange(1, values.shape[1] + 1), values[j]))
+            t = np.arange(1, values.shape[1] + 1)
+            lines.append((f"{r.label} (step {int(steps[j])})", t, values[j], figures.run_color(r.id)))
     return lines
 
 
 def gradient_curve(
     runs: Sequence[RunData], at: int | None = None, style: Style = DEFAULT, key: str = "gf-curve"
 ) -> go.Figure:
-    curves = [(label, t, figures.floored(v)) for label, t, v in per_time_step(runs, "grad_h", at)]
+    curves = [(label, t, figures.floored(v), c) for label, t, v, c in per_time_step(runs, "grad_h", at)]
     title = "||dL/dh_t|| against time step" if at is not None else "||dL/dh_t|| at each run's latest probe"
     return figures.lines(curves, title, "||dL/dh_t||", key, style, log_y=True, xtitle="time step t", growing_x=False)
 
 
 def param_norms(run: RunData, style: Style = DEFAULT, key: str | None = None) -> go.Figure:
     params = [n for n in run.scalar_names() if n.startswith("grad_norm/") and n != "grad_norm/global"]
-    per = [(n.removeprefix("grad_norm/"), *run.scalar(n)) for n in params]
+    per = [(n.removeprefix("grad_norm/"), *run.scalar(n), figures.color(k)) for k, n in enumerate(params)]
     title = f"{run.label}: gradient norm per parameter"
     return figures.lines(per, title, "||dL/dθ||", key or f"gf-param-{run.id}", style, log_y=True)
 
@@ -122,7 +129,14 @@ def global_norm(run: RunData, style: Style = DEFAULT, key: str | None = None) ->
         clipped = np.zeros_like(norm)
     n = min(len(norm), len(clipped))
     return figures.norm_with_clipping(
-        run.label, steps[:n], norm[:n], clipped[:n], run.cfg.clip, key or f"gf-global-{run.id}", style
+        run.label,
+        steps[:n],
+        norm[:n],
+        clipped[:n],
+        run.cfg.clip,
+        key or f"gf-global-{run.id}",
+        style,
+        colour=figures.run_color(run.id),
     )
 
 
@@ -140,7 +154,7 @@ def saturation_histogram(
         steps, counts, edges = r.histograms(which)
         if len(steps):
             j = probe_index(steps, at)
-            bars.append((f"{r.label} (step {int(steps[j])})", edges, counts[j]))
+            bars.append((f"{r.label} (step {int(steps[j])})", edges, counts[j], figures.run_color(r.id)))
     title = f"Hidden activations h ({_hidden(which)})"
     return figures.histogram_bars(bars, title, key, style, threshold=threshold)
 
@@ -158,7 +172,7 @@ def saturation_over_training(
     for r in runs:
         steps, counts, edges = r.histograms(which)
         if len(steps):
-            over.append((r.label, steps, beyond(edges, counts, threshold)))
+            over.append((r.label, steps, beyond(edges, counts, threshold), figures.run_color(r.id)))
     title = f"Share of |h| > {threshold:g} over training ({_hidden(which)})"
     return figures.lines(over, title, "fraction", key, style)
 
@@ -179,7 +193,7 @@ def preactivations(
     for r in runs:
         steps, counts, edges = r.histograms("preact")
         if len(steps):
-            bars.append((r.label, edges, counts[probe_index(steps, at)]))
+            bars.append((r.label, edges, counts[probe_index(steps, at)], figures.run_color(r.id)))
     return figures.histogram_bars(bars, "Pre-activations of the cell's tanh (outer bins collect |a| > 10)", key, style)
 
 
@@ -187,7 +201,9 @@ def saturation_animation(
     run: RunData, which: str = "h_all", style: Style = DEFAULT, key: str | None = None
 ) -> go.Figure:
     steps, counts, edges = run.histograms(which)
-    return figures.histogram_animation("h", steps, counts, edges, run.label, key or f"sat-anim-{run.id}", style)
+    return figures.histogram_animation(
+        "h", steps, counts, edges, run.label, key or f"sat-anim-{run.id}", style, colour=figures.run_color(run.id)
+    )
 
 
 # ---- Gates (LSTM and GRU) ----
@@ -214,14 +230,14 @@ def gate_means(run: RunData, at: int | None = None, style: Style = DEFAULT, key:
     means = []
     for g in gates_of(run):
         values = run.series(f"gate_mean_t/{g}")[1]
-        means.append((f"{g} ({GATE_NAMES[g]})", np.arange(1, 1 + values.shape[1]), values[j]))
+        means.append((f"{g} ({GATE_NAMES[g]})", np.arange(1, 1 + values.shape[1]), values[j], GATE_COLORS[g]))
     title = f"Mean gate value per time step (step {int(steps[j])})"
     return figures.lines(means, title, "mean activation", key, style, xtitle="time step t", growing_x=False)
 
 
 def gate_scatter(run: RunData, at: int | None = None, style: Style = DEFAULT, key: str = "gates-scatter") -> go.Figure:
     steps, j = _gate_probe(run, at)
-    scatter = {g: run.series(f"unit_sat/{g}")[1][j] for g in gates_of(run) if g not in ("g", "n")}
+    scatter = [(g, run.series(f"unit_sat/{g}")[1][j], GATE_COLORS[g]) for g in gates_of(run) if g not in ("g", "n")]
     return figures.unit_saturation_scatter(scatter, f"Gate saturation per unit (step {int(steps[j])})", key, style)
 
 
@@ -242,7 +258,7 @@ def histogrammed_gates(run: RunData) -> list[str]:
 
 # ---- Compare ----
 def metric(runs: Sequence[RunData], name: str, style: Style = DEFAULT, key: str | None = None) -> go.Figure:
-    series = [(r.label, *r.scalar(name)) for r in runs]
+    series = [_line(r, name) for r in runs]
     return figures.lines(
         series,
         name,

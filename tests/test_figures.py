@@ -1,0 +1,66 @@
+"""The figure builders draw what a talk needs read right: one colour per run everywhere, colour scales and
+axes that keep their meaning, empty charts that say so."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rnnviz import digits, figures, views
+from rnnviz.api import open_run
+from rnnviz.report import report_figures
+
+
+@pytest.fixture(scope="module")
+def pair(trained_store):
+    """The RNN (run 1) and the LSTM (run 2) of the trained store."""
+    return [open_run(trained_store, 1), open_run(trained_store, 2)]
+
+
+def run_colours(fig) -> dict[int, set[str]]:
+    """Each run's colours in a figure, by the run id its trace names or its panel title start with."""
+    found: dict[int, set[str]] = {}
+    for trace in fig.data:
+        name = trace.name or ""
+        if " · " in name and trace.type in ("scatter", "bar"):
+            colour = trace.line.color if trace.type == "scatter" else trace.marker.color
+            found.setdefault(int(name.split(" · ")[0]), set()).add(colour)
+    return found
+
+
+def test_a_run_has_one_colour_on_every_figure_whatever_its_place(pair):
+    rnn, lstm = pair
+    figs = [
+        views.overview(pair),
+        views.overview([lstm]),
+        views.gradient_curve([lstm, rnn]),
+        views.global_norm(lstm),
+        views.saturation_histogram([lstm, rnn]),
+        views.saturation_over_training(pair),
+        views.saturation_per_time_step([lstm]),
+        views.preactivations(pair),
+        views.saturation_animation(lstm),
+        views.metric([lstm, rnn], "test_accuracy"),
+        *(fig for _, fig in report_figures(pair)),
+    ]
+    seen: dict[int, set[str]] = {}
+    for fig in figs:
+        for run_id, colours in run_colours(fig).items():
+            seen.setdefault(run_id, set()).update(colours)
+    assert seen == {1: {figures.run_color(1)}, 2: {figures.run_color(2)}}
+    assert figures.run_color(1) != figures.run_color(2)
+
+
+def test_the_ten_digit_classes_have_ten_colours():
+    T = 28
+    probs = np.full((T, 10), 0.1)
+    insp = digits.Inspection(
+        image=np.zeros((28, 28), np.uint8),
+        label=8,
+        positions=np.arange(784).reshape(T, 28),
+        h=np.zeros((T, 4)),
+        probs=probs,
+        grad_x=np.ones(T),
+    )
+    colours = [t.line.color for t in digits.probabilities_figure(insp, 5).data]
+    assert len(set(colours)) == 10
