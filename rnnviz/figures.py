@@ -193,8 +193,15 @@ def _subsample_columns(steps: np.ndarray, matrix: np.ndarray, max_cols: int) -> 
     return steps[keep], matrix[keep]
 
 
-def gradient_heatmaps(runs: list[tuple[str, np.ndarray, np.ndarray]], key: str, style: Style = Style()) -> go.Figure:
-    """log10 ||dL/dh_t||: time step t up, training step across; one panel per run, one colour scale."""
+def gradient_heatmaps(
+    runs: list[tuple[str, np.ndarray, np.ndarray]],
+    key: str,
+    style: Style = Style(),
+    zrange: tuple[float, float] | None = None,
+) -> go.Figure:
+    """log10 ||dL/dh_t||: time step t up, training step across; one panel per run, one colour scale. The scale
+    spans whole decades of the data, or `zrange` (the whole runs' decades, while the step scrubber or a replay
+    shows the runs cut at an earlier step: a colour must not change its meaning mid-talk)."""
     fig = make_subplots(
         rows=1,
         cols=max(1, len(runs)),
@@ -208,8 +215,7 @@ def gradient_heatmaps(runs: list[tuple[str, np.ndarray, np.ndarray]], key: str, 
             lg = np.log10(floored(flow))
         lg[~np.isfinite(lg)] = np.nan
         logs.append(lg)
-    finite = np.concatenate([lg[np.isfinite(lg)] for lg in logs]) if logs else np.zeros(0)
-    zmin, zmax = (float(finite.min()), float(finite.max())) if finite.size else (-1.0, 0.0)
+    zmin, zmax = zrange or held_range([floored(flow) for _, _, flow in runs], log=True) or (-1.0, 0.0)
     for i, ((label, steps, _), lg) in enumerate(zip(runs, logs)):
         if len(steps) == 0:
             continue

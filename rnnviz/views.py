@@ -85,8 +85,19 @@ def overview(runs: Sequence[RunData], style: Style = DEFAULT, key: str = "overvi
 
 
 # ---- Gradient flow ----
-def gradient_flow(runs: Sequence[RunData], style: Style = DEFAULT, key: str = "gf-heat") -> go.Figure:
-    return figures.gradient_heatmaps([(r.label, *r.series("grad_h")) for r in runs], key, style)
+def gradient_flow(
+    runs: Sequence[RunData],
+    style: Style = DEFAULT,
+    key: str = "gf-heat",
+    zrange: tuple[float, float] | None = None,
+) -> go.Figure:
+    return figures.gradient_heatmaps([(r.label, *r.series("grad_h")) for r in runs], key, style, zrange)
+
+
+def gradient_scale(runs: Sequence[RunData]) -> tuple[float, float] | None:
+    """The gradient heatmap's colour scale for these runs: the whole decades their records span."""
+    held = figures.held_range([figures.floored(r.series("grad_h")[1]) for r in runs], log=True)
+    return (held[0], held[1]) if held else None
 
 
 def per_time_step(runs: Sequence[RunData], name: str, at: int | None) -> list[figures.Line]:

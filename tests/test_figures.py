@@ -10,6 +10,9 @@ from rnnviz import digits, figures, views
 from rnnviz.api import open_run
 from rnnviz.report import report_figures
 
+from .test_app import figures as shown
+from .test_app import open_page
+
 
 @pytest.fixture(scope="module")
 def pair(trained_store):
@@ -64,3 +67,25 @@ def test_the_ten_digit_classes_have_ten_colours():
     )
     colours = [t.line.color for t in digits.probabilities_figure(insp, 5).data]
     assert len(set(colours)) == 10
+
+
+def test_the_heatmaps_colour_scale_spans_whole_decades_and_holds_when_given():
+    steps = np.array([1, 10, 20])
+    flow = np.array([[3e-5, 0.2], [2e-9, 0.3], [0.0, 0.4]])  # t = 1 underflows to 0 at step 20
+    fig = figures.gradient_heatmaps([("1 · rnn", steps, flow)], "k")
+    assert (fig.layout.coloraxis.cmin, fig.layout.coloraxis.cmax) == (-38, 0)  # 0 drawn at float32's floor
+    early = figures.gradient_heatmaps([("1 · rnn", steps[:1], flow[:1])], "k")
+    assert (early.layout.coloraxis.cmin, early.layout.coloraxis.cmax) == (-5, 0)
+    held = figures.gradient_heatmaps([("1 · rnn", steps[:1], flow[:1])], "k", zrange=(-38, 0))
+    assert (held.layout.coloraxis.cmin, held.layout.coloraxis.cmax) == (-38, 0)
+
+
+def test_a_replay_shows_the_gradient_on_the_whole_runs_colour_scale(trained_store, monkeypatch):
+    monkeypatch.setenv("RNNVIZ_STORE", str(trained_store))
+    at = open_page("gradient_flow")
+    whole = [figures.floored(open_run(trained_store, i).gradient_flow()[1]) for i in (1, 2)]
+    scale = figures.held_range(whole, log=True)
+    for step in (1, 15, 30):  # the first probe, one between, the end
+        at.slider(key="scrub").set_value(step).run()
+        coloraxis = shown(at)[0]["layout"]["coloraxis"]
+        assert [coloraxis["cmin"], coloraxis["cmax"]] == scale, step
