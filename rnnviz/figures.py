@@ -53,6 +53,36 @@ Line = tuple[str, np.ndarray, np.ndarray, str]  # (label, x, y, colour)
 Histogram = tuple[str, np.ndarray, np.ndarray, str]  # (label, edges, counts, colour)
 
 
+@dataclass(frozen=True)
+class Empty:
+    """What a chart shows while it has nothing to draw (a run not started, no evaluation yet): axes that
+    mean what they will mean once data arrives, and a note saying why they are empty. Plotly's own empty
+    axes run from -1 to 4."""
+
+    note: str = "no data yet"
+    x: tuple[float, float] = (0.0, 100.0)  # training steps; time steps are 1..T
+    y: tuple[float, float] | None = None  # None: 0 to 1, or 0.1 to 1 on a log axis
+
+
+def _empty_y(empty: Empty, log: bool) -> list[float]:
+    if empty.y is None:
+        return [-1.0, 0.0] if log else [0.0, 1.0]
+    return [float(np.log10(v)) for v in empty.y] if log else list(empty.y)
+
+
+def _note(text: str, style: Style, y: str = "y") -> dict:
+    """A note in the middle of the plot of y axis `y`."""
+    return dict(
+        text=text,
+        xref="x domain",
+        yref=f"{y} domain",
+        x=0.5,
+        y=0.5,
+        showarrow=False,
+        font=dict(size=style.font_size + 2, color="#888888"),
+    )
+
+
 def base_layout(style: Style, title: str, key: str, **extra) -> dict:
     """The layout every figure shares, as a plain dict: building figures in one go (not update_layout) is
     ~10x cheaper, which matters when several tabs redraw every chart each second. `extra` overrides."""
@@ -143,10 +173,11 @@ def lines(
     xtitle: str = "training step",
     markers: bool = False,
     growing_x: bool = True,
+    empty: Empty = Empty(),
 ) -> go.Figure:
     """One line per (label, x, y, colour); NaN and inf are gaps, never errors. Axis ranges are held (held_range):
     x from 0 to a round number of training steps, or, with growing_x=False (x is a time step, which
-    does not grow), exactly the data's x."""
+    does not grow), exactly the data's x. Without any value to draw, the axes and note of `empty`."""
     traces = []
     for label, x, y, colour in series:
         x, y = downsample(x, y)
@@ -166,10 +197,20 @@ def lines(
     xs, ys = [s[1] for s in series], [s[2] for s in series]
     xrange = held_range(xs, pad=0.0) if growing_x else extent(xs)
     yrange = held_range(ys, log=log_y)
+    notes = [] if yrange else [_note(empty.note, style)]
+    if not yrange:
+        xrange, yrange = xrange or list(empty.x), _empty_y(empty, log_y)
     yaxis = axis(ytitle, type="log", exponentformat="power") if log_y else axis(ytitle)
     return go.Figure(
         data=traces,
-        layout=base_layout(style, title, key, xaxis=axis(xtitle, **ranged(xrange)), yaxis={**yaxis, **ranged(yrange)}),
+        layout=base_layout(
+            style,
+            title,
+            key,
+            xaxis=axis(xtitle, **ranged(xrange)),
+            yaxis={**yaxis, **ranged(yrange)},
+            annotations=notes,
+        ),
     )
 
 
@@ -215,7 +256,8 @@ def gradient_heatmaps(
             lg = np.log10(floored(flow))
         lg[~np.isfinite(lg)] = np.nan
         logs.append(lg)
-    zmin, zmax = zrange or held_range([floored(flow) for _, _, flow in runs], log=True) or (-1.0, 0.0)
+    held = held_range([floored(flow) for _, _, flow in runs], log=True)
+    zmin, zmax = zrange or held or (-1.0, 0.0)
     for i, ((label, steps, _), lg) in enumerate(zip(runs, logs)):
         if len(steps) == 0:
             continue
@@ -243,6 +285,9 @@ def gradient_heatmaps(
         )
     )
     fig.update_annotations(font_size=style.font_size)  # the panels' run labels, large for talks too
+    if held is None:
+        fig.update_xaxes(range=Empty().x)
+        fig.add_annotation(_note("no probe yet", style))
     return fig.update_layout(base_layout(style, "Gradient reaching each time step (log10 ||dL/dh_t||)", key))
 
 
@@ -279,6 +324,9 @@ def histogram_bars(
                     fig.add_vline(x=x, line_dash="dash", line_color="grey", row=1, col=i + 1)
         fig.update_yaxes(tickformat=".0%", row=1, col=i + 1)
     fig.update_annotations(font_size=style.font_size)  # the panels' run labels, large for talks too
+    if not runs:
+        fig.update_yaxes(range=[0, 1], tickformat=".0%")
+        fig.add_annotation(_note("no probe yet", style))
     return fig.update_layout(base_layout(style, title, key, bargap=0))
 
 
@@ -439,58 +487,74 @@ def norm_with_clipping(
             )
         )
     shapes = [dict(type="line", xref="paper", x0=0, x1=1, y0=clip, y1=clip, line=dict(color="grey", dash="dash"))]
+    empty = len(steps) == 0
+    xrange = list(Empty().x) if empty else held_range([steps], pad=0.0)
+    yrange = held_range([norm, np.array([clip])], log=True) or _empty_y(Empty(), log=True)
     return go.Figure(
         data=traces,
         layout=base_layout(
             style,
             "Global gradient norm (before clipping)",
             key,
-            xaxis=axis("training step", **ranged(held_range([steps], pad=0.0))),
-            yaxis=axis(
-                "||g||", type="log", exponentformat="power", **ranged(held_range([norm, np.array([clip])], log=True))
-            ),
+            xaxis=axis("training step", **ranged(xrange)),
+            yaxis=axis("||g||", type="log", exponentformat="power", **ranged(yrange)),
             shapes=shapes if clip > 0 else [],
+            annotations=[_note(Empty().note, style)] if empty else [],
         ),
     )
 
 
+@dataclass(frozen=True)
+class Panel:
+    """One panel of stacked_panels: its title, its lines, markers on their points, and what it shows empty."""
+
+    title: str
+    series: list[Line]
+    markers: bool = False
+    empty: Empty = Empty()
+
+
 def stacked_panels(
-    panels: list[tuple[str, list[Line], bool]],
+    panels: list[Panel],
     title: str,
     key: str,
     style: Style = Style(),
     xtitle: str = "training step",
 ) -> go.Figure:
-    """Panels (title, series, markers) stacked on one shared x axis: one plot to draw, not one per panel,
-    and the panels stay aligned (accuracy falls where saturation rises). Each line brings its run's colour.
-    Axis ranges are held (held_range)."""
+    """Panels stacked on one shared x axis: one plot to draw, not one per panel, and the panels stay aligned
+    (accuracy falls where saturation rises). Each line brings its run's colour. Axis ranges are held
+    (held_range); a panel with nothing to draw yet shows its Empty axes and note."""
     n, gap = len(panels), 0.07
     height = (1 - gap * (n - 1)) / n
-    traces, axes = [], {}
-    for p, (panel_title, series, markers) in enumerate(panels):
-        yname = "yaxis" if p == 0 else f"yaxis{p + 1}"
+    traces, axes, notes = [], {}, []
+    for p, panel in enumerate(panels):
+        yname, y = ("yaxis", "y") if p == 0 else (f"yaxis{p + 1}", f"y{p + 1}")
         top = 1 - p * (height + gap)
         domain = [round(max(top - height, 0.0), 6), round(top, 6)]
-        axes[yname] = axis(panel_title, domain=domain, anchor="x", **ranged(held_range([s[2] for s in series])))
-        for label, x, y, colour in series:
-            x, y = downsample(x, y)
+        yrange = held_range([s[2] for s in panel.series])
+        if yrange is None:
+            yrange = _empty_y(panel.empty, log=False)
+            notes.append(_note(panel.empty.note, style, y))
+        axes[yname] = axis(panel.title, domain=domain, anchor="x", **ranged(yrange))
+        for label, x, yv, colour in panel.series:
+            x, yv = downsample(x, yv)
             traces.append(
                 dict(
                     type="scatter",
                     x=x,
-                    y=np.where(np.isfinite(y), y, np.nan),
+                    y=np.where(np.isfinite(yv), yv, np.nan),
                     name=label,
                     legendgroup=label,
                     showlegend=p == 0,
-                    yaxis="y" if p == 0 else f"y{p + 1}",
-                    mode="lines+markers" if markers else "lines",
-                    cliponaxis=not markers,  # a marker on a held range's end is drawn whole
+                    yaxis=y,
+                    mode="lines+markers" if panel.markers else "lines",
+                    cliponaxis=not panel.markers,  # a marker on a held range's end is drawn whole
                     line=dict(color=colour, width=2),
                 )
             )
-    xrange = held_range([s[1] for _, series, _ in panels for s in series], pad=0.0)
+    xrange = held_range([s[1] for panel in panels for s in panel.series], pad=0.0) or list(Empty().x)
     xaxis = axis(xtitle, anchor=f"y{n}" if n > 1 else "y", **ranged(xrange))
-    layout = base_layout(style, title, key, xaxis=xaxis, **axes)
+    layout = base_layout(style, title, key, xaxis=xaxis, annotations=notes, **axes)
     layout["height"] = int(style.height * 0.6 * n) + 4 * style.font_size
     layout["legend"] = dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1)
     layout["margin"] = dict(l=70, r=20, t=90, b=60)

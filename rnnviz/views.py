@@ -29,6 +29,7 @@ GATE_NAMES = {
 GATE_COLORS = {g: figures.color(k) for k, g in enumerate("ifgorzn")}  # a gate's colour in every figure
 DEFAULT = Style()
 LOG_SCALE = ("loss", "grad_norm", "grad_h_ratio", "probe_loss")
+NO_EVALUATION = figures.Empty("no evaluation yet")
 
 
 class RunData(Protocol):
@@ -76,9 +77,9 @@ def _line(run: RunData, name: str) -> figures.Line:
 # ---- Overview ----
 def overview(runs: Sequence[RunData], style: Style = DEFAULT, key: str = "overview") -> go.Figure:
     panels = [
-        ("training loss", [_line(r, "loss") for r in runs], False),
-        ("test accuracy", [_line(r, "test_accuracy") for r in runs], True),
-        ("saturated |h|", [_line(r, "saturated") for r in runs], False),
+        figures.Panel("training loss", [_line(r, "loss") for r in runs]),
+        figures.Panel("test accuracy", [_line(r, "test_accuracy") for r in runs], True, NO_EVALUATION),
+        figures.Panel("saturated |h|", [_line(r, "saturated") for r in runs]),
     ]
     title = "Training loss, test accuracy and saturated hidden activations (all time steps)"
     return figures.stacked_panels(panels, title, key, style)
@@ -112,12 +113,27 @@ def per_time_step(runs: Sequence[RunData], name: str, at: int | None) -> list[fi
     return lines
 
 
+def no_probe(runs: Sequence[RunData]) -> figures.Empty:
+    """A per-time-step chart before the first probe: time steps 1..T of the (first) run."""
+    return figures.Empty("no probe yet", x=(1.0, float(runs[0].cfg.seq_len if runs else 28)))
+
+
 def gradient_curve(
     runs: Sequence[RunData], at: int | None = None, style: Style = DEFAULT, key: str = "gf-curve"
 ) -> go.Figure:
     curves = [(label, t, figures.floored(v), c) for label, t, v, c in per_time_step(runs, "grad_h", at)]
     title = "||dL/dh_t|| against time step" if at is not None else "||dL/dh_t|| at each run's latest probe"
-    return figures.lines(curves, title, "||dL/dh_t||", key, style, log_y=True, xtitle="time step t", growing_x=False)
+    return figures.lines(
+        curves,
+        title,
+        "||dL/dh_t||",
+        key,
+        style,
+        log_y=True,
+        xtitle="time step t",
+        growing_x=False,
+        empty=no_probe(runs),
+    )
 
 
 def param_norms(run: RunData, style: Style = DEFAULT, key: str | None = None) -> go.Figure:
@@ -185,7 +201,7 @@ def saturation_over_training(
         if len(steps):
             over.append((r.label, steps, beyond(edges, counts, threshold), figures.run_color(r.id)))
     title = f"Share of |h| > {threshold:g} over training ({_hidden(which)})"
-    return figures.lines(over, title, "fraction", key, style)
+    return figures.lines(over, title, "fraction", key, style, empty=figures.Empty("no probe yet"))
 
 
 def saturation_per_time_step(
@@ -194,7 +210,9 @@ def saturation_per_time_step(
     per_t = per_time_step(runs, "sat_t", at)
     threshold = runs[0].cfg.saturation if runs else 0.99
     title = f"Saturated share per time step (|h| > {threshold:g})"
-    return figures.lines(per_t, title, "fraction", key, style, xtitle="time step t", growing_x=False)
+    return figures.lines(
+        per_t, title, "fraction", key, style, xtitle="time step t", growing_x=False, empty=no_probe(runs)
+    )
 
 
 def preactivations(
@@ -278,6 +296,7 @@ def metric(runs: Sequence[RunData], name: str, style: Style = DEFAULT, key: str 
         style,
         log_y=name.startswith(LOG_SCALE),
         markers=name in ("test_accuracy", "test_loss"),
+        empty=NO_EVALUATION if name.startswith("test_") else figures.Empty(),
     )
 
 

@@ -3,12 +3,16 @@ axes that keep their meaning, empty charts that say so."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
 from rnnviz import digits, figures, views
-from rnnviz.api import open_run
+from rnnviz.api import Run, open_run
+from rnnviz.config import RunConfig
 from rnnviz.report import report_figures
+from rnnviz.store import Store
 
 from .test_app import figures as shown
 from .test_app import open_page
@@ -89,3 +93,40 @@ def test_a_replay_shows_the_gradient_on_the_whole_runs_colour_scale(trained_stor
         at.slider(key="scrub").set_value(step).run()
         coloraxis = shown(at)[0]["layout"]["coloraxis"]
         assert [coloraxis["cmin"], coloraxis["cmax"]] == scale, step
+
+
+@pytest.fixture
+def before_evaluation(tmp_path):
+    """A run 40 steps in, before its first evaluation, and one queued that has recorded nothing."""
+    with Store(tmp_path / "early.sqlite") as store:
+        early = store.create_run(RunConfig(name="early", eval_every=100))
+        store.mark_running(early, os.getpid())
+        scalars = [(s, name, 2.3 - s / 100) for s in range(1, 41) for name in ("loss", "saturated")]
+        store.append(early, 40, scalars, [], {})
+        queued = store.create_run(RunConfig(name="queued"))
+        yield Run(store, early), Run(store, queued)
+
+
+def notes(fig) -> dict[str, str]:
+    """The notes on a figure's plots, by the y axis they sit on (not the panels' titles, which sit on the paper)."""
+    annotations = fig.to_plotly_json()["layout"].get("annotations", [])
+    return {a["yref"].removesuffix(" domain"): a["text"] for a in annotations if a["yref"] != "paper"}
+
+
+def test_a_chart_with_nothing_yet_shows_meaningful_axes_and_says_why(before_evaluation):
+    early, queued = before_evaluation
+    overview = views.overview([early]).to_plotly_json()["layout"]
+    assert overview["yaxis2"]["range"] == [0, 1]  # test accuracy, not Plotly's -1 to 4
+    assert notes(views.overview([early])) == {"y2": "no evaluation yet"}
+    accuracy = views.metric([early], "test_accuracy")
+    assert list(accuracy.layout.yaxis.range) == [0, 1] and list(accuracy.layout.xaxis.range) == [0, 100]
+    assert notes(accuracy) == {"y": "no evaluation yet"}
+    nothing = views.overview([queued]).to_plotly_json()["layout"]
+    assert nothing["xaxis"]["range"] == [0, 100] and nothing["yaxis3"]["range"] == [0, 1]
+    assert set(notes(views.overview([queued])).values()) == {"no data yet", "no evaluation yet"}
+    curve = views.gradient_curve([queued, early])
+    assert list(curve.layout.xaxis.range) == [1, 28] and notes(curve) == {"y": "no probe yet"}
+    assert list(curve.layout.yaxis.range) == [-1, 0]  # 0.1 to 1 on its log axis
+    assert notes(views.gradient_flow([queued])) == {"y": "no probe yet"}
+    assert notes(views.global_norm(queued)) == {"y": "no data yet"}
+    assert not notes(views.metric([early], "loss"))  # a chart with data has no note

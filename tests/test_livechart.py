@@ -28,7 +28,11 @@ def overview_at(step: int):
     loss = [("rnn", x, 2.3 * np.exp(-x / 3000) + 0.1, red), ("lstm", x, 2.4 * np.exp(-x / 500), blue)]
     accuracy = [("rnn", acc, 0.1 + 0.0 * acc, red), ("lstm", acc, 0.98 - 0.8 * np.exp(-acc / 400), blue)]
     saturated = [("rnn", x, 1 - np.exp(-x / 800), red), ("lstm", x, 0.004 * (1 - np.exp(-x / 800)), blue)]
-    panels = [("training loss", loss, False), ("test accuracy", accuracy, True), ("saturated |h|", saturated, False)]
+    panels = [
+        figures.Panel("training loss", loss),
+        figures.Panel("test accuracy", accuracy, True),
+        figures.Panel("saturated |h|", saturated),
+    ]
     return figures.stacked_panels(panels, "overview", "overview")
 
 
