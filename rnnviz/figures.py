@@ -104,6 +104,37 @@ def axis(title: str, **extra) -> dict:
     return dict(title=dict(text=title), gridcolor="#e8e8e8", zerolinecolor="#cccccc", **extra)
 
 
+def log_axis(title: str, **extra) -> dict:
+    """A log axis labelled at powers of ten only: Plotly's labels at 2..9 of each decade crowd each other."""
+    return axis(title, type="log", exponentformat="power", minorloglabels="none", **extra)
+
+
+def _zeros_at_floor(series: list[Line], yrange: list[float]) -> tuple[list[Line], list[dict]]:
+    """A value of exactly 0 has no place on a log axis, so its line would just end there: it is drawn at the
+    axis floor instead and marked with triangles in its line's colour, which the legend names. Returns the
+    lines with their zeros moved and the marks."""
+    floor = 10.0 ** yrange[0]
+    moved, marks = [], []
+    for label, x, y, colour in series:
+        zero = np.asarray(y) == 0
+        moved.append((label, x, np.where(zero, floor, y), colour))
+        if zero.any():
+            keep = np.unique(np.linspace(0, zero.sum() - 1, min(int(zero.sum()), MAX_POINTS)).round().astype(int))
+            marks.append(
+                dict(
+                    type="scatter",
+                    x=np.asarray(x, dtype=float)[zero][keep],
+                    y=np.full(len(keep), floor),
+                    name=f"{label}: reached 0 (drawn at the floor)",
+                    mode="markers",
+                    marker=dict(color=colour, symbol="triangle-down", size=10),
+                    cliponaxis=False,
+                    hovertemplate="%{x}: exactly 0<extra></extra>",
+                )
+            )
+    return moved, marks
+
+
 def _finite(values: list[np.ndarray]) -> np.ndarray:
     v = np.concatenate([np.asarray(a, dtype=float).ravel() for a in values]) if values else np.zeros(0)
     return v[np.isfinite(v)]
@@ -177,7 +208,18 @@ def lines(
 ) -> go.Figure:
     """One line per (label, x, y, colour); NaN and inf are gaps, never errors. Axis ranges are held (held_range):
     x from 0 to a round number of training steps, or, with growing_x=False (x is a time step, which
-    does not grow), exactly the data's x. Without any value to draw, the axes and note of `empty`."""
+    does not grow), exactly the data's x. Without any value to draw, the axes and note of `empty`. On a log
+    axis, values of exactly 0 are drawn and marked at the floor (_zeros_at_floor)."""
+    xs, ys = [s[1] for s in series], [s[2] for s in series]
+    xrange = held_range(xs, pad=0.0) if growing_x else extent(xs)
+    yrange = held_range(ys, log=log_y)
+    zeros = log_y and any(np.any(np.asarray(y) == 0) for y in ys)
+    notes = [] if yrange or zeros else [_note(empty.note, style)]
+    if not yrange:
+        xrange, yrange = xrange or list(empty.x), _empty_y(empty, log_y)
+    marks: list[dict] = []
+    if zeros:
+        series, marks = _zeros_at_floor(series, yrange)
     traces = []
     for label, x, y, colour in series:
         x, y = downsample(x, y)
@@ -194,15 +236,9 @@ def lines(
                 line=dict(color=colour, width=2),
             )
         )
-    xs, ys = [s[1] for s in series], [s[2] for s in series]
-    xrange = held_range(xs, pad=0.0) if growing_x else extent(xs)
-    yrange = held_range(ys, log=log_y)
-    notes = [] if yrange else [_note(empty.note, style)]
-    if not yrange:
-        xrange, yrange = xrange or list(empty.x), _empty_y(empty, log_y)
-    yaxis = axis(ytitle, type="log", exponentformat="power") if log_y else axis(ytitle)
+    yaxis = log_axis(ytitle) if log_y else axis(ytitle)
     return go.Figure(
-        data=traces,
+        data=traces + marks,
         layout=base_layout(
             style,
             title,
@@ -497,7 +533,7 @@ def norm_with_clipping(
             "Global gradient norm (before clipping)",
             key,
             xaxis=axis("training step", **ranged(xrange)),
-            yaxis=axis("||g||", type="log", exponentformat="power", **ranged(yrange)),
+            yaxis=log_axis("||g||", **ranged(yrange)),
             shapes=shapes if clip > 0 else [],
             annotations=[_note(Empty().note, style)] if empty else [],
         ),

@@ -121,7 +121,7 @@ def no_probe(runs: Sequence[RunData]) -> figures.Empty:
 def gradient_curve(
     runs: Sequence[RunData], at: int | None = None, style: Style = DEFAULT, key: str = "gf-curve"
 ) -> go.Figure:
-    curves = [(label, t, figures.floored(v), c) for label, t, v, c in per_time_step(runs, "grad_h", at)]
+    curves = per_time_step(runs, "grad_h", at)  # a gradient that underflowed to 0 is marked at the floor
     title = "||dL/dh_t|| against time step" if at is not None else "||dL/dh_t|| at each run's latest probe"
     return figures.lines(
         curves,

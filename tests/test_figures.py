@@ -30,7 +30,7 @@ def run_colours(fig) -> dict[int, set[str]]:
     for trace in fig.data:
         name = trace.name or ""
         if " · " in name and trace.type in ("scatter", "bar"):
-            colour = trace.line.color if trace.type == "scatter" else trace.marker.color
+            colour = trace.line.color if trace.type == "scatter" and trace.mode != "markers" else trace.marker.color
             found.setdefault(int(name.split(" · ")[0]), set()).add(colour)
     return found
 
@@ -130,3 +130,26 @@ def test_a_chart_with_nothing_yet_shows_meaningful_axes_and_says_why(before_eval
     assert notes(views.gradient_flow([queued])) == {"y": "no probe yet"}
     assert notes(views.global_norm(queued)) == {"y": "no data yet"}
     assert not notes(views.metric([early], "loss"))  # a chart with data has no note
+
+
+def test_a_line_that_reaches_0_on_a_log_axis_is_marked_at_the_floor_and_named():
+    x = np.arange(1, 9)
+    y = np.array([1e-3, 1e-5, 2e-7, 0.0, 0.0, 0.0, 0.0, 0.0])  # the ratio underflowed to exactly 0
+    fig = figures.lines([("1 · rnn", x, y, "#d62728")], "ratio", "ratio", "k", log_y=True)
+    floor = 10.0 ** fig.layout.yaxis.range[0]
+    line, zeros = fig.data
+    np.testing.assert_allclose(line.y, [1e-3, 1e-5, 2e-7, floor, floor, floor, floor, floor], rtol=1e-6)
+    assert zeros.mode == "markers" and list(zeros.x) == [4, 5, 6, 7, 8] and set(zeros.y) == {floor}
+    assert zeros.marker.color == "#d62728" and zeros.name == "1 · rnn: reached 0 (drawn at the floor)"
+    assert len(figures.lines([("1 · rnn", x, y + 1e-9, "red")], "r", "r", "k", log_y=True).data) == 1
+    vanished = figures.lines([("1 · rnn", x, 0 * y, "red")], "r", "r", "k", log_y=True)  # 0 from the start
+    assert not notes(vanished) and len(vanished.data[1].x) == len(x)
+
+
+def test_log_axes_label_decades_only(pair):
+    rnn, lstm = pair
+    figs = [views.global_norm(rnn), views.param_norms(lstm), views.gradient_curve(pair), views.metric(pair, "loss")]
+    for fig in figs:
+        layout = fig.to_plotly_json()["layout"]
+        logs = [a for name, a in layout.items() if name.startswith("yaxis") and a.get("type") == "log"]
+        assert logs and all(a["minorloglabels"] == "none" for a in logs), layout["title"]["text"]
