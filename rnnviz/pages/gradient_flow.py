@@ -15,7 +15,10 @@ st.caption(
 
 def render(runs: list[ui.RunView]) -> None:
     style = ui.style()
-    ui.live_chart("gf-heat", views.gradient_flow, runs, style=style)
+    # Cut at an earlier step (the scrubber, a replay), the heatmap keeps the whole runs' colour scale.
+    whole = ui.runs_now(ui.store_path(), [r.id for r in runs]) if ui.view_step() is not None else None
+    zrange = views.gradient_scale(whole) if whole else None
+    ui.live_chart("gf-heat", views.gradient_flow, runs, style=style, zrange=zrange)
     ui.live_chart("gf-curve", views.gradient_curve, runs, style=style)
     for r in runs:
         c1, c2 = st.columns(2)
