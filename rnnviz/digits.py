@@ -14,11 +14,13 @@ from . import checkpoints
 from . import data as datamod
 from .config import RunConfig
 from .data import DataError
-from .figures import Style, axis, base_layout, color
+from .figures import Style, axis, base_layout
 from .models import SeqClassifier, build_model
 from .store import Store
 
 DEFAULT = Style()
+# One colour per digit class, ten distinct (the runs' palette has eight: 0 and 8 were both red)
+CLASS_COLORS = "#1f77b4 #ff7f0e #2ca02c #d62728 #9467bd #8c564b #e377c2 #7f7f7f #bcbd22 #17becf".split()
 MAX_TIME_COLUMNS = 300  # time steps a units x time heatmap sends to the browser (T = 784 is strided)
 PREDICT_LIMIT = 2000  # test digits searched for mistakes: bounded, so a 784-step model answers in seconds
 
@@ -221,7 +223,7 @@ def probabilities_figure(insp: Inspection, t: int, key: str = "digit-probs", sty
             y=insp.probs[:, c],
             name=f"{c}" + (" (true)" if c == insp.label else ""),
             mode="lines",
-            line=dict(color=color(c), width=4 if c == insp.label else 1.5),
+            line=dict(color=CLASS_COLORS[c], width=4 if c == insp.label else 1.5),
         )
         for c in range(insp.probs.shape[1])
     ]

@@ -9,10 +9,14 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+# Runs are coloured by their id (run_color), so a run looks the same on every page, in every figure and report.
 PALETTE = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
+# The parts of one run (its parameters, its gates) take other colours, so none passes for a run.
+PARTS = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666"]
 MAX_POINTS = 400  # points per line sent to the browser
 MAX_COLUMNS = 300  # heatmap columns (training steps) sent to the browser
 MAX_ROWS = 112  # heatmap rows (time steps): T = 784 is averaged in groups of 7, about 3 pixels a row
+MISSING = "–"  # in tables, a value not recorded (yet) or one that does not apply
 UNDERFLOW = float(np.finfo(np.float32).tiny)  # where a gradient of exactly 0 is drawn (float32's smallest normal)
 ROUND = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)  # axis ends, times a power of ten
 
@@ -36,19 +40,62 @@ class Style:
         return cls(font_size=22, height=480) if large else cls()
 
 
+def run_color(run_id: int) -> str:
+    """A run's colour: the same wherever the run is drawn, whatever else is drawn with it."""
+    return PALETTE[(run_id - 1) % len(PALETTE)]
+
+
 def color(i: int) -> str:
-    return PALETTE[i % len(PALETTE)]
+    """The colour of the i-th part of one run (a parameter, a gate)."""
+    return PARTS[i % len(PARTS)]
 
 
-def base_layout(style: Style, title: str, key: str, **extra) -> dict:
+Line = tuple[str, np.ndarray, np.ndarray, str]  # (label, x, y, colour)
+Histogram = tuple[str, np.ndarray, np.ndarray, str]  # (label, edges, counts, colour)
+
+
+@dataclass(frozen=True)
+class Empty:
+    """What a chart shows while it has nothing to draw (a run not started, no evaluation yet): axes that
+    mean what they will mean once data arrives, and a note saying why they are empty. Plotly's own empty
+    axes run from -1 to 4."""
+
+    note: str = "no data yet"
+    x: tuple[float, float] = (0.0, 100.0)  # training steps; time steps are 1..T
+    y: tuple[float, float] | None = None  # None: 0 to 1, or 0.1 to 1 on a log axis
+
+
+def _empty_y(empty: Empty, log: bool) -> list[float]:
+    if empty.y is None:
+        return [-1.0, 0.0] if log else [0.0, 1.0]
+    return [float(np.log10(v)) for v in empty.y] if log else list(empty.y)
+
+
+def _note(text: str, style: Style, y: str = "y") -> dict:
+    """A note in the middle of the plot of y axis `y`."""
+    return dict(
+        text=text,
+        xref="x domain",
+        yref=f"{y} domain",
+        x=0.5,
+        y=0.5,
+        showarrow=False,
+        font=dict(size=style.font_size + 2, color="#888888"),
+    )
+
+
+def base_layout(style: Style, title: str, key: str, panels: bool = False, **extra) -> dict:
     """The layout every figure shares, as a plain dict: building figures in one go (not update_layout) is
-    ~10x cheaper, which matters when several tabs redraw every chart each second. `extra` overrides."""
+    ~10x cheaper, which matters when several tabs redraw every chart each second. `panels`: room under the
+    title for the panels' own titles (make_subplots). `extra` overrides."""
     base = dict(
         title=dict(text=title, font=dict(size=style.font_size + 4)),
         font=dict(size=style.font_size),
         height=style.height + 4 * style.font_size,
-        margin=dict(l=60, r=20, t=60, b=50 + 4 * style.font_size),
-        legend=dict(orientation="h", yanchor="top", y=-0.25, xanchor="left", x=0),
+        # Axes push these margins as far as their tick labels and titles need (automargin), and the legend
+        # below them reserves its own rows: nothing overlaps at any font size or width.
+        margin=dict(l=20, r=20, t=int((4.5 if panels else 3) * style.font_size) + 18, b=10),
+        legend=dict(orientation="h", yref="container", yanchor="bottom", y=0, xanchor="left", x=0),
         uirevision=key,  # keep the user's zoom across live refreshes
         # A hand-set look instead of a template: templates cost ~7 ms a figure and bloat every refresh.
         plot_bgcolor="white",
@@ -57,8 +104,69 @@ def base_layout(style: Style, title: str, key: str, **extra) -> dict:
     return {**base, **extra}
 
 
+TITLE_STANDOFF = 10  # px between an axis' tick labels and its title
+PERCENT = ".3~%"  # shares as percentages with the digits that tell ticks apart: 0.5%, 1%, 1.5%, not 1%, 1%, 2%
+Y_TICKS = dict(ticklabelstandoff=8)  # a y axis' labels clear of the x axis' first label at the corner
+
+
 def axis(title: str, **extra) -> dict:
-    return dict(title=dict(text=title), gridcolor="#e8e8e8", zerolinecolor="#cccccc", **extra)
+    """An axis whose title stands clear of its tick labels, however wide they are (Plotly's default places
+    the title at a distance set by the font size alone, over long labels such as 10^-24)."""
+    return dict(
+        title=dict(text=title, standoff=TITLE_STANDOFF),
+        automargin=True,
+        gridcolor="#e8e8e8",
+        zerolinecolor="#cccccc",
+        **extra,
+    )
+
+
+def y_axis(title: str, **extra) -> dict:
+    return axis(title, **Y_TICKS, **extra)
+
+
+def log_axis(title: str, **extra) -> dict:
+    """A log y axis labelled at powers of ten only: Plotly's labels at 2..9 of each decade crowd each other."""
+    return y_axis(title, type="log", exponentformat="power", minorloglabels="none", **extra)
+
+
+def tidy_axes(fig: go.Figure) -> go.Figure:
+    """The settings of axis() and y_axis() on every axis of a figure made with make_subplots."""
+    fig.update_xaxes(automargin=True, title_standoff=TITLE_STANDOFF)
+    return fig.update_yaxes(automargin=True, title_standoff=TITLE_STANDOFF, **Y_TICKS)
+
+
+def _zeros_at_floor(series: list[Line], yrange: list[float]) -> tuple[list[Line], list[dict]]:
+    """A value of exactly 0 has no place on a log axis, so its line would just end there: it is drawn at the
+    axis floor instead and marked with triangles in its line's colour, which the legend names. Returns the
+    lines with their zeros moved and the marks."""
+    floor = 10.0 ** yrange[0]
+    moved, marks = [], []
+    for label, x, y, colour in series:
+        zero = np.asarray(y) == 0
+        moved.append((label, x, np.where(zero, floor, y), colour))
+        if zero.any():
+            keep = np.unique(np.linspace(0, zero.sum() - 1, min(int(zero.sum()), MAX_POINTS)).round().astype(int))
+            marks.append(
+                dict(
+                    type="scatter",
+                    x=np.asarray(x, dtype=float)[zero][keep],
+                    y=np.full(len(keep), floor),
+                    name=f"{label}: reached 0 (drawn at the floor)",
+                    mode="markers",
+                    marker=dict(color=colour, symbol="triangle-down", size=10),
+                    cliponaxis=False,
+                    hovertemplate="%{x}: exactly 0<extra></extra>",
+                )
+            )
+    return moved, marks
+
+
+def _padded(edges: np.ndarray) -> dict:
+    """An x range of histogram bins with a little room each side: the outer bins (|h| near 1, where a
+    saturated RNN piles up) are not hidden on the frame, and the end labels clear the y axis' labels."""
+    pad = 0.02 * float(edges[-1] - edges[0])
+    return dict(range=[float(edges[0]) - pad, float(edges[-1]) + pad], autorange=False)
 
 
 def _finite(values: list[np.ndarray]) -> np.ndarray:
@@ -121,7 +229,7 @@ def downsample(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS) -> tu
 
 
 def lines(
-    series: list[tuple[str, np.ndarray, np.ndarray]],
+    series: list[Line],
     title: str,
     ytitle: str,
     key: str,
@@ -130,12 +238,24 @@ def lines(
     xtitle: str = "training step",
     markers: bool = False,
     growing_x: bool = True,
+    empty: Empty = Empty(),
 ) -> go.Figure:
-    """One line per (label, x, y); NaN and inf are gaps, never errors. Axis ranges are held (held_range):
+    """One line per (label, x, y, colour); NaN and inf are gaps, never errors. Axis ranges are held (held_range):
     x from 0 to a round number of training steps, or, with growing_x=False (x is a time step, which
-    does not grow), exactly the data's x."""
+    does not grow), exactly the data's x. Without any value to draw, the axes and note of `empty`. On a log
+    axis, values of exactly 0 are drawn and marked at the floor (_zeros_at_floor)."""
+    xs, ys = [s[1] for s in series], [s[2] for s in series]
+    xrange = held_range(xs, pad=0.0) if growing_x else extent(xs)
+    yrange = held_range(ys, log=log_y)
+    zeros = log_y and any(np.any(np.asarray(y) == 0) for y in ys)
+    notes = [] if yrange or zeros else [_note(empty.note, style)]
+    if not yrange:
+        xrange, yrange = xrange or list(empty.x), _empty_y(empty, log_y)
+    marks: list[dict] = []
+    if zeros:
+        series, marks = _zeros_at_floor(series, yrange)
     traces = []
-    for i, (label, x, y) in enumerate(series):
+    for label, x, y, colour in series:
         x, y = downsample(x, y)
         # float32 halves the bytes sent every second; 7 digits are plenty, and steps up to 16M stay exact
         x, y = x.astype(np.float32), np.where(np.isfinite(y), y, np.nan).astype(np.float32)
@@ -147,16 +267,20 @@ def lines(
                 name=label,
                 mode="lines+markers" if markers else "lines",
                 cliponaxis=not markers,  # a marker on a held range's end is drawn whole
-                line=dict(color=color(i), width=2),
+                line=dict(color=colour, width=2),
             )
         )
-    xs, ys = [s[1] for s in series], [s[2] for s in series]
-    xrange = held_range(xs, pad=0.0) if growing_x else extent(xs)
-    yrange = held_range(ys, log=log_y)
-    yaxis = axis(ytitle, type="log", exponentformat="power") if log_y else axis(ytitle)
+    yaxis = log_axis(ytitle) if log_y else y_axis(ytitle)
     return go.Figure(
-        data=traces,
-        layout=base_layout(style, title, key, xaxis=axis(xtitle, **ranged(xrange)), yaxis={**yaxis, **ranged(yrange)}),
+        data=traces + marks,
+        layout=base_layout(
+            style,
+            title,
+            key,
+            xaxis=axis(xtitle, **ranged(xrange)),
+            yaxis={**yaxis, **ranged(yrange)},
+            annotations=notes,
+        ),
     )
 
 
@@ -180,8 +304,15 @@ def _subsample_columns(steps: np.ndarray, matrix: np.ndarray, max_cols: int) -> 
     return steps[keep], matrix[keep]
 
 
-def gradient_heatmaps(runs: list[tuple[str, np.ndarray, np.ndarray]], key: str, style: Style = Style()) -> go.Figure:
-    """log10 ||dL/dh_t||: time step t up, training step across; one panel per run, one colour scale."""
+def gradient_heatmaps(
+    runs: list[tuple[str, np.ndarray, np.ndarray]],
+    key: str,
+    style: Style = Style(),
+    zrange: tuple[float, float] | None = None,
+) -> go.Figure:
+    """log10 ||dL/dh_t||: time step t up, training step across; one panel per run, one colour scale. The scale
+    spans whole decades of the data, or `zrange` (the whole runs' decades, while the step scrubber or a replay
+    shows the runs cut at an earlier step: a colour must not change its meaning mid-talk)."""
     fig = make_subplots(
         rows=1,
         cols=max(1, len(runs)),
@@ -195,8 +326,8 @@ def gradient_heatmaps(runs: list[tuple[str, np.ndarray, np.ndarray]], key: str, 
             lg = np.log10(floored(flow))
         lg[~np.isfinite(lg)] = np.nan
         logs.append(lg)
-    finite = np.concatenate([lg[np.isfinite(lg)] for lg in logs]) if logs else np.zeros(0)
-    zmin, zmax = (float(finite.min()), float(finite.max())) if finite.size else (-1.0, 0.0)
+    held = held_range([floored(flow) for _, _, flow in runs], log=True)
+    zmin, zmax = zrange or held or (-1.0, 0.0)
     for i, ((label, steps, _), lg) in enumerate(zip(runs, logs)):
         if len(steps) == 0:
             continue
@@ -224,21 +355,25 @@ def gradient_heatmaps(runs: list[tuple[str, np.ndarray, np.ndarray]], key: str, 
         )
     )
     fig.update_annotations(font_size=style.font_size)  # the panels' run labels, large for talks too
-    return fig.update_layout(base_layout(style, "Gradient reaching each time step (log10 ||dL/dh_t||)", key))
+    if held is None:
+        fig.update_xaxes(range=Empty().x)
+        fig.add_annotation(_note("no probe yet", style))
+    title = "Gradient reaching each time step (log10 ||dL/dh_t||)"
+    return tidy_axes(fig).update_layout(base_layout(style, title, key, panels=True))
 
 
 def histogram_bars(
-    runs: list[tuple[str, np.ndarray, np.ndarray]],
+    runs: list[Histogram],
     title: str,
     key: str,
     style: Style = Style(),
     threshold: float | None = None,
 ) -> go.Figure:
-    """Side-by-side histograms (label, edges, counts) as fractions; dashed lines at +-threshold."""
+    """Side-by-side histograms (label, edges, counts, colour) as fractions; dashed lines at +-threshold."""
     fig = make_subplots(
-        rows=1, cols=max(1, len(runs)), subplot_titles=[r[0] for r in runs] or [""], horizontal_spacing=0.05
+        rows=1, cols=max(1, len(runs)), subplot_titles=[r[0] for r in runs] or [""], horizontal_spacing=0.08
     )
-    for i, (_, edges, counts) in enumerate(runs):
+    for i, (label, edges, counts, colour) in enumerate(runs):
         total = counts.sum()
         frac = counts / total if total else counts
         fig.add_trace(
@@ -246,7 +381,8 @@ def histogram_bars(
                 x=(edges[:-1] + edges[1:]) / 2,
                 y=frac,
                 width=np.diff(edges),
-                marker_color=color(i),
+                name=label,
+                marker_color=colour,
                 showlegend=False,
                 hovertemplate="%{x:.3f}: %{y:.2%}<extra></extra>",
             ),
@@ -257,9 +393,39 @@ def histogram_bars(
             for x in (-threshold, threshold):
                 if edges[0] <= x <= edges[-1]:
                     fig.add_vline(x=x, line_dash="dash", line_color="grey", row=1, col=i + 1)
-        fig.update_yaxes(tickformat=".0%", row=1, col=i + 1)
+        fig.update_yaxes(tickformat=PERCENT, row=1, col=i + 1)
+        fig.update_xaxes(**_padded(edges), row=1, col=i + 1)
     fig.update_annotations(font_size=style.font_size)  # the panels' run labels, large for talks too
-    return fig.update_layout(base_layout(style, title, key, bargap=0))
+    if not runs:
+        fig.update_yaxes(range=[0, 1], tickformat=PERCENT)
+        fig.add_annotation(_note("no probe yet", style))
+    return tidy_axes(fig).update_layout(base_layout(style, title, key, panels=True, bargap=0))
+
+
+def _slider_labels(names: list[str], yshift: int) -> list[dict]:
+    """A few of a slider's step names (the first, the last, evenly between) as annotations under its rail.
+    Plotly labels every step or, to fit, every n-th: a crowd, or the wanted ones hidden. It places step k of
+    n at 10 px + (width - 20 px) * k / (n - 1) from the left, so the label at that fraction of the paper is
+    shifted by 10 * (1 - 2 * fraction) px."""
+    shown = np.unique(np.linspace(0, len(names) - 1, min(len(names), 5)).round().astype(int))
+    labels = []
+    for k in shown:
+        u = float(k / max(len(names) - 1, 1))
+        labels.append(
+            dict(
+                text=names[k],
+                xref="paper",
+                x=u,
+                xshift=10 * (1 - 2 * u),
+                xanchor="center",
+                yref="paper",
+                y=0,
+                yshift=yshift,
+                yanchor="top",
+                showarrow=False,
+            )
+        )
+    return labels
 
 
 def histogram_animation(
@@ -271,51 +437,75 @@ def histogram_animation(
     key: str,
     style: Style = Style(),
     frame_ms: int = 150,
+    *,
+    colour: str,
 ) -> go.Figure:
-    """One histogram per probe step, played as an animation with a slider (for talks)."""
+    """One histogram per probe step (of the run `title` names, drawn in `colour`), played as an animation
+    (for talks). Under the axis, a slider with a few labelled steps, and under it Play and Pause; the step
+    shown is in the title, which each frame sets."""
     centres, widths = (edges[:-1] + edges[1:]) / 2, np.diff(edges)
     keep = np.unique(np.linspace(0, len(steps) - 1, min(len(steps), 120)).round().astype(int))
     totals = np.maximum(counts.sum(1, keepdims=True), 1)
     fracs = counts / totals
     ymax = float(fracs.max()) if fracs.size else 1.0
+    names = [str(int(steps[j])) for j in keep]
 
-    def bar(j: int) -> go.Bar:
-        return go.Bar(x=centres, y=fracs[j], width=widths, marker_color=PALETTE[0])
+    def bar(j: int) -> dict:
+        return dict(type="bar", x=centres, y=fracs[j], width=widths, name=title, marker=dict(color=colour))
 
-    fig = go.Figure(data=[bar(keep[-1])] if len(keep) else [])
-    fig.frames = [go.Frame(data=[bar(j)], name=str(int(steps[j]))) for j in keep]
+    def heading(j: int) -> str:
+        return f"{title}: step {int(steps[j]):,}"
+
+    frames = [dict(name=name, data=[bar(j)], layout=dict(title=dict(text=heading(j)))) for name, j in zip(names, keep)]
+    go_to = dict(mode="immediate", frame=dict(duration=0, redraw=True), transition=dict(duration=0))
     play = dict(
         label="Play",
         method="animate",
         args=[None, dict(frame=dict(duration=frame_ms, redraw=True), fromcurrent=True, transition=dict(duration=0))],
     )
-    pause = dict(label="Pause", method="animate", args=[[None], dict(mode="immediate", frame=dict(duration=0))])
-    fig.update_layout(
-        updatemenus=[dict(type="buttons", buttons=[play, pause], x=0, y=-0.18, xanchor="left", direction="right")],
+    pause = dict(label="Pause", method="animate", args=[[None], go_to])
+    f = style.font_size
+    below_axis = int(2.6 * f) + 2 * TITLE_STANDOFF  # the axis' tick labels and title
+    rail = 28  # the slider's rail and grip
+    slider = rail + int(1.4 * f) + 8  # with its labels
+    layout = base_layout(
+        style,
+        heading(keep[-1]) if len(keep) else title,
+        key,
+        height=style.height + 4 * f + slider + int(1.6 * f) + 20,
+        xaxis=axis(label, **_padded(edges)),
+        yaxis=y_axis("", range=[0, ymax * 1.05], tickformat=PERCENT),
+        showlegend=False,
+        annotations=_slider_labels([f"{int(n):,}" for n in names], -(below_axis + rail)),
         sliders=[
             dict(
                 active=len(keep) - 1,
-                currentvalue=dict(prefix="step "),
-                y=-0.1,
-                x=0.15,
-                len=0.85,
-                steps=[
-                    dict(
-                        label=str(int(steps[j])),
-                        method="animate",
-                        args=[[str(int(steps[j]))], dict(mode="immediate", frame=dict(duration=0, redraw=True))],
-                    )
-                    for j in keep
-                ],
+                currentvalue=dict(visible=False),
+                x=0,
+                len=1,
+                y=0,
+                yanchor="top",
+                pad=dict(t=below_axis, b=0, l=0, r=0),
+                ticklen=0,  # a tick for each of up to 120 frames was a smear
+                minorticklen=0,
+                steps=[dict(label="", value=n, method="animate", args=[[n], go_to]) for n in names],
             )
         ],
-        yaxis=dict(range=[0, ymax * 1.05], tickformat=".0%"),
-        xaxis_title=label,
-        margin=dict(b=110),
+        updatemenus=[
+            dict(
+                type="buttons",
+                buttons=[play, pause],
+                direction="right",
+                showactive=False,
+                x=0,
+                xanchor="left",
+                y=0,
+                yanchor="top",
+                pad=dict(t=below_axis + slider, l=0),
+            )
+        ],
     )
-    fig.update_layout(base_layout(style, title, key))
-    fig.update_layout(height=style.height + 80, margin=dict(l=60, r=20, t=60, b=120))
-    return fig
+    return go.Figure(data=[bar(keep[-1])] if len(keep) else [], layout=layout, frames=frames)
 
 
 def histogram_over_training(
@@ -333,26 +523,29 @@ def histogram_over_training(
             colorscale="Magma",
             zmin=0,
             zmax=zmax,
-            colorbar=dict(title="share", tickformat=".0%"),
+            colorbar=dict(title="share", tickformat=PERCENT),
             hovertemplate="step %{x}<br>value %{y:.2f}<br>%{z:.1%}<extra></extra>",
         )
     )
-    return fig.update_layout(base_layout(style, title, key, xaxis=axis("training step"), yaxis=axis("value")))
+    return fig.update_layout(base_layout(style, title, key, xaxis=axis("training step"), yaxis=y_axis("value")))
 
 
-def unit_saturation_scatter(gates: dict[str, np.ndarray], title: str, key: str, style: Style = Style()) -> go.Figure:
-    """Karpathy et al. 2015: per unit, fraction of time left-saturated (x) vs right-saturated (y)."""
+def unit_saturation_scatter(
+    gates: list[tuple[str, np.ndarray, str]], title: str, key: str, style: Style = Style()
+) -> go.Figure:
+    """Karpathy et al. 2015: per unit, fraction of time left-saturated (x) vs right-saturated (y); one
+    (name, (2, H) fractions, colour) per gate."""
     traces = [
         dict(
             type="scatter",
             x=a[0],
             y=a[1],
             mode="markers",
-            name=f"gate {gate}",  # a: (2, H)
-            marker=dict(color=color(i), size=8, opacity=0.75),
+            name=f"gate {gate}",
+            marker=dict(color=colour, size=8, opacity=0.75),
             hovertemplate="unit %{pointNumber}<br>left %{x:.2f}, right %{y:.2f}<extra></extra>",
         )
-        for i, (gate, a) in enumerate(gates.items())
+        for gate, a, colour in gates
     ]
     traces.append(
         dict(
@@ -371,14 +564,26 @@ def unit_saturation_scatter(gates: dict[str, np.ndarray], title: str, key: str, 
             style,
             title,
             key,
-            xaxis=axis("fraction of time left-saturated (< 0.1)", range=[-0.02, 1.02]),
-            yaxis=axis("fraction of time right-saturated (> 0.9)", range=[-0.02, 1.02], scaleanchor="x"),
+            # Square and 0..1 on both axes: a wide figure narrows the plot (constrain="domain") rather than
+            # stretching the x range (-1.7 to 2.7 in a report's full width).
+            xaxis=axis("fraction of time left-saturated (< 0.1)", range=[-0.02, 1.02], constrain="domain"),
+            yaxis=y_axis(
+                "fraction of time right-saturated (> 0.9)", range=[-0.02, 1.02], scaleanchor="x", constrain="domain"
+            ),
         ),
     )
 
 
 def norm_with_clipping(
-    label: str, steps: np.ndarray, norm: np.ndarray, clipped: np.ndarray, clip: float, key: str, style: Style = Style()
+    label: str,
+    steps: np.ndarray,
+    norm: np.ndarray,
+    clipped: np.ndarray,
+    clip: float,
+    key: str,
+    style: Style = Style(),
+    *,
+    colour: str,
 ) -> go.Figure:
     """Global gradient norm before clipping, clipped steps marked, the threshold drawn."""
     x, y = downsample(steps, norm)
@@ -389,7 +594,7 @@ def norm_with_clipping(
             y=np.where(np.isfinite(y), y, np.nan),
             name=label,
             mode="lines",
-            line=dict(color=color(0), width=2),
+            line=dict(color=colour, width=2),
         )
     ]
     hit = clipped > 0
@@ -405,59 +610,92 @@ def norm_with_clipping(
             )
         )
     shapes = [dict(type="line", xref="paper", x0=0, x1=1, y0=clip, y1=clip, line=dict(color="grey", dash="dash"))]
+    empty = len(steps) == 0
+    xrange = list(Empty().x) if empty else held_range([steps], pad=0.0)
+    yrange = held_range([norm, np.array([clip])], log=True) or _empty_y(Empty(), log=True)
     return go.Figure(
         data=traces,
         layout=base_layout(
             style,
             "Global gradient norm (before clipping)",
             key,
-            xaxis=axis("training step", **ranged(held_range([steps], pad=0.0))),
-            yaxis=axis(
-                "||g||", type="log", exponentformat="power", **ranged(held_range([norm, np.array([clip])], log=True))
-            ),
+            xaxis=axis("training step", **ranged(xrange)),
+            yaxis=log_axis("||g||", **ranged(yrange)),
             shapes=shapes if clip > 0 else [],
+            annotations=[_note(Empty().note, style)] if empty else [],
         ),
     )
 
 
+@dataclass(frozen=True)
+class Panel:
+    """One panel of stacked_panels: its title, its lines, markers on their points, and what it shows empty."""
+
+    title: str
+    series: list[Line]
+    markers: bool = False
+    empty: Empty = Empty()
+
+
 def stacked_panels(
-    panels: list[tuple[str, list[tuple[str, np.ndarray, np.ndarray]], bool]],
+    panels: list[Panel],
     title: str,
     key: str,
     style: Style = Style(),
     xtitle: str = "training step",
 ) -> go.Figure:
-    """Panels (title, series, markers) stacked on one shared x axis: one plot to draw, not one per panel,
-    and the panels stay aligned (accuracy falls where saturation rises). A run keeps its colour throughout.
-    Axis ranges are held (held_range)."""
-    n, gap = len(panels), 0.07
+    """Panels stacked on one shared x axis: one plot to draw, not one per panel, and the panels stay aligned
+    (accuracy falls where saturation rises). Each line brings its run's colour. Axis ranges are held
+    (held_range); a panel with nothing to draw yet shows its Empty axes and note. Each panel's title is a
+    line of text above it, not a y axis title: turned on its side, a title longer than its panel is high
+    ran into the next one in large fonts. Three panels fit a 1440x900 screen under the page's title."""
+    n, f = len(panels), style.font_size
+    height_px = 190 * n + 30
+    top_px = 3 * f + 18 + int(1.5 * f)  # the title, then the first panel's title
+    plot_px = height_px - top_px - int(4.2 * f) - 20  # less the x axis and the legend under it
+    gap = (1.5 * f + 10) / plot_px  # room for a panel's title
     height = (1 - gap * (n - 1)) / n
-    traces, axes = [], {}
-    for p, (panel_title, series, markers) in enumerate(panels):
-        yname = "yaxis" if p == 0 else f"yaxis{p + 1}"
+    traces, axes, notes = [], {}, []
+    for p, panel in enumerate(panels):
+        yname, y = ("yaxis", "y") if p == 0 else (f"yaxis{p + 1}", f"y{p + 1}")
         top = 1 - p * (height + gap)
         domain = [round(max(top - height, 0.0), 6), round(top, 6)]
-        axes[yname] = axis(panel_title, domain=domain, anchor="x", **ranged(held_range([s[2] for s in series])))
-        for i, (label, x, y) in enumerate(series):
-            x, y = downsample(x, y)
+        yrange = held_range([s[2] for s in panel.series])
+        if yrange is None:
+            yrange = _empty_y(panel.empty, log=False)
+            notes.append(_note(panel.empty.note, style, y))
+        axes[yname] = y_axis("", domain=domain, anchor="x", nticks=4, **ranged(yrange))
+        notes.append(
+            dict(
+                text=panel.title,
+                xref="paper",
+                x=0,
+                xanchor="left",
+                yref=f"{y} domain",
+                y=1,
+                yanchor="bottom",
+                showarrow=False,
+                font=dict(size=f + 2),
+            )
+        )
+        for label, x, yv, colour in panel.series:
+            x, yv = downsample(x, yv)
             traces.append(
                 dict(
                     type="scatter",
                     x=x,
-                    y=np.where(np.isfinite(y), y, np.nan),
+                    y=np.where(np.isfinite(yv), yv, np.nan),
                     name=label,
                     legendgroup=label,
                     showlegend=p == 0,
-                    yaxis="y" if p == 0 else f"y{p + 1}",
-                    mode="lines+markers" if markers else "lines",
-                    cliponaxis=not markers,  # a marker on a held range's end is drawn whole
-                    line=dict(color=color(i), width=2),
+                    yaxis=y,
+                    mode="lines+markers" if panel.markers else "lines",
+                    cliponaxis=not panel.markers,  # a marker on a held range's end is drawn whole
+                    line=dict(color=colour, width=2),
                 )
             )
-    xrange = held_range([s[1] for _, series, _ in panels for s in series], pad=0.0)
+    xrange = held_range([s[1] for panel in panels for s in panel.series], pad=0.0) or list(Empty().x)
     xaxis = axis(xtitle, anchor=f"y{n}" if n > 1 else "y", **ranged(xrange))
-    layout = base_layout(style, title, key, xaxis=xaxis, **axes)
-    layout["height"] = int(style.height * 0.6 * n) + 4 * style.font_size
-    layout["legend"] = dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1)
-    layout["margin"] = dict(l=70, r=20, t=90, b=60)
+    layout = {**base_layout(style, title, key, xaxis=xaxis, annotations=notes, height=height_px), **axes}
+    layout["margin"] = {**layout["margin"], "t": top_px}
     return go.Figure(data=traces, layout=layout)

@@ -26,12 +26,28 @@ GATE_NAMES = {
     "z": "update",
     "n": "candidate (tanh)",
 }
+GATE_COLORS = {g: figures.color(k) for k, g in enumerate("ifgorzn")}  # a gate's colour in every figure
 DEFAULT = Style()
 LOG_SCALE = ("loss", "grad_norm", "grad_h_ratio", "probe_loss")
+NO_EVALUATION = figures.Empty("no evaluation yet")
+# Recorded scalars in words: (chart title, y axis title); {threshold} is the run's saturation threshold.
+METRICS = {
+    "loss": ("Training loss", "loss"),
+    "accuracy": ("Training accuracy (on each batch)", "accuracy"),
+    "test_accuracy": ("Test accuracy", "accuracy"),
+    "test_loss": ("Test loss", "loss"),
+    "probe_loss": ("Loss on the probe batch", "loss"),
+    "saturated": ("Saturated units (fraction of |h| > {threshold:g}, all time steps)", "fraction"),
+    "saturated_last": ("Saturated units at the last time step (fraction of |h| > {threshold:g})", "fraction"),
+    "grad_h_ratio": ("Gradient reaching t = 1, relative to t = T (||dL/dh_1|| / ||dL/dh_T||)", "ratio"),
+    "grad_norm/global": ("Global gradient norm (before clipping)", "||g||"),
+    "clipped": ("Clipped steps (1: clipped)", "clipped"),
+    "sigma_max_whh": ("Largest singular value of the recurrent weights W_hh", "σ_max"),
+}
 
 
 class RunData(Protocol):
-    """What a view reads from a run; the dashboard's cached RunView and the API's Run both provide it."""
+    """What a view reads from a run; the dashboard's cached ShownRun and the API's Run both provide it."""
 
     @property
     def id(self) -> int: ...
@@ -67,44 +83,76 @@ def _hidden(which: str) -> str:
     return {"h_all": "all time steps", "h_last": "last time step"}[which]
 
 
+def _line(run: RunData, name: str) -> figures.Line:
+    """A recorded scalar as a line in the run's colour."""
+    return (run.label, *run.scalar(name), figures.run_color(run.id))
+
+
 # ---- Overview ----
 def overview(runs: Sequence[RunData], style: Style = DEFAULT, key: str = "overview") -> go.Figure:
     panels = [
-        ("training loss", [(r.label, *r.scalar("loss")) for r in runs], False),
-        ("test accuracy", [(r.label, *r.scalar("test_accuracy")) for r in runs], True),
-        ("saturated |h|", [(r.label, *r.scalar("saturated")) for r in runs], False),
+        figures.Panel("training loss", [_line(r, "loss") for r in runs]),
+        figures.Panel("test accuracy", [_line(r, "test_accuracy") for r in runs], True, NO_EVALUATION),
+        figures.Panel("saturated |h|", [_line(r, "saturated") for r in runs]),
     ]
     title = "Training loss, test accuracy and saturated hidden activations (all time steps)"
     return figures.stacked_panels(panels, title, key, style)
 
 
 # ---- Gradient flow ----
-def gradient_flow(runs: Sequence[RunData], style: Style = DEFAULT, key: str = "gf-heat") -> go.Figure:
-    return figures.gradient_heatmaps([(r.label, *r.series("grad_h")) for r in runs], key, style)
+def gradient_flow(
+    runs: Sequence[RunData],
+    style: Style = DEFAULT,
+    key: str = "gf-heat",
+    zrange: tuple[float, float] | None = None,
+) -> go.Figure:
+    return figures.gradient_heatmaps([(r.label, *r.series("grad_h")) for r in runs], key, style, zrange)
 
 
-def per_time_step(runs: Sequence[RunData], name: str, at: int | None) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """Each run's per-time-step array `name` at its probe for `at`, as (label, t = 1..T, values) lines."""
+def gradient_scale(runs: Sequence[RunData]) -> tuple[float, float] | None:
+    """The gradient heatmap's colour scale for these runs: the whole decades their records span."""
+    held = figures.held_range([figures.floored(r.series("grad_h")[1]) for r in runs], log=True)
+    return (held[0], held[1]) if held else None
+
+
+def per_time_step(runs: Sequence[RunData], name: str, at: int | None) -> list[figures.Line]:
+    """Each run's per-time-step array `name` at its probe for `at`, as (label, t = 1..T, values, colour) lines."""
     lines = []
     for r in runs:
         steps, values = r.series(name)
         if len(steps):
             j = probe_index(steps, at)
-            lines.append((f"{r.label} (step {int(steps[j])})", np.arange(1, values.shape[1] + 1), values[j]))
+            t = np.arange(1, values.shape[1] + 1)
+            lines.append((f"{r.label} (step {int(steps[j])})", t, values[j], figures.run_color(r.id)))
     return lines
+
+
+def no_probe(runs: Sequence[RunData]) -> figures.Empty:
+    """A per-time-step chart before the first probe: time steps 1..T of the (first) run."""
+    return figures.Empty("no probe yet", x=(1.0, float(runs[0].cfg.seq_len if runs else 28)))
 
 
 def gradient_curve(
     runs: Sequence[RunData], at: int | None = None, style: Style = DEFAULT, key: str = "gf-curve"
 ) -> go.Figure:
-    curves = [(label, t, figures.floored(v)) for label, t, v in per_time_step(runs, "grad_h", at)]
+    curves = per_time_step(runs, "grad_h", at)  # a gradient that underflowed to 0 is marked at the floor
     title = "||dL/dh_t|| against time step" if at is not None else "||dL/dh_t|| at each run's latest probe"
-    return figures.lines(curves, title, "||dL/dh_t||", key, style, log_y=True, xtitle="time step t", growing_x=False)
+    return figures.lines(
+        curves,
+        title,
+        "||dL/dh_t||",
+        key,
+        style,
+        log_y=True,
+        xtitle="time step t",
+        growing_x=False,
+        empty=no_probe(runs),
+    )
 
 
 def param_norms(run: RunData, style: Style = DEFAULT, key: str | None = None) -> go.Figure:
     params = [n for n in run.scalar_names() if n.startswith("grad_norm/") and n != "grad_norm/global"]
-    per = [(n.removeprefix("grad_norm/"), *run.scalar(n)) for n in params]
+    per = [(n.removeprefix("grad_norm/"), *run.scalar(n), figures.color(k)) for k, n in enumerate(params)]
     title = f"{run.label}: gradient norm per parameter"
     return figures.lines(per, title, "||dL/dθ||", key or f"gf-param-{run.id}", style, log_y=True)
 
@@ -122,7 +170,14 @@ def global_norm(run: RunData, style: Style = DEFAULT, key: str | None = None) ->
         clipped = np.zeros_like(norm)
     n = min(len(norm), len(clipped))
     return figures.norm_with_clipping(
-        run.label, steps[:n], norm[:n], clipped[:n], run.cfg.clip, key or f"gf-global-{run.id}", style
+        run.label,
+        steps[:n],
+        norm[:n],
+        clipped[:n],
+        run.cfg.clip,
+        key or f"gf-global-{run.id}",
+        style,
+        colour=figures.run_color(run.id),
     )
 
 
@@ -140,7 +195,7 @@ def saturation_histogram(
         steps, counts, edges = r.histograms(which)
         if len(steps):
             j = probe_index(steps, at)
-            bars.append((f"{r.label} (step {int(steps[j])})", edges, counts[j]))
+            bars.append((f"{r.label} (step {int(steps[j])})", edges, counts[j], figures.run_color(r.id)))
     title = f"Hidden activations h ({_hidden(which)})"
     return figures.histogram_bars(bars, title, key, style, threshold=threshold)
 
@@ -158,9 +213,9 @@ def saturation_over_training(
     for r in runs:
         steps, counts, edges = r.histograms(which)
         if len(steps):
-            over.append((r.label, steps, beyond(edges, counts, threshold)))
+            over.append((r.label, steps, beyond(edges, counts, threshold), figures.run_color(r.id)))
     title = f"Share of |h| > {threshold:g} over training ({_hidden(which)})"
-    return figures.lines(over, title, "fraction", key, style)
+    return figures.lines(over, title, "fraction", key, style, empty=figures.Empty("no probe yet"))
 
 
 def saturation_per_time_step(
@@ -169,7 +224,9 @@ def saturation_per_time_step(
     per_t = per_time_step(runs, "sat_t", at)
     threshold = runs[0].cfg.saturation if runs else 0.99
     title = f"Saturated share per time step (|h| > {threshold:g})"
-    return figures.lines(per_t, title, "fraction", key, style, xtitle="time step t", growing_x=False)
+    return figures.lines(
+        per_t, title, "fraction", key, style, xtitle="time step t", growing_x=False, empty=no_probe(runs)
+    )
 
 
 def preactivations(
@@ -179,7 +236,7 @@ def preactivations(
     for r in runs:
         steps, counts, edges = r.histograms("preact")
         if len(steps):
-            bars.append((r.label, edges, counts[probe_index(steps, at)]))
+            bars.append((r.label, edges, counts[probe_index(steps, at)], figures.run_color(r.id)))
     return figures.histogram_bars(bars, "Pre-activations of the cell's tanh (outer bins collect |a| > 10)", key, style)
 
 
@@ -187,7 +244,9 @@ def saturation_animation(
     run: RunData, which: str = "h_all", style: Style = DEFAULT, key: str | None = None
 ) -> go.Figure:
     steps, counts, edges = run.histograms(which)
-    return figures.histogram_animation("h", steps, counts, edges, run.label, key or f"sat-anim-{run.id}", style)
+    return figures.histogram_animation(
+        "h", steps, counts, edges, run.label, key or f"sat-anim-{run.id}", style, colour=figures.run_color(run.id)
+    )
 
 
 # ---- Gates (LSTM and GRU) ----
@@ -214,14 +273,14 @@ def gate_means(run: RunData, at: int | None = None, style: Style = DEFAULT, key:
     means = []
     for g in gates_of(run):
         values = run.series(f"gate_mean_t/{g}")[1]
-        means.append((f"{g} ({GATE_NAMES[g]})", np.arange(1, 1 + values.shape[1]), values[j]))
+        means.append((f"{g} ({GATE_NAMES[g]})", np.arange(1, 1 + values.shape[1]), values[j], GATE_COLORS[g]))
     title = f"Mean gate value per time step (step {int(steps[j])})"
     return figures.lines(means, title, "mean activation", key, style, xtitle="time step t", growing_x=False)
 
 
 def gate_scatter(run: RunData, at: int | None = None, style: Style = DEFAULT, key: str = "gates-scatter") -> go.Figure:
     steps, j = _gate_probe(run, at)
-    scatter = {g: run.series(f"unit_sat/{g}")[1][j] for g in gates_of(run) if g not in TANH_GATES}
+    scatter = [(g, run.series(f"unit_sat/{g}")[1][j], GATE_COLORS[g]) for g in gates_of(run) if g not in TANH_GATES]
     return figures.unit_saturation_scatter(scatter, f"Gate saturation per unit (step {int(steps[j])})", key, style)
 
 
@@ -241,16 +300,27 @@ def histogrammed_gates(run: RunData) -> list[str]:
 
 
 # ---- Compare ----
+def metric_titles(name: str, cfg: RunConfig) -> tuple[str, str]:
+    """A recorded scalar's chart title and y axis title, in words."""
+    if name.startswith("grad_norm/") and name not in METRICS:
+        return f"Gradient norm of {name.removeprefix('grad_norm/')}", "||dL/dθ||"
+    words = name.replace("_", " ")
+    title, ytitle = METRICS.get(name, (words[:1].upper() + words[1:], words))
+    return title.format(threshold=cfg.saturation), ytitle
+
+
 def metric(runs: Sequence[RunData], name: str, style: Style = DEFAULT, key: str | None = None) -> go.Figure:
-    series = [(r.label, *r.scalar(name)) for r in runs]
+    series = [_line(r, name) for r in runs]
+    title, ytitle = metric_titles(name, runs[0].cfg if runs else RunConfig())
     return figures.lines(
         series,
-        name,
-        name,
+        title,
+        ytitle,
         key or f"cmp-{name}",
         style,
         log_y=name.startswith(LOG_SCALE),
         markers=name in ("test_accuracy", "test_loss"),
+        empty=NO_EVALUATION if name.startswith("test_") else figures.Empty(),
     )
 
 

@@ -87,7 +87,7 @@ def test_overview_charts_contain_the_recorded_loss_and_a_reading(full_store, tra
     with Store(trained_store) as store:
         loss = store.scalars(1, ["loss"])["value"].to_numpy()
     panels = figures(at)[0]
-    assert panels["layout"]["yaxis"]["title"]["text"] == "training loss"
+    assert panels["layout"]["annotations"][0]["text"] == "training loss"
     drawn = {t["name"]: values(t["y"]) for t in panels["data"] if t["yaxis"] == "y"}
     np.testing.assert_allclose(drawn["1 · test-rnn"], loss, rtol=1e-6)
     text = " ".join(m.value for m in at.markdown)
@@ -267,9 +267,10 @@ def test_remedies_page_shows_the_set_side_by_side(remedies_store, monkeypatch):
         clipped = store.scalars(int(runs.loc["remedies-clip", "run_id"]), ["clipped"])["value"].mean()
     assert table["run"].str.split(" · ").str[1].tolist() == [name for name, _, _ in REMEDIES]
     np.testing.assert_allclose(table["test accuracy"], runs.loc[[n for n, _, _ in REMEDIES], "test_accuracy"])
-    assert [c for c in table["clipped steps"] if c] == [f"{clipped:.1%}"]  # only the clipping run clips
+    assert table["clipped steps"].dropna().tolist() == [clipped]  # only the clipping run clips
     acc, sat, flow = figures(at)
-    assert len(acc["data"]) == len(sat["data"]) == len(flow["data"]) == len(REMEDIES)
+    curves = [t for t in flow["data"] if t["mode"] == "lines"]  # not the marks of a gradient that reached 0
+    assert len(acc["data"]) == len(sat["data"]) == len(curves) == len(REMEDIES)
     next(b for b in at.button if b.label == "Pick these runs in the sidebar").click().run()
     assert sorted(at.session_state["selected_runs"]) == sorted(runs["run_id"])
 

@@ -26,10 +26,15 @@ def overview_at(step: int):
     """The Overview's figure for two runs that have reached `step`: loss, accuracy every 100 steps, saturation."""
     x = np.arange(1, step + 1)
     acc = np.arange(100, step + 1, 100)
-    loss = [("rnn", x, 2.3 * np.exp(-x / 3000) + 0.1), ("lstm", x, 2.4 * np.exp(-x / 500))]
-    accuracy = [("rnn", acc, 0.1 + 0.0 * acc), ("lstm", acc, 0.98 - 0.8 * np.exp(-acc / 400))]
-    saturated = [("rnn", x, 1 - np.exp(-x / 800)), ("lstm", x, 0.004 * (1 - np.exp(-x / 800)))]
-    panels = [("training loss", loss, False), ("test accuracy", accuracy, True), ("saturated |h|", saturated, False)]
+    red, blue = figures.run_color(1), figures.run_color(2)
+    loss = [("rnn", x, 2.3 * np.exp(-x / 3000) + 0.1, red), ("lstm", x, 2.4 * np.exp(-x / 500), blue)]
+    accuracy = [("rnn", acc, 0.1 + 0.0 * acc, red), ("lstm", acc, 0.98 - 0.8 * np.exp(-acc / 400), blue)]
+    saturated = [("rnn", x, 1 - np.exp(-x / 800), red), ("lstm", x, 0.004 * (1 - np.exp(-x / 800)), blue)]
+    panels = [
+        figures.Panel("training loss", loss),
+        figures.Panel("test accuracy", accuracy, True),
+        figures.Panel("saturated |h|", saturated),
+    ]
     return figures.stacked_panels(panels, "overview", "overview")
 
 
@@ -68,7 +73,7 @@ def test_held_ranges_skip_gaps_and_cover_what_can_be_drawn():
         top = figures.round_up(value)
         assert value <= top <= 1.25 * value, (value, top)
     # time-step axes do not grow, so they span exactly the data
-    fig = figures.lines([("a", np.arange(1, 29), np.ones(28))], "t", "y", "k", growing_x=False)
+    fig = figures.lines([("a", np.arange(1, 29), np.ones(28), "red")], "t", "y", "k", growing_x=False)
     assert axis_ranges(fig)["xaxis"] == [1.0, 28.0]
 
 
@@ -87,7 +92,7 @@ COUNT_REDRAWS = """() => { const c = document.getElementById('chart'); window.re
 
 def line_chart(n: int) -> str:
     x = np.arange(1, n + 1)
-    return figures.lines([("a", x, np.log1p(x)), ("b", x, np.sqrt(x) / 10)], "t", "y", "k").to_json()
+    return figures.lines([("a", x, np.log1p(x), "red"), ("b", x, np.sqrt(x) / 10, "blue")], "t", "y", "k").to_json()
 
 
 @needs_chromium

@@ -127,8 +127,8 @@ def sample(watches: dict[str, Watch], pages: dict, store: Path, ids: list[int]) 
 
 def scrubber_end(page) -> int:
     """The upper end of the sidebar's step scrubber ("Step shown"), -1 where it is not on the page."""
-    slider = page.locator("[data-testid=stSidebar] [role=slider]").first
+    slider = page.locator("[data-testid=stSidebar] [data-testid=stSlider] input[type=range]").first
     try:
-        return int(slider.get_attribute("aria-valuemax", timeout=2000) or -1)
+        return int(slider.get_attribute("max", timeout=2000) or -1)
     except PlaywrightError:
         return -1

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 import pandas as pd
 import streamlit as st
 
+from ..figures import run_color
 from ..store import UNFINISHED, Status, StoreError
 from . import state
 from .live import FED_REFRESH_S, feeding, resume_waiting
@@ -189,9 +190,15 @@ def sidebar() -> None:
         f"[Presenter view]({link}): this page with large fonts and no controls; the link keeps the runs and the step."
     )
     st.sidebar.caption(f"Store: `{path}`")
+    # Each picked run's chip in its charts' colour (the theme's own colour is neutral, so no run claims it).
+    chips = "".join(
+        f'[data-testid=stSidebar] [data-tag][aria-label^="{r} · "] {{ background: {run_color(r)}; color: white; }}'
+        for r in st.session_state["selected_runs"]
+    )
     # Streamlit fades every element while a fragment reruns; once a second that repaints every chart.
     st.html(
-        "<style>[data-stale] { opacity: 1 !important; transition: none !important; }"
+        f"<style>{chips}"
+        "[data-stale] { opacity: 1 !important; transition: none !important; }"
         "[data-testid=stStatusWidget] { display: none; }"
         # The picker grows to show every picked run: its own height cap hid chips below a scroll edge.
         "[data-testid=stSidebar] div:has(> [data-testid=stMultiSelectTagsContainer]) { max-height: none; }"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from rnnviz import views
-from rnnviz.dashboard import live, shown
+from rnnviz.dashboard import live, reads, shown
 
 st.title("Gradient flow")
 st.caption(
@@ -16,7 +16,10 @@ st.caption(
 
 def render(runs: list[shown.ShownRun]) -> None:
     style = shown.style()
-    live.live_chart("gf-heat", views.gradient_flow, runs, style=style)
+    # Cut at an earlier step (the scrubber, a replay), the heatmap keeps the whole runs' colour scale.
+    whole = shown.runs_now(reads.store_path(), [r.id for r in runs]) if shown.shown_step() is not None else None
+    zrange = views.gradient_scale(whole) if whole else None
+    live.live_chart("gf-heat", views.gradient_flow, runs, style=style, zrange=zrange)
     live.live_chart("gf-curve", views.gradient_curve, runs, style=style)
     for r in runs:
         c1, c2 = st.columns(2)

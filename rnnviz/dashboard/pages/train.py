@@ -24,6 +24,7 @@ from rnnviz.config import (
 )
 from rnnviz.dashboard import reads, shown, state
 from rnnviz.data import DataError
+from rnnviz.figures import MISSING
 from rnnviz.store import ACTIVE, RESUMABLE, UNFINISHED, Store, StoreError
 
 PAGES = Path(__file__).parent
@@ -357,6 +358,7 @@ def runs_section() -> None:
                 ]
             ],
             hide_index=True,
+            placeholder=MISSING,
             column_config={
                 "run_id": st.column_config.NumberColumn("id", width="small"),
                 "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0),

@@ -1,0 +1,242 @@
+"""The figure builders draw what a talk needs read right: one colour per run everywhere, colour scales and
+axes that keep their meaning, empty charts that say so."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from rnnviz import digits, figures, views
+from rnnviz.api import Run, open_run
+from rnnviz.config import RunConfig, remedies
+from rnnviz.report import report_figures
+from rnnviz.store import Store
+from rnnviz.trainer import train
+
+from .test_app import figures as shown
+from .test_app import open_page, quick
+
+
+@pytest.fixture(scope="module")
+def pair(trained_store):
+    """The RNN (run 1) and the LSTM (run 2) of the trained store."""
+    return [open_run(trained_store, 1), open_run(trained_store, 2)]
+
+
+def run_colours(fig) -> dict[int, set[str]]:
+    """Each run's colours in a figure, by the run id its trace names or its panel title start with."""
+    found: dict[int, set[str]] = {}
+    for trace in fig.data:
+        name = trace.name or ""
+        if " · " in name and trace.type in ("scatter", "bar"):
+            colour = trace.line.color if trace.type == "scatter" and trace.mode != "markers" else trace.marker.color
+            found.setdefault(int(name.split(" · ")[0]), set()).add(colour)
+    return found
+
+
+def test_a_run_has_one_colour_on_every_figure_whatever_its_place(pair):
+    rnn, lstm = pair
+    figs = [
+        views.overview(pair),
+        views.overview([lstm]),
+        views.gradient_curve([lstm, rnn]),
+        views.global_norm(lstm),
+        views.saturation_histogram([lstm, rnn]),
+        views.saturation_over_training(pair),
+        views.saturation_per_time_step([lstm]),
+        views.preactivations(pair),
+        views.saturation_animation(lstm),
+        views.metric([lstm, rnn], "test_accuracy"),
+        *(fig for _, fig in report_figures(pair)),
+    ]
+    seen: dict[int, set[str]] = {}
+    for fig in figs:
+        for run_id, colours in run_colours(fig).items():
+            seen.setdefault(run_id, set()).update(colours)
+    assert seen == {1: {figures.run_color(1)}, 2: {figures.run_color(2)}}
+    assert figures.run_color(1) != figures.run_color(2)
+
+
+def test_the_ten_digit_classes_have_ten_colours():
+    T = 28
+    probs = np.full((T, 10), 0.1)
+    insp = digits.Inspection(
+        image=np.zeros((28, 28), np.uint8),
+        label=8,
+        positions=np.arange(784).reshape(T, 28),
+        h=np.zeros((T, 4)),
+        probs=probs,
+        grad_x=np.ones(T),
+    )
+    colours = [t.line.color for t in digits.probabilities_figure(insp, 5).data]
+    assert len(set(colours)) == 10
+
+
+def test_the_heatmaps_colour_scale_spans_whole_decades_and_holds_when_given():
+    steps = np.array([1, 10, 20])
+    flow = np.array([[3e-5, 0.2], [2e-9, 0.3], [0.0, 0.4]])  # t = 1 underflows to 0 at step 20
+    fig = figures.gradient_heatmaps([("1 · rnn", steps, flow)], "k")
+    assert (fig.layout.coloraxis.cmin, fig.layout.coloraxis.cmax) == (-38, 0)  # 0 drawn at float32's floor
+    early = figures.gradient_heatmaps([("1 · rnn", steps[:1], flow[:1])], "k")
+    assert (early.layout.coloraxis.cmin, early.layout.coloraxis.cmax) == (-5, 0)
+    held = figures.gradient_heatmaps([("1 · rnn", steps[:1], flow[:1])], "k", zrange=(-38, 0))
+    assert (held.layout.coloraxis.cmin, held.layout.coloraxis.cmax) == (-38, 0)
+
+
+def test_a_replay_shows_the_gradient_on_the_whole_runs_colour_scale(trained_store, monkeypatch):
+    monkeypatch.setenv("RNNVIZ_STORE", str(trained_store))
+    at = open_page("gradient_flow")
+    whole = [figures.floored(open_run(trained_store, i).gradient_flow()[1]) for i in (1, 2)]
+    scale = figures.held_range(whole, log=True)
+    for step in (1, 15, 30):  # the first probe, one between, the end
+        at.slider(key="scrub").set_value(step).run()
+        coloraxis = shown(at)[0]["layout"]["coloraxis"]
+        assert [coloraxis["cmin"], coloraxis["cmax"]] == scale, step
+
+
+@pytest.fixture
+def before_evaluation(tmp_path):
+    """A run 40 steps in, before its first evaluation, and one queued that has recorded nothing."""
+    with Store(tmp_path / "early.sqlite") as store:
+        early = store.create_run(RunConfig(name="early", eval_every=100))
+        store.mark_running(early, os.getpid())
+        scalars = [(s, name, 2.3 - s / 100) for s in range(1, 41) for name in ("loss", "saturated")]
+        store.append(early, 40, scalars, [], {})
+        queued = store.create_run(RunConfig(name="queued"))
+        yield Run(store, early), Run(store, queued)
+
+
+def notes(fig) -> dict[str, str]:
+    """The notes in the middle of a figure's plots, by the y axis they sit on (not the panels' titles)."""
+    annotations = fig.to_plotly_json()["layout"].get("annotations", [])
+    return {a["yref"].removesuffix(" domain"): a["text"] for a in annotations if a.get("y") == 0.5}
+
+
+def test_a_chart_with_nothing_yet_shows_meaningful_axes_and_says_why(before_evaluation):
+    early, queued = before_evaluation
+    overview = views.overview([early]).to_plotly_json()["layout"]
+    assert overview["yaxis2"]["range"] == [0, 1]  # test accuracy, not Plotly's -1 to 4
+    assert notes(views.overview([early])) == {"y2": "no evaluation yet"}
+    accuracy = views.metric([early], "test_accuracy")
+    assert list(accuracy.layout.yaxis.range) == [0, 1] and list(accuracy.layout.xaxis.range) == [0, 100]
+    assert notes(accuracy) == {"y": "no evaluation yet"}
+    nothing = views.overview([queued]).to_plotly_json()["layout"]
+    assert nothing["xaxis"]["range"] == [0, 100] and nothing["yaxis3"]["range"] == [0, 1]
+    assert set(notes(views.overview([queued])).values()) == {"no data yet", "no evaluation yet"}
+    curve = views.gradient_curve([queued, early])
+    assert list(curve.layout.xaxis.range) == [1, 28] and notes(curve) == {"y": "no probe yet"}
+    assert list(curve.layout.yaxis.range) == [-1, 0]  # 0.1 to 1 on its log axis
+    assert notes(views.gradient_flow([queued])) == {"y": "no probe yet"}
+    assert notes(views.global_norm(queued)) == {"y": "no data yet"}
+    assert not notes(views.metric([early], "loss"))  # a chart with data has no note
+
+
+def test_a_line_that_reaches_0_on_a_log_axis_is_marked_at_the_floor_and_named():
+    x = np.arange(1, 9)
+    y = np.array([1e-3, 1e-5, 2e-7, 0.0, 0.0, 0.0, 0.0, 0.0])  # the ratio underflowed to exactly 0
+    fig = figures.lines([("1 · rnn", x, y, "#d62728")], "ratio", "ratio", "k", log_y=True)
+    floor = 10.0 ** fig.layout.yaxis.range[0]
+    line, zeros = fig.data
+    np.testing.assert_allclose(line.y, [1e-3, 1e-5, 2e-7, floor, floor, floor, floor, floor], rtol=1e-6)
+    assert zeros.mode == "markers" and list(zeros.x) == [4, 5, 6, 7, 8] and set(zeros.y) == {floor}
+    assert zeros.marker.color == "#d62728" and zeros.name == "1 · rnn: reached 0 (drawn at the floor)"
+    assert len(figures.lines([("1 · rnn", x, y + 1e-9, "red")], "r", "r", "k", log_y=True).data) == 1
+    vanished = figures.lines([("1 · rnn", x, 0 * y, "red")], "r", "r", "k", log_y=True)  # 0 from the start
+    assert not notes(vanished) and len(vanished.data[1].x) == len(x)
+
+
+def test_log_axes_label_decades_only(pair):
+    rnn, lstm = pair
+    figs = [views.global_norm(rnn), views.param_norms(lstm), views.gradient_curve(pair), views.metric(pair, "loss")]
+    for fig in figs:
+        layout = fig.to_plotly_json()["layout"]
+        logs = [a for name, a in layout.items() if name.startswith("yaxis") and a.get("type") == "log"]
+        assert logs and all(a["minorloglabels"] == "none" for a in logs), layout["title"]["text"]
+
+
+@pytest.mark.parametrize("large", [False, True])
+def test_axis_titles_stand_clear_of_tick_labels_however_wide(pair, large):
+    """Plotly places an axis title at a distance set by its font alone, over long labels such as 10^-24 or
+    a presenter's 22 px digits; a standoff from the labels (and margins that grow to fit) keeps it clear."""
+    style = figures.Style.for_talks(large)
+    figs = [
+        views.gradient_flow(pair, style),
+        views.gradient_curve(pair, style=style),
+        views.global_norm(pair[0], style),
+        views.gate_scatter(pair[1], style=style),
+        views.gate_histograms(pair[1], "f", style),
+    ]
+    for fig in figs:
+        layout = fig.to_plotly_json()["layout"]
+        titled = [a for name, a in layout.items() if name[1:5] == "axis" and a.get("title", {}).get("text")]
+        assert titled, layout["title"]["text"]
+        for a in titled:
+            assert a["automargin"] and a["title"]["standoff"] >= 10, (layout["title"]["text"], a["title"])
+
+
+@pytest.mark.parametrize("large", [False, True])
+def test_the_overview_fits_a_1440x900_screen_with_each_panel_titled_above_it(pair, large):
+    fig = views.overview(pair, figures.Style.for_talks(large))
+    assert fig.layout.height <= 600  # under the page's title and the runs' status lines
+    titles = [a.text for a in fig.layout.annotations if a.yanchor == "bottom"]
+    assert titles == ["training loss", "test accuracy", "saturated |h|"]
+    assert not any(fig.layout[f"yaxis{k}"].title.text for k in ("", "2", "3"))  # turned on its side: too long
+
+
+@pytest.mark.parametrize("large", [False, True])
+def test_the_saturation_animation_labels_a_few_steps_and_plays_in_its_runs_colour(pair, large):
+    lstm = pair[1]
+    fig = views.saturation_animation(lstm, style=figures.Style.for_talks(large))
+    slider, menu = fig.layout.sliders[0], fig.layout.updatemenus[0]
+    assert {s.label for s in slider.steps} == {""} and slider.ticklen == slider.minorticklen == 0  # no smear
+    assert [a.text for a in fig.layout.annotations] == ["1", "10", "20", "30"]  # the probes; at most 5 of 120
+    assert not slider.currentvalue.visible and fig.layout.title.text == "2 · test-lstm: step 30"
+    assert all(frame.layout.title.text == f"2 · test-lstm: step {frame.name}" for frame in fig.frames)
+    assert menu.pad.t > slider.pad.t and [b.label for b in menu.buttons] == ["Play", "Pause"]  # under the slider
+    assert {frame.data[0].marker.color for frame in fig.frames} == {figures.run_color(2)}
+
+
+def test_a_long_animation_labels_five_steps_where_the_slider_puts_them():
+    steps = np.arange(1, 5001, 10)
+    counts = np.ones((len(steps), 8))
+    fig = figures.histogram_animation("h", steps, counts, np.linspace(-1, 1, 9), "1 · rnn", "k", colour="red")
+    assert len(fig.frames) == 120 and len(fig.layout.sliders[0].steps) == 120
+    labels = fig.layout.annotations
+    assert [a.text for a in labels] == ["1", "1,261", "2,521", "3,731", "4,991"]  # of the 120 frames shown
+    assert [(a.x, a.xshift) for a in (labels[0], labels[-1])] == [(0, 10), (1, -10)]
+
+
+def test_the_gate_scatter_narrows_its_plot_to_stay_square_rather_than_stretch_its_fractions(pair):
+    layout = views.gate_scatter(pair[1]).layout
+    assert layout.xaxis.constrain == layout.yaxis.constrain == "domain" and layout.yaxis.scaleanchor == "x"
+    assert list(layout.xaxis.range) == list(layout.yaxis.range) == [-0.02, 1.02]
+
+
+def test_metrics_are_titled_in_words_not_by_their_recorded_names(pair):
+    accuracy = views.metric(pair, "test_accuracy")
+    assert (accuracy.layout.title.text, accuracy.layout.yaxis.title.text) == ("Test accuracy", "accuracy")
+    saturated = views.metric(pair, "saturated")
+    assert saturated.layout.title.text == "Saturated units (fraction of |h| > 0.99, all time steps)"
+    assert views.metric(pair, "grad_norm/rnn.weight_hh_l0").layout.title.text == "Gradient norm of rnn.weight_hh_l0"
+    for name in pair[0].scalar_names():
+        title = views.metric(pair, name).layout.title.text
+        assert title[0].isupper() and ("_" not in name or name not in title), (name, title)
+
+
+def test_tables_show_a_dash_for_a_missing_value(tmp_path, monkeypatch):
+    path = tmp_path / "set.sqlite"
+    with Store(path) as store:
+        for cfg in [c for c in remedies(clip=0.5, **quick(steps=10)) if c.name in ("blog-rnn", "remedies-clip")]:
+            assert train(cfg, store).status == "finished"
+        store.create_run(RunConfig(name="queued"))  # no accuracy, no saturation yet
+    monkeypatch.setenv("RNNVIZ_STORE", str(path))
+    train_page = open_page("train")
+    assert train_page.dataframe[0].proto.placeholder == figures.MISSING  # not 'None'
+    page = open_page("remedies")
+    assert page.dataframe[0].proto.placeholder == figures.MISSING
+    clipped = page.dataframe[0].value.set_index("run")["clipped steps"]
+    assert np.isnan(clipped.iloc[0]) and 0 <= clipped.iloc[1] <= 1  # the baseline does not clip: a dash
+    titles = [fig["layout"]["title"]["text"] for fig in shown(page)[:2]]
+    assert titles == ["Test accuracy", "Saturated units (fraction of |h| > 0.99, all time steps)"]
