@@ -154,6 +154,7 @@ def build_parser() -> Parser:
     p.add_argument("--run-id", type=int, required=True)
     p.add_argument("--resume", action="store_true")
     p.add_argument("--threads", type=int, default=0, help="torch threads, the launcher's share of the cores")
+    p.add_argument("--active-runs", type=int, default=0, help="the launcher's cap on runs training at once")
     _store_arg(p)
     return parser
 
@@ -195,7 +196,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
             cfg = cfg.replace(threads=args.threads)
         result = train(cfg, store, run_id=args.run_id, should_stop=lambda: flag[0], resume=args.resume)
         try:
-            runner.start_waiting(store, Limits.from_env())  # this run's slot is free: the next of its set
+            limits = Limits.from_env()
+            if args.active_runs:  # the cap the set was launched under
+                limits = dataclasses.replace(limits, active_runs=args.active_runs)
+            runner.start_waiting(store, limits)  # this run's slot is free: the next of its set
         except (StoreError, ConfigError) as exc:
             print(f"rnnviz: could not start the next waiting run: {exc}", file=sys.stderr)
     print(json.dumps(result.to_dict()), flush=True)
@@ -283,11 +287,12 @@ def cmd_app(args: argparse.Namespace) -> int:
     reaches Streamlit)."""
     here = Path(__file__).parent
     settings = tomllib.loads((here / "dashboard" / "web" / "streamlit.toml").read_text())
+    env = dict(os.environ)  # the server's: it finds the store in $RNNVIZ_STORE
     if args.store:
-        os.environ["RNNVIZ_STORE"] = str(Path(args.store).expanduser().resolve())
+        env["RNNVIZ_STORE"] = str(Path(args.store).expanduser().resolve())
     # glibc gives each of the server's many threads its own malloc arena; their fragmentation grew the
     # server by ~25 MiB a minute under three watching tabs, two arenas by ~4 (bench/bench_load.py).
-    os.environ.setdefault("MALLOC_ARENA_MAX", "2")
+    env.setdefault("MALLOC_ARENA_MAX", "2")
     cmd = [
         sys.executable,
         "-m",
@@ -300,7 +305,7 @@ def cmd_app(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(shlex.join(cmd))
         return 0
-    os.execv(sys.executable, cmd)
+    os.execve(sys.executable, cmd, env)
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
@@ -332,9 +337,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     datamod.check_dir(args.data_dir)
     if not args.data_dir and datamod.locate("mnist") is None:
         raise DataError("MNIST is not on this machine: run `rnnviz data --download` first, or give --data-dir")
-    # the trainers start the waiting runs themselves, under the same cap
-    os.environ[Limits.env_name("active_runs")] = str(args.jobs)
-    limits = Limits.from_env()
+    # the trainers start the waiting runs themselves, under the same cap (runner passes it on to them)
+    limits = dataclasses.replace(Limits.from_env(), active_runs=args.jobs)
     with Store(args.store) as store:
         try:
             ids = runner.record(configs, store, limits, report=lambda line: print(line, flush=True))

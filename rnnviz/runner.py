@@ -66,7 +66,7 @@ def start_waiting(store: Store, limits: Limits) -> list[int]:
     """Start waiting runs while there are free slots under the cap; returns the ids started."""
     claimed = store.claim_waiting(limits.active_runs)
     for run_id in claimed:
-        _spawn(store, run_id)
+        _spawn(store, run_id, "--active-runs", str(limits.active_runs))
     return claimed
 
 
