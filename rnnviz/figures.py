@@ -83,15 +83,18 @@ def _note(text: str, style: Style, y: str = "y") -> dict:
     )
 
 
-def base_layout(style: Style, title: str, key: str, **extra) -> dict:
+def base_layout(style: Style, title: str, key: str, panels: bool = False, **extra) -> dict:
     """The layout every figure shares, as a plain dict: building figures in one go (not update_layout) is
-    ~10x cheaper, which matters when several tabs redraw every chart each second. `extra` overrides."""
+    ~10x cheaper, which matters when several tabs redraw every chart each second. `panels`: room under the
+    title for the panels' own titles (make_subplots). `extra` overrides."""
     base = dict(
         title=dict(text=title, font=dict(size=style.font_size + 4)),
         font=dict(size=style.font_size),
         height=style.height + 4 * style.font_size,
-        margin=dict(l=60, r=20, t=60, b=50 + 4 * style.font_size),
-        legend=dict(orientation="h", yanchor="top", y=-0.25, xanchor="left", x=0),
+        # Axes push these margins as far as their tick labels and titles need (automargin), and the legend
+        # below them reserves its own rows: nothing overlaps at any font size or width.
+        margin=dict(l=20, r=20, t=int((4.5 if panels else 3) * style.font_size) + 18, b=10),
+        legend=dict(orientation="h", yref="container", yanchor="bottom", y=0, xanchor="left", x=0),
         uirevision=key,  # keep the user's zoom across live refreshes
         # A hand-set look instead of a template: templates cost ~7 ms a figure and bloat every refresh.
         plot_bgcolor="white",
@@ -100,13 +103,35 @@ def base_layout(style: Style, title: str, key: str, **extra) -> dict:
     return {**base, **extra}
 
 
+TITLE_STANDOFF = 10  # px between an axis' tick labels and its title
+Y_TICKS = dict(ticklabelstandoff=8)  # a y axis' labels clear of the x axis' first label at the corner
+
+
 def axis(title: str, **extra) -> dict:
-    return dict(title=dict(text=title), gridcolor="#e8e8e8", zerolinecolor="#cccccc", **extra)
+    """An axis whose title stands clear of its tick labels, however wide they are (Plotly's default places
+    the title at a distance set by the font size alone, over long labels such as 10^-24)."""
+    return dict(
+        title=dict(text=title, standoff=TITLE_STANDOFF),
+        automargin=True,
+        gridcolor="#e8e8e8",
+        zerolinecolor="#cccccc",
+        **extra,
+    )
+
+
+def y_axis(title: str, **extra) -> dict:
+    return axis(title, **Y_TICKS, **extra)
 
 
 def log_axis(title: str, **extra) -> dict:
-    """A log axis labelled at powers of ten only: Plotly's labels at 2..9 of each decade crowd each other."""
-    return axis(title, type="log", exponentformat="power", minorloglabels="none", **extra)
+    """A log y axis labelled at powers of ten only: Plotly's labels at 2..9 of each decade crowd each other."""
+    return y_axis(title, type="log", exponentformat="power", minorloglabels="none", **extra)
+
+
+def tidy_axes(fig: go.Figure) -> go.Figure:
+    """The settings of axis() and y_axis() on every axis of a figure made with make_subplots."""
+    fig.update_xaxes(automargin=True, title_standoff=TITLE_STANDOFF)
+    return fig.update_yaxes(automargin=True, title_standoff=TITLE_STANDOFF, **Y_TICKS)
 
 
 def _zeros_at_floor(series: list[Line], yrange: list[float]) -> tuple[list[Line], list[dict]]:
@@ -236,7 +261,7 @@ def lines(
                 line=dict(color=colour, width=2),
             )
         )
-    yaxis = log_axis(ytitle) if log_y else axis(ytitle)
+    yaxis = log_axis(ytitle) if log_y else y_axis(ytitle)
     return go.Figure(
         data=traces + marks,
         layout=base_layout(
@@ -324,7 +349,8 @@ def gradient_heatmaps(
     if held is None:
         fig.update_xaxes(range=Empty().x)
         fig.add_annotation(_note("no probe yet", style))
-    return fig.update_layout(base_layout(style, "Gradient reaching each time step (log10 ||dL/dh_t||)", key))
+    title = "Gradient reaching each time step (log10 ||dL/dh_t||)"
+    return tidy_axes(fig).update_layout(base_layout(style, title, key, panels=True))
 
 
 def histogram_bars(
@@ -363,7 +389,7 @@ def histogram_bars(
     if not runs:
         fig.update_yaxes(range=[0, 1], tickformat=".0%")
         fig.add_annotation(_note("no probe yet", style))
-    return fig.update_layout(base_layout(style, title, key, bargap=0))
+    return tidy_axes(fig).update_layout(base_layout(style, title, key, panels=True, bargap=0))
 
 
 def histogram_animation(
@@ -444,7 +470,7 @@ def histogram_over_training(
             hovertemplate="step %{x}<br>value %{y:.2f}<br>%{z:.1%}<extra></extra>",
         )
     )
-    return fig.update_layout(base_layout(style, title, key, xaxis=axis("training step"), yaxis=axis("value")))
+    return fig.update_layout(base_layout(style, title, key, xaxis=axis("training step"), yaxis=y_axis("value")))
 
 
 def unit_saturation_scatter(
@@ -482,7 +508,7 @@ def unit_saturation_scatter(
             title,
             key,
             xaxis=axis("fraction of time left-saturated (< 0.1)", range=[-0.02, 1.02]),
-            yaxis=axis("fraction of time right-saturated (> 0.9)", range=[-0.02, 1.02], scaleanchor="x"),
+            yaxis=y_axis("fraction of time right-saturated (> 0.9)", range=[-0.02, 1.02], scaleanchor="x"),
         ),
     )
 
@@ -559,8 +585,14 @@ def stacked_panels(
 ) -> go.Figure:
     """Panels stacked on one shared x axis: one plot to draw, not one per panel, and the panels stay aligned
     (accuracy falls where saturation rises). Each line brings its run's colour. Axis ranges are held
-    (held_range); a panel with nothing to draw yet shows its Empty axes and note."""
-    n, gap = len(panels), 0.07
+    (held_range); a panel with nothing to draw yet shows its Empty axes and note. Each panel's title is a
+    line of text above it, not a y axis title: turned on its side, a title longer than its panel is high
+    ran into the next one in large fonts. Three panels fit a 1440x900 screen under the page's title."""
+    n, f = len(panels), style.font_size
+    height_px = 180 * n + 30
+    top_px = 3 * f + 18 + int(1.5 * f)  # the title, then the first panel's title
+    plot_px = height_px - top_px - int(4.2 * f) - 20  # less the x axis and the legend under it
+    gap = (1.5 * f + 10) / plot_px  # room for a panel's title
     height = (1 - gap * (n - 1)) / n
     traces, axes, notes = [], {}, []
     for p, panel in enumerate(panels):
@@ -571,7 +603,20 @@ def stacked_panels(
         if yrange is None:
             yrange = _empty_y(panel.empty, log=False)
             notes.append(_note(panel.empty.note, style, y))
-        axes[yname] = axis(panel.title, domain=domain, anchor="x", **ranged(yrange))
+        axes[yname] = y_axis("", domain=domain, anchor="x", nticks=4, **ranged(yrange))
+        notes.append(
+            dict(
+                text=panel.title,
+                xref="paper",
+                x=0,
+                xanchor="left",
+                yref=f"{y} domain",
+                y=1,
+                yanchor="bottom",
+                showarrow=False,
+                font=dict(size=f + 2),
+            )
+        )
         for label, x, yv, colour in panel.series:
             x, yv = downsample(x, yv)
             traces.append(
@@ -590,8 +635,6 @@ def stacked_panels(
             )
     xrange = held_range([s[1] for panel in panels for s in panel.series], pad=0.0) or list(Empty().x)
     xaxis = axis(xtitle, anchor=f"y{n}" if n > 1 else "y", **ranged(xrange))
-    layout = base_layout(style, title, key, xaxis=xaxis, annotations=notes, **axes)
-    layout["height"] = int(style.height * 0.6 * n) + 4 * style.font_size
-    layout["legend"] = dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1)
-    layout["margin"] = dict(l=70, r=20, t=90, b=60)
+    layout = {**base_layout(style, title, key, xaxis=xaxis, annotations=notes, height=height_px), **axes}
+    layout["margin"] = {**layout["margin"], "t": top_px}
     return go.Figure(data=traces, layout=layout)

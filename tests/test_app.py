@@ -86,7 +86,7 @@ def test_overview_charts_contain_the_recorded_loss_and_a_reading(full_store, tra
     with Store(trained_store) as store:
         loss = store.scalars(1, ["loss"])["value"].to_numpy()
     panels = figures(at)[0]
-    assert panels["layout"]["yaxis"]["title"]["text"] == "training loss"
+    assert panels["layout"]["annotations"][0]["text"] == "training loss"
     drawn = {t["name"]: values(t["y"]) for t in panels["data"] if t["yaxis"] == "y"}
     np.testing.assert_allclose(drawn["1 · test-rnn"], loss, rtol=1e-6)
     text = " ".join(m.value for m in at.markdown)

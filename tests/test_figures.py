@@ -108,9 +108,9 @@ def before_evaluation(tmp_path):
 
 
 def notes(fig) -> dict[str, str]:
-    """The notes on a figure's plots, by the y axis they sit on (not the panels' titles, which sit on the paper)."""
+    """The notes in the middle of a figure's plots, by the y axis they sit on (not the panels' titles)."""
     annotations = fig.to_plotly_json()["layout"].get("annotations", [])
-    return {a["yref"].removesuffix(" domain"): a["text"] for a in annotations if a["yref"] != "paper"}
+    return {a["yref"].removesuffix(" domain"): a["text"] for a in annotations if a.get("y") == 0.5}
 
 
 def test_a_chart_with_nothing_yet_shows_meaningful_axes_and_says_why(before_evaluation):
@@ -153,3 +153,32 @@ def test_log_axes_label_decades_only(pair):
         layout = fig.to_plotly_json()["layout"]
         logs = [a for name, a in layout.items() if name.startswith("yaxis") and a.get("type") == "log"]
         assert logs and all(a["minorloglabels"] == "none" for a in logs), layout["title"]["text"]
+
+
+@pytest.mark.parametrize("large", [False, True])
+def test_axis_titles_stand_clear_of_tick_labels_however_wide(pair, large):
+    """Plotly places an axis title at a distance set by its font alone, over long labels such as 10^-24 or
+    a presenter's 22 px digits; a standoff from the labels (and margins that grow to fit) keeps it clear."""
+    style = figures.Style.for_talks(large)
+    figs = [
+        views.gradient_flow(pair, style),
+        views.gradient_curve(pair, style=style),
+        views.global_norm(pair[0], style),
+        views.gate_scatter(pair[1], style=style),
+        views.gate_histograms(pair[1], "f", style),
+    ]
+    for fig in figs:
+        layout = fig.to_plotly_json()["layout"]
+        titled = [a for name, a in layout.items() if name[1:5] == "axis" and a.get("title", {}).get("text")]
+        assert titled, layout["title"]["text"]
+        for a in titled:
+            assert a["automargin"] and a["title"]["standoff"] >= 10, (layout["title"]["text"], a["title"])
+
+
+@pytest.mark.parametrize("large", [False, True])
+def test_the_overview_fits_a_1440x900_screen_with_each_panel_titled_above_it(pair, large):
+    fig = views.overview(pair, figures.Style.for_talks(large))
+    assert fig.layout.height <= 600  # under the page's title and the runs' status lines
+    titles = [a.text for a in fig.layout.annotations if a.yanchor == "bottom"]
+    assert titles == ["training loss", "test accuracy", "saturated |h|"]
+    assert not any(fig.layout[f"yaxis{k}"].title.text for k in ("", "2", "3"))  # turned on its side: too long
