@@ -104,6 +104,7 @@ def base_layout(style: Style, title: str, key: str, panels: bool = False, **extr
 
 
 TITLE_STANDOFF = 10  # px between an axis' tick labels and its title
+PERCENT = ".3~%"  # shares as percentages with the digits that tell ticks apart: 0.5%, 1%, 1.5%, not 1%, 1%, 2%
 Y_TICKS = dict(ticklabelstandoff=8)  # a y axis' labels clear of the x axis' first label at the corner
 
 
@@ -158,6 +159,13 @@ def _zeros_at_floor(series: list[Line], yrange: list[float]) -> tuple[list[Line]
                 )
             )
     return moved, marks
+
+
+def _padded(edges: np.ndarray) -> dict:
+    """An x range of histogram bins with a little room each side: the outer bins (|h| near 1, where a
+    saturated RNN piles up) are not hidden on the frame, and the end labels clear the y axis' labels."""
+    pad = 0.02 * float(edges[-1] - edges[0])
+    return dict(range=[float(edges[0]) - pad, float(edges[-1]) + pad], autorange=False)
 
 
 def _finite(values: list[np.ndarray]) -> np.ndarray:
@@ -362,7 +370,7 @@ def histogram_bars(
 ) -> go.Figure:
     """Side-by-side histograms (label, edges, counts, colour) as fractions; dashed lines at +-threshold."""
     fig = make_subplots(
-        rows=1, cols=max(1, len(runs)), subplot_titles=[r[0] for r in runs] or [""], horizontal_spacing=0.05
+        rows=1, cols=max(1, len(runs)), subplot_titles=[r[0] for r in runs] or [""], horizontal_spacing=0.08
     )
     for i, (label, edges, counts, colour) in enumerate(runs):
         total = counts.sum()
@@ -384,10 +392,11 @@ def histogram_bars(
             for x in (-threshold, threshold):
                 if edges[0] <= x <= edges[-1]:
                     fig.add_vline(x=x, line_dash="dash", line_color="grey", row=1, col=i + 1)
-        fig.update_yaxes(tickformat=".0%", row=1, col=i + 1)
+        fig.update_yaxes(tickformat=PERCENT, row=1, col=i + 1)
+        fig.update_xaxes(**_padded(edges), row=1, col=i + 1)
     fig.update_annotations(font_size=style.font_size)  # the panels' run labels, large for talks too
     if not runs:
-        fig.update_yaxes(range=[0, 1], tickformat=".0%")
+        fig.update_yaxes(range=[0, 1], tickformat=PERCENT)
         fig.add_annotation(_note("no probe yet", style))
     return tidy_axes(fig).update_layout(base_layout(style, title, key, panels=True, bargap=0))
 
@@ -466,7 +475,7 @@ def histogram_over_training(
             colorscale="Magma",
             zmin=0,
             zmax=zmax,
-            colorbar=dict(title="share", tickformat=".0%"),
+            colorbar=dict(title="share", tickformat=PERCENT),
             hovertemplate="step %{x}<br>value %{y:.2f}<br>%{z:.1%}<extra></extra>",
         )
     )
