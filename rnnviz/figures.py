@@ -401,6 +401,32 @@ def histogram_bars(
     return tidy_axes(fig).update_layout(base_layout(style, title, key, panels=True, bargap=0))
 
 
+def _slider_labels(names: list[str], yshift: int) -> list[dict]:
+    """A few of a slider's step names (the first, the last, evenly between) as annotations under its rail.
+    Plotly labels every step or, to fit, every n-th: a crowd, or the wanted ones hidden. It places step k of
+    n at 10 px + (width - 20 px) * k / (n - 1) from the left, so the label at that fraction of the paper is
+    shifted by 10 * (1 - 2 * fraction) px."""
+    shown = np.unique(np.linspace(0, len(names) - 1, min(len(names), 5)).round().astype(int))
+    labels = []
+    for k in shown:
+        u = float(k / max(len(names) - 1, 1))
+        labels.append(
+            dict(
+                text=names[k],
+                xref="paper",
+                x=u,
+                xshift=10 * (1 - 2 * u),
+                xanchor="center",
+                yref="paper",
+                y=0,
+                yshift=yshift,
+                yanchor="top",
+                showarrow=False,
+            )
+        )
+    return labels
+
+
 def histogram_animation(
     label: str,
     steps: np.ndarray,
@@ -414,50 +440,71 @@ def histogram_animation(
     colour: str,
 ) -> go.Figure:
     """One histogram per probe step (of the run `title` names, drawn in `colour`), played as an animation
-    with a slider (for talks)."""
+    (for talks). Under the axis, a slider with a few labelled steps, and under it Play and Pause; the step
+    shown is in the title, which each frame sets."""
     centres, widths = (edges[:-1] + edges[1:]) / 2, np.diff(edges)
     keep = np.unique(np.linspace(0, len(steps) - 1, min(len(steps), 120)).round().astype(int))
     totals = np.maximum(counts.sum(1, keepdims=True), 1)
     fracs = counts / totals
     ymax = float(fracs.max()) if fracs.size else 1.0
+    names = [str(int(steps[j])) for j in keep]
 
-    def bar(j: int) -> go.Bar:
-        return go.Bar(x=centres, y=fracs[j], width=widths, name=title, marker_color=colour)
+    def bar(j: int) -> dict:
+        return dict(type="bar", x=centres, y=fracs[j], width=widths, name=title, marker=dict(color=colour))
 
-    fig = go.Figure(data=[bar(keep[-1])] if len(keep) else [])
-    fig.frames = [go.Frame(data=[bar(j)], name=str(int(steps[j]))) for j in keep]
+    def heading(j: int) -> str:
+        return f"{title}: step {int(steps[j]):,}"
+
+    frames = [dict(name=name, data=[bar(j)], layout=dict(title=dict(text=heading(j)))) for name, j in zip(names, keep)]
+    go_to = dict(mode="immediate", frame=dict(duration=0, redraw=True), transition=dict(duration=0))
     play = dict(
         label="Play",
         method="animate",
         args=[None, dict(frame=dict(duration=frame_ms, redraw=True), fromcurrent=True, transition=dict(duration=0))],
     )
-    pause = dict(label="Pause", method="animate", args=[[None], dict(mode="immediate", frame=dict(duration=0))])
-    fig.update_layout(
-        updatemenus=[dict(type="buttons", buttons=[play, pause], x=0, y=-0.18, xanchor="left", direction="right")],
+    pause = dict(label="Pause", method="animate", args=[[None], go_to])
+    f = style.font_size
+    below_axis = int(2.6 * f) + 2 * TITLE_STANDOFF  # the axis' tick labels and title
+    rail = 28  # the slider's rail and grip
+    slider = rail + int(1.4 * f) + 8  # with its labels
+    layout = base_layout(
+        style,
+        heading(keep[-1]) if len(keep) else title,
+        key,
+        height=style.height + 4 * f + slider + int(1.6 * f) + 20,
+        xaxis=axis(label, **_padded(edges)),
+        yaxis=y_axis("", range=[0, ymax * 1.05], tickformat=PERCENT),
+        showlegend=False,
+        annotations=_slider_labels([f"{int(n):,}" for n in names], -(below_axis + rail)),
         sliders=[
             dict(
                 active=len(keep) - 1,
-                currentvalue=dict(prefix="step "),
-                y=-0.1,
-                x=0.15,
-                len=0.85,
-                steps=[
-                    dict(
-                        label=str(int(steps[j])),
-                        method="animate",
-                        args=[[str(int(steps[j]))], dict(mode="immediate", frame=dict(duration=0, redraw=True))],
-                    )
-                    for j in keep
-                ],
+                currentvalue=dict(visible=False),
+                x=0,
+                len=1,
+                y=0,
+                yanchor="top",
+                pad=dict(t=below_axis, b=0, l=0, r=0),
+                ticklen=0,  # a tick for each of up to 120 frames was a smear
+                minorticklen=0,
+                steps=[dict(label="", value=n, method="animate", args=[[n], go_to]) for n in names],
             )
         ],
-        yaxis=dict(range=[0, ymax * 1.05], tickformat=".0%"),
-        xaxis_title=label,
-        margin=dict(b=110),
+        updatemenus=[
+            dict(
+                type="buttons",
+                buttons=[play, pause],
+                direction="right",
+                showactive=False,
+                x=0,
+                xanchor="left",
+                y=0,
+                yanchor="top",
+                pad=dict(t=below_axis + slider, l=0),
+            )
+        ],
     )
-    fig.update_layout(base_layout(style, title, key))
-    fig.update_layout(height=style.height + 80, margin=dict(l=60, r=20, t=60, b=120))
-    return fig
+    return go.Figure(data=[bar(keep[-1])] if len(keep) else [], layout=layout, frames=frames)
 
 
 def histogram_over_training(

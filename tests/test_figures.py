@@ -182,3 +182,26 @@ def test_the_overview_fits_a_1440x900_screen_with_each_panel_titled_above_it(pai
     titles = [a.text for a in fig.layout.annotations if a.yanchor == "bottom"]
     assert titles == ["training loss", "test accuracy", "saturated |h|"]
     assert not any(fig.layout[f"yaxis{k}"].title.text for k in ("", "2", "3"))  # turned on its side: too long
+
+
+@pytest.mark.parametrize("large", [False, True])
+def test_the_saturation_animation_labels_a_few_steps_and_plays_in_its_runs_colour(pair, large):
+    lstm = pair[1]
+    fig = views.saturation_animation(lstm, style=figures.Style.for_talks(large))
+    slider, menu = fig.layout.sliders[0], fig.layout.updatemenus[0]
+    assert {s.label for s in slider.steps} == {""} and slider.ticklen == slider.minorticklen == 0  # no smear
+    assert [a.text for a in fig.layout.annotations] == ["1", "10", "20", "30"]  # the probes; at most 5 of 120
+    assert not slider.currentvalue.visible and fig.layout.title.text == "2 · test-lstm: step 30"
+    assert all(frame.layout.title.text == f"2 · test-lstm: step {frame.name}" for frame in fig.frames)
+    assert menu.pad.t > slider.pad.t and [b.label for b in menu.buttons] == ["Play", "Pause"]  # under the slider
+    assert {frame.data[0].marker.color for frame in fig.frames} == {figures.run_color(2)}
+
+
+def test_a_long_animation_labels_five_steps_where_the_slider_puts_them():
+    steps = np.arange(1, 5001, 10)
+    counts = np.ones((len(steps), 8))
+    fig = figures.histogram_animation("h", steps, counts, np.linspace(-1, 1, 9), "1 · rnn", "k", colour="red")
+    assert len(fig.frames) == 120 and len(fig.layout.sliders[0].steps) == 120
+    labels = fig.layout.annotations
+    assert [a.text for a in labels] == ["1", "1,261", "2,521", "3,731", "4,991"]  # of the 120 frames shown
+    assert [(a.x, a.xshift) for a in (labels[0], labels[-1])] == [(0, 10), (1, -10)]

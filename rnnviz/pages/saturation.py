@@ -38,7 +38,8 @@ def render(runs: list[ui.RunView]) -> None:
     with c2:
         ui.live_chart("sat-per-t", views.saturation_per_time_step, runs, style=style)
     ui.live_chart("sat-preact", views.preactivations, runs, style=style)
-    with st.expander("Animation over training (for talks)"):
+    # A switch, not an expander: a chart drawn inside a closed expander is laid out with no room for its text.
+    if st.toggle("Animation over training (for talks)", key="sat-anim"):
         cols = st.columns(len(hists))
         for col, (r, *_) in zip(cols, hists):
             with col:
