@@ -563,8 +563,12 @@ def unit_saturation_scatter(
             style,
             title,
             key,
-            xaxis=axis("fraction of time left-saturated (< 0.1)", range=[-0.02, 1.02]),
-            yaxis=y_axis("fraction of time right-saturated (> 0.9)", range=[-0.02, 1.02], scaleanchor="x"),
+            # Square and 0..1 on both axes: a wide figure narrows the plot (constrain="domain") rather than
+            # stretching the x range (-1.7 to 2.7 in a report's full width).
+            xaxis=axis("fraction of time left-saturated (< 0.1)", range=[-0.02, 1.02], constrain="domain"),
+            yaxis=y_axis(
+                "fraction of time right-saturated (> 0.9)", range=[-0.02, 1.02], scaleanchor="x", constrain="domain"
+            ),
         ),
     )
 

@@ -205,3 +205,9 @@ def test_a_long_animation_labels_five_steps_where_the_slider_puts_them():
     labels = fig.layout.annotations
     assert [a.text for a in labels] == ["1", "1,261", "2,521", "3,731", "4,991"]  # of the 120 frames shown
     assert [(a.x, a.xshift) for a in (labels[0], labels[-1])] == [(0, 10), (1, -10)]
+
+
+def test_the_gate_scatter_narrows_its_plot_to_stay_square_rather_than_stretch_its_fractions(pair):
+    layout = views.gate_scatter(pair[1]).layout
+    assert layout.xaxis.constrain == layout.yaxis.constrain == "domain" and layout.yaxis.scaleanchor == "x"
+    assert list(layout.xaxis.range) == list(layout.yaxis.range) == [-0.02, 1.02]
