@@ -30,6 +30,21 @@ GATE_COLORS = {g: figures.color(k) for k, g in enumerate("ifgorzn")}  # a gate's
 DEFAULT = Style()
 LOG_SCALE = ("loss", "grad_norm", "grad_h_ratio", "probe_loss")
 NO_EVALUATION = figures.Empty("no evaluation yet")
+# Recorded scalars in words: (chart title, y axis title); {threshold} is the run's saturation threshold.
+# Short enough for a chart in half the page in presenter mode (Plotly does not wrap a title).
+METRICS = {
+    "loss": ("Training loss", "loss"),
+    "accuracy": ("Training accuracy (on each batch)", "accuracy"),
+    "test_accuracy": ("Test accuracy", "accuracy"),
+    "test_loss": ("Test loss", "loss"),
+    "probe_loss": ("Loss on the probe batch", "loss"),
+    "saturated": ("Saturated units (fraction of |h| > {threshold:g})", "fraction"),
+    "saturated_last": ("Saturated units at t = T (fraction of |h| > {threshold:g})", "fraction"),
+    "grad_h_ratio": ("Gradient ratio ||dL/dh_1|| / ||dL/dh_T||", "ratio"),
+    "grad_norm/global": ("Global gradient norm (before clipping)", "||g||"),
+    "clipped": ("Clipped steps (1: clipped)", "clipped"),
+    "sigma_max_whh": ("Largest singular value of the recurrent weights W_hh", "σ_max"),
+}
 
 
 class RunData(Protocol):
@@ -286,12 +301,22 @@ def histogrammed_gates(run: RunData) -> list[str]:
 
 
 # ---- Compare ----
+def metric_titles(name: str, cfg: RunConfig) -> tuple[str, str]:
+    """A recorded scalar's chart title and y axis title, in words."""
+    if name.startswith("grad_norm/") and name not in METRICS:
+        return f"Gradient norm of {name.removeprefix('grad_norm/')}", "||dL/dθ||"
+    words = name.replace("_", " ")
+    title, ytitle = METRICS.get(name, (words[:1].upper() + words[1:], words))
+    return title.format(threshold=cfg.saturation), ytitle
+
+
 def metric(runs: Sequence[RunData], name: str, style: Style = DEFAULT, key: str | None = None) -> go.Figure:
     series = [_line(r, name) for r in runs]
+    title, ytitle = metric_titles(name, runs[0].cfg if runs else RunConfig())
     return figures.lines(
         series,
-        name,
-        name,
+        title,
+        ytitle,
         key or f"cmp-{name}",
         style,
         log_y=name.startswith(LOG_SCALE),

@@ -211,3 +211,14 @@ def test_the_gate_scatter_narrows_its_plot_to_stay_square_rather_than_stretch_it
     layout = views.gate_scatter(pair[1]).layout
     assert layout.xaxis.constrain == layout.yaxis.constrain == "domain" and layout.yaxis.scaleanchor == "x"
     assert list(layout.xaxis.range) == list(layout.yaxis.range) == [-0.02, 1.02]
+
+
+def test_metrics_are_titled_in_words_not_by_their_recorded_names(pair):
+    accuracy = views.metric(pair, "test_accuracy")
+    assert (accuracy.layout.title.text, accuracy.layout.yaxis.title.text) == ("Test accuracy", "accuracy")
+    saturated = views.metric(pair, "saturated")
+    assert saturated.layout.title.text == "Saturated units (fraction of |h| > 0.99)"
+    assert views.metric(pair, "grad_norm/rnn.weight_hh_l0").layout.title.text == "Gradient norm of rnn.weight_hh_l0"
+    for name in pair[0].scalar_names():
+        title = views.metric(pair, name).layout.title.text
+        assert title[0].isupper() and ("_" not in name or name not in title), (name, title)
