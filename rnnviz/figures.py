@@ -16,6 +16,7 @@ PARTS = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a67
 MAX_POINTS = 400  # points per line sent to the browser
 MAX_COLUMNS = 300  # heatmap columns (training steps) sent to the browser
 MAX_ROWS = 112  # heatmap rows (time steps): T = 784 is averaged in groups of 7, about 3 pixels a row
+MISSING = "–"  # in tables, a value not recorded (yet) or one that does not apply
 UNDERFLOW = float(np.finfo(np.float32).tiny)  # where a gradient of exactly 0 is drawn (float32's smallest normal)
 ROUND = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)  # axis ends, times a power of ten
 

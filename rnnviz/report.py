@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from . import __version__, views
+from .figures import MISSING
 from .findings import reading
 from .views import RunData
 
@@ -54,7 +55,7 @@ def _settings(runs: Sequence[RunData]) -> str:
         body.append(f"<tr{differ}><th>{html.escape(name)}</th>{cells}</tr>")
     for name, fmt in (("status", "{}"), ("step", "{}"), ("test_accuracy", "{:.1%}"), ("saturated_fraction", "{:.1%}")):
         recorded = [r.row.get(name) for r in runs]
-        cells = "".join(f"<td>{'-' if pd.isna(v) else fmt.format(v)}</td>" for v in recorded)
+        cells = "".join(f"<td>{MISSING if pd.isna(v) else fmt.format(v)}</td>" for v in recorded)
         body.append(f"<tr><th>{name.replace('_', ' ')}</th>{cells}</tr>")
     return f"<table><tr><th></th>{head}</tr>{''.join(body)}</table>"
 

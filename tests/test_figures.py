@@ -10,12 +10,13 @@ import pytest
 
 from rnnviz import digits, figures, views
 from rnnviz.api import Run, open_run
-from rnnviz.config import RunConfig
+from rnnviz.config import RunConfig, remedies
 from rnnviz.report import report_figures
 from rnnviz.store import Store
+from rnnviz.trainer import train
 
 from .test_app import figures as shown
-from .test_app import open_page
+from .test_app import open_page, quick
 
 
 @pytest.fixture(scope="module")
@@ -222,3 +223,20 @@ def test_metrics_are_titled_in_words_not_by_their_recorded_names(pair):
     for name in pair[0].scalar_names():
         title = views.metric(pair, name).layout.title.text
         assert title[0].isupper() and ("_" not in name or name not in title), (name, title)
+
+
+def test_tables_show_a_dash_for_a_missing_value(tmp_path, monkeypatch):
+    path = tmp_path / "set.sqlite"
+    with Store(path) as store:
+        for cfg in [c for c in remedies(clip=0.5, **quick(steps=10)) if c.name in ("blog-rnn", "remedies-clip")]:
+            assert train(cfg, store).status == "finished"
+        store.create_run(RunConfig(name="queued"))  # no accuracy, no saturation yet
+    monkeypatch.setenv("RNNVIZ_STORE", str(path))
+    train_page = open_page("train")
+    assert train_page.dataframe[0].proto.placeholder == figures.MISSING  # not 'None'
+    page = open_page("remedies")
+    assert page.dataframe[0].proto.placeholder == figures.MISSING
+    clipped = page.dataframe[0].value.set_index("run")["clipped steps"]
+    assert np.isnan(clipped.iloc[0]) and 0 <= clipped.iloc[1] <= 1  # the baseline does not clip: a dash
+    titles = [fig["layout"]["title"]["text"] for fig in shown(page)[:2]]
+    assert titles == ["Test accuracy", "Saturated units (fraction of |h| > 0.99)"]

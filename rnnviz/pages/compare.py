@@ -9,6 +9,7 @@ import streamlit as st
 
 from rnnviz import ui, views
 from rnnviz.api import Run
+from rnnviz.figures import MISSING
 from rnnviz.report import html_report
 from rnnviz.store import Store
 
@@ -25,10 +26,10 @@ def settings_table(runs: list[ui.RunView]) -> pd.DataFrame:
     out.loc["status"] = [r.row["status"] for r in runs]
     out.loc["steps"] = [str(r.row["step"]) for r in runs]
     out.loc["test accuracy"] = [
-        f"{r.row['test_accuracy']:.1%}" if pd.notna(r.row["test_accuracy"]) else "-" for r in runs
+        f"{r.row['test_accuracy']:.1%}" if pd.notna(r.row["test_accuracy"]) else MISSING for r in runs
     ]
     out.loc["saturated"] = [
-        f"{r.row['saturated_fraction']:.1%}" if pd.notna(r.row["saturated_fraction"]) else "-" for r in runs
+        f"{r.row['saturated_fraction']:.1%}" if pd.notna(r.row["saturated_fraction"]) else MISSING for r in runs
     ]
     return out
 

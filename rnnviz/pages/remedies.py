@@ -10,6 +10,7 @@ import streamlit as st
 from rnnviz import data as datamod
 from rnnviz import runner, sidebar, ui, views
 from rnnviz.config import REMEDIES, ConfigError, Limits, remedies
+from rnnviz.figures import MISSING
 from rnnviz.findings import gradient_ratio
 from rnnviz.store import Store, StoreError
 
@@ -76,7 +77,7 @@ def table(runs: list[ui.RunView]) -> pd.DataFrame:
                 "step": int(r.row["step"]),
                 "test accuracy": r.row["test_accuracy"],
                 "saturated |h|": r.row["saturated_fraction"],
-                "clipped steps": f"{share:.1%}" if share is not None else "",
+                "clipped steps": share if share is not None else np.nan,  # a dash for a run that does not clip
                 "gradient t=1 / t=T": ratio if ratio is not None else np.nan,
             }
         )
@@ -95,8 +96,10 @@ def render(runs: list[ui.RunView]) -> None:
     st.dataframe(
         table(runs),
         hide_index=True,
+        placeholder=MISSING,
         column_config={
             "test accuracy": st.column_config.NumberColumn(format="percent"),
+            "clipped steps": st.column_config.NumberColumn(format="percent"),
             "saturated |h|": st.column_config.NumberColumn(format="percent"),
             "gradient t=1 / t=T": st.column_config.NumberColumn(format="%.1e"),
         },

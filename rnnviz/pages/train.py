@@ -27,6 +27,7 @@ from rnnviz.config import (
     rnn_vs_lstm,
 )
 from rnnviz.data import DataError
+from rnnviz.figures import MISSING
 from rnnviz.store import UNFINISHED, Store, StoreError
 
 PAGES = Path(__file__).parent
@@ -356,6 +357,7 @@ def runs_section() -> None:
                 ]
             ],
             hide_index=True,
+            placeholder=MISSING,
             column_config={
                 "run_id": st.column_config.NumberColumn("id", width="small"),
                 "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0),
