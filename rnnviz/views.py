@@ -107,7 +107,9 @@ def gradient_flow(
     key: str = "gf-heat",
     zrange: tuple[float, float] | None = None,
 ) -> go.Figure:
-    return figures.gradient_heatmaps([(r.label, *r.series("grad_h")) for r in runs], key, style, zrange)
+    T = float(runs[0].cfg.seq_len if runs else 28)
+    empty = figures.Empty("no probe yet", y=(1.0, T))
+    return figures.gradient_heatmaps([(r.label, *r.series("grad_h")) for r in runs], key, style, zrange, empty)
 
 
 def gradient_scale(runs: Sequence[RunData]) -> tuple[float, float] | None:

@@ -128,7 +128,9 @@ def test_a_chart_with_nothing_yet_shows_meaningful_axes_and_says_why(before_eval
     curve = views.gradient_curve([queued, early])
     assert list(curve.layout.xaxis.range) == [1, 28] and notes(curve) == {"y": "no probe yet"}
     assert list(curve.layout.yaxis.range) == [-1, 0]  # 0.1 to 1 on its log axis
-    assert notes(views.gradient_flow([queued])) == {"y": "no probe yet"}
+    heat = views.gradient_flow([queued]).layout
+    assert notes(views.gradient_flow([queued])) == {"y": "no probe yet"} and list(heat.yaxis.range) == [1, 28]
+    assert list(heat.xaxis.range) == [0, 100] and heat.xaxis.title.text == "training step"
     assert notes(views.global_norm(queued)) == {"y": "no data yet"}
     assert not notes(views.metric([early], "loss"))  # a chart with data has no note
 
