@@ -71,11 +71,11 @@ def _empty_y(empty: Empty, log: bool) -> list[float]:
     return [float(np.log10(v)) for v in empty.y] if log else list(empty.y)
 
 
-def _note(text: str, style: Style, y: str = "y") -> dict:
-    """A note in the middle of the plot of y axis `y`."""
+def _note(text: str, style: Style, y: str = "y", x: str = "x") -> dict:
+    """A note in the middle of the plot of axes `x` and `y`."""
     return dict(
         text=text,
-        xref="x domain",
+        xref=f"{x} domain",
         yref=f"{y} domain",
         x=0.5,
         y=0.5,
@@ -309,10 +309,12 @@ def gradient_heatmaps(
     key: str,
     style: Style = Style(),
     zrange: tuple[float, float] | None = None,
+    empty: Empty = Empty("no probe yet", y=(1.0, 28.0)),
 ) -> go.Figure:
     """log10 ||dL/dh_t||: time step t up, training step across; one panel per run, one colour scale. The scale
     spans whole decades of the data, or `zrange` (the whole runs' decades, while the step scrubber or a replay
-    shows the runs cut at an earlier step: a colour must not change its meaning mid-talk)."""
+    shows the runs cut at an earlier step: a colour must not change its meaning mid-talk). A run with no
+    probe yet has the axes (training steps across, time steps up) and note of `empty`."""
     fig = make_subplots(
         rows=1,
         cols=max(1, len(runs)),
@@ -329,7 +331,12 @@ def gradient_heatmaps(
     held = held_range([floored(flow) for _, _, flow in runs], log=True)
     zmin, zmax = zrange or held or (-1.0, 0.0)
     for i, ((label, steps, _), lg) in enumerate(zip(runs, logs)):
-        if len(steps) == 0:
+        fig.update_xaxes(title_text="training step", row=1, col=i + 1)
+        if len(steps) == 0:  # a panel of no colour, so that Plotly draws its axes
+            gap = go.Heatmap(x=list(empty.x), y=list(empty.y or (1.0, 28.0)), z=[[None, None], [None, None]])
+            fig.add_trace(gap.update(coloraxis="coloraxis", hoverinfo="skip"), row=1, col=i + 1)
+            fig.update_xaxes(range=list(empty.x), row=1, col=i + 1)
+            fig.add_annotation(_note(empty.note, style, x=f"x{i + 1}" if i else "x"))
             continue
         s, m = _subsample_columns(steps, lg, MAX_COLUMNS)
         t, m = _aggregate_rows(m, MAX_ROWS)
@@ -347,7 +354,6 @@ def gradient_heatmaps(
             row=1,
             col=i + 1,
         )
-        fig.update_xaxes(title_text="training step", row=1, col=i + 1)
     fig.update_yaxes(title_text="time step t", row=1, col=1)
     fig.update_layout(
         coloraxis=dict(
@@ -356,8 +362,7 @@ def gradient_heatmaps(
     )
     fig.update_annotations(font_size=style.font_size)  # the panels' run labels, large for talks too
     if held is None:
-        fig.update_xaxes(range=Empty().x)
-        fig.add_annotation(_note("no probe yet", style))
+        fig.update_yaxes(range=_empty_y(empty, log=False))
     title = "Gradient reaching each time step (log10 ||dL/dh_t||)"
     return tidy_axes(fig).update_layout(base_layout(style, title, key, panels=True))
 
@@ -650,7 +655,7 @@ def stacked_panels(
     line of text above it, not a y axis title: turned on its side, a title longer than its panel is high
     ran into the next one in large fonts. Three panels fit a 1440x900 screen under the page's title."""
     n, f = len(panels), style.font_size
-    height_px = 190 * n + 30
+    height_px = 180 * n + 30
     top_px = 3 * f + 18 + int(1.5 * f)  # the title, then the first panel's title
     plot_px = height_px - top_px - int(4.2 * f) - 20  # less the x axis and the legend under it
     gap = (1.5 * f + 10) / plot_px  # room for a panel's title

@@ -31,15 +31,16 @@ DEFAULT = Style()
 LOG_SCALE = ("loss", "grad_norm", "grad_h_ratio", "probe_loss")
 NO_EVALUATION = figures.Empty("no evaluation yet")
 # Recorded scalars in words: (chart title, y axis title); {threshold} is the run's saturation threshold.
+# Short enough for a chart in half the page in presenter mode (Plotly does not wrap a title).
 METRICS = {
     "loss": ("Training loss", "loss"),
     "accuracy": ("Training accuracy (on each batch)", "accuracy"),
     "test_accuracy": ("Test accuracy", "accuracy"),
     "test_loss": ("Test loss", "loss"),
     "probe_loss": ("Loss on the probe batch", "loss"),
-    "saturated": ("Saturated units (fraction of |h| > {threshold:g}, all time steps)", "fraction"),
-    "saturated_last": ("Saturated units at the last time step (fraction of |h| > {threshold:g})", "fraction"),
-    "grad_h_ratio": ("Gradient reaching t = 1, relative to t = T (||dL/dh_1|| / ||dL/dh_T||)", "ratio"),
+    "saturated": ("Saturated units (fraction of |h| > {threshold:g})", "fraction"),
+    "saturated_last": ("Saturated units at t = T (fraction of |h| > {threshold:g})", "fraction"),
+    "grad_h_ratio": ("Gradient ratio ||dL/dh_1|| / ||dL/dh_T||", "ratio"),
     "grad_norm/global": ("Global gradient norm (before clipping)", "||g||"),
     "clipped": ("Clipped steps (1: clipped)", "clipped"),
     "sigma_max_whh": ("Largest singular value of the recurrent weights W_hh", "σ_max"),
@@ -106,7 +107,9 @@ def gradient_flow(
     key: str = "gf-heat",
     zrange: tuple[float, float] | None = None,
 ) -> go.Figure:
-    return figures.gradient_heatmaps([(r.label, *r.series("grad_h")) for r in runs], key, style, zrange)
+    T = float(runs[0].cfg.seq_len if runs else 28)
+    empty = figures.Empty("no probe yet", y=(1.0, T))
+    return figures.gradient_heatmaps([(r.label, *r.series("grad_h")) for r in runs], key, style, zrange, empty)
 
 
 def gradient_scale(runs: Sequence[RunData]) -> tuple[float, float] | None:

@@ -128,7 +128,9 @@ def test_a_chart_with_nothing_yet_shows_meaningful_axes_and_says_why(before_eval
     curve = views.gradient_curve([queued, early])
     assert list(curve.layout.xaxis.range) == [1, 28] and notes(curve) == {"y": "no probe yet"}
     assert list(curve.layout.yaxis.range) == [-1, 0]  # 0.1 to 1 on its log axis
-    assert notes(views.gradient_flow([queued])) == {"y": "no probe yet"}
+    heat = views.gradient_flow([queued]).layout
+    assert notes(views.gradient_flow([queued])) == {"y": "no probe yet"} and list(heat.yaxis.range) == [1, 28]
+    assert list(heat.xaxis.range) == [0, 100] and heat.xaxis.title.text == "training step"
     assert notes(views.global_norm(queued)) == {"y": "no data yet"}
     assert not notes(views.metric([early], "loss"))  # a chart with data has no note
 
@@ -218,7 +220,7 @@ def test_metrics_are_titled_in_words_not_by_their_recorded_names(pair):
     accuracy = views.metric(pair, "test_accuracy")
     assert (accuracy.layout.title.text, accuracy.layout.yaxis.title.text) == ("Test accuracy", "accuracy")
     saturated = views.metric(pair, "saturated")
-    assert saturated.layout.title.text == "Saturated units (fraction of |h| > 0.99, all time steps)"
+    assert saturated.layout.title.text == "Saturated units (fraction of |h| > 0.99)"
     assert views.metric(pair, "grad_norm/rnn.weight_hh_l0").layout.title.text == "Gradient norm of rnn.weight_hh_l0"
     for name in pair[0].scalar_names():
         title = views.metric(pair, name).layout.title.text
@@ -239,4 +241,4 @@ def test_tables_show_a_dash_for_a_missing_value(tmp_path, monkeypatch):
     clipped = page.dataframe[0].value.set_index("run")["clipped steps"]
     assert np.isnan(clipped.iloc[0]) and 0 <= clipped.iloc[1] <= 1  # the baseline does not clip: a dash
     titles = [fig["layout"]["title"]["text"] for fig in shown(page)[:2]]
-    assert titles == ["Test accuracy", "Saturated units (fraction of |h| > 0.99, all time steps)"]
+    assert titles == ["Test accuracy", "Saturated units (fraction of |h| > 0.99)"]

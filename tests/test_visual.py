@@ -1,0 +1,155 @@
+"""What the audience sees, in real Chromium at 1440x900 in normal and presenter mode: no text of a chart sits on
+another (axis titles, tick labels, legend, slider labels, buttons, notes) or falls outside it, no axis
+repeats a tick label, the Overview fits the screen, and a run has one colour on every page."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from rnnviz import figures
+from rnnviz.api import open_run
+
+from .browser import CHROMIUM, chromium, data_root, streamlit_server
+from .conftest import MNIST_DIR
+
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists() and not os.environ.get("CI"), reason="Debian's chromium is not installed"
+)
+PAGES = ("overview", "gradient_flow", "saturation", "gates", "compare", "inspector")
+TALK = ("overview", "gradient_flow", "saturation", "compare")  # the pages a talk shows in presenter mode
+SCREEN = {"width": 1440, "height": 900}
+
+# Every piece of text Plotly draws in a chart, with its box, and the colour of each trace that names a run.
+READ = """() => {
+  const chart = document.getElementById('chart');
+  const texts = '.gtitle, [class^=g-x][class$=title] text, [class^=g-y][class$=title] text, g[class$=tick] > text,'
+    + ' .legendtext, .slider-label, .updatemenu-button, .annotation-text, .cbtitle text';
+  const seen = new Set(), boxes = [];
+  for (const el of chart.querySelectorAll(texts)) {
+    const r = el.getBoundingClientRect();
+    if (seen.has(el) || !el.textContent.trim() || r.width < 1 || r.height < 1) continue;
+    seen.add(el);
+    const group = el.parentNode.getAttribute('class') || '';
+    boxes.push({text: el.textContent, group: group, x: r.x, y: r.y, w: r.width, h: r.height});
+  }
+  const colours = (chart._fullData || []).filter(t => t.type === 'scatter' || t.type === 'bar').map(t => [
+    t.name, t.type === 'scatter' && t.mode !== 'markers' ? t.line.color : t.marker.color]);
+  return {title: chart._fullLayout.title.text, boxes: boxes, colours: colours,
+          width: document.documentElement.clientWidth, height: chart.clientHeight};
+}"""
+DRAWN = "() => { const c = document.getElementById('chart'); return !!c && Number(c.dataset.updates || 0) > 0; }"
+
+
+def overlaps(boxes: list[dict], slack: float = 1.0) -> list[tuple[str, str]]:
+    """Pairs of texts whose boxes overlap by more than `slack` px both ways."""
+    found = []
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            dx = min(a["x"] + a["w"], b["x"] + b["w"]) - max(a["x"], b["x"])
+            dy = min(a["y"] + a["h"], b["y"] + b["h"]) - max(a["y"], b["y"])
+            if dx > slack and dy > slack:
+                found.append((a["text"], b["text"]))
+    return found
+
+
+def repeated_ticks(boxes: list[dict]) -> list[list[str]]:
+    """Tick labels of one axis (or colour bar) that say the same thing twice: 2%, 2%, 1%, 1%."""
+    axes: dict[str, list[str]] = {}
+    for b in boxes:
+        if b["group"].endswith("tick"):
+            axes.setdefault(b["group"], []).append(b["text"])
+    return [labels for labels in axes.values() if len(set(labels)) < len(labels)]
+
+
+def cut(info: dict) -> list[str]:
+    """Texts that reach outside the chart's frame."""
+    return [
+        b["text"]
+        for b in info["boxes"]
+        if b["x"] < -1 or b["y"] < -1 or b["x"] + b["w"] > info["width"] + 1 or b["y"] + b["h"] > info["height"] + 1
+    ]
+
+
+def chart_frames(page, at_least: int, timeout_s: float = 30) -> list:
+    """The page's charts (each in the iframe of rnnviz/dashboard/livechart/), once every one of them is drawn."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        handles = page.locator("iframe[title='rnnviz.dashboard.livechart.livechart']").element_handles()
+        frames = [(h, h.content_frame()) for h in handles]
+        try:
+            if len(frames) >= at_least and all(f and f.evaluate(DRAWN) for _, f in frames):
+                time.sleep(0.3)  # automargin's second pass
+                return frames
+        except Exception as exc:  # a frame replaced by the page's rerun
+            if "detached" not in str(exc) and "destroyed" not in str(exc):
+                raise
+        assert time.monotonic() < deadline, f"only {len(frames)} charts drawn, wanted {at_least}"
+        time.sleep(0.25)
+
+
+CHARTS = {"overview": 1, "gradient_flow": 6, "saturation": 6, "gates": 7, "compare": 4, "inspector": 4}
+
+
+@pytest.fixture
+def dashboard(trained_store, tmp_path):
+    """The dashboard on a copy of the trained store (and its checkpoints, for the digit inspector)."""
+    store = tmp_path / trained_store.name
+    shutil.copy(trained_store, store)
+    shutil.copytree(trained_store.parent / "checkpoints", tmp_path / "checkpoints")
+    with streamlit_server(store, data_root(tmp_path, MNIST_DIR)) as url, chromium() as browser:
+        yield url, browser
+
+
+def test_charts_text_never_overlaps_and_each_run_keeps_its_colour(dashboard, tmp_path):
+    url, browser = dashboard
+    shots = Path(os.environ.get("RNNVIZ_SHOTS") or tmp_path / "shots")
+    shots.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport=SCREEN)
+    problems, colours = [], {}
+    for present in (False, True):
+        mode = "presenter" if present else "normal"
+        for name in TALK if present else PAGES:
+            page.goto(f"{url}/{name}?runs=1,2" + ("&present=1" if present else ""))
+            page.wait_for_selector("[data-testid=stMain] h1", timeout=30_000)
+            if name == "saturation":
+                page.get_by_text("Animation over training (for talks)").click()
+            frames = chart_frames(page, CHARTS[name])
+            page.mouse.move(1, 1)  # no hover label over a chart
+            page.screenshot(path=str(shots / f"{name}-{mode}.png"))
+            for k, (handle, frame) in enumerate(frames):
+                info, before = frame.evaluate(READ), len(problems)
+                where = f"{name} ({mode}) '{info['title']}'"
+                if name == "overview":
+                    bottom = page.evaluate("e => e.getBoundingClientRect().bottom", handle)
+                    if bottom > SCREEN["height"]:
+                        problems.append(f"{where}: ends at {bottom:.0f} px, below the fold")
+                problems += [f"{where}: {a!r} on {b!r}" for a, b in overlaps(info["boxes"])]
+                problems += [f"{where}: ticks repeat {labels}" for labels in repeated_ticks(info["boxes"])]
+                problems += [f"{where}: {text!r} cut at the edge" for text in cut(info)]
+                for trace, colour in info["colours"]:
+                    if run := re.match(r"(\d+) · ", trace or ""):
+                        colours.setdefault(int(run[1]), set()).add(colour)
+                if len(problems) > before:
+                    handle.screenshot(path=str(shots / f"{name}-{mode}-{k}.png"))
+    assert not problems, "\n".join(problems)
+    assert colours == {1: {figures.run_color(1)}, 2: {figures.run_color(2)}}
+
+
+def test_the_reports_gate_scatter_shows_fractions_from_0_to_1(trained_store, tmp_path):
+    path = open_run(trained_store, 2).report(tmp_path / "report.html", open_run(trained_store, 1))
+    with chromium() as browser:
+        page = browser.new_page(viewport=SCREEN)
+        page.goto(path.as_uri())
+        page.locator(".js-plotly-plot").nth(7).wait_for(timeout=30_000)
+        ranges = page.evaluate(
+            "() => [...document.querySelectorAll('.js-plotly-plot')]"
+            ".filter(p => p._fullLayout.title.text.startsWith('Gate saturation'))"
+            ".map(p => [p._fullLayout.xaxis.range, p._fullLayout.yaxis.range])"
+        )
+    assert ranges and all(-0.05 <= lo and hi <= 1.05 for axes in ranges for lo, hi in axes), ranges
