@@ -23,7 +23,7 @@ _LAZY = {
     "runs": "api",
     "train": "api",
     "figure": "api",
-    "FIGURES": "views",
+    "FIGURES": "charts",
     "watch": "interop",
     "Watch": "interop",
     "WatchError": "interop",

@@ -18,10 +18,9 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from . import views
+from . import charts, findings
 from .config import RunConfig, named_for_changes, preset
 from .figures import Style
-from .findings import reading
 from .store import Store, export_run
 
 
@@ -55,7 +54,7 @@ class Run:
     def __repr__(self) -> str:
         return f"<rnnviz.Run {self.label}: {self.status}, step {self.row['step']} of {self.row['total_steps']}>"
 
-    # readers (the same ones the dashboard's views use)
+    # readers (the same ones the dashboard's charts use)
     def scalar_names(self) -> list[str]:
         return sorted(self.store.scalar_names(self.id))
 
@@ -85,7 +84,7 @@ class Run:
 
     def findings(self) -> str:
         """The plain-language reading the Overview page shows."""
-        return reading(self)
+        return findings.of(self)
 
     def figure(self, name: str, *others: Run, large_fonts: bool = False, **options: Any) -> go.Figure:
         """A dashboard figure of this run (and `others` on the same axes). Names: see `rnnviz.FIGURES`;
@@ -106,9 +105,9 @@ class Run:
 
 def figure(name: str, runs: list[Run], large_fonts: bool = False, **options: Any) -> go.Figure:
     """A named dashboard figure of several runs."""
-    if name not in views.FIGURES:
-        raise ValueError(f"unknown figure {name!r}; choose one of: {', '.join(views.FIGURES)}")
-    return views.FIGURES[name](runs, style=Style.for_talks(large_fonts), **options)
+    if name not in charts.FIGURES:
+        raise ValueError(f"unknown figure {name!r}; choose one of: {', '.join(charts.FIGURES)}")
+    return charts.FIGURES[name](runs, style=Style.for_talks(large_fonts), **options)
 
 
 def open_run(store: str | os.PathLike | Store | None = None, run_id: int | None = None) -> Run:

@@ -39,7 +39,7 @@ def _tail(values: np.ndarray, n: int = 50) -> np.ndarray:
     return values[~np.isnan(values)][-n:]
 
 
-def reading(run) -> str:
+def of(run) -> str:
     """One sentence about a run (a dashboard RunView or an API Run): saturation, the course of test accuracy,
     and the gradient at t = 1. Reads only the arrays it needs: the dashboard calls it every second."""
     parts = []

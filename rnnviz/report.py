@@ -16,26 +16,25 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from . import __version__, views
-from .figures import MISSING
-from .findings import reading
-from .views import RunData
+from . import __version__, charts, findings
+from .charts import RunData
+from .figures import CHART_CONFIG, MISSING
 
 
 def report_figures(runs: Sequence[RunData]) -> list[tuple[str, go.Figure]]:
     """The figures a report holds: what the Overview, Gradient flow, Saturation and Gates pages show."""
     figs = [
-        ("Loss, test accuracy and saturation", views.overview(runs)),
-        ("Gradient reaching each time step", views.gradient_flow(runs)),
-        ("||dL/dh_t|| at the latest probe", views.gradient_curve(runs)),
-        ("Hidden activations at the latest probe", views.saturation_histogram(runs)),
-        ("Saturated share over training", views.saturation_over_training(runs)),
-        ("Saturated share per time step", views.saturation_per_time_step(runs)),
+        ("Loss, test accuracy and saturation", charts.overview(runs)),
+        ("Gradient reaching each time step", charts.gradient_flow(runs)),
+        ("||dL/dh_t|| at the latest probe", charts.gradient_curve(runs)),
+        ("Hidden activations at the latest probe", charts.saturation_histogram(runs)),
+        ("Saturated share over training", charts.saturation_over_training(runs)),
+        ("Saturated share per time step", charts.saturation_per_time_step(runs)),
     ]
     for r in runs:
-        if views.gates_of(r) and len(r.series(f"gate_mean_t/{views.gates_of(r)[0]}")[0]):
-            figs.append((f"{r.label}: mean gate value per time step", views.gate_means(r)))
-            figs.append((f"{r.label}: gate saturation per unit", views.gate_scatter(r)))
+        if charts.gates_of(r) and len(r.series(f"gate_mean_t/{charts.gates_of(r)[0]}")[0]):
+            figs.append((f"{r.label}: mean gate value per time step", charts.gate_means(r)))
+            figs.append((f"{r.label}: gate saturation per unit", charts.gate_scatter(r)))
     return figs
 
 
@@ -70,10 +69,10 @@ def html_report(runs: Sequence[RunData], title: str = "") -> str:
             fig,
             full_html=False,
             include_plotlyjs=i == 0,  # plotly.js once, inline: the file needs no network
-            config={"displaylogo": False, "responsive": True, "toImageButtonOptions": {"format": "png", "scale": 2}},
+            config=CHART_CONFIG,
         )
         sections.append(f"<section><h2>{html.escape(heading)}</h2>{div}</section>")
-    readings = "".join(f"<li>{_markdown(reading(r))}</li>" for r in runs)
+    readings = "".join(f"<li>{_markdown(findings.of(r))}</li>" for r in runs)
     made = time.strftime("%Y-%m-%d %H:%M")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>

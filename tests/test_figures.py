@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-from rnnviz import digits, figures, views
+from rnnviz import charts, digits, figures
 from rnnviz.api import Run, open_run
 from rnnviz.config import RunConfig, remedies
 from rnnviz.report import report_figures
@@ -39,16 +39,16 @@ def run_colours(fig) -> dict[int, set[str]]:
 def test_a_run_has_one_colour_on_every_figure_whatever_its_place(pair):
     rnn, lstm = pair
     figs = [
-        views.overview(pair),
-        views.overview([lstm]),
-        views.gradient_curve([lstm, rnn]),
-        views.global_norm(lstm),
-        views.saturation_histogram([lstm, rnn]),
-        views.saturation_over_training(pair),
-        views.saturation_per_time_step([lstm]),
-        views.preactivations(pair),
-        views.saturation_animation(lstm),
-        views.metric([lstm, rnn], "test_accuracy"),
+        charts.overview(pair),
+        charts.overview([lstm]),
+        charts.gradient_curve([lstm, rnn]),
+        charts.global_norm(lstm),
+        charts.saturation_histogram([lstm, rnn]),
+        charts.saturation_over_training(pair),
+        charts.saturation_per_time_step([lstm]),
+        charts.preactivations(pair),
+        charts.saturation_animation(lstm),
+        charts.metric([lstm, rnn], "test_accuracy"),
         *(fig for _, fig in report_figures(pair)),
     ]
     seen: dict[int, set[str]] = {}
@@ -116,23 +116,23 @@ def notes(fig) -> dict[str, str]:
 
 def test_a_chart_with_nothing_yet_shows_meaningful_axes_and_says_why(before_evaluation):
     early, queued = before_evaluation
-    overview = views.overview([early]).to_plotly_json()["layout"]
+    overview = charts.overview([early]).to_plotly_json()["layout"]
     assert overview["yaxis2"]["range"] == [0, 1]  # test accuracy, not Plotly's -1 to 4
-    assert notes(views.overview([early])) == {"y2": "no evaluation yet"}
-    accuracy = views.metric([early], "test_accuracy")
+    assert notes(charts.overview([early])) == {"y2": "no evaluation yet"}
+    accuracy = charts.metric([early], "test_accuracy")
     assert list(accuracy.layout.yaxis.range) == [0, 1] and list(accuracy.layout.xaxis.range) == [0, 100]
     assert notes(accuracy) == {"y": "no evaluation yet"}
-    nothing = views.overview([queued]).to_plotly_json()["layout"]
+    nothing = charts.overview([queued]).to_plotly_json()["layout"]
     assert nothing["xaxis"]["range"] == [0, 100] and nothing["yaxis3"]["range"] == [0, 1]
-    assert set(notes(views.overview([queued])).values()) == {"no data yet", "no evaluation yet"}
-    curve = views.gradient_curve([queued, early])
+    assert set(notes(charts.overview([queued])).values()) == {"no data yet", "no evaluation yet"}
+    curve = charts.gradient_curve([queued, early])
     assert list(curve.layout.xaxis.range) == [1, 28] and notes(curve) == {"y": "no probe yet"}
     assert list(curve.layout.yaxis.range) == [-1, 0]  # 0.1 to 1 on its log axis
-    heat = views.gradient_flow([queued]).layout
-    assert notes(views.gradient_flow([queued])) == {"y": "no probe yet"} and list(heat.yaxis.range) == [1, 28]
+    heat = charts.gradient_flow([queued]).layout
+    assert notes(charts.gradient_flow([queued])) == {"y": "no probe yet"} and list(heat.yaxis.range) == [1, 28]
     assert list(heat.xaxis.range) == [0, 100] and heat.xaxis.title.text == "training step"
-    assert notes(views.global_norm(queued)) == {"y": "no data yet"}
-    assert not notes(views.metric([early], "loss"))  # a chart with data has no note
+    assert notes(charts.global_norm(queued)) == {"y": "no data yet"}
+    assert not notes(charts.metric([early], "loss"))  # a chart with data has no note
 
 
 def test_a_line_that_reaches_0_on_a_log_axis_is_marked_at_the_floor_and_named():
@@ -151,7 +151,7 @@ def test_a_line_that_reaches_0_on_a_log_axis_is_marked_at_the_floor_and_named():
 
 def test_log_axes_label_decades_only(pair):
     rnn, lstm = pair
-    figs = [views.global_norm(rnn), views.param_norms(lstm), views.gradient_curve(pair), views.metric(pair, "loss")]
+    figs = [charts.global_norm(rnn), charts.param_norms(lstm), charts.gradient_curve(pair), charts.metric(pair, "loss")]
     for fig in figs:
         layout = fig.to_plotly_json()["layout"]
         logs = [a for name, a in layout.items() if name.startswith("yaxis") and a.get("type") == "log"]
@@ -164,11 +164,11 @@ def test_axis_titles_stand_clear_of_tick_labels_however_wide(pair, large):
     a presenter's 22 px digits; a standoff from the labels (and margins that grow to fit) keeps it clear."""
     style = figures.Style.for_talks(large)
     figs = [
-        views.gradient_flow(pair, style),
-        views.gradient_curve(pair, style=style),
-        views.global_norm(pair[0], style),
-        views.gate_scatter(pair[1], style=style),
-        views.gate_histograms(pair[1], "f", style),
+        charts.gradient_flow(pair, style),
+        charts.gradient_curve(pair, style=style),
+        charts.global_norm(pair[0], style),
+        charts.gate_scatter(pair[1], style=style),
+        charts.gate_histograms(pair[1], "f", style),
     ]
     for fig in figs:
         layout = fig.to_plotly_json()["layout"]
@@ -180,7 +180,7 @@ def test_axis_titles_stand_clear_of_tick_labels_however_wide(pair, large):
 
 @pytest.mark.parametrize("large", [False, True])
 def test_the_overview_fits_a_1440x900_screen_with_each_panel_titled_above_it(pair, large):
-    fig = views.overview(pair, figures.Style.for_talks(large))
+    fig = charts.overview(pair, figures.Style.for_talks(large))
     assert fig.layout.height <= 600  # under the page's title and the runs' status lines
     titles = [a.text for a in fig.layout.annotations if a.yanchor == "bottom"]
     assert titles == ["training loss", "test accuracy", "saturated |h|"]
@@ -190,7 +190,7 @@ def test_the_overview_fits_a_1440x900_screen_with_each_panel_titled_above_it(pai
 @pytest.mark.parametrize("large", [False, True])
 def test_the_saturation_animation_labels_a_few_steps_and_plays_in_its_runs_colour(pair, large):
     lstm = pair[1]
-    fig = views.saturation_animation(lstm, style=figures.Style.for_talks(large))
+    fig = charts.saturation_animation(lstm, style=figures.Style.for_talks(large))
     slider, menu = fig.layout.sliders[0], fig.layout.updatemenus[0]
     assert {s.label for s in slider.steps} == {""} and slider.ticklen == slider.minorticklen == 0  # no smear
     assert [a.text for a in fig.layout.annotations] == ["1", "10", "20", "30"]  # the probes; at most 5 of 120
@@ -211,19 +211,19 @@ def test_a_long_animation_labels_five_steps_where_the_slider_puts_them():
 
 
 def test_the_gate_scatter_narrows_its_plot_to_stay_square_rather_than_stretch_its_fractions(pair):
-    layout = views.gate_scatter(pair[1]).layout
+    layout = charts.gate_scatter(pair[1]).layout
     assert layout.xaxis.constrain == layout.yaxis.constrain == "domain" and layout.yaxis.scaleanchor == "x"
     assert list(layout.xaxis.range) == list(layout.yaxis.range) == [-0.02, 1.02]
 
 
 def test_metrics_are_titled_in_words_not_by_their_recorded_names(pair):
-    accuracy = views.metric(pair, "test_accuracy")
+    accuracy = charts.metric(pair, "test_accuracy")
     assert (accuracy.layout.title.text, accuracy.layout.yaxis.title.text) == ("Test accuracy", "accuracy")
-    saturated = views.metric(pair, "saturated")
+    saturated = charts.metric(pair, "saturated")
     assert saturated.layout.title.text == "Saturated units (fraction of |h| > 0.99)"
-    assert views.metric(pair, "grad_norm/rnn.weight_hh_l0").layout.title.text == "Gradient norm of rnn.weight_hh_l0"
+    assert charts.metric(pair, "grad_norm/rnn.weight_hh_l0").layout.title.text == "Gradient norm of rnn.weight_hh_l0"
     for name in pair[0].scalar_names():
-        title = views.metric(pair, name).layout.title.text
+        title = charts.metric(pair, name).layout.title.text
         assert title[0].isupper() and ("_" not in name or name not in title), (name, title)
 
 

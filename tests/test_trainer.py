@@ -88,7 +88,7 @@ def test_resume_after_a_stop_reaches_the_numbers_of_an_uninterrupted_run(tmp_pat
 
 
 def test_a_784_step_run_records_every_step_and_its_figures_stay_small(tmp_path):
-    from rnnviz import views
+    from rnnviz import charts
     from rnnviz.api import Run
     from rnnviz.figures import MAX_POINTS, MAX_ROWS, UNDERFLOW
     from rnnviz.findings import gradient_reading
@@ -100,8 +100,8 @@ def test_a_784_step_run_records_every_step_and_its_figures_stay_small(tmp_path):
         steps, flow = store.grad_flow(result.run_id)
         assert flow.shape == (3, 784) and np.all(np.isfinite(flow))  # recorded at full resolution
         run = Run(store, result.run_id)
-        heat = views.gradient_flow([run]).data[0]
-        curve = views.gradient_curve([run]).data[0]
+        heat = charts.gradient_flow([run]).data[0]
+        curve = charts.gradient_curve([run]).data[0]
     assert len(heat.y) == MAX_ROWS and heat.y[0] < 5 and heat.y[-1] > 780  # the figure averages groups of steps
     drawn = np.log10(np.maximum(flow[0, :4], UNDERFLOW)).mean()  # 0 has underflowed: drawn darkest, not blank
     np.testing.assert_allclose(np.asarray(heat.z)[0, 0], drawn, rtol=1e-5)

@@ -12,6 +12,7 @@ import streamlit as st
 
 from .. import runner
 from ..config import ConfigError, Limits
+from ..figures import CHART_CONFIG
 from ..store import Status, Store, StoreError
 from . import livechart, state
 from .livechart.feed import FEEDS, PREFIX, version_tag
@@ -22,7 +23,6 @@ from .shown import ShownRun, runs_now, selected_runs, shown_step
 # page (status lines, readings, tables) reruns this often, which costs a tab a rerun every 5 s, not every 1 s.
 FED_REFRESH_S = 5.0
 REPLAY_REFRESH_S = 0.5
-CHART_CONFIG = {"displaylogo": False, "responsive": True, "toImageButtonOptions": {"format": "png", "scale": 2}}
 
 
 def live(

@@ -7,7 +7,7 @@ import dataclasses
 import pandas as pd
 import streamlit as st
 
-from rnnviz import views
+from rnnviz import charts
 from rnnviz.api import Run
 from rnnviz.dashboard import live, reads, shown
 from rnnviz.figures import MISSING
@@ -61,8 +61,8 @@ def render(runs: list[shown.ShownRun]) -> None:
     cols = st.columns(2)
     for k, name in enumerate(chosen):
         with cols[k % 2]:
-            live.live_chart(f"cmp-{name}", views.metric, runs, name=name, style=style)
-    live.live_chart("cmp-flow", views.gradient_curve, runs, style=style, key="cmp-flow")
+            live.live_chart(f"cmp-{name}", charts.metric, runs, name=name, style=style)
+    live.live_chart("cmp-flow", charts.gradient_curve, runs, style=style, key="cmp-flow")
 
 
 live.live(render, "Pick two or more runs in the sidebar to compare them.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rnnviz import views
+from rnnviz import charts
 from rnnviz.dashboard import live, reads, shown
 
 st.title("Gradient flow")
@@ -18,16 +18,16 @@ def render(runs: list[shown.ShownRun]) -> None:
     style = shown.style()
     # Cut at an earlier step (the scrubber, a replay), the heatmap keeps the whole runs' colour scale.
     whole = shown.runs_now(reads.store_path(), [r.id for r in runs]) if shown.shown_step() is not None else None
-    zrange = views.gradient_scale(whole) if whole else None
-    live.live_chart("gf-heat", views.gradient_flow, runs, style=style, zrange=zrange)
-    live.live_chart("gf-curve", views.gradient_curve, runs, style=style)
+    zrange = charts.gradient_scale(whole) if whole else None
+    live.live_chart("gf-heat", charts.gradient_flow, runs, style=style, zrange=zrange)
+    live.live_chart("gf-curve", charts.gradient_curve, runs, style=style)
     for r in runs:
         c1, c2 = st.columns(2)
         with c1:
-            live.live_chart(f"gf-param-{r.id}", views.param_norms, [r], one=True, style=style)
+            live.live_chart(f"gf-param-{r.id}", charts.param_norms, [r], one=True, style=style)
         with c2:
-            live.live_chart(f"gf-global-{r.id}", views.global_norm, [r], one=True, style=style)
-            share = views.clipped_share(r)
+            live.live_chart(f"gf-global-{r.id}", charts.global_norm, [r], one=True, style=style)
+            share = charts.clipped_share(r)
             if share is not None:
                 st.caption(f"Clipping at {r.cfg.clip:g} fired on {share:.1%} of steps.")
 

@@ -6,12 +6,12 @@ import numpy as np
 import streamlit as st
 
 from rnnviz import checkpoints, digits
+from rnnviz.charts import GATE_NAMES
 from rnnviz.config import GATES, TANH_GATES
 from rnnviz.dashboard import live, reads, shown, state
 from rnnviz.data import DataError
 from rnnviz.models import SeqClassifier
 from rnnviz.store import Store, StoreError
-from rnnviz.views import GATE_NAMES
 
 st.title("Digit inspector")
 st.caption(

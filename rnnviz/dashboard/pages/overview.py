@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rnnviz import views
+from rnnviz import charts, findings
 from rnnviz.dashboard import live, shown
-from rnnviz.findings import reading
 
 st.title("Overview")
 st.caption("Training loss and test accuracy of the runs picked in the sidebar, updating live while they train.")
@@ -20,10 +19,10 @@ def status_line(r: shown.ShownRun) -> str:
 
 def render(runs: list[shown.ShownRun]) -> None:
     st.markdown("  \n".join(status_line(r) for r in runs))
-    live.live_chart("overview", views.overview, runs, style=shown.style())
+    live.live_chart("overview", charts.overview, runs, style=shown.style())
     st.subheader("Reading")
     for r in runs:
-        st.markdown(reading(r))
+        st.markdown(findings.of(r))
 
 
 live.live(render)

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from rnnviz import charts, runner
 from rnnviz import data as datamod
-from rnnviz import runner, views
 from rnnviz.config import REMEDIES, ConfigError, Limits, remedies
 from rnnviz.dashboard import live, reads, shown, state
 from rnnviz.figures import MISSING
@@ -68,7 +68,7 @@ def latest_set() -> list[shown.ShownRun]:
 def table(runs: list[shown.ShownRun]) -> pd.DataFrame:
     rows = []
     for r in runs:
-        share = views.clipped_share(r)
+        share = charts.clipped_share(r)
         ratio = gradient_ratio(r.series("grad_h")[1])
         rows.append(
             {
@@ -107,10 +107,10 @@ def render(runs: list[shown.ShownRun]) -> None:
     )
     c1, c2 = st.columns(2)
     with c1:
-        live.live_chart("rem-acc", views.metric, runs, name="test_accuracy", style=style, key="rem-acc")
+        live.live_chart("rem-acc", charts.metric, runs, name="test_accuracy", style=style, key="rem-acc")
     with c2:
-        live.live_chart("rem-sat", views.metric, runs, name="saturated", style=style, key="rem-sat")
-    live.live_chart("rem-flow", views.gradient_curve, runs, style=style, key="rem-flow")
+        live.live_chart("rem-sat", charts.metric, runs, name="saturated", style=style, key="rem-sat")
+    live.live_chart("rem-flow", charts.gradient_curve, runs, style=style, key="rem-flow")
 
 
 live.live(

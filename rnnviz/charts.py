@@ -80,7 +80,8 @@ def beyond(edges: np.ndarray, counts: np.ndarray, threshold: float) -> np.ndarra
     return counts[:, mask].sum(1) / np.maximum(counts.sum(1), 1)
 
 
-def _hidden(which: str) -> str:
+def hidden_label(which: str) -> str:
+    """How the pages name a set of hidden states: h_all, h_last."""
     return {"h_all": "all time steps", "h_last": "last time step"}[which]
 
 
@@ -199,7 +200,7 @@ def saturation_histogram(
         if len(steps):
             j = probe_index(steps, at)
             bars.append((f"{r.label} (step {int(steps[j])})", edges, counts[j], figures.run_color(r.id)))
-    title = f"Hidden activations h ({_hidden(which)})"
+    title = f"Hidden activations h ({hidden_label(which)})"
     return figures.histogram_bars(bars, title, key, style, threshold=threshold)
 
 
@@ -217,7 +218,7 @@ def saturation_over_training(
         steps, counts, edges = r.histograms(which)
         if len(steps):
             over.append((r.label, steps, beyond(edges, counts, threshold), figures.run_color(r.id)))
-    title = f"Share of |h| > {threshold:g} over training ({_hidden(which)})"
+    title = f"Share of |h| > {threshold:g} over training ({hidden_label(which)})"
     return figures.lines(over, title, "fraction", key, style, empty=figures.Empty("no probe yet"))
 
 
