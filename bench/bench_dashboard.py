@@ -1,7 +1,8 @@
 """Dashboard latency and the cost of watching, measured in real headless Chromium.
 
 1. Click Train -> first point on the Overview page, from a cold page load (seconds; target < 3 s).
-2. Lag between a step being committed to the store and the open page's chart drawing it (target < 2 s).
+2. Lag between a step being committed to the store and the open page's chart drawing it (target: median < 1 s,
+   max < 3 s).
 3. Training speed while two tabs watch the run at 1 s refresh, as a ratio to the speed with no tab open
    (target >= 0.9x). Alternating windows of one run, medians reported.
 4. With --whole: the blog pair (5,000 steps each) trained to its end with Overview, Gradient flow and
@@ -57,7 +58,9 @@ def wait_done(store: Store, run_id: int) -> dict:
     return store.run(run_id)
 
 
-def first_point_and_lag(url: str, browser, store: Store, watch_s: float) -> tuple[float, list[float]]:
+def first_point_and_lag(url: str, browser, store: Store, watch_s: float) -> tuple[float, float, list[float]]:
+    """Seconds from the click to the first point drawn, and to the first step committed (the trainer's own
+    start: a new process importing torch and reading the data), then the lags of the updates after it."""
     page = browser.new_page(viewport={"width": 1440, "height": 900})
     page.goto(url + "/")  # a cold page load; the blog pair (5,000 steps) is long enough to watch
     button = page.get_by_role("button", name="Train RNN vs LSTM")
@@ -65,9 +68,13 @@ def first_point_and_lag(url: str, browser, store: Store, watch_s: float) -> tupl
     clicked = time.monotonic()
     button.click()
     page.get_by_role("link", name="Overview").first.click()
+    committed_first = None
     while (shown_step(page) or 0) < 1:
+        if committed_first is None and int(store.conn.execute("SELECT MAX(step) FROM runs").fetchone()[0] or 0):
+            committed_first = time.monotonic() - clicked
         time.sleep(0.05)
     first = time.monotonic() - clicked
+    committed_first = first if committed_first is None else committed_first
 
     commits: dict[int, float] = {}  # step -> when the store first showed it
     stop = threading.Event()
@@ -97,7 +104,7 @@ def first_point_and_lag(url: str, browser, store: Store, watch_s: float) -> tupl
     stop.set()
     thread.join()
     page.close()
-    return first, lags
+    return first, committed_first, lags
 
 
 def whole_pair_lags(url: str, browser, store: Store) -> dict:
@@ -205,7 +212,7 @@ def main() -> None:
             chromium() as browser,
             Store(store_path) as store,
         ):
-            first, lags = first_point_and_lag(url, browser, store, args.watch)
+            first, committed, lags = first_point_and_lag(url, browser, store, args.watch)
             for run_id in store.runs()["run_id"]:
                 runner.stop(store, int(run_id))
                 wait_done(store, int(run_id))
@@ -214,15 +221,19 @@ def main() -> None:
             whole = whole_pair_lags(url, browser, store) if args.whole else None
     report = {
         "click_to_first_point_s": round(first, 2),
+        "click_to_first_commit_s": round(committed, 2),
         "lag_s": {"median": round(statistics.median(lags), 2), "max": round(max(lags), 2), "n": len(lags)},
         "steps_per_s": {"no_tab": round(statistics.median(alone), 1), "two_tabs": round(statistics.median(watched), 1)},
         "ratio_two_tabs_vs_none": round(statistics.median(watched) / statistics.median(alone), 3),
         "cores_while_watching": {k: round(statistics.median(c.get(k, 0.0) for c in cores), 2) for k in cores[0]},
     }
-    print(f"click -> first point on Overview: {report['click_to_first_point_s']} s (target < 5 s)")
+    print(
+        f"click -> first point on Overview: {report['click_to_first_point_s']} s (target < 3 s), of which "
+        f"{report['click_to_first_commit_s']} s until the trainer committed its first step"
+    )
     print(
         f"commit -> shown in page: median {report['lag_s']['median']} s, max {report['lag_s']['max']} s over "
-        f"{report['lag_s']['n']} updates (target < 2 s)"
+        f"{report['lag_s']['n']} updates (targets: median < 1 s, max < 3 s)"
     )
     print(
         f"training speed: {report['steps_per_s']['no_tab']} steps/s alone, {report['steps_per_s']['two_tabs']} "
