@@ -151,6 +151,42 @@ class ProgressBar:
             self.bar.close()
 
 
+def train_step(cfg: RunConfig, p: Prepared, rec: WriteBuffer, step: int) -> tuple[dict[str, float], str | None]:
+    """One fused forward and backward pass on the step's batch, the update (its gradient clipped if asked)
+    and the step's cheap statistics recorded. Returns them, and why the run diverged (None if it did not)."""
+    idx = next(p.batches)
+    x = datamod.to_float(p.train_x[idx].to(p.device))  # (B, T, I)
+    y = p.train_y[idx].to(p.device)
+    logits, hs = p.model(x)  # (B, C), (B, T, H)
+    loss = loss_fn(logits, y)
+    p.opt.zero_grad(set_to_none=True)
+    loss.backward()
+    norms = param_grad_norms(p.model)
+    loss_v = loss.item()
+    if not (math.isfinite(loss_v) and math.isfinite(norms["global"])):
+        stats = {"loss": loss_v, "grad_norm/global": norms["global"]}
+        rec.scalar(step, stats)
+        return stats, (
+            f"loss became {loss_v} at step {step} (gradient norm {norms['global']:.3g}); "
+            "lower the learning rate or set gradient clipping"
+        )
+    clipped = 0.0 < cfg.clip < norms["global"]
+    if clipped:
+        torch.nn.utils.clip_grad_norm_(p.model.parameters(), cfg.clip)
+    p.opt.step()
+    sat_all, sat_last = saturation(hs, cfg.saturation)
+    stats = {
+        "loss": loss_v,
+        "accuracy": (logits.argmax(1) == y).float().mean().item(),
+        "clipped": float(clipped),
+        "saturated": sat_all,
+        "saturated_last": sat_last,
+        **{f"grad_norm/{k}": v for k, v in norms.items()},
+    }
+    rec.scalar(step, stats)
+    return stats, None
+
+
 def train(
     cfg: RunConfig,
     store: Store,
@@ -193,50 +229,18 @@ def train(
             # probe: the unrolled pass on the probe batch, with the weights that produce this step's loss
             if step == 1 or step % cfg.probe_every == 0:
                 run_probe(step)
-            # forward and backward, fused
-            idx = next(p.batches)
-            x = datamod.to_float(p.train_x[idx].to(p.device))  # (B, T, I)
-            y = p.train_y[idx].to(p.device)
-            logits, hs = model(x)  # (B, C), (B, T, H)
-            loss = loss_fn(logits, y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            norms = param_grad_norms(model)
-            loss_v = loss.item()
-            # a loss or gradient that is no longer finite ends the run: nothing after it means anything
-            if not (math.isfinite(loss_v) and math.isfinite(norms["global"])):
-                rec.scalar(step, {"loss": loss_v, "grad_norm/global": norms["global"]})
+            # one training step, its statistics recorded; a loss that is no longer finite ends the run
+            stats, error = train_step(cfg, p, rec, step)
+            if error:
                 status = Status.DIVERGED
-                error = (
-                    f"loss became {loss_v} at step {step} (gradient norm {norms['global']:.3g}); "
-                    "lower the learning rate or set gradient clipping"
-                )
                 break
-            # the update, its gradient clipped if asked
-            clipped = 0.0 < cfg.clip < norms["global"]
-            if clipped:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
-            opt.step()
-            # the cheap statistics, every step
-            sat_all, sat_last = saturation(hs, cfg.saturation)
-            rec.scalar(
-                step,
-                {
-                    "loss": loss_v,
-                    "accuracy": (logits.argmax(1) == y).float().mean().item(),
-                    "clipped": float(clipped),
-                    "saturated": sat_all,
-                    "saturated_last": sat_last,
-                    **{f"grad_norm/{k}": v for k, v in norms.items()},
-                },
-            )
             # evaluation and checkpoint, every so many steps (the end has its own, below)
             if step % cfg.eval_every == 0 and step < cfg.steps:
                 test_acc, test_loss = run_eval(step)
             if step % cfg.checkpoint_every == 0 and step < cfg.steps:
                 rec.flush(step, force=True)  # a checkpoint never runs ahead of the records it resumes
                 checkpoints.save(ckpt_path, step, model, opt)
-            bar.update(step, loss_v, sat_all, test_acc)
+            bar.update(step, stats["loss"], stats["saturated"], test_acc)
             # commit what is due; stop if asked (from the store or the caller)
             if rec.flush(step) or should_stop():
                 status = Status.STOPPED
@@ -263,23 +267,23 @@ def train(
         if bar is not None:
             bar.close()
     seconds = time.monotonic() - t0
+    error = _record_end(store, run_id, status, error, seconds)
+    saturated = rec.summary.get("saturated_fraction")
+    return RunResult(
+        run_id, cfg.display_name, status, step, test_acc, test_loss, saturated, round(seconds, 2), error,
+        torch.get_num_threads(),
+    )  # fmt: skip
+
+
+def _record_end(store: Store, run_id: int, status: Status, error: str | None, seconds: float) -> str | None:
+    """Record how the run ended; returns its error, or the store's if even this small write is refused
+    (reported, and the run ends anyway)."""
     try:
         store.finish(run_id, status, error, seconds)
-    except StoreError as exc:  # the store refuses even this small write: report, the run ends anyway
+    except StoreError as exc:
         print(f"rnnviz: could not record the end of run {run_id}: {exc}", file=sys.stderr)
-        error = error or str(exc)
-    return RunResult(
-        run_id,
-        cfg.display_name,
-        status,
-        step,
-        test_acc,
-        test_loss,
-        rec.summary.get("saturated_fraction"),
-        round(seconds, 2),
-        error,
-        torch.get_num_threads(),
-    )
+        return error or str(exc)
+    return error
 
 
 def _safe_flush(rec: WriteBuffer, step: int) -> None:
