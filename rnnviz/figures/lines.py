@@ -1,0 +1,252 @@
+"""Line charts over training: scalars of runs, the global gradient norm with clipping, stacked panels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+
+from .look import (
+    DEFAULT_STYLE,
+    MAX_POINTS,
+    NO_DATA,
+    Empty,
+    Line,
+    Style,
+    axis,
+    base_layout,
+    empty_y,
+    extent,
+    held_range,
+    log_axis,
+    note,
+    ranged,
+    y_axis,
+)
+
+
+def _zeros_at_floor(series: list[Line], yrange: list[float]) -> tuple[list[Line], list[dict]]:
+    """A value of exactly 0 has no place on a log axis, so its line would just end there: it is drawn at the
+    axis floor instead and marked with triangles in its line's colour, which the legend names. Returns the
+    lines with their zeros moved and the marks."""
+    floor = 10.0 ** yrange[0]
+    moved, marks = [], []
+    for label, x, y, colour in series:
+        zero = np.asarray(y) == 0
+        moved.append((label, x, np.where(zero, floor, y), colour))
+        if zero.any():
+            keep = np.unique(np.linspace(0, zero.sum() - 1, min(int(zero.sum()), MAX_POINTS)).round().astype(int))
+            marks.append(
+                dict(
+                    type="scatter",
+                    x=np.asarray(x, dtype=float)[zero][keep],
+                    y=np.full(len(keep), floor),
+                    name=f"{label}: reached 0 (drawn at the floor)",
+                    mode="markers",
+                    marker=dict(color=colour, symbol="triangle-down", size=10),
+                    cliponaxis=False,
+                    hovertemplate="%{x}: exactly 0<extra></extra>",
+                )
+            )
+    return moved, marks
+
+
+def downsample(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """Bucket means of a long series (NaNs ignored), so a 100k-step run draws as fast as a short one. The
+    last point is kept as it is, so a line ends exactly at its run's latest step."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if len(x) <= max_points:
+        return x, y
+    head = len(x) - 1
+    starts = np.linspace(0, head, max_points).astype(int)[:-1]
+    sizes = np.diff(np.append(starts, head))
+    finite = np.isfinite(y[:head])
+    sums = np.add.reduceat(np.where(finite, y[:head], 0.0), starts)
+    counts = np.add.reduceat(finite.astype(float), starts)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ys = np.where(counts > 0, sums / counts, np.nan)
+    return np.append(np.add.reduceat(x[:head], starts) / sizes, x[-1]), np.append(ys, y[-1])
+
+
+def lines(
+    series: list[Line],
+    title: str,
+    ytitle: str,
+    key: str,
+    style: Style = DEFAULT_STYLE,
+    log_y: bool = False,
+    xtitle: str = "training step",
+    markers: bool = False,
+    growing_x: bool = True,
+    empty: Empty = NO_DATA,
+) -> go.Figure:
+    """One line per (label, x, y, colour); NaN and inf are gaps, never errors. Axis ranges are held (held_range):
+    x from 0 to a round number of training steps, or, with growing_x=False (x is a time step, which
+    does not grow), exactly the data's x. Without any value to draw, the axes and note of `empty`. On a log
+    axis, values of exactly 0 are drawn and marked at the floor (_zeros_at_floor)."""
+    xs, ys = [s[1] for s in series], [s[2] for s in series]
+    xrange = held_range(xs, pad=0.0) if growing_x else extent(xs)
+    yrange = held_range(ys, log=log_y)
+    zeros = log_y and any(np.any(np.asarray(y) == 0) for y in ys)
+    notes = [] if yrange or zeros else [note(empty.note, style)]
+    if not yrange:
+        xrange, yrange = xrange or list(empty.x), empty_y(empty, log_y)
+    marks: list[dict] = []
+    if zeros:
+        series, marks = _zeros_at_floor(series, yrange)
+    traces = []
+    for label, x, y, colour in series:
+        x, y = downsample(x, y)
+        # float32 halves the bytes sent every second; 7 digits are plenty, and steps up to 16M stay exact
+        x, y = x.astype(np.float32), np.where(np.isfinite(y), y, np.nan).astype(np.float32)
+        traces.append(
+            dict(
+                type="scatter",
+                x=x,
+                y=y,
+                name=label,
+                mode="lines+markers" if markers else "lines",
+                cliponaxis=not markers,  # a marker on a held range's end is drawn whole
+                line=dict(color=colour, width=2),
+            )
+        )
+    yaxis = log_axis(ytitle) if log_y else y_axis(ytitle)
+    return go.Figure(
+        data=traces + marks,
+        layout=base_layout(
+            style,
+            title,
+            key,
+            xaxis=axis(xtitle, **ranged(xrange)),
+            yaxis={**yaxis, **ranged(yrange)},
+            annotations=notes,
+        ),
+    )
+
+
+def norm_with_clipping(
+    label: str,
+    steps: np.ndarray,
+    norm: np.ndarray,
+    clipped: np.ndarray,
+    clip: float,
+    key: str,
+    style: Style = DEFAULT_STYLE,
+    *,
+    colour: str,
+) -> go.Figure:
+    """Global gradient norm before clipping, clipped steps marked, the threshold drawn."""
+    x, y = downsample(steps, norm)
+    traces = [
+        dict(
+            type="scatter",
+            x=x,
+            y=np.where(np.isfinite(y), y, np.nan),
+            name=label,
+            mode="lines",
+            line=dict(color=colour, width=2),
+        )
+    ]
+    hit = clipped > 0
+    if hit.any():
+        traces.append(
+            dict(
+                type="scatter",
+                x=steps[hit],
+                y=norm[hit],
+                mode="markers",
+                name="clipped",
+                marker=dict(color="black", size=5, symbol="x"),
+            )
+        )
+    shapes = [dict(type="line", xref="paper", x0=0, x1=1, y0=clip, y1=clip, line=dict(color="grey", dash="dash"))]
+    empty = len(steps) == 0
+    xrange = list(Empty().x) if empty else held_range([steps], pad=0.0)
+    yrange = held_range([norm, np.array([clip])], log=True) or empty_y(Empty(), log=True)
+    return go.Figure(
+        data=traces,
+        layout=base_layout(
+            style,
+            "Global gradient norm (before clipping)",
+            key,
+            xaxis=axis("training step", **ranged(xrange)),
+            yaxis=log_axis("||g||", **ranged(yrange)),
+            shapes=shapes if clip > 0 else [],
+            annotations=[note(Empty().note, style)] if empty else [],
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One panel of stacked_panels: its title, its lines, markers on their points, and what it shows empty."""
+
+    title: str
+    series: list[Line]
+    markers: bool = False
+    empty: Empty = Empty()
+
+
+def stacked_panels(
+    panels: list[Panel],
+    title: str,
+    key: str,
+    style: Style = DEFAULT_STYLE,
+    xtitle: str = "training step",
+) -> go.Figure:
+    """Panels stacked on one shared x axis: one plot to draw, not one per panel, and the panels stay aligned
+    (accuracy falls where saturation rises). Each line brings its run's colour. Axis ranges are held
+    (held_range); a panel with nothing to draw yet shows its Empty axes and note. Each panel's title is a
+    line of text above it, not a y axis title: turned on its side, a title longer than its panel is high
+    ran into the next one in large fonts. Three panels fit a 1440x900 screen under the page's title."""
+    n, f = len(panels), style.font_size
+    height_px = 180 * n + 30
+    top_px = 3 * f + 18 + int(1.5 * f)  # the title, then the first panel's title
+    plot_px = height_px - top_px - int(4.2 * f) - 20  # less the x axis and the legend under it
+    gap = (1.5 * f + 10) / plot_px  # room for a panel's title
+    height = (1 - gap * (n - 1)) / n
+    traces, axes, notes = [], {}, []
+    for p, panel in enumerate(panels):
+        yname, y = ("yaxis", "y") if p == 0 else (f"yaxis{p + 1}", f"y{p + 1}")
+        top = 1 - p * (height + gap)
+        domain = [round(max(top - height, 0.0), 6), round(top, 6)]
+        yrange = held_range([s[2] for s in panel.series])
+        if yrange is None:
+            yrange = empty_y(panel.empty, log=False)
+            notes.append(note(panel.empty.note, style, y))
+        axes[yname] = y_axis("", domain=domain, anchor="x", nticks=4, **ranged(yrange))
+        notes.append(
+            dict(
+                text=panel.title,
+                xref="paper",
+                x=0,
+                xanchor="left",
+                yref=f"{y} domain",
+                y=1,
+                yanchor="bottom",
+                showarrow=False,
+                font=dict(size=f + 2),
+            )
+        )
+        for label, x, yv, colour in panel.series:
+            x, yv = downsample(x, yv)
+            traces.append(
+                dict(
+                    type="scatter",
+                    x=x,
+                    y=np.where(np.isfinite(yv), yv, np.nan),
+                    name=label,
+                    legendgroup=label,
+                    showlegend=p == 0,
+                    yaxis=y,
+                    mode="lines+markers" if panel.markers else "lines",
+                    cliponaxis=not panel.markers,  # a marker on a held range's end is drawn whole
+                    line=dict(color=colour, width=2),
+                )
+            )
+    xrange = held_range([s[1] for panel in panels for s in panel.series], pad=0.0) or list(Empty().x)
+    xaxis = axis(xtitle, anchor=f"y{n}" if n > 1 else "y", **ranged(xrange))
+    layout = {**base_layout(style, title, key, xaxis=xaxis, annotations=notes, height=height_px), **axes}
+    layout["margin"] = {**layout["margin"], "t": top_px}
+    return go.Figure(data=traces, layout=layout)

@@ -1,0 +1,197 @@
+"""The look every figure shares: colours, fonts and sizes, layouts and axes, and axis ranges that hold
+still while live series grow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+
+# Runs are coloured by their id (run_color), so a run looks the same on every page, in every figure and report.
+PALETTE = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
+# The parts of one run (its parameters, its gates) take other colours, so none passes for a run.
+PARTS = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666"]
+# Plotly's options for every chart, in the dashboard and in reports: no logo, a PNG download at 2x
+CHART_CONFIG = {"displaylogo": False, "responsive": True, "toImageButtonOptions": {"format": "png", "scale": 2}}
+MAX_POINTS = 400  # points per line sent to the browser
+MAX_COLUMNS = 300  # heatmap columns (training steps) sent to the browser
+MAX_ROWS = 112  # heatmap rows (time steps): T = 784 is averaged in groups of 7, about 3 pixels a row
+MISSING = "–"  # in tables, a value not recorded (yet) or one that does not apply
+UNDERFLOW = float(np.finfo(np.float32).tiny)  # where a gradient of exactly 0 is drawn (float32's smallest normal)
+ROUND = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)  # axis ends, times a power of ten
+
+
+def floored(gradients: np.ndarray) -> np.ndarray:
+    """Gradient norms for a log scale: one that underflowed to exactly 0 (float32, hundreds of steps back;
+    the trainer flushes denormals) has vanished completely, so it is drawn at UNDERFLOW, the floor of the
+    scale, rather than left out. NaN stays a gap."""
+    return np.where(gradients == 0, UNDERFLOW, gradients)
+
+
+@dataclass(frozen=True)
+class Style:
+    """Looks shared by every figure; large fonts for the back of a room."""
+
+    font_size: int = 14
+    height: int = 380
+
+    @classmethod
+    def for_talks(cls, large: bool) -> Style:
+        return cls(font_size=22, height=480) if large else cls()
+
+
+def run_color(run_id: int) -> str:
+    """A run's colour: the same wherever the run is drawn, whatever else is drawn with it."""
+    return PALETTE[(run_id - 1) % len(PALETTE)]
+
+
+def color(i: int) -> str:
+    """The colour of the i-th part of one run (a parameter, a gate)."""
+    return PARTS[i % len(PARTS)]
+
+
+Line = tuple[str, np.ndarray, np.ndarray, str]  # (label, x, y, colour)
+Histogram = tuple[str, np.ndarray, np.ndarray, str]  # (label, edges, counts, colour)
+
+
+@dataclass(frozen=True)
+class Empty:
+    """What a chart shows while it has nothing to draw (a run not started, no evaluation yet): axes that
+    mean what they will mean once data arrives, and a note saying why they are empty. Plotly's own empty
+    axes run from -1 to 4."""
+
+    note: str = "no data yet"
+    x: tuple[float, float] = (0.0, 100.0)  # training steps; time steps are 1..T
+    y: tuple[float, float] | None = None  # None: 0 to 1, or 0.1 to 1 on a log axis
+
+
+DEFAULT_STYLE = Style()
+NO_DATA = Empty()
+
+
+def empty_y(empty: Empty, log: bool) -> list[float]:
+    if empty.y is None:
+        return [-1.0, 0.0] if log else [0.0, 1.0]
+    return [float(np.log10(v)) for v in empty.y] if log else list(empty.y)
+
+
+def note(text: str, style: Style, y: str = "y", x: str = "x") -> dict:
+    """A note in the middle of the plot of axes `x` and `y`."""
+    return dict(
+        text=text,
+        xref=f"{x} domain",
+        yref=f"{y} domain",
+        x=0.5,
+        y=0.5,
+        showarrow=False,
+        font=dict(size=style.font_size + 2, color="#888888"),
+    )
+
+
+def base_layout(style: Style, title: str, key: str, panels: bool = False, **extra) -> dict:
+    """The layout every figure shares, as a plain dict: building figures in one go (not update_layout) is
+    ~10x cheaper, which matters when several tabs redraw every chart each second. `panels`: room under the
+    title for the panels' own titles (make_subplots). `extra` overrides."""
+    base = dict(
+        title=dict(text=title, font=dict(size=style.font_size + 4)),
+        font=dict(size=style.font_size),
+        height=style.height + 4 * style.font_size,
+        # Axes push these margins as far as their tick labels and titles need (automargin), and the legend
+        # below them reserves its own rows: nothing overlaps at any font size or width.
+        margin=dict(l=20, r=20, t=int((4.5 if panels else 3) * style.font_size) + 18, b=10),
+        legend=dict(orientation="h", yref="container", yanchor="bottom", y=0, xanchor="left", x=0),
+        uirevision=key,  # keep the user's zoom across live refreshes
+        # A hand-set look instead of a template: templates cost ~7 ms a figure and bloat every refresh.
+        plot_bgcolor="white",
+        paper_bgcolor="white",
+    )
+    return {**base, **extra}
+
+
+TITLE_STANDOFF = 10  # px between an axis' tick labels and its title
+PERCENT = ".3~%"  # shares as percentages with the digits that tell ticks apart: 0.5%, 1%, 1.5%, not 1%, 1%, 2%
+Y_TICKS = dict(ticklabelstandoff=8)  # a y axis' labels clear of the x axis' first label at the corner
+
+
+def axis(title: str, **extra) -> dict:
+    """An axis whose title stands clear of its tick labels, however wide they are (Plotly's default places
+    the title at a distance set by the font size alone, over long labels such as 10^-24)."""
+    return dict(
+        title=dict(text=title, standoff=TITLE_STANDOFF),
+        automargin=True,
+        gridcolor="#e8e8e8",
+        zerolinecolor="#cccccc",
+        **extra,
+    )
+
+
+def y_axis(title: str, **extra) -> dict:
+    return axis(title, **Y_TICKS, **extra)
+
+
+def log_axis(title: str, **extra) -> dict:
+    """A log y axis labelled at powers of ten only: Plotly's labels at 2..9 of each decade crowd each other."""
+    return y_axis(title, type="log", exponentformat="power", minorloglabels="none", **extra)
+
+
+def tidy_axes(fig: go.Figure) -> go.Figure:
+    """The settings of axis() and y_axis() on every axis of a figure made with make_subplots."""
+    fig.update_xaxes(automargin=True, title_standoff=TITLE_STANDOFF)
+    return fig.update_yaxes(automargin=True, title_standoff=TITLE_STANDOFF, **Y_TICKS)
+
+
+def padded(edges: np.ndarray) -> dict:
+    """An x range of histogram bins with a little room each side: the outer bins (|h| near 1, where a
+    saturated RNN piles up) are not hidden on the frame, and the end labels clear the y axis' labels."""
+    pad = 0.02 * float(edges[-1] - edges[0])
+    return dict(range=[float(edges[0]) - pad, float(edges[-1]) + pad], autorange=False)
+
+
+def _finite(values: list[np.ndarray]) -> np.ndarray:
+    v = np.concatenate([np.asarray(a, dtype=float).ravel() for a in values]) if values else np.zeros(0)
+    return v[np.isfinite(v)]
+
+
+def round_up(value: float) -> float:
+    """The smallest of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power of ten that is >= value > 0."""
+    scale = 10.0 ** np.floor(np.log10(value))
+    return float(f"{next(m * scale for m in ROUND if m * scale >= value * (1 - 1e-9)):.12g}")
+
+
+def held_range(values: list[np.ndarray], log: bool = False, pad: float = 0.02) -> list[float] | None:
+    """An axis range that holds still while a live series grows: from 0 (or a round number below the data)
+    to the next round number above it, padded by `pad` of its span; whole decades on a log axis. Plotly's
+    autorange moves with every new point, which makes every update redraw the axes; a held range changes a
+    few times a decade, so most updates redraw only the lines (the live chart's frontend). None without data."""
+    v = _finite(values)
+    if log:
+        v = v[v > 0]
+    if v.size == 0:
+        return None
+    if log:
+        lo, hi = float(np.floor(np.log10(v.min()))), float(np.ceil(np.log10(v.max())))
+        return [lo, max(hi, lo + 1)]
+    lo = -round_up(-v.min()) if v.min() < 0 else 0.0
+    hi = round_up(v.max()) if v.max() > 0 else 0.0
+    if hi == lo:
+        hi = lo + 1.0
+    return [float(lo - pad * (hi - lo)), float(hi + pad * (hi - lo))]
+
+
+def extent(values: list[np.ndarray]) -> list[float] | None:
+    """[min, max] of the finite values, or None (Plotly's autorange) when they span no width."""
+    v = _finite(values)
+    return [float(v.min()), float(v.max())] if v.size and v.max() > v.min() else None
+
+
+def ranged(r: list[float] | None) -> dict:
+    """Axis settings for a held range, or nothing (Plotly's autorange) without one."""
+    return dict(range=r, autorange=False) if r else {}
+
+
+def subsample_columns(steps: np.ndarray, matrix: np.ndarray, max_cols: int) -> tuple[np.ndarray, np.ndarray]:
+    if len(steps) <= max_cols:
+        return steps, matrix
+    keep = np.unique(np.linspace(0, len(steps) - 1, max_cols).round().astype(int))
+    return steps[keep], matrix[keep]
