@@ -7,6 +7,7 @@ import numpy as np
 from .store.status import Status
 
 VANISHED = 1e-6  # a gradient ratio below this between t = 1 and t = T: nothing reaches the start
+FADED = 1e-2  # below this share of the last step's gradient, most of it is lost before t = 1
 
 
 def _pct(x: float) -> str:
@@ -31,6 +32,8 @@ def gradient_reading(flow: np.ndarray) -> str | None:
     if ratio < VANISHED:
         exponent = np.log10(max(ratio, 1e-300))
         return f"the gradient reaching t = 1 is 1e{exponent:.0f} of the one at t = {T}: it has vanished"
+    if ratio < FADED:
+        return f"the gradient reaching t = 1 is {ratio:.2g}x the one at t = {T}: most of it is lost on the way back"
     return f"the gradient reaching t = 1 is {ratio:.2g}x the one at t = {T}: it still flows back"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from rnnviz.store import Store
 from rnnviz.trainer import train
@@ -111,3 +112,20 @@ def test_a_784_step_run_records_every_step_and_its_figures_stay_small(tmp_path):
     assert (
         gradient_reading(underflowed) == "no gradient at all reaches t = 1 from t = 784: it underflowed to 0 (float32)"
     )
+
+
+@pytest.mark.parametrize(
+    ("first", "said"),
+    [
+        (1e-9, "is 1e-9 of the one at t = 28: it has vanished"),
+        (4.6e-5, "is 4.6e-05x the one at t = 28: most of it is lost on the way back"),
+        (0.3, "is 0.3x the one at t = 28: it still flows back"),
+    ],
+)
+def test_the_gradient_reading_says_how_much_is_lost(first, said):
+    """A 20,000-fold drop from t = 28 to t = 1 is not read as a gradient that 'still flows back'."""
+    from rnnviz.findings import gradient_reading
+
+    flow = np.ones((2, 28))
+    flow[-1, 0] = first
+    assert gradient_reading(flow).endswith(said)
