@@ -90,7 +90,7 @@ class Replay:
     started: float | None = None
     token: str = field(default_factory=lambda: secrets.token_urlsafe(8))
 
-    WAIT_S = 10.0
+    WAIT_S = 30.0  # a loaded 2-core machine took 20-40 s to draw a cold presenter page
 
     def start(self) -> None:
         if self.started is None:
