@@ -103,16 +103,13 @@ class Replay:
         return self.started is None
 
     def step(self) -> int:
-        if self.waiting or self.started is None:  # (waiting implies the second; mypy cannot see it)
+        if self.waiting or self.started is None:
             return 0
         return min(self.last, int(self.last * (time.monotonic() - self.started) / self.seconds))
 
     @property
     def done(self) -> bool:
         return self.step() >= self.last
-
-
-REPLAY_REFRESH_S = 0.5
 
 
 def shown_step() -> int | None:
