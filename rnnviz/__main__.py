@@ -1,4 +1,4 @@
-"""The command line: `rnnviz` (or `python -m rnnviz`) app|train|runs|export|presets|stop|delete|resume|data."""
+"""The command line: `rnnviz` (or `python -m rnnviz`) app|train|sweep|runs|sweeps|export|presets|stop|..."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import tomllib
 from pathlib import Path
 from typing import Any, NoReturn
 
+from . import cluster, runner, sets
 from . import data as datamod
-from . import runner
 from .config import (
     PRESET_HELP,
     PRESETS,
@@ -93,7 +93,33 @@ def build_parser() -> Parser:
     _add_config_flags(p)
     _store_arg(p)
 
+    p = sub.add_parser(
+        "sweep", help="train a set of runs (a grid over settings, times seeds) on Ray, then print a JSON line"
+    )
+    _add_config_flags(p)
+    p.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="FIELD=V1,V2",
+        help="values of one setting to run, e.g. --grid lr=0.001,0.01 (repeat for more settings; sweeping chunk "
+        "reads the digits in chunks)",
+    )
+    p.add_argument("--seeds", type=int, default=1, help="seeds per grid point, counted up from --seed (default: 1)")
+    p.add_argument(
+        "--ray-address",
+        default=None,
+        help="join the Ray cluster at this address (default: $RAY_ADDRESS, else a local Ray sized to this machine)",
+    )
+    p.add_argument("--cpus-per-run", type=float, default=1.0, help="CPUs Ray gives each run (default: 1)")
+    p.add_argument("--gpus-per-run", type=float, default=0.0, help="GPUs Ray gives each run (default: 0)")
+    _store_arg(p)
+
     p = sub.add_parser("runs", help="list the runs of a store")
+    _store_arg(p)
+    p.add_argument("--json", action="store_true", help="a JSON list, newest first")
+
+    p = sub.add_parser("sweeps", help="list the sets of runs of a store")
     _store_arg(p)
     p.add_argument("--json", action="store_true", help="a JSON list, newest first")
 
@@ -224,10 +250,49 @@ def cmd_resume(args: argparse.Namespace) -> int:
     return 1 if result.status == Status.FAILED else 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    spec = sets.SetSpec(config_from_args(args), sets.parse_grid(args.grid), args.seeds)
+    if not args.cpus_per_run > 0:
+        raise ConfigError("cpus_per_run", f"must be above 0, got {args.cpus_per_run:g}")
+    if not args.gpus_per_run >= 0:
+        raise ConfigError("gpus_per_run", f"must be 0 or more, got {args.gpus_per_run:g}")
+    spec.validate(Limits.from_env())  # every bad grid value is refused before Ray starts
+    try:
+        datamod.check_dir(spec.base.data_dir)
+    except DataError as exc:
+        raise ConfigError("data_dir", str(exc)) from None
+    with Store(args.store) as store:
+        sweep_id = cluster.run_set(
+            spec,
+            store,
+            address=args.ray_address,
+            cpus_per_run=args.cpus_per_run,
+            gpus_per_run=args.gpus_per_run,
+            report=cluster.progress_to_stderr,
+        )
+        outcome = sets.result(store, sweep_id)
+    print(json.dumps({**outcome, "store": str(store.path)}), flush=True)
+    return 0 if outcome["status"] == Status.FINISHED else 1
+
+
+def cmd_sweeps(args: argparse.Namespace) -> int:
+    with Store(args.store) as store:
+        df = store.sweeps()
+    cols = ["sweep_id", "name", "status", "runs", "finished", "engine", "ray_address"]
+    if args.json:
+        print(json.dumps([{**r, "spec": json.loads(r["spec"])} for r in df[[*cols, "spec"]].to_dict("records")]))
+    elif df.empty:
+        print("no sets of runs yet; start one with `python -m rnnviz sweep --preset quick-rnn --seeds 3`")
+    else:
+        print(df[cols].to_string(index=False))
+    return 0
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
     with Store(args.store) as store:
         df = store.runs()
     cols = ["run_id", "name", "status", "step", "total_steps", "test_accuracy", "saturated_fraction", "seconds"]
+    cols += ["sweep_id"]
     if args.json:
         rows = [{k: (None if v != v else v) for k, v in r.items()} for r in df[cols].to_dict("records")]
         print(json.dumps([{**r, "steps": r.pop("step")} for r in rows]))
@@ -377,6 +442,8 @@ COMMANDS = {
     "train": cmd_train,
     "worker": cmd_worker,
     "runs": cmd_runs,
+    "sweep": cmd_sweep,
+    "sweeps": cmd_sweeps,
     "presets": cmd_presets,
     "export": cmd_export,
     "stop": cmd_stop,
@@ -410,7 +477,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         refused = "; ".join(f"{_flag(p.field)}: {p.message}" for p in exc.problems)
         print(f"rnnviz: error: {refused}", file=sys.stderr)
-    except (DataError, StoreError) as exc:
+    except (DataError, StoreError, cluster.ClusterError) as exc:
         print(f"rnnviz: error: {exc}", file=sys.stderr)
     except sqlite3.Error as exc:
         print(f"rnnviz: error: the run store failed ({exc}); check the disk and the --store path", file=sys.stderr)

@@ -108,6 +108,12 @@ class RunConfig:
         Rule(choices=INITS),
     )
     forget_bias: float = _f(0.0, "LSTM only: added to the forget-gate bias (the blog used 1.0)", Rule(finite=True))
+    sigma_w: float = _f(
+        0.0,
+        "recurrent weight scale: W_hh drawn from N(0, sigma_w^2 / hidden size) after the init; 0 keeps the "
+        "init's W_hh (sigma_w 1 is the edge of chaos for a tanh RNN)",
+        Rule(low=0, high=10, why="beyond 10 every tanh unit saturates at the first step"),
+    )
     # optimisation
     optimizer: str = _f("adam", "adam or sgd (plain gradient descent)", Rule(choices=OPTIMIZERS))
     # Adam's and SGD's steps on these models: 0.01 is the blog's Adam rate, and plain SGD at 10 already blows
@@ -383,7 +389,8 @@ EXECUTION_ONLY = ("threads", "device")  # how a run was computed, not what it co
 UNNAMED = ("name", "data_dir", *EXECUTION_ONLY)
 
 
-def _shown(value: Any) -> str:
+def value_text(value: Any) -> str:
+    """A setting's value as a run's name shows it: on/off, 0.001, 128."""
     if isinstance(value, bool):
         return "on" if value else "off"
     return f"{value:g}" if isinstance(value, float) else str(value)
@@ -393,7 +400,7 @@ def named_for_changes(cfg: RunConfig, reference: RunConfig) -> RunConfig:
     """cfg named as `reference` (a preset) plus the settings in which it differs from it, so that runs changed
     from one preset can be told apart: blog-rnn (lr 0.003, steps 800)."""
     changes = [
-        f"{f.name.replace('_', ' ')} {_shown(getattr(cfg, f.name))}"
+        f"{f.name.replace('_', ' ')} {value_text(getattr(cfg, f.name))}"
         for f in dataclasses.fields(cfg)
         if f.name not in UNNAMED and getattr(cfg, f.name) != getattr(reference, f.name)
     ]

@@ -131,8 +131,9 @@ class SeqClassifier(nn.Module):
         return list(layer0(self.rnn)[1].chunk(max(1, len(GATES[self.cell])), dim=0))
 
 
-def init_weights(model: SeqClassifier, init: str, forget_bias: float) -> None:
-    """Apply a named initialisation scheme in place (see RunConfig.init)."""
+def init_weights(model: SeqClassifier, init: str, forget_bias: float, sigma_w: float = 0.0) -> None:
+    """Apply a named initialisation scheme in place (see RunConfig.init); a sigma_w above 0 then draws W_hh
+    from N(0, sigma_w^2 / H), the recurrent weight scale of Chen, Pennington and Schoenholz (2018)."""
     w_ih, w_hh, b_ih, b_hh = layer0(model.rnn)
     rnn, H = model.rnn, model.hidden_size
     k = max(1, len(GATES[model.cell]))
@@ -158,6 +159,8 @@ def init_weights(model: SeqClassifier, init: str, forget_bias: float) -> None:
             b_hh.zero_()
         elif init != "default":
             raise ValueError(f"unknown init {init!r}")
+        if sigma_w:
+            w_hh.normal_(0.0, sigma_w / math.sqrt(H))
         if model.cell == "lstm" and forget_bias:
             b_ih[H : 2 * H] += forget_bias
 
@@ -165,7 +168,7 @@ def init_weights(model: SeqClassifier, init: str, forget_bias: float) -> None:
 def build_model(cfg: RunConfig) -> SeqClassifier:
     """The classifier a config describes, initialised (uses torch's global RNG)."""
     model = SeqClassifier(cfg.cell, cfg.input_size, cfg.hidden_size, cfg.nonlinearity)
-    init_weights(model, cfg.init, cfg.forget_bias)
+    init_weights(model, cfg.init, cfg.forget_bias, cfg.sigma_w)
     return model
 
 

@@ -18,13 +18,12 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from . import checkpoints
 from . import data as datamod
 from .config import ConfigError, RunConfig, cores
 from .data import DataError
 from .models import SeqClassifier, build_model, loss_fn
 from .probes import evaluate, hist_edges, param_grad_norms, probe, saturation
-from .store import Status, Store, StoreError, WriteBuffer
+from .store import RunStore, Status, StoreError, WriteBuffer
 
 
 @dataclass
@@ -79,11 +78,10 @@ class Prepared:
     start: int  # the step it goes on from: 0, or a resumed run's checkpoint
 
 
-def prepare(cfg: RunConfig, store: Store, run_id: int, resume: bool, progress: bool) -> Prepared:
+def prepare(cfg: RunConfig, store: RunStore, run_id: int, resume: bool, progress: bool) -> Prepared:
     """Data, model and optimiser on their device, seeded; with `resume`, the run's checkpoint loaded, its
     records after it dropped, and the batch order moved on to it."""
-    ckpt_path = store.checkpoint_path(run_id)
-    state = checkpoints.load(ckpt_path) if resume and ckpt_path.exists() else None
+    state = store.load_checkpoint(run_id) if resume else None
     start = state["step"] if state else 0
     if resume:
         store.truncate(run_id, start)
@@ -189,7 +187,7 @@ def train_step(cfg: RunConfig, p: Prepared, rec: WriteBuffer, step: int) -> tupl
 
 def train(
     cfg: RunConfig,
-    store: Store,
+    store: RunStore,
     run_id: int | None = None,
     progress: bool = False,
     should_stop: Callable[[], bool] = lambda: False,
@@ -207,7 +205,7 @@ def train(
     bar: ProgressBar | None = None
     try:
         p = prepare(cfg, store, run_id, resume, progress)
-        model, opt, ckpt_path = p.model, p.opt, store.checkpoint_path(run_id)
+        model, opt = p.model, p.opt
         if p.start:
             rec.summary["test_accuracy"] = store.run(run_id)["test_accuracy"]
         bar = ProgressBar(cfg, run_id, p.start, progress)
@@ -239,7 +237,7 @@ def train(
                 test_acc, test_loss = run_eval(step)
             if step % cfg.checkpoint_every == 0 and step < cfg.steps:
                 rec.flush(step, force=True)  # a checkpoint never runs ahead of the records it resumes
-                checkpoints.save(ckpt_path, step, model, opt)
+                store.save_checkpoint(run_id, step, model, opt)
             bar.update(step, stats["loss"], stats["saturated"], test_acc)
             # commit what is due; stop if asked (from the store or the caller)
             if rec.flush(step) or should_stop():
@@ -253,7 +251,7 @@ def train(
             run_probe(step)
         rec.flush(step, force=True)
         if status in (Status.FINISHED, Status.STOPPED):
-            checkpoints.save(ckpt_path, step, model, opt)
+            store.save_checkpoint(run_id, step, model, opt)
     except KeyboardInterrupt:
         status, error = Status.STOPPED, None
         _safe_flush(rec, step)
@@ -275,7 +273,7 @@ def train(
     )  # fmt: skip
 
 
-def _record_end(store: Store, run_id: int, status: Status, error: str | None, seconds: float) -> str | None:
+def _record_end(store: RunStore, run_id: int, status: Status, error: str | None, seconds: float) -> str | None:
     """Record how the run ended; returns its error, or the store's if even this small write is refused
     (reported, and the run ends anyway)."""
     try:

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from rnnviz.config import RunConfig
-from rnnviz.models import SeqClassifier, build_model, init_weights, loss_fn
+from rnnviz.models import SeqClassifier, build_model, init_weights, layer0, loss_fn
 
 CASES = [("rnn", "tanh"), ("rnn", "relu"), ("lstm", "tanh"), ("gru", "tanh")]
 
@@ -64,3 +64,14 @@ def test_identity_and_orthogonal_recurrent_inits():
     gru = build_model(RunConfig(cell="gru", init="orthogonal", hidden_size=6))
     for block in gru.recurrent_weights():
         assert torch.allclose(block @ block.T, torch.eye(6), atol=1e-5)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_sigma_w_draws_the_recurrent_weights_at_that_scale_and_leaves_the_others(cell):
+    torch.manual_seed(0)
+    plain = build_model(RunConfig(cell=cell, hidden_size=256))
+    torch.manual_seed(0)
+    scaled = build_model(RunConfig(cell=cell, hidden_size=256, sigma_w=2.0))
+    w_hh = layer0(scaled.rnn)[1]
+    assert w_hh.std().item() == pytest.approx(2.0 / 256**0.5, rel=0.02) and abs(w_hh.mean().item()) < 0.01
+    assert torch.equal(layer0(scaled.rnn)[0], layer0(plain.rnn)[0])  # W_ih as the init made it

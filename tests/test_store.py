@@ -348,3 +348,37 @@ def test_store_on_read_only_media_is_browsed_and_left_unchanged(trained_store, t
     assert seen["loss_rows"] == 30 and seen["grad_flow_shape"][1] == 28 and seen["exported"] >= 3
     assert all(e and "read-only" in e for e in seen["errors"]), seen["errors"]
     assert path.read_bytes() == before and [p.name for p in media.iterdir()] == ["runs.sqlite"]
+
+
+STORE_V1 = Path(__file__).parent / "data" / "store-v1.sqlite"  # written by rnnviz 0.2.0 (schema 1)
+
+
+def test_a_store_of_schema_1_is_upgraded_in_place_and_keeps_every_record(tmp_path):
+    path = tmp_path / "old.sqlite"
+    shutil.copy(STORE_V1, path)
+    with Store(path) as store:
+        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        runs = store.runs()
+        assert runs["run_id"].tolist() == [1] and runs["sweep_id"].isna().all()
+        assert len(store.scalars(1)) == 378 and len(store.grad_flow(1)[0]) == 4
+        assert store.sweeps().empty
+        new = store.create_run(RunConfig(), sweep_id=store.create_sweep("s", "{}", "ray", None))
+        assert store.runs().set_index("run_id").loc[new, "sweep_id"] == 1
+
+
+def test_two_processes_opening_an_old_store_at_once_upgrade_it_once(tmp_path):
+    path = tmp_path / "old.sqlite"
+    shutil.copy(STORE_V1, path)
+    code = f"from rnnviz.store import Store; s = Store({str(path)!r}); print(len(s.runs()), s.version)"
+    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True) for _ in range(4)]
+    outs = [p.communicate(timeout=60)[0].strip() for p in procs]
+    assert all(p.returncode == 0 for p in procs) and outs == [f"1 {SCHEMA_VERSION}"] * 4
+
+
+def test_a_read_only_store_of_schema_1_is_read_as_it_is(tmp_path):
+    path = tmp_path / "old.sqlite"
+    shutil.copy(STORE_V1, path)
+    with Store(path, readonly=True) as store:
+        assert store.version == 1 and store.runs()["sweep_id"].isna().all() and store.sweeps().empty
+        assert len(store.scalars(1)) == 378
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 1

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,10 @@ from ..config import RunConfig
 from .liveness import proc_start, process_alive
 from .status import ACTIVE, Status
 
-SCHEMA_VERSION = 1
+if TYPE_CHECKING:
+    import torch
+
+SCHEMA_VERSION = 2
 # A run that was queued this long ago and never got a process has lost its launcher.
 QUEUE_GRACE_S = 60.0
 
@@ -42,7 +46,22 @@ CREATE TABLE runs (
     stop_requested INTEGER NOT NULL DEFAULT 0,
     test_accuracy REAL,
     saturated_fraction REAL,
-    seconds REAL
+    seconds REAL,
+    sweep_id INTEGER                -- the set of runs (sweeps) it belongs to, if any
+);
+CREATE INDEX runs_by_sweep ON runs (sweep_id);
+CREATE TABLE sweeps (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    spec TEXT NOT NULL,             -- the base config, the grid and the seeds, as JSON (sets.SetSpec)
+    status TEXT NOT NULL,           -- a Status: running while its driver waits on Ray, then how it ended
+    created REAL NOT NULL,
+    ended REAL,
+    engine TEXT NOT NULL,
+    ray_address TEXT,
+    host TEXT,                      -- the driver's machine and process, so a dead driver's set is seen
+    pid INTEGER,
+    pid_start TEXT
 );
 CREATE TABLE scalars (
     run_id INTEGER NOT NULL, step INTEGER NOT NULL, name TEXT NOT NULL, value REAL,
@@ -60,6 +79,14 @@ CREATE TABLE hist_edges (
     PRIMARY KEY (run_id, name)
 ) WITHOUT ROWID;
 """
+# How a store of each older schema becomes the next one; each list runs in one transaction.
+UPGRADES: dict[int, list[str]] = {
+    1: [
+        "ALTER TABLE runs ADD COLUMN sweep_id INTEGER",
+        "CREATE INDEX runs_by_sweep ON runs (sweep_id)",
+        SCHEMA[SCHEMA.index("CREATE TABLE sweeps") :].split(";")[0],
+    ],
+}
 
 
 class StoreError(RuntimeError):
@@ -141,10 +168,11 @@ class Store:
                 f"{self.path}: written by a newer rnnviz (schema {version}, this one reads "
                 f"{SCHEMA_VERSION}); upgrade rnnviz or use another store"
             )
+        self.version = version
         if self.readonly:
             if version == 0:
                 raise StoreError(f"{self.path}: not an rnnviz store (or an empty one), and it is read-only")
-            return
+            return  # an older schema is read as it is
         if version == 0:
             with self.transaction() as c:
                 # Look again under the write lock, in one snapshot: another process may have created the
@@ -158,6 +186,9 @@ class Store:
                         if stmt.strip():
                             c.execute(stmt)
                     c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        if 0 < version < SCHEMA_VERSION:
+            self._upgrade()
+        self.version = SCHEMA_VERSION
         for attempt in range(100):
             try:
                 if self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
@@ -168,6 +199,18 @@ class Store:
                     raise
                 time.sleep(0.05)
         self.conn.execute("PRAGMA synchronous = NORMAL")  # durable against process crashes in WAL mode
+
+    def _upgrade(self) -> None:
+        """Bring a store of an older schema to this one in place: one transaction, so a kill halfway leaves
+        it as it was, and the version read again under the write lock, so two processes opening it at once
+        upgrade it once."""
+        with self.transaction() as c:
+            version = c.execute("PRAGMA user_version").fetchone()[0]
+            while version < SCHEMA_VERSION:
+                for stmt in UPGRADES[version]:
+                    c.execute(stmt)
+                version += 1
+            c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
         self.conn.close()
@@ -204,14 +247,32 @@ class Store:
             ) from None
 
     # ---- writing (the trainer) ----
-    def create_run(self, cfg: RunConfig, status: Status = Status.QUEUED) -> int:
+    def create_run(self, cfg: RunConfig, status: Status = Status.QUEUED, sweep_id: int | None = None) -> int:
         with self.transaction() as c:
             cur = c.execute(
-                "INSERT INTO runs (name, config, status, created, total_steps, host) VALUES (?, ?, ?, ?, ?, ?)",
-                (cfg.display_name, cfg.to_json(), status, time.time(), cfg.steps, socket.gethostname()),
+                "INSERT INTO runs (name, config, status, created, total_steps, host, sweep_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (cfg.display_name, cfg.to_json(), status, time.time(), cfg.steps, socket.gethostname(), sweep_id),
             )
             assert cur.lastrowid is not None
             return cur.lastrowid
+
+    def create_sweep(self, name: str, spec: str, engine: str, ray_address: str | None) -> int:
+        """Record a set of runs and the process that drives it (this one)."""
+        pid = os.getpid()
+        with self.transaction() as c:
+            cur = c.execute(
+                "INSERT INTO sweeps (name, spec, status, created, engine, ray_address, host, pid, pid_start) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (name, spec, Status.RUNNING, time.time(), engine, ray_address, socket.gethostname(), pid,
+                 proc_start(pid)),
+            )  # fmt: skip
+            assert cur.lastrowid is not None
+            return cur.lastrowid
+
+    def finish_sweep(self, sweep_id: int, status: Status) -> None:
+        with self.transaction() as c:
+            c.execute("UPDATE sweeps SET status = ?, ended = ? WHERE id = ?", (status, time.time(), sweep_id))
 
     def set_process(self, run_id: int, pid: int) -> None:
         """Record the process that will train this run."""
@@ -221,12 +282,16 @@ class Store:
                 (pid, proc_start(pid), socket.gethostname(), run_id),
             )
 
-    def mark_running(self, run_id: int, pid: int) -> None:
+    def mark_running(self, run_id: int, pid: int, host: str | None = None, pid_start: str | None = None) -> None:
+        """The run's trainer has started: its process, on this machine unless `host` (and the process's start
+        time there) is given."""
         now = time.time()
+        if host is None:
+            host, pid_start = socket.gethostname(), proc_start(pid)
         with self.transaction() as c:
             c.execute(
                 "UPDATE runs SET status = ?, started = ?, heartbeat = ?, pid = ?, pid_start = ?, host = ? WHERE id = ?",
-                (Status.RUNNING, now, now, pid, proc_start(pid), socket.gethostname(), run_id),
+                (Status.RUNNING, now, now, pid, pid_start, host, run_id),
             )
 
     def set_hist_edges(self, run_id: int, edges: dict[str, np.ndarray]) -> None:
@@ -264,6 +329,14 @@ class Store:
     def checkpoint_path(self, run_id: int) -> Path:
         return checkpoints.path_for(self.path, run_id)
 
+    def save_checkpoint(self, run_id: int, step: int, model: torch.nn.Module, opt: torch.optim.Optimizer) -> None:
+        checkpoints.save(self.checkpoint_path(run_id), step, model, opt)
+
+    def load_checkpoint(self, run_id: int) -> dict | None:
+        """The run's last checkpoint, or None when it has none."""
+        path = self.checkpoint_path(run_id)
+        return checkpoints.load(path) if path.exists() else None
+
     def truncate(self, run_id: int, step: int) -> None:
         """Forget a run's records after a step and make it runnable again (resuming from a checkpoint)."""
         with self.transaction() as c:
@@ -300,7 +373,9 @@ class Store:
             ids = [
                 r
                 for (r,) in c.execute(
-                    "SELECT id FROM runs WHERE status = ? ORDER BY id LIMIT ?", (Status.WAITING, max(slots - busy, 0))
+                    # a set's runs wait for Ray, which starts them (sets.py)
+                    "SELECT id FROM runs WHERE status = ? AND sweep_id IS NULL ORDER BY id LIMIT ?",
+                    (Status.WAITING, max(slots - busy, 0)),
                 )
             ]
             c.executemany(
@@ -343,6 +418,7 @@ class Store:
                     dead.append(run_id)
             elif not process_alive(pid, start):
                 dead.append(run_id)
+        dead += self._reap_sweeps()
         if dead and not self.readonly:  # a read-only store is shown with these marked, not changed
             with self.transaction() as c:
                 c.executemany(
@@ -353,12 +429,69 @@ class Store:
                 )
         return dead
 
+    def _reap_sweeps(self) -> list[int]:
+        """The unfinished runs of sets whose driver process (on this machine) is gone: Ray ends a driver's
+        tasks with it, wherever they ran. The sets are marked interrupted; returns the runs' ids."""
+        if self.version < 2:
+            return []
+        host = socket.gethostname()
+        rows = self.conn.execute("SELECT id, pid, pid_start FROM sweeps WHERE status = ? AND host = ?",
+                                 (Status.RUNNING, host)).fetchall()  # fmt: skip
+        gone = [sweep_id for sweep_id, pid, start in rows if not process_alive(pid, start)]
+        if not gone:
+            return []
+        marks = ",".join("?" * len(gone))
+        runs = [
+            r
+            for (r,) in self.conn.execute(
+                f"SELECT id FROM runs WHERE sweep_id IN ({marks}) AND status IN (?, ?, ?)",
+                (*gone, *ACTIVE, Status.WAITING),
+            )
+        ]
+        if not self.readonly:
+            with self.transaction() as c:
+                c.execute(
+                    f"UPDATE sweeps SET status = ?, ended = ? WHERE id IN ({marks}) AND status = ?",
+                    (Status.INTERRUPTED, time.time(), *gone, Status.RUNNING),
+                )
+                c.execute(
+                    f"UPDATE runs SET status = ?, ended = COALESCE(heartbeat, created), error = COALESCE(error, "
+                    f"'the set it belongs to stopped before it finished') WHERE sweep_id IN ({marks}) AND status = ?",
+                    (Status.INTERRUPTED, *gone, Status.WAITING),
+                )
+        return runs
+
+    def sweeps(self) -> pd.DataFrame:
+        """Every set of runs, newest first, with how many of its runs have finished."""
+        if self.version < 2:
+            return pd.DataFrame(columns=["sweep_id", "name", "status", "created", "ended", "engine",
+                                         "ray_address", "spec", "runs", "finished"])  # fmt: skip
+        self.reap()
+        return pd.read_sql_query(
+            "SELECT s.id AS sweep_id, s.name, s.status, s.created, s.ended, s.engine, s.ray_address, s.spec, "
+            "COUNT(r.id) AS runs, SUM(r.status = 'finished') AS finished "
+            "FROM sweeps s LEFT JOIN runs r ON r.sweep_id = s.id GROUP BY s.id ORDER BY s.id DESC",
+            self.conn,
+        )
+
+    def sweep(self, sweep_id: int) -> dict:
+        """One set's row as a dict."""
+        self.conn.row_factory = sqlite3.Row
+        try:
+            row = self.conn.execute("SELECT * FROM sweeps WHERE id = ?", (int(sweep_id),)).fetchone()
+        finally:
+            self.conn.row_factory = None
+        if row is None:
+            raise StoreError(f"no set of runs {sweep_id} in {self.path}; `python -m rnnviz sweeps` lists them")
+        return dict(row)
+
     def runs(self) -> pd.DataFrame:
         """Every run, newest first, after reaping runs whose process died."""
         dead = self.reap()
         df = pd.read_sql_query(
             "SELECT id AS run_id, name, status, step, total_steps, test_accuracy, saturated_fraction, "
-            "created, started, ended, heartbeat, seconds, error, pid, host, config FROM runs ORDER BY id DESC",
+            "created, started, ended, heartbeat, seconds, error, pid, host, config, "
+            f"{'sweep_id' if self.version >= 2 else 'NULL AS sweep_id'} FROM runs ORDER BY id DESC",
             self.conn,
         )
         df.loc[df["run_id"].isin(dead), "status"] = Status.INTERRUPTED.value

@@ -220,6 +220,7 @@ with settings:
     v["hidden_size"] = field(c1, "hidden_size", st.number_input, value=base.hidden_size, step=16)
     v["init"] = choose(c1, "init")
     v["forget_bias"] = field(c1, "forget_bias", st.number_input, value=float(base.forget_bias), step=0.5)
+    v["sigma_w"] = field(c1, "sigma_w", st.number_input, value=float(base.sigma_w), step=0.25)
     v["optimizer"] = choose(c2, "optimizer")
     v["lr"] = field(c2, "lr", st.text_input, value=f"{base.lr:g}")
     v["batch_size"] = field(c2, "batch_size", st.number_input, value=base.batch_size, step=10)

@@ -1,0 +1,221 @@
+"""Sets of runs on Ray: each run a Ray task asking for its CPUs and GPUs, every record sent to one writer.
+
+Ray schedules the runs, places them on the machines of a cluster and retries a run whose worker or node died
+(the retry goes on from the run's last checkpoint). The store stays one SQLite file on the machine where the
+set was started: a `Writer` actor pinned to that machine owns it, and trainers anywhere send it their records
+in batches (one call per `WriteBuffer` flush, every half second), never a SQLite file shared over a network.
+The writer commits a batch before it answers, and Ray restarts it if it dies and retries the call: a record
+that a trainer was told was committed is in the store, and one sent twice is written once (records are keyed
+by run, name and step).
+
+`ray` is imported inside the functions: a dashboard or a single run never waits for it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import sets
+from .config import Limits, RunConfig, cores
+from .store import Status, Store
+from .store.liveness import proc_start
+
+if TYPE_CHECKING:
+    import torch
+
+RETRIES = 3  # times Ray runs a task again after its worker or node died
+PACKAGE = Path(__file__).resolve().parent
+
+
+class ClusterError(RuntimeError):
+    """Ray could not be started or reached; the message says what to do."""
+
+
+def connect(address: str | None = None) -> str:
+    """Join the Ray cluster at `address` (else $RAY_ADDRESS), or start a local one sized to this machine's
+    cores, without Ray's web dashboard; returns the cluster's address."""
+    import ray
+
+    if not ray.is_initialized():
+        address = address or os.environ.get("RAY_ADDRESS") or None
+        try:
+            if address:
+                # the nodes get this very rnnviz (the driver's), so a set never mixes versions
+                ray.init(address=address, runtime_env={"py_modules": [str(PACKAGE)]}, log_to_driver=False)
+            else:
+                ray.init(num_cpus=cores(), include_dashboard=False, log_to_driver=False)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            where = f"the Ray cluster at {address}" if address else "a local Ray"
+            raise ClusterError(
+                f"could not start or reach {where} ({type(exc).__name__}: {exc}); check the address "
+                "(`ray status` on the head node prints it), or leave out --ray-address and $RAY_ADDRESS to "
+                "run on this machine"
+            ) from None
+    return ray.get_runtime_context().gcs_address
+
+
+class Writer:
+    """The set's single writer: the only process that writes its runs' records into the store."""
+
+    def __init__(self, store_path: str) -> None:
+        self.store = Store(store_path)
+
+    def call(self, method: str, *args: Any) -> Any:
+        return getattr(self.store, method)(*args)
+
+    def save_checkpoint(self, run_id: int, data: bytes) -> None:
+        path = self.store.checkpoint_path(run_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)  # a kill never leaves half a checkpoint
+
+    def load_checkpoint(self, run_id: int) -> bytes | None:
+        path = self.store.checkpoint_path(run_id)
+        return path.read_bytes() if path.exists() else None
+
+
+class WriterClient:
+    """A trainer's store (`RunStore`) on any machine of the cluster: every write is a call to the writer."""
+
+    def __init__(self, writer: Any) -> None:
+        self.writer = writer
+
+    def _call(self, method: str, *args: Any) -> Any:
+        import ray
+
+        return ray.get(self.writer.call.remote(method, *args))
+
+    def create_run(self, cfg: RunConfig) -> int:
+        return self._call("create_run", cfg)
+
+    def mark_running(self, run_id: int, pid: int) -> None:
+        self._call("mark_running", run_id, pid, socket.gethostname(), proc_start(pid))
+
+    def set_hist_edges(self, run_id: int, edges: dict[str, np.ndarray]) -> None:
+        self._call("set_hist_edges", run_id, edges)
+
+    def append(
+        self,
+        run_id: int,
+        step: int,
+        scalars: list[tuple[int, str, float]],
+        arrays: list[tuple[int, str, np.ndarray]],
+        summary: dict[str, float | None],
+    ) -> bool:
+        return self._call("append", run_id, step, scalars, arrays, summary)
+
+    def truncate(self, run_id: int, step: int) -> None:
+        self._call("truncate", run_id, step)
+
+    def finish(self, run_id: int, status: Status, error: str | None = None, seconds: float | None = None) -> None:
+        self._call("finish", run_id, status, error, seconds)
+
+    def run(self, run_id: int) -> dict:
+        return self._call("run", run_id)
+
+    def save_checkpoint(self, run_id: int, step: int, model: torch.nn.Module, opt: torch.optim.Optimizer) -> None:
+        import ray
+        import torch
+
+        buffer = io.BytesIO()
+        torch.save({"step": step, "model": model.state_dict(), "optimizer": opt.state_dict()}, buffer)
+        ray.get(self.writer.save_checkpoint.remote(run_id, buffer.getvalue()))
+
+    def load_checkpoint(self, run_id: int) -> dict | None:
+        import ray
+        import torch
+
+        data = ray.get(self.writer.load_checkpoint.remote(run_id))
+        return None if data is None else torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+
+
+def train_run(run_id: int, writer: Any, threads: int) -> dict[str, Any]:
+    """One run of a set, in a Ray worker: from its last checkpoint if an earlier attempt got that far."""
+    from .trainer import train
+
+    client = WriterClient(writer)
+    row = client.run(run_id)
+    if row["stop_requested"]:  # stopped while it waited for Ray
+        return {"run_id": run_id, "status": row["status"]}
+    cfg = RunConfig.from_dict(json.loads(row["config"])).replace(threads=threads)
+    return train(cfg, client, run_id=run_id, resume=True).to_dict()
+
+
+def run_set(
+    spec: sets.SetSpec,
+    store: Store,
+    name: str = "",
+    address: str | None = None,
+    cpus_per_run: float = 1,
+    gpus_per_run: float = 0,
+    report: Callable[[str], None] = print,
+) -> int:
+    """Record a set's runs and train them on Ray, waiting for all; returns the set's id. Ctrl-C stops its runs
+    (each keeps what it recorded) and marks the set stopped."""
+    import ray
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    spec.validate(Limits.from_env())
+    configs = spec.configs()
+    address = connect(address)
+    sweep_id = store.create_sweep(name or f"{spec.base.display_name} set", spec.to_json(), "ray", address)
+    ids = [store.create_run(cfg, Status.WAITING, sweep_id) for cfg in configs]
+    report(f"set {sweep_id}: {len(ids)} runs (runs {ids[0]}-{ids[-1]}) on Ray at {address}")
+    here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+    writer = (
+        ray.remote(Writer)
+        .options(
+            name=f"rnnviz-writer-{sweep_id}",
+            num_cpus=0,
+            max_restarts=-1,
+            max_task_retries=-1,
+            scheduling_strategy=here,
+        )
+        .remote(str(store.path))
+    )
+    task = ray.remote(train_run).options(num_cpus=cpus_per_run, num_gpus=gpus_per_run, max_retries=RETRIES)
+    threads = max(1, int(cpus_per_run))
+    refs = {task.remote(run_id, writer, threads): run_id for run_id in ids}
+    pending = list(refs)
+    failed = False
+    try:
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1, timeout=5.0)
+            for ref in done:
+                run_id = refs[ref]
+                try:
+                    outcome = ray.get(ref)
+                except ray.exceptions.RayError as exc:
+                    failed = True
+                    error = f"Ray lost the run {RETRIES + 1} times ({type(exc).__name__}); run the set again"
+                    store.finish(run_id, Status.FAILED, error)
+                    report(f"run {run_id}: failed: {error}")
+                    continue
+                failed |= outcome["status"] == Status.FAILED
+                accuracy = outcome.get("test_accuracy")
+                shown = f", test accuracy {accuracy:.1%}" if accuracy is not None else ""
+                report(f"run {run_id}: {outcome['status']}{shown} ({len(ids) - len(pending)} of {len(ids)} done)")
+    except KeyboardInterrupt:
+        for ref in pending:
+            store.request_stop(refs[ref])
+        ray.wait(pending, num_returns=len(pending), timeout=10.0)  # trainers stop within about a second
+        store.finish_sweep(sweep_id, Status.STOPPED)
+        report(f"set {sweep_id} stopped; each run kept what it recorded")
+        raise
+    store.finish_sweep(sweep_id, Status.FAILED if failed else Status.FINISHED)
+    return sweep_id
+
+
+def progress_to_stderr(line: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} {line}", file=sys.stderr, flush=True)
