@@ -13,7 +13,7 @@ from typing import Any, Protocol
 import numpy as np
 import plotly.graph_objects as go
 
-from . import figures
+from . import figures, sets
 from .config import GATES, TANH_GATES, RunConfig
 from .figures import Style
 
@@ -328,6 +328,37 @@ def metric(runs: Sequence[RunData], name: str, style: Style = DEFAULT, key: str 
     )
 
 
+def group_bands(runs: Sequence[RunData], name: str) -> list[figures.Band]:
+    """The runs grouped over seeds (every setting but the seed alike), each group's scalar `name` as its
+    mean and band at the steps its runs recorded, labelled with its seeds and the band's kind."""
+    by_group: dict[str, list[RunData]] = {}
+    for r in runs:
+        by_group.setdefault(sets.group_key(r.cfg), []).append(r)
+    bands = []
+    for members in by_group.values():
+        curves = [r.scalar(name) for r in members]
+        steps = np.unique(np.concatenate([s for s, _ in curves])) if curves else np.zeros(0)
+        table = np.full((len(members), len(steps)), np.nan)
+        for k, (s, v) in enumerate(curves):
+            table[k, np.searchsorted(steps, s)] = v
+        mean, lo, hi = sets.band(table) if len(steps) else (steps, steps, steps)
+        n = len(members)
+        label = sets.group_label(str(members[0].row["name"]))
+        bands.append(
+            figures.Band(f"{label}: {n} seed{'s' * (n > 1)}, {sets.band_name(n)}", steps, mean, lo, hi,
+                         figures.run_color(min(r.id for r in members)))
+        )  # fmt: skip
+    return bands
+
+
+def group_metric(runs: Sequence[RunData], name: str, style: Style = DEFAULT, key: str | None = None) -> go.Figure:
+    """A recorded scalar of runs grouped over seeds: each group's mean over its seeds, with their band."""
+    title, ytitle = metric_titles(name, runs[0].cfg if runs else RunConfig())
+    bands = group_bands(runs, name)
+    return figures.band_lines(bands, f"{title}: mean over seeds", ytitle, key or f"grp-{name}", style,
+                              log_y=name.startswith(LOG_SCALE), markers=name.startswith("test_"))  # fmt: skip
+
+
 # Named figures for `Run.figure(name)` and reports: each takes the runs, a style and the view's options.
 FIGURES: dict[str, Callable[..., go.Figure]] = {
     "overview": overview,
@@ -344,4 +375,5 @@ FIGURES: dict[str, Callable[..., go.Figure]] = {
     "gate_scatter": lambda runs, style=DEFAULT, **kw: gate_scatter(runs[0], style=style, **kw),
     "gate_histograms": lambda runs, style=DEFAULT, name="f", **kw: gate_histograms(runs[0], name, style, **kw),
     "metric": lambda runs, style=DEFAULT, name="test_accuracy", **kw: metric(runs, name, style, **kw),
+    "group_metric": lambda runs, style=DEFAULT, name="test_accuracy", **kw: group_metric(runs, name, style, **kw),
 }

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -125,6 +126,11 @@ def group_key(cfg: RunConfig) -> str:
     return json.dumps({k: v for k, v in values.items() if k not in NOT_SWEPT}, sort_keys=True)
 
 
+def group_label(run_name: str) -> str:
+    """A run's name without its seed, to name its group: 'blog-rnn (lr 0.01, seed 2)' -> 'blog-rnn (lr 0.01)'."""
+    return re.sub(r" \(seed \d+\)$", "", re.sub(r", seed \d+\)$", ")", run_name))
+
+
 def band(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean and band of curves over seeds, (n, P) -> three (P,): min to max, or the interquartile range when
     there are 5 or more seeds (one outlier then does not set the band). NaN (no record) is left out."""
@@ -158,7 +164,7 @@ def agreement(accuracies: list[float | None]) -> str:
     n = len(done)
     mean = f"mean {np.mean(done):.1%}, range {min(done):.1%} to {max(done):.1%}"
     if low == 0:
-        return f"learned (above {COLLAPSED:.0%}) in {n} of {n} seeds ({mean})"
+        return f"learned in {n} of {n} seeds, none below {COLLAPSED:.0%} ({mean})"
     return f"collapsed below {COLLAPSED:.0%} in {low} of {n} seeds ({mean})"
 
 

@@ -21,7 +21,7 @@ from rnnviz.trainer import train
 from .browser import data_root
 from .conftest import MNIST_DIR, ROOT, quick_config
 
-PAGES = ["train", "overview", "gradient_flow", "saturation", "gates", "compare", "remedies", "inspector"]
+PAGES = ["train", "overview", "gradient_flow", "saturation", "gates", "compare", "remedies", "sweep", "inspector"]
 
 
 def open_page(page: str) -> AppTest:
@@ -78,6 +78,8 @@ def test_page_opens_with_finished_runs_and_draws_them(full_store, page):
     assert not at.exception, at.exception
     if page == "remedies":  # a store without the remedies set says how to record one
         assert "No remedies set recorded yet" in at.info[0].value
+    elif page == "sweep":  # and one without a set of runs, how to start one
+        assert "rnnviz sweep --preset" in at.info[0].value
     elif page != "train":
         assert figures(at), "no chart drawn"
 
@@ -378,3 +380,66 @@ def test_the_dashboard_starts_runs_left_waiting_by_a_killed_trainer(empty_store,
         ids = [store.create_run(quick_config(), status="waiting") for _ in range(5)]
     at = open_page("overview")
     assert not at.exception and spawned == ids[:4]  # up to the cap of 4; the fifth waits for a slot
+
+
+@pytest.fixture(scope="module")
+def sweep_store(tmp_path_factory) -> Path:
+    """A set of 2 x 2 grid points times 2 seeds, trained here one after another as Ray's workers would."""
+    from rnnviz import sets
+    from rnnviz.store import Status
+
+    path = tmp_path_factory.mktemp("sweep") / "runs.sqlite"
+    spec = sets.SetSpec(quick_config(cell="rnn", name="set", hidden_size=8, steps=20), {"lr": [0.001, 0.01],
+                        "hidden_size": [8, 16]}, 2)  # fmt: skip
+    with Store(path) as store:
+        sweep_id = store.create_sweep("a test set", spec.to_json(), "ray", "127.0.0.1:6379")
+        for cfg in spec.configs():
+            train(cfg, store, run_id=store.create_run(cfg, Status.WAITING, sweep_id))
+        store.finish_sweep(sweep_id, Status.FINISHED)
+    return path
+
+
+def test_the_sweeps_page_maps_the_mean_over_seeds_and_draws_each_group_with_its_band(sweep_store, monkeypatch):
+    monkeypatch.setenv("RNNVIZ_STORE", str(sweep_store))
+    at = open_page("sweep")
+    assert not at.exception, at.exception
+    with Store(sweep_store) as store:
+        runs = store.runs().sort_values("run_id")
+    acc = runs["test_accuracy"].to_numpy().reshape(4, 2)  # grid points in order, 2 seeds each
+    maps = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    accuracy = next(m for m in maps if m["layout"]["title"]["text"].startswith("Final test accuracy"))
+    shown = {(x, y): c for t in accuracy["data"] if t["name"] == "" for x, y, c in
+             zip(t["x"], t["y"], t["marker"]["color"])}  # fmt: skip
+    expected = {("0.001", "8"): acc[0], ("0.001", "16"): acc[1], ("0.01", "8"): acc[2], ("0.01", "16"): acc[3]}
+    assert shown.keys() == expected.keys()
+    for point, seeds in expected.items():
+        assert shown[point] == pytest.approx(seeds.mean())
+    bands = figures(at)[0]  # test accuracy of each group: band edges (2 traces), then the mean
+    means = [t for t in bands["data"] if t.get("showlegend") is not False]
+    assert len(means) == 4 and all("2 seeds, min to max" in t["name"] for t in means)
+    assert values(means[0]["y"])[-1] == pytest.approx(acc[0].mean(), rel=1e-6)
+    assert values(bands["data"][0]["y"])[-1] == pytest.approx(acc[0].min(), rel=1e-6)
+    assert values(bands["data"][1]["y"])[-1] == pytest.approx(acc[0].max(), rel=1e-6)
+    table = at.dataframe[0].value
+    assert table["seeds agree"].str.contains(r" in \d of 2 seeds").all()
+    next(b for b in at.button if b.label.startswith("Pick every run")).click().run()
+    assert sorted(at.session_state["selected_runs"]) == sorted(runs["run_id"])
+
+
+def test_compare_groups_runs_over_seeds_into_a_mean_with_a_band(sweep_store, monkeypatch):
+    monkeypatch.setenv("RNNVIZ_STORE", str(sweep_store))
+    at = open_page("compare")
+    with Store(sweep_store) as store:
+        runs = store.runs().sort_values("run_id")
+    at.session_state["selected_runs"] = runs["run_id"].tolist()[:4]  # two grid points, two seeds each
+    at.run()
+    assert len([t for t in figures(at)[0]["data"]]) == 4  # one line a run
+    at.toggle(key="cmp-grouped").set_value(True).run()
+    assert not at.exception, at.exception
+    accuracy = next(f for f in figures(at) if f["layout"]["title"]["text"].startswith("Test accuracy"))
+    means = [t for t in accuracy["data"] if t.get("showlegend") is not False]
+    assert len(means) == 2 and len(accuracy["data"]) == 6  # a mean and two band edges per group
+    first = runs["test_accuracy"].to_numpy()[:2]
+    assert values(means[0]["y"])[-1] == pytest.approx(first.mean(), rel=1e-6)
+    readings = [m.value for m in at.markdown if "of 2 seeds" in m.value]
+    assert len(readings) == 2

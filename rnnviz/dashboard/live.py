@@ -116,7 +116,8 @@ def progress_of(runs: list[ShownRun]) -> int:
 def resume_waiting(path: str, runs: pd.DataFrame) -> None:
     """Start runs of a launched set that still wait although slots are free: normally the trainer that
     ends starts the next, but a trainer killed outright starts nothing."""
-    if (runs["status"] == Status.WAITING).any() and not store_readonly(path):
+    # a set's runs (sweep_id) wait for Ray, not for a free slot here
+    if ((runs["status"] == Status.WAITING) & runs["sweep_id"].isna()).any() and not store_readonly(path):
         try:
             with Store(path) as store:
                 started = runner.start_waiting(store, Limits.from_env())

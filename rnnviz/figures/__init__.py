@@ -4,8 +4,10 @@
 - `lines.py`: lines over training, the global norm with clipping, stacked panels (the Overview)
 - `heatmaps.py`: ||dL/dh_t|| over time steps and training
 - `histograms.py`: histograms at a step, animated, over training; the gate scatter
+- `groups.py`: sets of runs: a group's mean over seeds with its band, the map of a set over two settings
 """
 
+from .groups import Band, band_lines, set_map
 from .heatmaps import (
     NO_PROBE,
     gradient_heatmaps,
@@ -58,6 +60,9 @@ from .look import (
 )
 
 __all__ = [
+    "Band",
+    "band_lines",
+    "set_map",
     "CHART_CONFIG",
     "DEFAULT_STYLE",
     "Empty",

@@ -1,0 +1,133 @@
+"""Figures of sets of runs: groups over seeds as a mean with a band, and the map of a set over two settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+
+from .lines import downsample
+from .look import DEFAULT_STYLE, NO_DATA, Style, axis, base_layout, empty_y, held_range, log_axis, note, ranged, y_axis
+
+
+@dataclass(frozen=True)
+class Band:
+    """One group's curve: its label, steps (P,), the mean over seeds and the band's edges (P,), its colour."""
+
+    label: str
+    steps: np.ndarray
+    mean: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    colour: str
+
+
+def _rgba(hex_colour: str, alpha: float) -> str:
+    r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def band_lines(
+    bands: list[Band],
+    title: str,
+    ytitle: str,
+    key: str,
+    style: Style = DEFAULT_STYLE,
+    log_y: bool = False,
+    markers: bool = False,
+) -> go.Figure:
+    """Each group's mean as a line, its band (over seeds) shaded in its colour behind it; `markers` for sparse
+    records such as evaluations (one evaluation is a point, not a line)."""
+    values = [b.lo for b in bands] + [b.hi for b in bands]
+    if log_y:
+        values = [np.where(v > 0, v, np.nan) for v in values]
+    yrange = held_range(values, log=log_y)
+    xrange = held_range([b.steps for b in bands], pad=0.0)
+    notes = [] if yrange else [note(NO_DATA.note, style)]
+    traces = []
+    for b in bands:
+        x, lo = downsample(b.steps, b.lo)
+        _, hi = downsample(b.steps, b.hi)
+        _, mean = downsample(b.steps, b.mean)
+        shade = dict(color=_rgba(b.colour, 0.0), width=0)
+        traces += [
+            dict(type="scatter", x=x, y=lo, mode="lines", line=shade, showlegend=False, hoverinfo="skip"),
+            dict(type="scatter", x=x, y=hi, mode="lines", line=shade, fill="tonexty",
+                 fillcolor=_rgba(b.colour, 0.18), showlegend=False, hoverinfo="skip"),
+            dict(type="scatter", x=x, y=mean, mode="lines+markers" if markers else "lines", name=b.label,
+                 line=dict(color=b.colour, width=2), cliponaxis=not markers),
+        ]  # fmt: skip
+    yaxis = log_axis(ytitle) if log_y else y_axis(ytitle)
+    return go.Figure(
+        data=traces,
+        layout=base_layout(
+            style,
+            title,
+            key,
+            xaxis=axis("training step", **ranged(xrange or list(NO_DATA.x))),
+            yaxis={**yaxis, **ranged(yrange or empty_y(NO_DATA, log_y))},
+            annotations=notes,
+        ),
+    )
+
+
+def set_map(
+    x_name: str,
+    x_values: list,
+    y_name: str,
+    y_values: list,
+    z: np.ndarray,
+    text: list[list[str]],
+    title: str,
+    scale_title: str,
+    key: str,
+    style: Style = DEFAULT_STYLE,
+    zrange: tuple[float, float] | None = None,
+    titles: tuple[str, str] | None = None,
+) -> go.Figure:
+    """A set over two settings: one square per grid point coloured by z (len(y), len(x)), NaN grey, its value
+    written in it, the first value of y at the top. Drawn as markers, not a heatmap, so that a click selects
+    a grid point. `titles`: the axes' titles (default: the settings' names)."""
+    x_title, y_title = titles or (x_name.replace("_", " "), y_name.replace("_", " "))
+    xs, ys, zs, texts = [], [], [], []
+    for i, yv in enumerate(y_values):
+        for j, xv in enumerate(x_values):
+            xs.append(str(xv))
+            ys.append(str(yv))
+            zs.append(float(z[i, j]))
+            texts.append(text[i][j])
+    known = np.isfinite(zs)
+    lo, hi = zrange or ((float(np.nanmin(zs)), float(np.nanmax(zs))) if known.any() else (0.0, 1.0))
+    size = max(24, min(90, int(420 / max(len(x_values), len(y_values)))))
+    common = dict(type="scatter", mode="markers+text", textfont=dict(size=style.font_size - 1, color="black"))
+    traces = [
+        dict(
+            common, x=[x for x, k in zip(xs, known) if not k], y=[y for y, k in zip(ys, known) if not k],
+            text=[t for t, k in zip(texts, known) if not k], marker=dict(symbol="square", size=size, color="#dddddd"),
+            name="no result yet", hovertemplate=f"{x_name} %{{x}}, {y_name} %{{y}}: %{{text}}<extra></extra>",
+        ),
+        dict(
+            common, x=[x for x, k in zip(xs, known) if k], y=[y for y, k in zip(ys, known) if k],
+            text=[t for t, k in zip(texts, known) if k],
+            marker=dict(symbol="square", size=size, color=[z for z, k in zip(zs, known) if k], cmin=lo, cmax=hi,
+                        colorscale="RdYlGn", showscale=True,
+                        colorbar=dict(title=dict(text=scale_title, side="right"))),
+            name="", hovertemplate=f"{x_name} %{{x}}, {y_name} %{{y}}: %{{text}}<extra></extra>",
+        ),
+    ]  # fmt: skip
+    categories = dict(type="category", showgrid=False, zeroline=False)
+    y_order = dict(categoryarray=[str(v) for v in y_values], autorange="reversed")
+    return go.Figure(
+        data=traces,
+        layout=base_layout(
+            style,
+            title,
+            key,
+            showlegend=False,
+            xaxis={**axis(x_title), **categories, "categoryarray": [str(v) for v in x_values]},
+            yaxis={**y_axis(y_title), **categories, **y_order},
+            clickmode="event+select",
+            dragmode=False,
+        ),
+    )
