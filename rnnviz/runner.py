@@ -105,6 +105,25 @@ def _spawn(store: Store, run_id: int, *extra: str) -> None:
     store.set_process(run_id, proc.pid)
 
 
+def start_set(flags: list[str], store: Store) -> Path:
+    """Start `rnnviz sweep FLAGS` in the background, its own session like a trainer's, so a set outlives the
+    dashboard that started it; returns its log. The set shows in the store once Ray has started."""
+    log = store.path.parent / "logs" / f"{store.path.stem}-set-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PACKAGE_ROOT), env.get("PYTHONPATH", "")) if p)
+    with open(log, "ab") as out:
+        subprocess.Popen(
+            [sys.executable, "-m", "rnnviz", "sweep", *flags, "--store", str(store.path)],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+    return log
+
+
 def stop(store: Store, run_id: int) -> None:
     """Ask a run to stop; its trainer finishes the current step, saves, and exits within about a second."""
     store.request_stop(run_id)

@@ -443,3 +443,21 @@ def test_compare_groups_runs_over_seeds_into_a_mean_with_a_band(sweep_store, mon
     assert values(means[0]["y"])[-1] == pytest.approx(first.mean(), rel=1e-6)
     readings = [m.value for m in at.markdown if "of 2 seeds" in m.value]
     assert len(readings) == 2
+
+
+def test_the_sweeps_page_starts_a_set_with_rnnviz_sweep_and_refuses_a_bad_grid(empty_store, tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNVIZ_DATA_DIR", str(data_root(tmp_path, MNIST_DIR)))
+    started: list[list[str]] = []
+    monkeypatch.setattr(runner, "start_set", lambda flags, store: started.append(flags) or tmp_path / "set.log")
+    at = open_page("sweep")
+    start = lambda: next(b for b in at.button if b.label == "Start the set on Ray")  # noqa: E731
+    at.text_input[0].set_value("lr=0.001,50")
+    start().click().run()
+    assert any("lr: must be at most 10" in e.value for e in at.error) and not started
+    at.text_input[0].set_value("lr=0.001,0.01")
+    at.text_input[1].set_value("chunk=28,14")
+    start().click().run()
+    assert not at.exception, at.exception
+    assert started == [["--preset", "quick-rnn", "--steps", "1200", "--seeds", "3", "--grid", "lr=0.001,0.01",
+                        "--grid", "chunk=28,14"]]  # fmt: skip
+    assert "Starting 12 runs on Ray" in at.success[0].value

@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from rnnviz import charts, figures, sets
+from rnnviz import charts, figures, runner, sets
+from rnnviz import data as datamod
+from rnnviz.config import PRESETS, ConfigError, Limits, preset
 from rnnviz.dashboard import live, reads, shown, state
 from rnnviz.figures import CHART_CONFIG, MISSING
 from rnnviz.store import Status, Store, StoreError
@@ -178,6 +180,37 @@ def body(sweep_id: int) -> None:
     st.button("Pick every run of this set in the sidebar", on_click=pick_runs, args=(mine["run_id"].tolist(),))
 
 
+def launch_form() -> None:
+    """A set from the dashboard: a preset, up to two swept settings and seeds, run by `rnnviz sweep` in the
+    background (the same command a terminal would run)."""
+    with st.expander("Start a set of runs", expanded=False), st.form("new-set"):
+        c1, c2, c3 = st.columns([2, 1, 1])
+        name = c1.selectbox("Preset", list(PRESETS), index=list(PRESETS).index("quick-rnn"))
+        seeds = c2.number_input("Seeds per grid point", 1, 50, 3)
+        steps = c3.number_input("Steps per run", 1, 200_000, int(PRESETS["quick-rnn"]["steps"]), step=100)
+        g1, g2 = st.columns(2)
+        first = g1.text_input("Grid", "lr=0.001,0.01", help="A setting and its values, e.g. lr=0.001,0.003,0.01")
+        second = g2.text_input("Second grid (optional)", "chunk=28,14", help="e.g. chunk=28,14,7 or sigma_w=0.5,1,2")
+        go = st.form_submit_button("Start the set on Ray", type="primary", disabled=reads.store_readonly(path))
+    if not go:
+        return
+    grid = [g.strip() for g in (first, second) if g.strip()]
+    try:
+        spec = sets.SetSpec(preset(name, steps=int(steps)), sets.parse_grid(grid), int(seeds))
+        spec.validate(Limits.from_env())
+        if datamod.locate("mnist") is None:
+            raise ConfigError("dataset", "MNIST is not on this machine: download it on the Train page first")
+        flags = ["--preset", name, "--steps", str(int(steps)), "--seeds", str(int(seeds))]
+        with Store(path) as store:
+            log = runner.start_set([*flags, *(f for g in grid for f in ("--grid", g))], store)
+    except (ConfigError, StoreError) as exc:
+        st.error(f"Not started: {exc}")
+        return
+    n = len(spec.configs())
+    st.success(f"Starting {n} runs on Ray; the set appears below within a few seconds (its log: `{log}`).")
+
+
+launch_form()
 try:
     sweeps = sweeps_table(path)
 except StoreError as exc:
@@ -185,7 +218,7 @@ except StoreError as exc:
     st.stop()
 if sweeps.empty:
     st.info(
-        "No set of runs recorded yet. Start one from a terminal, for example\n\n"
+        "No set of runs recorded yet. Start one above, or from a terminal, for example\n\n"
         "`rnnviz sweep --preset quick-rnn --grid lr=0.001,0.01 --grid chunk=28,14 --seeds 3`\n\n"
         "It appears here while it trains."
     )
