@@ -9,7 +9,8 @@ writer's throughput.
    Prints the ratio Ray / best local schedule (issue #16's target: at most 1.1).
 2. Ray's start-up: seconds for `ray.init()` and the resident memory of Ray's processes once started.
 3. The writer: records a second it commits when sent batches from a Ray task as trainers send them
-   (one batch of a flush: `--batch` scalars), against the same batches written straight into SQLite.
+   (one flush: `--batch` scalars, and ten times that), against the same batches written straight into
+   SQLite.
 """
 
 from __future__ import annotations
@@ -135,9 +136,10 @@ def main() -> None:
         print(f"ratio Ray / best local schedule: {on_ray / best:.2f}x (target <= 1.10); "
               f"Ray / one after another: {on_ray / one_by_one:.2f}x")  # fmt: skip
         print(f"Ray start-up: {started:.1f} s; Ray's processes hold {memory:.0f} MiB once started")
-        through, direct = writer_throughput(tmp_path / "writer.sqlite", args.batch, 5.0)
-        print(f"writer: {through:,.0f} scalars/s through the actor from a Ray task, {direct:,.0f} scalars/s "
-              f"straight into SQLite ({through / direct:.2f}x), batches of {args.batch}")  # fmt: skip
+        for batch in (args.batch, 10 * args.batch):
+            through, direct = writer_throughput(tmp_path / f"writer-{batch}.sqlite", batch, 5.0)
+            print(f"writer, batches of {batch}: {through:,.0f} scalars/s through the actor from a Ray task, "
+                  f"{direct:,.0f} scalars/s straight into SQLite ({through / direct:.2f}x)")  # fmt: skip
         ray.shutdown()
 
 
