@@ -131,6 +131,15 @@ def group_label(run_name: str) -> str:
     return re.sub(r" \(seed \d+\)$", "", re.sub(r", seed \d+\)$", ")", run_name))
 
 
+def seed_groups(runs: list) -> list[tuple[str, list]]:
+    """Runs (anything with `cfg` and `row`) that differ only in their seed, as (group label, runs), for the
+    groups of more than one run, in the order of their first run."""
+    by_key: dict[str, list] = {}
+    for r in runs:
+        by_key.setdefault(group_key(r.cfg), []).append(r)
+    return [(group_label(str(members[0].row["name"])), members) for members in by_key.values() if len(members) > 1]
+
+
 def band(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean and band of curves over seeds, (n, P) -> three (P,): min to max, or the interquartile range when
     there are 5 or more seeds (one outlier then does not set the band). NaN (no record) is left out."""

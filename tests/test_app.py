@@ -426,15 +426,16 @@ def test_the_sweeps_page_maps_the_mean_over_seeds_and_draws_each_group_with_its_
     assert sorted(at.session_state["selected_runs"]) == sorted(runs["run_id"])
 
 
-def test_compare_groups_runs_over_seeds_into_a_mean_with_a_band(sweep_store, monkeypatch):
+@pytest.mark.parametrize("page, switch", [("compare", "cmp-grouped"), ("overview", "ov-grouped")])
+def test_compare_and_overview_group_runs_over_seeds_into_a_mean_with_a_band(sweep_store, monkeypatch, page, switch):
     monkeypatch.setenv("RNNVIZ_STORE", str(sweep_store))
-    at = open_page("compare")
+    at = open_page(page)
     with Store(sweep_store) as store:
         runs = store.runs().sort_values("run_id")
     at.session_state["selected_runs"] = runs["run_id"].tolist()[:4]  # two grid points, two seeds each
     at.run()
-    assert len([t for t in figures(at)[0]["data"]]) == 4  # one line a run
-    at.toggle(key="cmp-grouped").set_value(True).run()
+    assert len([t for t in figures(at)[0]["data"]]) >= 4  # one line a run (on each of Overview's panels)
+    at.toggle(key=switch).set_value(True).run()
     assert not at.exception, at.exception
     accuracy = next(f for f in figures(at) if f["layout"]["title"]["text"].startswith("Test accuracy"))
     means = [t for t in accuracy["data"] if t.get("showlegend") is not False]

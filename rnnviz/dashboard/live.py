@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from .. import runner
+from .. import runner, sets
 from ..config import ConfigError, Limits
 from ..figures import CHART_CONFIG
 from ..store import Status, Store, StoreError
@@ -105,6 +105,22 @@ def live_chart(key: str, view: Callable[..., go.Figure], runs: list[ShownRun], /
         feed, version = PREFIX + token, version_tag((recipe, tuple(r.version for r in runs)))
         progress = progress_of(runs)
     _show(fig, key, feed, version, progress)
+
+
+def group_switch(runs: list[ShownRun], key: str) -> bool:
+    """Where picked runs differ only in their seed, a switch to draw them as groups (a mean over seeds with
+    their band); when on, each group's reading of how many seeds agree. Returns whether it is on."""
+    groups = sets.seed_groups(runs)
+    on = bool(groups) and st.toggle(
+        "Group seeds: mean and band",
+        key=key,
+        help="Runs alike in every setting but the seed are one group: its mean over seeds, with their band "
+        "(min to max; the interquartile range from 5 seeds)",
+    )
+    if on:
+        for label, members in groups:
+            st.markdown(f"`{label}`: {sets.agreement([r.row['test_accuracy'] for r in members])}")
+    return on
 
 
 def progress_of(runs: list[ShownRun]) -> int:

@@ -7,7 +7,7 @@ import dataclasses
 import pandas as pd
 import streamlit as st
 
-from rnnviz import charts, sets
+from rnnviz import charts
 from rnnviz.api import Run
 from rnnviz.dashboard import live, reads, shown
 from rnnviz.figures import MISSING
@@ -58,18 +58,7 @@ def render(runs: list[shown.ShownRun]) -> None:
     names = sorted(set().union(*(r.scalar_names() for r in runs)))
     defaults = [n for n in ("test_accuracy", "saturated", "grad_h_ratio") if n in names]
     chosen = st.multiselect("Metrics", names, default=defaults, key="cmp-metrics")
-    seeds = sets.groups(pd.DataFrame([r.row for r in runs]))
-    grouped = (seeds["group_seeds"] > 1).any() and st.toggle(
-        "Group seeds: mean and band",
-        key="cmp-grouped",
-        help="Runs alike in every setting but the seed are one group: its mean over seeds, with their band "
-        "(min to max; the interquartile range from 5 seeds)",
-    )
-    if grouped:
-        for members in seeds[seeds["group_seeds"] > 1].groupby("group")["run_id"]:
-            accuracies = [r.row["test_accuracy"] for r in runs if r.id in set(members[1])]
-            label = sets.group_label(str(seeds.set_index("run_id").loc[members[1].iloc[0], "name"]))
-            st.markdown(f"`{label}`: {sets.agreement(accuracies)}")
+    grouped = live.group_switch(runs, "cmp-grouped")
     view = charts.group_metric if grouped else charts.metric
     cols = st.columns(2)
     for k, name in enumerate(chosen):

@@ -19,7 +19,14 @@ def status_line(r: shown.ShownRun) -> str:
 
 def render(runs: list[shown.ShownRun]) -> None:
     st.markdown("  \n".join(status_line(r) for r in runs))
-    live.live_chart("overview", charts.overview, runs, style=shown.style())
+    style = shown.style()
+    if live.group_switch(runs, "ov-grouped"):
+        cols = st.columns(2)
+        for k, name in enumerate(("test_accuracy", "saturated", "loss")):
+            with cols[k % 2]:
+                live.live_chart(f"ov-{name}", charts.group_metric, runs, name=name, style=style)
+    else:
+        live.live_chart("overview", charts.overview, runs, style=style)
     st.subheader("Reading")
     for r in runs:
         st.markdown(findings.of(r))
