@@ -262,17 +262,23 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     except DataError as exc:
         raise ConfigError("data_dir", str(exc)) from None
     with Store(args.store) as store:
-        sweep_id = cluster.run_set(
-            spec,
-            store,
-            address=args.ray_address,
-            cpus_per_run=args.cpus_per_run,
-            gpus_per_run=args.gpus_per_run,
-            report=cluster.progress_to_stderr,
-        )
+        try:
+            sweep_id = cluster.run_set(
+                spec,
+                store,
+                address=args.ray_address,
+                cpus_per_run=args.cpus_per_run,
+                gpus_per_run=args.gpus_per_run,
+                report=cluster.progress_to_stderr,
+            )
+        except cluster.SetStopped as stopped:  # its runs stopped and kept what they recorded: report them
+            sweep_id = stopped.sweep_id
+        except KeyboardInterrupt:
+            print("rnnviz: stopped before the set started; nothing was recorded", file=sys.stderr)
+            return 130
         outcome = sets.result(store, sweep_id)
     print(json.dumps({**outcome, "store": str(store.path)}), flush=True)
-    return 0 if outcome["status"] == Status.FINISHED else 1
+    return {Status.FINISHED: 0, Status.STOPPED: 130}.get(outcome["status"], 1)
 
 
 def cmd_sweeps(args: argparse.Namespace) -> int:

@@ -27,7 +27,7 @@ import numpy as np
 
 from . import sets
 from .config import Limits, RunConfig, cores
-from .store import Status, Store
+from .store import UNFINISHED, Status, Store
 from .store.liveness import proc_start
 
 if TYPE_CHECKING:
@@ -39,6 +39,14 @@ PACKAGE = Path(__file__).resolve().parent
 
 class ClusterError(RuntimeError):
     """Ray could not be started or reached; the message says what to do."""
+
+
+class SetStopped(KeyboardInterrupt):
+    """Ctrl-C stopped a set; its runs stopped at the end of a step and kept what they recorded."""
+
+    def __init__(self, sweep_id: int) -> None:
+        super().__init__(f"set {sweep_id} stopped")
+        self.sweep_id = sweep_id
 
 
 def connect(address: str | None = None) -> str:
@@ -170,26 +178,27 @@ def run_set(
     configs = spec.configs()
     address = connect(address)
     sweep_id = store.create_sweep(name or f"{spec.base.display_name} set", spec.to_json(), "ray", address)
-    ids = [store.create_run(cfg, Status.WAITING, sweep_id) for cfg in configs]
-    report(f"set {sweep_id}: {len(ids)} runs (runs {ids[0]}-{ids[-1]}) on Ray at {address}")
-    here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
-    writer = (
-        ray.remote(Writer)
-        .options(
-            name=f"rnnviz-writer-{sweep_id}",
-            num_cpus=0,
-            max_restarts=-1,
-            max_task_retries=-1,
-            scheduling_strategy=here,
-        )
-        .remote(str(store.path))
-    )
-    task = ray.remote(train_run).options(num_cpus=cpus_per_run, num_gpus=gpus_per_run, max_retries=RETRIES)
-    threads = max(1, int(cpus_per_run))
-    refs = {task.remote(run_id, writer, threads): run_id for run_id in ids}
-    pending = list(refs)
+    ids: list[int] = []
     failed = False
-    try:
+    try:  # from here on, Ctrl-C stops what the set has started and keeps it
+        ids += [store.create_run(cfg, Status.WAITING, sweep_id) for cfg in configs]
+        report(f"set {sweep_id}: {len(ids)} runs (runs {ids[0]}-{ids[-1]}) on Ray at {address}")
+        here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+        writer = (
+            ray.remote(Writer)
+            .options(
+                name=f"rnnviz-writer-{sweep_id}",
+                num_cpus=0,
+                max_restarts=-1,
+                max_task_retries=-1,
+                scheduling_strategy=here,
+            )
+            .remote(str(store.path))
+        )
+        task = ray.remote(train_run).options(num_cpus=cpus_per_run, num_gpus=gpus_per_run, max_retries=RETRIES)
+        threads = max(1, int(cpus_per_run))
+        refs = {task.remote(run_id, writer, threads): run_id for run_id in ids}
+        pending = list(refs)
         while pending:
             done, pending = ray.wait(pending, num_returns=1, timeout=5.0)
             for ref in done:
@@ -207,14 +216,27 @@ def run_set(
                 shown = f", test accuracy {accuracy:.1%}" if accuracy is not None else ""
                 report(f"run {run_id}: {outcome['status']}{shown} ({len(ids) - len(pending)} of {len(ids)} done)")
     except KeyboardInterrupt:
-        for ref in pending:
-            store.request_stop(refs[ref])
-        ray.wait(pending, num_returns=len(pending), timeout=10.0)  # trainers stop within about a second
+        _stop(store, ids)
         store.finish_sweep(sweep_id, Status.STOPPED)
         report(f"set {sweep_id} stopped; each run kept what it recorded")
-        raise
+        raise SetStopped(sweep_id) from None
     store.finish_sweep(sweep_id, Status.FAILED if failed else Status.FINISHED)
     return sweep_id
+
+
+def _stop(store: Store, run_ids: list[int], wait_s: float = 15.0) -> None:
+    """Ask the runs to stop and wait until they have: each finishes its step, commits and saves (Ray ends
+    a driver's tasks with it, so the driver must outlive them). Waits on the store, not on Ray, which may
+    raise the same interrupt again; a second Ctrl-C leaves at once."""
+    run_ids = [r for r in run_ids if store.run(r)["status"] in UNFINISHED]
+    for run_id in run_ids:
+        store.request_stop(run_id)
+    deadline = time.monotonic() + wait_s
+    try:
+        while time.monotonic() < deadline and any(store.run(r)["status"] in UNFINISHED for r in run_ids):
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
 
 
 def progress_to_stderr(line: str) -> None:

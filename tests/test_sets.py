@@ -57,7 +57,7 @@ def wait_for(condition, timeout: float = 120, every: float = 0.1):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         got = condition()
-        if got is not None and got is not False:
+        if got is not None and (bool(got) if isinstance(got, (bool, np.bool_)) else True):
             return got
         time.sleep(every)
     raise AssertionError("timed out waiting")
@@ -217,3 +217,25 @@ def test_a_set_whose_driver_died_is_marked_interrupted_and_its_waiting_runs_too(
         assert store.run(waiting)["status"] == Status.INTERRUPTED
         assert store.sweep(sweep_id)["status"] == Status.INTERRUPTED
         assert "stopped before it finished" in store.run(waiting)["error"]
+
+
+def test_ctrl_c_stops_a_set_whose_runs_keep_what_they_recorded(ray_address, tmp_path):
+    store = tmp_path / "runs.sqlite"
+    flags = ["--cell", "rnn", "--hidden-size", "32", "--steps", "5000", "--batch-size", "32",
+             "--data-dir", str(quick_config().data_dir), "--seeds", "2"]  # fmt: skip
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "rnnviz", "sweep", *flags, "--ray-address", ray_address, "--store", str(store)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+    )  # fmt: skip
+    with Store(store) as s:
+        wait_for(lambda: store.exists() and len(r := s.runs()) == 2 and (r["step"] > 20).all(), timeout=180)
+        driver.send_signal(signal.SIGINT)
+        out, err = driver.communicate(timeout=60)
+        assert driver.returncode == 130, err
+        assert out.strip(), err
+        result = json.loads(out.strip().splitlines()[-1])
+        assert result["status"] == "stopped"
+        runs = s.runs()
+        assert set(runs["status"]) == {"stopped"} and (runs["step"] < 5000).all()
+        for run in runs.itertuples():
+            one_record_per_step(s, run.run_id, run.step)
