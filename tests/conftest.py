@@ -60,3 +60,20 @@ def trained_store(tmp_path_factory) -> Path:
             result = train(quick_config(cell=cell, name=f"test-{cell}", lr=0.01), store)
             assert result.status == "finished", result.error
     return path
+
+
+@pytest.fixture(scope="session")
+def sweep_store(tmp_path_factory) -> Path:
+    """A set of 2 x 2 grid points times 2 seeds, trained here one after another as Ray's workers would."""
+    from rnnviz import sets
+    from rnnviz.store import Status
+
+    path = tmp_path_factory.mktemp("sweep") / "runs.sqlite"
+    spec = sets.SetSpec(quick_config(cell="rnn", name="set", hidden_size=8, steps=20), {"lr": [0.001, 0.01],
+                        "hidden_size": [8, 16]}, 2)  # fmt: skip
+    with Store(path) as store:
+        sweep_id = store.create_sweep("a test set", spec.to_json(), "ray", "127.0.0.1:6379")
+        for cfg in spec.configs():
+            train(cfg, store, run_id=store.create_run(cfg, Status.WAITING, sweep_id))
+        store.finish_sweep(sweep_id, Status.FINISHED)
+    return path

@@ -382,23 +382,6 @@ def test_the_dashboard_starts_runs_left_waiting_by_a_killed_trainer(empty_store,
     assert not at.exception and spawned == ids[:4]  # up to the cap of 4; the fifth waits for a slot
 
 
-@pytest.fixture(scope="module")
-def sweep_store(tmp_path_factory) -> Path:
-    """A set of 2 x 2 grid points times 2 seeds, trained here one after another as Ray's workers would."""
-    from rnnviz import sets
-    from rnnviz.store import Status
-
-    path = tmp_path_factory.mktemp("sweep") / "runs.sqlite"
-    spec = sets.SetSpec(quick_config(cell="rnn", name="set", hidden_size=8, steps=20), {"lr": [0.001, 0.01],
-                        "hidden_size": [8, 16]}, 2)  # fmt: skip
-    with Store(path) as store:
-        sweep_id = store.create_sweep("a test set", spec.to_json(), "ray", "127.0.0.1:6379")
-        for cfg in spec.configs():
-            train(cfg, store, run_id=store.create_run(cfg, Status.WAITING, sweep_id))
-        store.finish_sweep(sweep_id, Status.FINISHED)
-    return path
-
-
 def test_the_sweeps_page_maps_the_mean_over_seeds_and_draws_each_group_with_its_band(sweep_store, monkeypatch):
     monkeypatch.setenv("RNNVIZ_STORE", str(sweep_store))
     at = open_page("sweep")
@@ -408,8 +391,9 @@ def test_the_sweeps_page_maps_the_mean_over_seeds_and_draws_each_group_with_its_
     acc = runs["test_accuracy"].to_numpy().reshape(4, 2)  # grid points in order, 2 seeds each
     maps = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     accuracy = next(m for m in maps if m["layout"]["title"]["text"].startswith("Final test accuracy"))
-    shown = {(x, y): c for t in accuracy["data"] if t["name"] == "" for x, y, c in
-             zip(t["x"], t["y"], t["marker"]["color"])}  # fmt: skip
+    heat = next(t for t in accuracy["data"] if t["type"] == "heatmap" and "colorbar" in t)
+    z = values(heat["z"]).reshape(len(heat["y"]), len(heat["x"]))
+    shown = {(x, y): z[i, j] for i, y in enumerate(heat["y"]) for j, x in enumerate(heat["x"])}
     expected = {("0.001", "8"): acc[0], ("0.001", "16"): acc[1], ("0.01", "8"): acc[2], ("0.01", "16"): acc[3]}
     assert shown.keys() == expected.keys()
     for point, seeds in expected.items():

@@ -153,3 +153,45 @@ def test_the_reports_gate_scatter_shows_fractions_from_0_to_1(trained_store, tmp
             ".map(p => [p._fullLayout.xaxis.range, p._fullLayout.yaxis.range])"
         )
     assert ranges and all(-0.05 <= lo and hi <= 1.05 for axes in ranges for lo, hi in axes), ranges
+
+
+SET_MAP_TEXT = """() => [...document.querySelectorAll('.stPlotlyChart')].map(chart => ({
+  title: chart.querySelector('.gtitle').textContent,
+  box: chart.getBoundingClientRect().toJSON(),
+  texts: [...chart.querySelectorAll('.gtitle, g[class$=tick] > text, [class$=title] text, .cbtitle text, '
+    + '.textpoint text, g.text text')]
+    .filter(el => el.textContent.trim()).map(el => ({text: el.textContent, ...el.getBoundingClientRect().toJSON()})),
+}))"""
+
+
+def test_the_sweeps_map_is_legible_and_a_click_picks_the_runs_of_its_grid_point(sweep_store, tmp_path):
+    store = tmp_path / "runs.sqlite"
+    shutil.copy(sweep_store, store)
+    with streamlit_server(store, data_root(tmp_path, MNIST_DIR)) as url, chromium() as browser:
+        page = browser.new_page(viewport=SCREEN)
+        page.goto(f"{url}/sweep")
+        page.wait_for_selector(".stPlotlyChart .scatterlayer .points path", timeout=60_000)
+        time.sleep(1)
+        maps = page.evaluate(SET_MAP_TEXT)
+        assert [m["title"] for m in maps][:2] == [
+            "Final test accuracy, mean over seeds", "Gradient reaching t = 1: ||dL/dh_1|| / ||dL/dh_T||"
+        ]  # fmt: skip
+        left, right = maps[0]["box"], maps[1]["box"]
+        assert left["x"] + left["width"] <= right["x"] and right["x"] + right["width"] <= SCREEN["width"]
+        for m in maps[:2]:
+            texts = [dict(t, w=t["width"], h=t["height"]) for t in m["texts"]]
+            assert not overlaps(texts), (m["title"], overlaps(texts))
+            assert all(m["box"]["x"] <= t["x"] and t["x"] + t["w"] <= m["box"]["x"] + m["box"]["width"] + 1
+                       for t in texts), m["title"]  # fmt: skip
+        # lr 0.001 is across, hidden size 8 the first row: that grid point is the set's first two runs
+        cell = page.query_selector_all(".stPlotlyChart >> nth=0 >> .scatterlayer .points path")[0].bounding_box()
+        page.mouse.click(cell["x"] + cell["width"] / 2, cell["y"] + cell["height"] / 2)
+        chips = "els => els.map(e => e.getAttribute('aria-label'))"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            picked = page.eval_on_selector_all("[data-testid=stSidebar] [data-tag]", chips)
+            if len(picked) == 2 and all(p.startswith(("1 · ", "2 · ")) for p in picked):
+                break
+            time.sleep(0.5)
+        assert sorted(p.split(" · ")[0] for p in picked) == ["1", "2"], picked
+        assert all("lr 0.001, hidden size 8" in p for p in picked)

@@ -86,38 +86,26 @@ def set_map(
     zrange: tuple[float, float] | None = None,
     titles: tuple[str, str] | None = None,
 ) -> go.Figure:
-    """A set over two settings: one square per grid point coloured by z (len(y), len(x)), NaN grey, its value
-    written in it, the first value of y at the top. Drawn as markers, not a heatmap, so that a click selects
-    a grid point. `titles`: the axes' titles (default: the settings' names)."""
+    """A set over two settings: a heatmap of z (len(y), len(x)), one cell per grid point with its value
+    written in it, no result yet grey, the first value of y at the top. Over each cell an invisible marker,
+    so that a click selects a grid point (Plotly selects points, not heatmap cells). `titles`: the axes'
+    titles (default: the settings' names)."""
     x_title, y_title = titles or (x_name.replace("_", " "), y_name.replace("_", " "))
-    xs, ys, zs, texts = [], [], [], []
-    for i, yv in enumerate(y_values):
-        for j, xv in enumerate(x_values):
-            xs.append(str(xv))
-            ys.append(str(yv))
-            zs.append(float(z[i, j]))
-            texts.append(text[i][j])
-    known = np.isfinite(zs)
-    lo, hi = zrange or ((float(np.nanmin(zs)), float(np.nanmax(zs))) if known.any() else (0.0, 1.0))
-    size = max(24, min(90, int(420 / max(len(x_values), len(y_values)))))
-    common = dict(type="scatter", mode="markers+text", textfont=dict(size=style.font_size - 1, color="black"))
+    xs, ys = [str(v) for v in x_values], [str(v) for v in y_values]
+    finite = z[np.isfinite(z)]
+    lo, hi = zrange or ((float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0))
+    hover = f"{x_name} %{{x}}, {y_name} %{{y}}: %{{text}}<extra></extra>"
     traces = [
-        dict(
-            common, x=[x for x, k in zip(xs, known) if not k], y=[y for y, k in zip(ys, known) if not k],
-            text=[t for t, k in zip(texts, known) if not k], marker=dict(symbol="square", size=size, color="#dddddd"),
-            name="no result yet", hovertemplate=f"{x_name} %{{x}}, {y_name} %{{y}}: %{{text}}<extra></extra>",
-        ),
-        dict(
-            common, x=[x for x, k in zip(xs, known) if k], y=[y for y, k in zip(ys, known) if k],
-            text=[t for t, k in zip(texts, known) if k],
-            marker=dict(symbol="square", size=size, color=[z for z, k in zip(zs, known) if k], cmin=lo, cmax=hi,
-                        colorscale="RdYlGn", showscale=True,
-                        colorbar=dict(title=dict(text=scale_title, side="right"))),
-            name="", hovertemplate=f"{x_name} %{{x}}, {y_name} %{{y}}: %{{text}}<extra></extra>",
-        ),
+        dict(type="heatmap", x=xs, y=ys, z=np.where(np.isfinite(z), np.nan, 0.0), showscale=False,
+             colorscale=[[0, "#dddddd"], [1, "#dddddd"]], hoverinfo="skip", xgap=2, ygap=2),
+        dict(type="heatmap", x=xs, y=ys, z=z, zmin=lo, zmax=hi, colorscale="RdYlGn", text=text,
+             texttemplate="%{text}", textfont=dict(size=style.font_size - 1, color="black"), xgap=2, ygap=2,
+             colorbar=dict(title=dict(text=scale_title, side="right")), hovertemplate=hover),
+        dict(type="scatter", mode="markers", x=[x for _ in ys for x in xs], y=[y for y in ys for _ in xs],
+             text=[t for row in text for t in row], marker=dict(size=30, opacity=0), hovertemplate=hover,
+             selected=dict(marker=dict(opacity=0)), unselected=dict(marker=dict(opacity=0))),
     ]  # fmt: skip
     categories = dict(type="category", showgrid=False, zeroline=False)
-    y_order = dict(categoryarray=[str(v) for v in y_values], autorange="reversed")
     return go.Figure(
         data=traces,
         layout=base_layout(
@@ -125,8 +113,8 @@ def set_map(
             title,
             key,
             showlegend=False,
-            xaxis={**axis(x_title), **categories, "categoryarray": [str(v) for v in x_values]},
-            yaxis={**y_axis(y_title), **categories, **y_order},
+            xaxis={**axis(x_title), **categories, "categoryarray": xs},
+            yaxis={**y_axis(y_title), **categories, "categoryarray": ys, "autorange": "reversed"},
             clickmode="event+select",
             dragmode=False,
         ),
