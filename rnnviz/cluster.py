@@ -56,6 +56,8 @@ def connect(address: str | None = None) -> str:
 
     if not ray.is_initialized():
         address = address or os.environ.get("RAY_ADDRESS") or None
+        if address:
+            _reachable(address)
         try:
             if address:
                 # the nodes get this very rnnviz (the driver's), so a set never mixes versions
@@ -70,6 +72,21 @@ def connect(address: str | None = None) -> str:
                 "run on this machine"
             ) from None
     return ray.get_runtime_context().gcs_address
+
+
+def _reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Fail in seconds, not after Ray's minute of retries, when nothing listens at a cluster's address."""
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit():
+        return  # "auto" and the like: Ray finds the cluster itself
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise ClusterError(
+            f"nothing answers at the Ray cluster address {address} ({exc.strerror or exc}); start the cluster "
+            "(`ray start --head` prints its address), or leave out --ray-address and $RAY_ADDRESS to run on "
+            "this machine"
+        ) from None
 
 
 class Writer:

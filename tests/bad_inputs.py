@@ -14,6 +14,7 @@ OUT_OF_RANGE = [
     ("init", "xavier", [], "unknown value 'xavier'"),
     ("init", "identity", ["--cell", "lstm"], "identity init (IRNN) applies to the vanilla RNN only"),
     ("forget_bias", "nan", [], "must be a finite number, got nan"),
+    ("sigma_w", "20", [], "must be at most 10 (beyond 10 every tanh unit saturates at the first step), got 20"),
     ("optimizer", "rmsprop", [], "unknown value 'rmsprop'"),
     ("lr", "-1", [], "must be > 0, got -1.0"),
     ("lr", "inf", [], "must be at most 10 (a larger step makes any run diverge or collapse), got inf"),
@@ -72,4 +73,19 @@ FORM = [
     ("probe_every", 0, "must be > 0, got 0"),
     ("eval_every", 0, "must be > 0, got 0"),
     ("saturation", 1.5, "must be between 0 and 1, got 1.5"),
+]
+
+# Sets of runs (`rnnviz sweep`): grids refused before Ray starts, with the words of the message.
+GRIDS = [
+    (["--grid", "lr=0.001,20"], "--lr: must be at most 10 (a larger step makes any run diverge or collapse), got 20"),
+    (["--grid", "chunk=7,5"], "--chunk: must divide 784 (e.g. 7, 14, 28, 112), got 5 (in the grid point chunk=5)"),
+    (["--grid", "seed=1,2"], "--grid: seed cannot be swept: give the number of seeds with --seeds"),
+    (["--grid", "lr=fast"], "--lr: grid value 'fast' is not a float"),
+    (["--grid", "colour=red"], "--grid: 'colour' is not a setting"),
+    (["--grid", "lr"], "--grid: 'lr': write a field and its values, e.g. lr=0.001,0.003,0.01"),
+    (["--grid", "lr=0.1,0.1"], "--lr: grid values repeat: 0.1,0.1"),
+    (["--grid", "lr=0.1", "--grid", "lr=0.2"], "--grid: lr is given twice"),
+    (["--seeds", "0"], "--seeds: must be at least 1, got 0"),
+    (["--cpus-per-run", "0"], "--cpus-per-run: must be above 0, got 0"),
+    (["--ray-address", "127.0.0.1:1"], "nothing answers at the Ray cluster address 127.0.0.1:1"),
 ]

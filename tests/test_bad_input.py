@@ -9,7 +9,7 @@ from rnnviz.__main__ import _flag, main
 from rnnviz.config import ConfigError, Limits, RunConfig, preset
 from rnnviz.store import Store
 
-from .bad_inputs import FORM, OUT_OF_RANGE, WRONG_TYPE
+from .bad_inputs import FORM, GRIDS, OUT_OF_RANGE, WRONG_TYPE
 from .browser import data_root
 from .conftest import MNIST_DIR
 from .test_app import open_page
@@ -40,6 +40,17 @@ def test_out_of_range_settings_get_one_line_naming_the_flag(capsys, tmp_path, fi
 def test_settings_of_the_wrong_type_get_one_line_naming_the_flag(capsys, tmp_path, field, value, message):
     line = cli_error(capsys, tmp_path, f"{_flag(field)}={value}")
     assert f"argument {_flag(field)}: {message}" in line, line
+
+
+@pytest.mark.parametrize("flags, message", GRIDS, ids=[" ".join(c[0]) for c in GRIDS])
+def test_a_bad_set_of_runs_gets_one_line_and_records_nothing(capsys, tmp_path, flags, message):
+    store = tmp_path / "untouched.sqlite"
+    code = main(["sweep", "--store", str(store), "--data-dir", str(MNIST_DIR), "--steps", "1", *flags])
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("rnnviz:")]
+    assert code == 2 and "Traceback" not in err and len(lines) == 1, err
+    assert message in lines[0], lines[0]
+    assert not store.exists() or Store(store).sweeps().empty
 
 
 def test_unknown_preset_gets_one_line(capsys, tmp_path):
