@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -273,6 +274,14 @@ def test_remedies_page_shows_the_set_side_by_side(remedies_store, monkeypatch):
     assert len(acc["data"]) == len(sat["data"]) == len(curves) == len(REMEDIES)
     next(b for b in at.button if b.label == "Pick these runs in the sidebar").click().run()
     assert sorted(at.session_state["selected_runs"]) == sorted(runs["run_id"])
+
+
+def test_remedies_page_speaks_plain_words_not_settings_or_commands(remedies_store, monkeypatch):
+    monkeypatch.setenv("RNNVIZ_STORE", str(remedies_store))
+    at = open_page("remedies")
+    said = [c.value for c in at.main.caption] + [i.value for i in at.main.info]
+    assert said and not [text for text in said if re.search(r"\$[A-Z_]|RNNVIZ_|python -m|`", text)], said
+    assert any("RNNVIZ_MAX_ACTIVE_RUNS" in (c.help or "") for c in at.main.caption)  # the details: in a tooltip
 
 
 def test_remedies_button_launches_the_set_under_the_cap(empty_store, tmp_path, monkeypatch):

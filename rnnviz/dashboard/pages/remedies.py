@@ -38,9 +38,13 @@ with st.form("remedies"):
         disabled=reads.store_readonly(path),
     )
 limits = Limits.from_env()
+# Plain words for the room; the setting and the command behind them are in the tooltip.
 st.caption(
-    f"At most {limits.active_runs} runs train at once (${Limits.env_name('active_runs')}), sharing the cores; the "
-    "others wait and start as slots free up. `python -m rnnviz demo` records the whole set ahead of a talk."
+    f"At most {limits.active_runs} runs train at once on this machine, sharing its cores; the others wait their "
+    "turn and start as runs finish. For a talk, record the set beforehand, so that nothing waits in front of "
+    "the room.",
+    help=f"The cap on runs at once is ${Limits.env_name('active_runs')}. `python -m rnnviz demo` records the "
+    "whole set ahead of a talk (docs/talks.md).",
 )
 
 if launch:
@@ -116,6 +120,6 @@ def render(runs: list[shown.ShownRun]) -> None:
 
 live.live(
     render,
-    "No remedies set recorded yet: launch one above (or run `python -m rnnviz demo` before a talk).",
+    "No remedies set recorded yet: launch one above.",
     pick=latest_set,
 )
