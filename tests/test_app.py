@@ -276,6 +276,14 @@ def test_remedies_page_shows_the_set_side_by_side(remedies_store, monkeypatch):
     assert sorted(at.session_state["selected_runs"]) == sorted(runs["run_id"])
 
 
+def test_compare_offers_metrics_in_words(full_store):
+    at = open_page("compare")
+    picker = at.multiselect(key="cmp-metrics")
+    assert "Test accuracy" in picker.options and "Gradient norm of W_hh (recurrent weights)" in picker.options
+    assert not [o for o in picker.options if re.fullmatch(r"[a-z0-9_/.]+", o)], picker.options  # no raw name
+    assert picker.value == ["test_accuracy", "saturated", "grad_h_ratio"]  # the values stay the recorded names
+
+
 def test_remedies_page_speaks_plain_words_not_settings_or_commands(remedies_store, monkeypatch):
     monkeypatch.setenv("RNNVIZ_STORE", str(remedies_store))
     at = open_page("remedies")

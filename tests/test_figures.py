@@ -4,6 +4,7 @@ axes that keep their meaning, empty charts that say so."""
 from __future__ import annotations
 
 import os
+import re
 
 import numpy as np
 import pytest
@@ -221,7 +222,8 @@ def test_metrics_are_titled_in_words_not_by_their_recorded_names(pair):
     assert (accuracy.layout.title.text, accuracy.layout.yaxis.title.text) == ("Test accuracy", "accuracy")
     saturated = charts.metric(pair, "saturated")
     assert saturated.layout.title.text == "Saturated units (fraction of |h| > 0.99)"
-    assert charts.metric(pair, "grad_norm/rnn.weight_hh_l0").layout.title.text == "Gradient norm of rnn.weight_hh_l0"
+    weights = charts.metric(pair, "grad_norm/rnn.weight_hh_l0").layout.title.text
+    assert weights == "Gradient norm of W_hh (recurrent weights)"
     for name in pair[0].scalar_names():
         title = charts.metric(pair, name).layout.title.text
         assert title[0].isupper() and ("_" not in name or name not in title), (name, title)
@@ -242,3 +244,23 @@ def test_tables_show_a_dash_for_a_missing_value(tmp_path, monkeypatch):
     assert np.isnan(clipped.iloc[0]) and 0 <= clipped.iloc[1] <= 1  # the baseline does not clip: a dash
     titles = [fig["layout"]["title"]["text"] for fig in shown(page)[:2]]
     assert titles == ["Test accuracy", "Saturated units (fraction of |h| > 0.99)"]
+
+
+@pytest.mark.parametrize("run_id", [1, 2])  # the RNN and the LSTM: both add b_ih and b_hh in one sum
+def test_parameters_are_named_in_words_and_equal_bias_gradients_both_show(pair, run_id):
+    fig = charts.param_norms(pair[run_id - 1])
+    names = [t.name for t in fig.data]
+    assert not [n for n in names if re.search(r"weight_|bias_|_l0|head\.", n)], names
+    assert {"W_hh (recurrent weights)", "W_ih (input weights)", "W_out (output weights)"} <= set(names)
+    twin = next(t for t in fig.data if t.name.startswith("b_hh"))
+    solid = next(t for t in fig.data if t.name.startswith("b_ih"))
+    np.testing.assert_allclose(twin.y, solid.y, rtol=1e-5)  # the same gradient, so one line hides the other
+    assert twin.name.endswith("(same as b_ih)") and twin.line.dash == "dash" and solid.line.dash in (None, "solid")
+    assert names.index(twin.name) > names.index(solid.name)  # the dashed one on top
+
+
+def test_different_bias_gradients_are_not_called_the_same(tmp_path):
+    with Store(tmp_path / "gru.sqlite") as store:  # the GRU's b_hn is multiplied by its reset gate
+        run_id = train(RunConfig(**{**quick(steps=10), "cell": "gru", "name": "gru"}), store).run_id
+        fig = charts.param_norms(Run(store, run_id))
+    assert not [t.name for t in fig.data if "same as" in t.name] and {t.line.dash for t in fig.data} == {None}

@@ -57,7 +57,13 @@ def render(runs: list[shown.ShownRun]) -> None:
     )
     names = sorted(set().union(*(r.scalar_names() for r in runs)))
     defaults = [n for n in ("test_accuracy", "saturated", "grad_h_ratio") if n in names]
-    chosen = st.multiselect("Metrics", names, default=defaults, key="cmp-metrics")
+    chosen = st.multiselect(
+        "Metrics",
+        names,
+        default=defaults,
+        key="cmp-metrics",
+        format_func=lambda name: charts.metric_titles(name, runs[0].cfg)[0],  # in words, as the charts title them
+    )
     cols = st.columns(2)
     for k, name in enumerate(chosen):
         with cols[k % 2]:
