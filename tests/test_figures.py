@@ -60,7 +60,7 @@ def test_a_run_has_one_colour_on_every_figure_whatever_its_place(pair):
     assert figures.run_color(1) != figures.run_color(2)
 
 
-def test_the_ten_digit_classes_have_ten_colours():
+def test_the_ten_digit_classes_have_ten_looks_none_a_runs():
     T = 28
     probs = np.full((T, 10), 0.1)
     insp = digits.Inspection(
@@ -71,8 +71,24 @@ def test_the_ten_digit_classes_have_ten_colours():
         probs=probs,
         grad_x=np.ones(T),
     )
-    colours = [t.line.color for t in digits.probabilities_figure(insp, 5).data]
-    assert len(set(colours)) == 10
+    traces = digits.probabilities_figure(insp, 5).data
+    assert len({t.line.color for t in traces}) == 10 and len({t.marker.symbol for t in traces}) == 10
+    # none can pass for a run: every class colour is far from each run colour
+    nearest = min(cielab_distance(c, r) for c in digits.CLASS_COLORS for r in figures.PALETTE)
+    assert nearest > 20, nearest
+
+
+def cielab_distance(a: str, b: str) -> float:
+    """How far apart two #rrggbb colours look (CIE76 delta E: about 2 is just noticeable, 20 another colour)."""
+
+    def lab(colour: str) -> np.ndarray:
+        rgb = np.array([int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)])
+        rgb = np.where(rgb > 0.04045, ((rgb + 0.055) / 1.055) ** 2.4, rgb / 12.92)
+        xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ rgb
+        f = np.cbrt(np.maximum(xyz / np.array([0.95047, 1.0, 1.08883]), 0.008856**1.5))
+        return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+    return float(np.linalg.norm(lab(a) - lab(b)))
 
 
 def test_the_heatmaps_colour_scale_spans_whole_decades_and_holds_when_given():
