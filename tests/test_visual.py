@@ -141,6 +141,42 @@ def test_charts_text_never_overlaps_and_each_run_keeps_its_colour(dashboard, tmp
     assert colours == {1: {figures.run_color(1)}, 2: {figures.run_color(2)}}
 
 
+# The modebar a pointer on the chart brings up, and the texts it could hide: titles (the chart's, its panels').
+MODEBAR = """() => {
+  const box = e => { const r = e.getBoundingClientRect(); return {text: e.textContent || 'modebar', x: r.x, y: r.y,
+    w: r.width, h: r.height}; };
+  const bar = document.querySelector('.modebar');
+  const shown = bar && getComputedStyle(bar).opacity !== '0' && bar.getBoundingClientRect().width > 0;
+  const titles = [...document.querySelectorAll('.gtitle, .annotation-text')].filter(e => e.textContent.trim());
+  return {bar: shown ? box(bar) : null, titles: titles.map(box)};
+}"""
+
+
+def test_the_modebar_never_covers_a_title(dashboard):
+    url, browser = dashboard
+    page = browser.new_page(viewport=SCREEN)
+    covered, seen = [], 0
+    for present in (False, True):
+        for name in ("compare", "gradient_flow"):  # half-width charts with long titles; panels with titles
+            page.goto(f"{url}/{name}?runs=1,2" + ("&present=1" if present else ""))
+            page.wait_for_selector("[data-testid=stMain] h1", timeout=30_000)
+            for handle, frame in chart_frames(page, CHARTS[name]):
+                handle.scroll_into_view_if_needed()
+                box = handle.bounding_box()
+                page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.6)
+                time.sleep(0.4)  # Plotly fades the modebar in
+                found = frame.evaluate(MODEBAR)
+                if found["bar"] is None:
+                    continue
+                seen += 1
+                bar = dict(found["bar"], text="\0modebar")
+                pairs = overlaps([bar, *found["titles"]])
+                hidden = [b if a == bar["text"] else a for a, b in pairs if bar["text"] in (a, b)]
+                covered += [f"{name}: the modebar {bar} covers {text!r} {found['titles']}" for text in hidden]
+    assert seen >= 8, f"the modebar showed on only {seen} charts"
+    assert not covered, "\n".join(covered)
+
+
 def test_the_reports_gate_scatter_shows_fractions_from_0_to_1(trained_store, tmp_path):
     path = open_run(trained_store, 2).report(tmp_path / "report.html", open_run(trained_store, 1))
     with chromium() as browser:

@@ -202,7 +202,7 @@ def stacked_panels(
     ran into the next one in large fonts. Three panels fit a 1440x900 screen under the page's title."""
     n, f = len(panels), style.font_size
     height_px = 180 * n + 30
-    top_px = 3 * f + 18 + int(1.5 * f)  # the title, then the first panel's title
+    top_px = 3 * f + 26 + int(1.5 * f)  # the title (under the modebar), then the first panel's title
     plot_px = height_px - top_px - int(4.2 * f) - 20  # less the x axis and the legend under it
     gap = (1.5 * f + 10) / plot_px  # room for a panel's title
     height = (1 - gap * (n - 1)) / n
