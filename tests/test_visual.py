@@ -10,6 +10,7 @@ import shutil
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from rnnviz import figures
@@ -175,6 +176,33 @@ def test_the_modebar_never_covers_a_title(dashboard):
                 covered += [f"{name}: the modebar {bar} covers {text!r} {found['titles']}" for text in hidden]
     assert seen >= 8, f"the modebar showed on only {seen} charts"
     assert not covered, "\n".join(covered)
+
+
+def drawn_texts(browser, fig, width: int) -> list[dict]:
+    """The text boxes of a figure drawn by plotly.js in Chromium at a given width, as READ reads a chart."""
+    html = fig.to_html(include_plotlyjs=True, full_html=True, div_id="chart", config={"responsive": True})
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.set_content(html)
+    page.wait_for_function("() => !!document.getElementById('chart')._fullLayout")
+    time.sleep(0.3)  # automargin's second pass
+    boxes = page.evaluate(READ)["boxes"]
+    page.close()
+    return boxes
+
+
+@pytest.mark.parametrize("large", [False, True])
+def test_seven_heatmap_panels_keep_their_run_names_apart(large):
+    names = ["blog-rnn", "remedies-clip", "remedies-lr", "remedies-orthogonal", "remedies-irnn", "remedies-gru"]
+    rng = np.random.default_rng(0)
+    steps = np.arange(0, 201, 10)
+    runs = [(f"{k + 1} · {name}", steps, 10 ** rng.uniform(-8, 0, (len(steps), 28))) for k, name in enumerate(names)]
+    runs.append(("7 · blog-lstm", steps, 10 ** rng.uniform(-2, 0, (len(steps), 28))))
+    fig = figures.gradient_heatmaps(runs, "k", figures.Style.for_talks(large))
+    with chromium() as browser:  # the main column's width at 1440x900, with the sidebar and without it
+        boxes = drawn_texts(browser, fig, 1340 if large else 940)
+    titles = [b for b in boxes if " · " in b["text"]]
+    assert len(titles) == 7
+    assert not overlaps(boxes), overlaps(boxes)
 
 
 def test_the_reports_gate_scatter_shows_fractions_from_0_to_1(trained_store, tmp_path):
