@@ -269,6 +269,9 @@ def test_remedies_page_shows_the_set_side_by_side(remedies_store, monkeypatch):
     assert table["run"].str.split(" · ").str[1].tolist() == [name for name, _, _ in REMEDIES]
     np.testing.assert_allclose(table["test accuracy"], runs.loc[[n for n, _, _ in REMEDIES], "test_accuracy"])
     assert table["clipped steps"].dropna().tolist() == [clipped]  # only the clipping run clips
+    columns = json.loads(at.dataframe[0].proto.columns)  # the run names whole (~6.2 px a character), pinned
+    assert columns["run"]["pinned"] and columns["run"]["width"] >= 6.2 * table["run"].str.len().max()
+    assert columns["what changes"]["width"] >= 6.2 * table["what changes"].str.len().max()
     acc, sat, flow = figures(at)
     curves = [t for t in flow["data"] if t["mode"] == "lines"]  # not the marks of a gradient that reached 0
     assert len(acc["data"]) == len(sat["data"]) == len(curves) == len(REMEDIES)

@@ -15,6 +15,8 @@ import pytest
 
 from rnnviz import figures
 from rnnviz.api import open_run
+from rnnviz.config import RunConfig
+from rnnviz.store import Store
 
 from .browser import CHROMIUM, chromium, data_root, streamlit_server
 from .conftest import MNIST_DIR
@@ -176,6 +178,30 @@ def test_the_modebar_never_covers_a_title(dashboard):
                 covered += [f"{name}: the modebar {bar} covers {text!r} {found['titles']}" for text in hidden]
     assert seen >= 8, f"the modebar showed on only {seen} charts"
     assert not covered, "\n".join(covered)
+
+
+def test_the_sidebar_shows_every_picked_runs_name_whole(dashboard, tmp_path):
+    url, browser = dashboard
+    with Store(tmp_path / "runs.sqlite") as store:  # the dashboard's copy of the store
+        long = [
+            store.create_run(RunConfig(name=name), status="finished")
+            for name in ("remedies-orthogonal", "blog-rnn (lr 0.003, steps 800)")
+        ]
+    page = browser.new_page(viewport=SCREEN)
+    for large in (False, True):
+        page.goto(f"{url}/overview?runs=1,{long[0]},{long[1]}")
+        page.wait_for_selector("[data-testid=stSidebar] [data-tag]", timeout=30_000)
+        if large:
+            page.get_by_text("Large fonts (for talks)").click()
+            time.sleep(2)
+        chips = page.evaluate(
+            "() => [...document.querySelectorAll('[data-testid=stSidebar] [data-tag] > span')].map(e => "
+            "[e.textContent, e.scrollWidth, e.clientWidth, e.getBoundingClientRect().right,"
+            " e.closest('[data-testid=stSidebar]').getBoundingClientRect().right])"
+        )
+        assert len(chips) == 3
+        cut = [(text, need, shown) for text, need, shown, right, edge in chips if need > shown + 1 or right > edge]
+        assert not cut, cut
 
 
 def drawn_texts(browser, fig, width: int) -> list[dict]:

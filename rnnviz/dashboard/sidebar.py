@@ -202,6 +202,11 @@ def sidebar() -> None:
         "[data-testid=stStatusWidget] { display: none; }"
         # The picker grows to show every picked run: its own height cap hid chips below a scroll edge.
         "[data-testid=stSidebar] div:has(> [data-testid=stMultiSelectTagsContainer]) { max-height: none; }"
+        # A chip as wide as the picker and as high as its name needs: Streamlit cut names at one line with an
+        # ellipsis ("4 · remedies-orthog…").
+        "[data-testid=stSidebar] [data-tag] { max-width: 100%; height: auto; min-height: 28px; }"
+        "[data-testid=stSidebar] [data-tag] > span { white-space: normal; overflow-wrap: anywhere; "
+        "text-overflow: clip; line-height: 1.25; padding: 3px 0; }"
         "</style>"
     )
     if st.session_state.get(state.LARGE_FONTS) or presenting():

@@ -90,6 +90,12 @@ def table(runs: list[shown.ShownRun]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def text_width(texts: pd.Series) -> int:
+    """Pixels a table column needs for its longest text (the table's 14 px font, ~6.2 px a character, and
+    its cell padding): Streamlit sizes a column by a sample of its cells and cut longer names."""
+    return int(6.2 * max((len(str(t)) for t in texts), default=10)) + 24
+
+
 def render(runs: list[shown.ShownRun]) -> None:
     style = shown.style()
     live.resume_waiting(path, reads.runs_table(path))
@@ -99,11 +105,15 @@ def render(runs: list[shown.ShownRun]) -> None:
             on_click=lambda: st.session_state.update({state.SELECT_NEXT: [r.id for r in runs]}),
             help="So that the other pages, the step scrubber and replay show the remedies set",
         )
+    rows = table(runs)
     st.dataframe(
-        table(runs),
+        rows,
         hide_index=True,
         placeholder=MISSING,
         column_config={
+            # the names whole, and pinned: where the table is wider than the page, the other columns scroll
+            "run": st.column_config.TextColumn(pinned=True, width=text_width(rows["run"])),
+            "what changes": st.column_config.TextColumn(width=text_width(rows["what changes"])),
             "test accuracy": st.column_config.NumberColumn(format="percent"),
             "clipped steps": st.column_config.NumberColumn(format="percent"),
             "saturated |h|": st.column_config.NumberColumn(format="percent"),
