@@ -309,6 +309,23 @@ def test_remedies_button_launches_the_set_under_the_cap(empty_store, tmp_path, m
     assert sorted(at.session_state["selected_runs"]) == runs["run_id"].tolist()
 
 
+def test_remedies_set_launched_after_the_blog_pair_keeps_the_pairs_runs_and_colours(empty_store, tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNVIZ_DATA_DIR", str(data_root(tmp_path, MNIST_DIR)))
+    monkeypatch.setattr(runner, "_spawn", lambda store, run_id, *extra: None)
+    with Store(os.environ["RNNVIZ_STORE"]) as store:  # the Train page's pair: one finished, one still training
+        pair = [store.create_run(preset("blog-rnn"), status="finished"), store.create_run(preset("blog-lstm"))]
+        store.create_run(preset("blog-rnn", seed=1), status="finished")  # other settings: not the set's
+    at = open_page("remedies")
+    next(b for b in at.button if b.label.startswith("Launch the remedies set")).click().run()
+    assert not at.exception, at.exception
+    picked = at.session_state["selected_runs"]
+    assert picked[0] == pair[0] and picked[-1] == pair[1] and len(set(picked)) == len(REMEDIES)
+    assert set(picked[1:-1]).isdisjoint({1, 2, 3})  # only the remedies themselves are new runs
+    assert "1 · blog-rnn" in at.info[0].value and "2 · blog-lstm" in at.info[0].value
+    table = at.dataframe[0].value
+    assert table["run"].iloc[0] == "1 · blog-rnn" and table["run"].iloc[-1] == "2 · blog-lstm"
+
+
 @pytest.mark.parametrize("page", PAGES)
 def test_pages_render_a_diverged_run_with_nan(tmp_path, monkeypatch, page):
     path = tmp_path / "nan.sqlite"

@@ -3,6 +3,8 @@ shows them side by side as they train."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -52,19 +54,38 @@ if launch:
         if datamod.locate("mnist") is None:
             raise ConfigError("dataset", "MNIST is not on this machine: download it on the Train page first")
         with Store(path) as store:
-            ids = runner.launch(remedies(clip, steps=int(steps), seed=int(seed)), store, limits)
+            known = set(store.runs()["run_id"].astype(int))
+            # runs of these very settings (the blog pair trained on the Train page) are reused, not trained again
+            # under new ids: the RNN and the LSTM keep their ids, so their colours, on every page
+            ids = runner.launch(remedies(clip, steps=int(steps), seed=int(seed)), store, limits, reuse=True)
     except (ConfigError, StoreError) as exc:
         st.error(f"Not started: {exc}")
     else:
         st.session_state[state.SELECT_NEXT] = ids
+        if reused := [i for i in ids if i in known]:
+            st.session_state[state.REMEDIES_REUSED] = reused
         reads.runs_table.clear()
         st.rerun()
+if reused := st.session_state.pop(state.REMEDIES_REUSED, None):
+    names = reads.runs_table(path).set_index("run_id")["name"]
+    st.info(
+        f"Already trained with these settings, so part of the set as they are: "
+        f"{', '.join(f'**{i} · {names.get(i, i)}**' for i in reused)}.",
+        icon=":material/recycling:",
+    )
 
 
 def latest_set() -> list[shown.ShownRun]:
-    """The newest run of each remedy, as the step scrubber or a replay shows it."""
+    """The newest run of each remedy, as the step scrubber or a replay shows it; of the blog pair (which other
+    pages train too), the newest with the seed and steps of the newest remedy run, the set's own."""
     runs = reads.runs_table(path)
-    newest = runs[runs["name"].isin(list(WHAT))].groupby("name")["run_id"].max()
+    runs = runs[runs["name"].isin(list(WHAT))]
+    settings = runs["config"].map(lambda c: (json.loads(c).get("seed"), json.loads(c).get("steps")))
+    own = runs["name"].str.startswith("remedies-")
+    if own.any():
+        anchor = settings[runs.loc[own, "run_id"].idxmax()]
+        runs = runs[~runs["name"].isin(["blog-rnn", "blog-lstm"]) | (settings == anchor)]
+    newest = runs.groupby("name")["run_id"].max()
     by_id = runs.set_index("run_id", drop=False)
     until = shown.shown_step()
     return [shown.ShownRun(path, by_id.loc[newest[name]], until) for name in WHAT if name in newest]
