@@ -113,14 +113,16 @@ def _line(run: RunData, name: str) -> figures.Line:
 
 
 # ---- Overview ----
-def overview(runs: Sequence[RunData], style: Style = DEFAULT, key: str = "overview") -> go.Figure:
+def overview(
+    runs: Sequence[RunData], style: Style = DEFAULT, key: str = "overview", height: int | None = None
+) -> go.Figure:
     panels = [
         figures.Panel("training loss", [_line(r, "loss") for r in runs]),
         figures.Panel("test accuracy", [_line(r, "test_accuracy") for r in runs], True, NO_EVALUATION),
         figures.Panel("saturated |h|", [_line(r, "saturated") for r in runs]),
     ]
     title = "Training loss, test accuracy and saturated hidden activations (all time steps)"
-    return figures.stacked_panels(panels, title, key, style)
+    return figures.stacked_panels(panels, title, key, style, height=height)
 
 
 # ---- Gradient flow ----

@@ -46,6 +46,8 @@ READ = """() => {
   return {title: chart._fullLayout.title.text, boxes: boxes, colours: colours,
           width: document.documentElement.clientWidth, height: chart.clientHeight};
 }"""
+PANELS_PX = """() => { const L = document.getElementById('chart')._fullLayout;
+  return Object.keys(L).filter(k => /^yaxis\\d*$/.test(k)).map(k => L._size.h * (L[k].domain[1] - L[k].domain[0])); }"""
 DRAWN = "() => { const c = document.getElementById('chart'); return !!c && Number(c.dataset.updates || 0) > 0; }"
 
 
@@ -132,6 +134,12 @@ def test_charts_text_never_overlaps_and_each_run_keeps_its_colour(dashboard, tmp
                     bottom = page.evaluate("e => e.getBoundingClientRect().bottom", handle)
                     if bottom > SCREEN["height"]:
                         problems.append(f"{where}: ends at {bottom:.0f} px, below the fold")
+                    panels = frame.evaluate(PANELS_PX)
+                    if present and min(panels) < 110:  # 85 px each were cramped
+                        problems.append(f"{where}: panels {panels} px high, cramped")
+                    caption = page.locator("[data-testid=stMain] [data-testid=stCaptionContainer]").first.inner_text()
+                    if present and "sidebar" in caption:  # presenter mode hides it
+                        problems.append(f"{where}: the caption sends the room to the sidebar: {caption!r}")
                 problems += [f"{where}: {a!r} on {b!r}" for a, b in overlaps(info["boxes"])]
                 problems += [f"{where}: ticks repeat {labels}" for labels in repeated_ticks(info["boxes"])]
                 problems += [f"{where}: {text!r} cut at the edge" for text in cut(info)]

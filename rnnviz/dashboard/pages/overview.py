@@ -7,8 +7,14 @@ import streamlit as st
 from rnnviz import charts, findings
 from rnnviz.dashboard import live, shown
 
+# Presenter mode hides the sidebar, so its caption does not send the room there; and it gives the chart the
+# screen: the run lines go under it, and the chart grows to the fold (three panels of ~85 px were cramped).
+PRESENTER_HEIGHT = 680  # px: the chart starts ~200 px down, under the title and caption, and ends above 900
 st.title("Overview")
-st.caption("Training loss and test accuracy of the runs picked in the sidebar, updating live while they train.")
+if shown.presenting():
+    st.caption("Training loss, test accuracy and saturation, updating live while the runs train.")
+else:
+    st.caption("Training loss and test accuracy of the runs picked in the sidebar, updating live while they train.")
 
 
 def status_line(r: shown.ShownRun) -> str:
@@ -18,8 +24,12 @@ def status_line(r: shown.ShownRun) -> str:
 
 
 def render(runs: list[shown.ShownRun]) -> None:
-    st.markdown("  \n".join(status_line(r) for r in runs))
-    live.live_chart("overview", charts.overview, runs, style=shown.style())
+    if shown.presenting():
+        live.live_chart("overview", charts.overview, runs, style=shown.style(), height=PRESENTER_HEIGHT)
+        st.markdown("  \n".join(status_line(r) for r in runs))
+    else:
+        st.markdown("  \n".join(status_line(r) for r in runs))
+        live.live_chart("overview", charts.overview, runs, style=shown.style())
     st.subheader("Reading")
     for r in runs:
         st.markdown(findings.of(r))
