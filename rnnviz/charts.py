@@ -122,7 +122,7 @@ def overview(
         figures.Panel("saturated |h|", [_line(r, "saturated") for r in runs]),
     ]
     title = "Training loss, test accuracy and saturated hidden activations (all time steps)"
-    return figures.stacked_panels(panels, title, key, style, height=height)
+    return figures.stacked_panels(panels, title, key, style, height_px=height)
 
 
 # ---- Gradient flow ----
