@@ -151,7 +151,7 @@ def per_time_step(runs: Sequence[RunData], name: str, at: int | None) -> list[fi
         if len(steps):
             j = probe_index(steps, at)
             t = np.arange(1, values.shape[1] + 1)
-            lines.append((f"{r.label} (step {int(steps[j])})", t, values[j], figures.run_color(r.id)))
+            lines.append((f"{r.label} (probe at step {int(steps[j]):,})", t, values[j], figures.run_color(r.id)))
     return lines
 
 
@@ -241,7 +241,7 @@ def saturation_histogram(
         steps, counts, edges = r.histograms(which)
         if len(steps):
             j = probe_index(steps, at)
-            bars.append((f"{r.label} (step {int(steps[j])})", edges, counts[j], figures.run_color(r.id)))
+            bars.append((f"{r.label} (probe at step {int(steps[j]):,})", edges, counts[j], figures.run_color(r.id)))
     title = f"Hidden activations h ({hidden_label(which)})"
     return figures.histogram_bars(bars, title, key, style, threshold=threshold)
 
@@ -320,14 +320,16 @@ def gate_means(run: RunData, at: int | None = None, style: Style = DEFAULT, key:
     for g in gates_of(run):
         values = run.series(f"gate_mean_t/{g}")[1]
         means.append((f"{g} ({GATE_NAMES[g]})", np.arange(1, 1 + values.shape[1]), values[j], GATE_COLORS[g]))
-    title = f"Mean gate value per time step (step {int(steps[j])})"
+    title = f"Mean gate value per time step (probe at step {int(steps[j]):,})"
     return figures.lines(means, title, "mean activation", key, style, xtitle="time step t", growing_x=False)
 
 
 def gate_scatter(run: RunData, at: int | None = None, style: Style = DEFAULT, key: str = "gates-scatter") -> go.Figure:
     steps, j = _gate_probe(run, at)
     scatter = [(g, run.series(f"unit_sat/{g}")[1][j], GATE_COLORS[g]) for g in gates_of(run) if g not in TANH_GATES]
-    return figures.unit_saturation_scatter(scatter, f"Gate saturation per unit (step {int(steps[j])})", key, style)
+    return figures.unit_saturation_scatter(
+        scatter, f"Gate saturation per unit (probe at step {int(steps[j]):,})", key, style
+    )
 
 
 def gate_histograms(run: RunData, name: str, style: Style = DEFAULT, key: str | None = None) -> go.Figure:

@@ -138,12 +138,25 @@ def test_the_step_scrubber_moves_every_chart_of_every_page(full_store):
     at.switch_page("rnnviz/dashboard/pages/gradient_flow.py").run()
     heat, curve, *_ = figures(at)
     assert xmax(heat) == 10  # the probes are at steps 1, 10, 20, 30: the last one up to step 15
-    assert all("(step 10)" in t["name"] for t in curve["data"])
+    assert all("(probe at step 10)" in t["name"] for t in curve["data"])  # the probe's step, so named
     at.switch_page("rnnviz/dashboard/pages/saturation.py").run()
     panels = [a["text"] for a in figures(at)[0]["layout"]["annotations"]]
-    assert len(panels) == 2 and all("(step 10)" in p for p in panels)
+    assert len(panels) == 2 and all("(probe at step 10)" in p for p in panels)
     at.slider(key="scrub").set_value(30).run()  # the right end follows the latest step again
     assert "step" not in at.query_params and xmax(figures(at)[1]) == 30
+
+
+def test_while_a_run_trains_the_sidebar_follows_the_latest_step_in_words(tmp_path, monkeypatch):
+    path = tmp_path / "live.sqlite"
+    with Store(path) as store:  # a run with 10 steps recorded whose trainer (this process) is alive
+        run_id = train(quick_config(name="live-rnn", steps=10), store).run_id
+        store.mark_running(run_id, os.getpid())
+    monkeypatch.setenv("RNNVIZ_STORE", str(path))
+    at = open_page("gradient_flow")
+    said = " ".join(c.value for c in at.sidebar.caption)
+    assert "Following the latest step, live" in said  # not a number of its own, older than the charts'
+    at.slider(key="scrub").set_value(0).run()  # pinned: the number is the step every chart shows
+    assert "Following the latest step" not in " ".join(c.value for c in at.sidebar.caption)
 
 
 def test_a_link_reopens_runs_and_step_in_presenter_mode(full_store):
