@@ -46,6 +46,28 @@ METRICS = {
     "sigma_max_whh": ("Largest singular value of the recurrent weights W_hh", "σ_max"),
 }
 
+# The model's parameters in words, by torch's names (rnn.weight_hh_l0, head.bias): symbol and role.
+PARAMETERS = {
+    "weight_hh": ("W_hh", "recurrent weights"),
+    "weight_ih": ("W_ih", "input weights"),
+    "bias_hh": ("b_hh", "recurrent bias"),
+    "bias_ih": ("b_ih", "input bias"),
+}
+HEAD = {"weight": ("W_out", "output weights"), "bias": ("b_out", "output bias")}
+
+
+def parameter_label(name: str) -> str:
+    """A parameter's name in words: rnn.weight_hh_l0 -> "W_hh (recurrent weights)", head.bias -> "b_out (output
+    bias)"; a name of another model (a loop watched with rnnviz.watch) stays as it is."""
+    module, _, param = name.rpartition(".")
+    if module == "head" and param in HEAD:
+        return "{} ({})".format(*HEAD[param])
+    base, _, layer = param.rpartition("_l")
+    if module == "rnn" and base in PARAMETERS and layer.isdigit():
+        symbol, role = PARAMETERS[base]
+        return f"{symbol} ({role}{f', layer {int(layer) + 1}' if int(layer) else ''})"
+    return name
+
 
 class RunData(Protocol):
     """What a view reads from a run; the dashboard's cached ShownRun and the API's Run both provide it."""
@@ -91,14 +113,16 @@ def _line(run: RunData, name: str) -> figures.Line:
 
 
 # ---- Overview ----
-def overview(runs: Sequence[RunData], style: Style = DEFAULT, key: str = "overview") -> go.Figure:
+def overview(
+    runs: Sequence[RunData], style: Style = DEFAULT, key: str = "overview", height: int | None = None
+) -> go.Figure:
     panels = [
         figures.Panel("training loss", [_line(r, "loss") for r in runs]),
         figures.Panel("test accuracy", [_line(r, "test_accuracy") for r in runs], True, NO_EVALUATION),
         figures.Panel("saturated |h|", [_line(r, "saturated") for r in runs]),
     ]
     title = "Training loss, test accuracy and saturated hidden activations (all time steps)"
-    return figures.stacked_panels(panels, title, key, style)
+    return figures.stacked_panels(panels, title, key, style, height_px=height)
 
 
 # ---- Gradient flow ----
@@ -127,7 +151,7 @@ def per_time_step(runs: Sequence[RunData], name: str, at: int | None) -> list[fi
         if len(steps):
             j = probe_index(steps, at)
             t = np.arange(1, values.shape[1] + 1)
-            lines.append((f"{r.label} (step {int(steps[j])})", t, values[j], figures.run_color(r.id)))
+            lines.append((f"{r.label} (probe at step {int(steps[j]):,})", t, values[j], figures.run_color(r.id)))
     return lines
 
 
@@ -154,11 +178,29 @@ def gradient_curve(
     )
 
 
+def _same(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> bool:
+    return len(a[1]) > 0 and a[0].shape == b[0].shape and bool(np.allclose(a[1], b[1], rtol=1e-5, equal_nan=True))
+
+
 def param_norms(run: RunData, style: Style = DEFAULT, key: str | None = None) -> go.Figure:
+    """Each parameter's gradient norm, named in words. The RNN's and LSTM's two biases are added in the same
+    sum (W_ih x + b_ih + W_hh h + b_hh), so their gradients are equal: b_hh's line, drawn dashed over b_ih's,
+    says so in the legend rather than hiding under it."""
     params = [n for n in run.scalar_names() if n.startswith("grad_norm/") and n != "grad_norm/global"]
-    per = [(n.removeprefix("grad_norm/"), *run.scalar(n), figures.color(k)) for k, n in enumerate(params)]
+    # weights before biases, the recurrent layer before the head; b_hh after b_ih, so that it is drawn on top
+    order = ("weight_hh", "weight_ih", "bias_ih", "bias_hh", "head.weight", "head.bias")
+    params.sort(key=lambda n: (next((k for k, part in enumerate(order) if part in n), len(order)), n))
+    per, same = [], []
+    for k, n in enumerate(params):
+        label = parameter_label(n.removeprefix("grad_norm/"))
+        twin = n.replace("bias_hh", "bias_ih")
+        if twin != n and twin in params and _same(run.scalar(n), run.scalar(twin)):
+            label = f"{label.split(' (')[0]} (same as b_ih)"
+            same.append(label)
+        per.append((label, *run.scalar(n), figures.color(k)))
     title = f"{run.label}: gradient norm per parameter"
-    return figures.lines(per, title, "||dL/dθ||", key or f"gf-param-{run.id}", style, log_y=True)
+    fig = figures.lines(per, title, "||dL/dθ||", key or f"gf-param-{run.id}", style, log_y=True)
+    return fig.update_traces(line_dash="dash", line_width=3, selector=lambda t: t.name in same)
 
 
 def clipped_share(run: RunData) -> float | None:
@@ -199,7 +241,7 @@ def saturation_histogram(
         steps, counts, edges = r.histograms(which)
         if len(steps):
             j = probe_index(steps, at)
-            bars.append((f"{r.label} (step {int(steps[j])})", edges, counts[j], figures.run_color(r.id)))
+            bars.append((f"{r.label} (probe at step {int(steps[j]):,})", edges, counts[j], figures.run_color(r.id)))
     title = f"Hidden activations h ({hidden_label(which)})"
     return figures.histogram_bars(bars, title, key, style, threshold=threshold)
 
@@ -278,14 +320,16 @@ def gate_means(run: RunData, at: int | None = None, style: Style = DEFAULT, key:
     for g in gates_of(run):
         values = run.series(f"gate_mean_t/{g}")[1]
         means.append((f"{g} ({GATE_NAMES[g]})", np.arange(1, 1 + values.shape[1]), values[j], GATE_COLORS[g]))
-    title = f"Mean gate value per time step (step {int(steps[j])})"
+    title = f"Mean gate value per time step (probe at step {int(steps[j]):,})"
     return figures.lines(means, title, "mean activation", key, style, xtitle="time step t", growing_x=False)
 
 
 def gate_scatter(run: RunData, at: int | None = None, style: Style = DEFAULT, key: str = "gates-scatter") -> go.Figure:
     steps, j = _gate_probe(run, at)
     scatter = [(g, run.series(f"unit_sat/{g}")[1][j], GATE_COLORS[g]) for g in gates_of(run) if g not in TANH_GATES]
-    return figures.unit_saturation_scatter(scatter, f"Gate saturation per unit (step {int(steps[j])})", key, style)
+    return figures.unit_saturation_scatter(
+        scatter, f"Gate saturation per unit (probe at step {int(steps[j]):,})", key, style
+    )
 
 
 def gate_histograms(run: RunData, name: str, style: Style = DEFAULT, key: str | None = None) -> go.Figure:
@@ -307,7 +351,7 @@ def histogrammed_gates(run: RunData) -> list[str]:
 def metric_titles(name: str, cfg: RunConfig) -> tuple[str, str]:
     """A recorded scalar's chart title and y axis title, in words."""
     if name.startswith("grad_norm/") and name not in METRICS:
-        return f"Gradient norm of {name.removeprefix('grad_norm/')}", "||dL/dθ||"
+        return f"Gradient norm of {parameter_label(name.removeprefix('grad_norm/'))}", "||dL/dθ||"
     words = name.replace("_", " ")
     title, ytitle = METRICS.get(name, (words[:1].upper() + words[1:], words))
     return title.format(threshold=cfg.saturation), ytitle

@@ -19,8 +19,11 @@ from .models import SeqClassifier, build_model
 from .store import Store
 
 DEFAULT = Style()
-# One colour per digit class, ten distinct (the runs' palette has eight: 0 and 8 were both red)
-CLASS_COLORS = "#1f77b4 #ff7f0e #2ca02c #d62728 #9467bd #8c564b #e377c2 #7f7f7f #bcbd22 #17becf".split()
+# The digit classes must not pass for runs (figures.PALETTE: red, blue, green, purple...): Cividis' navy to
+# grey to gold (the nearest of them to a run colour is 25 CIELAB units off it), and a marker shape per class,
+# which tells neighbouring shades apart where the colours alone would not.
+CLASS_COLORS = "#00224e #11336d #34466d #50586d #686b71 #807e76 #989176 #b2a66f #cebc62 #e9d44d".split()
+CLASS_SYMBOLS = "circle square diamond cross x triangle-up triangle-down star hexagon pentagon".split()
 MAX_TIME_COLUMNS = 300  # time steps a units x time heatmap sends to the browser (T = 784 is strided)
 PREDICT_LIMIT = 2000  # test digits searched for mistakes: bounded, so a 784-step model answers in seconds
 
@@ -222,8 +225,10 @@ def probabilities_figure(insp: Inspection, t: int, key: str = "digit-probs", sty
             x=steps,
             y=insp.probs[:, c],
             name=f"{c}" + (" (true)" if c == insp.label else ""),
-            mode="lines",
+            mode="lines+markers",
             line=dict(color=CLASS_COLORS[c], width=4 if c == insp.label else 1.5),
+            # a few markers a line (T is 28 to 784), enough to tell it by its shape
+            marker=dict(symbol=CLASS_SYMBOLS[c], size=11 if c == insp.label else 8, maxdisplayed=12),
         )
         for c in range(insp.probs.shape[1])
     ]

@@ -51,13 +51,16 @@ def start(cfg: RunConfig, store: Store) -> int:
     return run_id
 
 
-def launch(configs: list[RunConfig], store: Store, limits: Limits) -> list[int]:
+def launch(configs: list[RunConfig], store: Store, limits: Limits, reuse: bool = False) -> list[int]:
     """Record a set of runs and start as many as the cap on runs at once allows; the rest wait, and each
-    trainer that ends starts the next (see `start_waiting`). Returns every run id, in order."""
+    trainer that ends starts the next (see `start_waiting`). Returns every run id, in order. With `reuse`, a
+    config that already has a run finished or on its way (see `reusable_runs`) keeps that run: the Remedies set
+    launched after the blog pair reuses the pair, which keeps its ids, and so its colours, on every page."""
     for cfg in configs:
         cfg.validate()
         limits.check(cfg)
-    ids = [store.create_run(cfg, status=Status.WAITING) for cfg in configs]
+    before = reusable_runs(store) if reuse else {}
+    ids = [before.get(_what(cfg.to_json())) or store.create_run(cfg, status=Status.WAITING) for cfg in configs]
     start_waiting(store, limits)
     return ids
 
@@ -146,6 +149,14 @@ def finished_runs(store: Store) -> dict[str, int]:
     runs = store.runs()  # newest first
     done = runs[runs["status"] == Status.FINISHED]
     return {what: int(run_id) for run_id, what in zip(done["run_id"][::-1], map(_what, done["config"][::-1]))}
+
+
+def reusable_runs(store: Store) -> dict[str, int]:
+    """The newest run of each config (threads and device aside) that finished or has not ended yet (waiting,
+    queued, training), keyed by `_what`: a set launched again needs none of them trained again."""
+    runs = store.runs()  # newest first
+    kept = runs[runs["status"].isin([Status.FINISHED, *UNFINISHED])]
+    return {what: int(run_id) for run_id, what in zip(kept["run_id"][::-1], map(_what, kept["config"][::-1]))}
 
 
 def _step_cost(cfg: RunConfig) -> tuple:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -139,12 +140,25 @@ def test_the_step_scrubber_moves_every_chart_of_every_page(full_store):
     at.switch_page("rnnviz/dashboard/pages/gradient_flow.py").run()
     heat, curve, *_ = figures(at)
     assert xmax(heat) == 10  # the probes are at steps 1, 10, 20, 30: the last one up to step 15
-    assert all("(step 10)" in t["name"] for t in curve["data"])
+    assert all("(probe at step 10)" in t["name"] for t in curve["data"])  # the probe's step, so named
     at.switch_page("rnnviz/dashboard/pages/saturation.py").run()
     panels = [a["text"] for a in figures(at)[0]["layout"]["annotations"]]
-    assert len(panels) == 2 and all("(step 10)" in p for p in panels)
+    assert len(panels) == 2 and all("(probe at step 10)" in p for p in panels)
     at.slider(key="scrub").set_value(30).run()  # the right end follows the latest step again
     assert "step" not in at.query_params and xmax(figures(at)[1]) == 30
+
+
+def test_while_a_run_trains_the_sidebar_follows_the_latest_step_in_words(tmp_path, monkeypatch):
+    path = tmp_path / "live.sqlite"
+    with Store(path) as store:  # a run with 10 steps recorded whose trainer (this process) is alive
+        run_id = train(quick_config(name="live-rnn", steps=10), store).run_id
+        store.mark_running(run_id, os.getpid())
+    monkeypatch.setenv("RNNVIZ_STORE", str(path))
+    at = open_page("gradient_flow")
+    said = " ".join(c.value for c in at.sidebar.caption)
+    assert "Following the latest step, live" in said  # not a number of its own, older than the charts'
+    at.slider(key="scrub").set_value(0).run()  # pinned: the number is the step every chart shows
+    assert "Following the latest step" not in " ".join(c.value for c in at.sidebar.caption)
 
 
 def test_a_link_reopens_runs_and_step_in_presenter_mode(full_store):
@@ -270,11 +284,30 @@ def test_remedies_page_shows_the_set_side_by_side(remedies_store, monkeypatch):
     assert table["run"].str.split(" · ").str[1].tolist() == [name for name, _, _ in REMEDIES]
     np.testing.assert_allclose(table["test accuracy"], runs.loc[[n for n, _, _ in REMEDIES], "test_accuracy"])
     assert table["clipped steps"].dropna().tolist() == [clipped]  # only the clipping run clips
+    columns = json.loads(at.dataframe[0].proto.columns)  # the run names whole (~6.2 px a character), pinned
+    assert columns["run"]["pinned"] and columns["run"]["width"] >= 6.2 * table["run"].str.len().max()
+    assert columns["what changes"]["width"] >= 6.2 * table["what changes"].str.len().max()
     acc, sat, flow = figures(at)
     curves = [t for t in flow["data"] if t["mode"] == "lines"]  # not the marks of a gradient that reached 0
     assert len(acc["data"]) == len(sat["data"]) == len(curves) == len(REMEDIES)
     next(b for b in at.button if b.label == "Pick these runs in the sidebar").click().run()
     assert sorted(at.session_state["selected_runs"]) == sorted(runs["run_id"])
+
+
+def test_compare_offers_metrics_in_words(full_store):
+    at = open_page("compare")
+    picker = at.multiselect(key="cmp-metrics")
+    assert "Test accuracy" in picker.options and "Gradient norm of W_hh (recurrent weights)" in picker.options
+    assert not [o for o in picker.options if re.fullmatch(r"[a-z0-9_/.]+", o)], picker.options  # no raw name
+    assert picker.value == ["test_accuracy", "saturated", "grad_h_ratio"]  # the values stay the recorded names
+
+
+def test_remedies_page_speaks_plain_words_not_settings_or_commands(remedies_store, monkeypatch):
+    monkeypatch.setenv("RNNVIZ_STORE", str(remedies_store))
+    at = open_page("remedies")
+    said = [c.value for c in at.main.caption] + [i.value for i in at.main.info]
+    assert said and not [text for text in said if re.search(r"\$[A-Z_]|RNNVIZ_|python -m|`", text)], said
+    assert any("RNNVIZ_MAX_ACTIVE_RUNS" in (c.help or "") for c in at.main.caption)  # the details: in a tooltip
 
 
 def test_remedies_button_launches_the_set_under_the_cap(empty_store, tmp_path, monkeypatch):
@@ -289,6 +322,23 @@ def test_remedies_button_launches_the_set_under_the_cap(empty_store, tmp_path, m
         runs = store.runs().sort_values("run_id")
     assert runs["status"].tolist() == ["queued"] * 2 + ["waiting"] * 5 and spawned == runs["run_id"].tolist()[:2]
     assert sorted(at.session_state["selected_runs"]) == runs["run_id"].tolist()
+
+
+def test_remedies_set_launched_after_the_blog_pair_keeps_the_pairs_runs_and_colours(empty_store, tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNVIZ_DATA_DIR", str(data_root(tmp_path, MNIST_DIR)))
+    monkeypatch.setattr(runner, "_spawn", lambda store, run_id, *extra: None)
+    with Store(os.environ["RNNVIZ_STORE"]) as store:  # the Train page's pair: one finished, one still training
+        pair = [store.create_run(preset("blog-rnn"), status="finished"), store.create_run(preset("blog-lstm"))]
+        store.create_run(preset("blog-rnn", seed=1), status="finished")  # other settings: not the set's
+    at = open_page("remedies")
+    next(b for b in at.button if b.label.startswith("Launch the remedies set")).click().run()
+    assert not at.exception, at.exception
+    picked = at.session_state["selected_runs"]
+    assert picked[0] == pair[0] and picked[-1] == pair[1] and len(set(picked)) == len(REMEDIES)
+    assert set(picked[1:-1]).isdisjoint({1, 2, 3})  # only the remedies themselves are new runs
+    assert "1 · blog-rnn" in at.info[0].value and "2 · blog-lstm" in at.info[0].value
+    table = at.dataframe[0].value
+    assert table["run"].iloc[0] == "1 · blog-rnn" and table["run"].iloc[-1] == "2 · blog-lstm"
 
 
 @pytest.mark.parametrize("page", PAGES)

@@ -4,6 +4,7 @@ axes that keep their meaning, empty charts that say so."""
 from __future__ import annotations
 
 import os
+import re
 
 import numpy as np
 import pytest
@@ -59,7 +60,7 @@ def test_a_run_has_one_colour_on_every_figure_whatever_its_place(pair):
     assert figures.run_color(1) != figures.run_color(2)
 
 
-def test_the_ten_digit_classes_have_ten_colours():
+def test_the_ten_digit_classes_have_ten_looks_none_a_runs():
     T = 28
     probs = np.full((T, 10), 0.1)
     insp = digits.Inspection(
@@ -70,8 +71,24 @@ def test_the_ten_digit_classes_have_ten_colours():
         probs=probs,
         grad_x=np.ones(T),
     )
-    colours = [t.line.color for t in digits.probabilities_figure(insp, 5).data]
-    assert len(set(colours)) == 10
+    traces = digits.probabilities_figure(insp, 5).data
+    assert len({t.line.color for t in traces}) == 10 and len({t.marker.symbol for t in traces}) == 10
+    # none can pass for a run: every class colour is far from each run colour
+    nearest = min(cielab_distance(c, r) for c in digits.CLASS_COLORS for r in figures.PALETTE)
+    assert nearest > 20, nearest
+
+
+def cielab_distance(a: str, b: str) -> float:
+    """How far apart two #rrggbb colours look (CIE76 delta E: about 2 is just noticeable, 20 another colour)."""
+
+    def lab(colour: str) -> np.ndarray:
+        rgb = np.array([int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)])
+        rgb = np.where(rgb > 0.04045, ((rgb + 0.055) / 1.055) ** 2.4, rgb / 12.92)
+        xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ rgb
+        f = np.cbrt(np.maximum(xyz / np.array([0.95047, 1.0, 1.08883]), 0.008856**1.5))
+        return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+    return float(np.linalg.norm(lab(a) - lab(b)))
 
 
 def test_the_heatmaps_colour_scale_spans_whole_decades_and_holds_when_given():
@@ -221,7 +238,8 @@ def test_metrics_are_titled_in_words_not_by_their_recorded_names(pair):
     assert (accuracy.layout.title.text, accuracy.layout.yaxis.title.text) == ("Test accuracy", "accuracy")
     saturated = charts.metric(pair, "saturated")
     assert saturated.layout.title.text == "Saturated units (fraction of |h| > 0.99)"
-    assert charts.metric(pair, "grad_norm/rnn.weight_hh_l0").layout.title.text == "Gradient norm of rnn.weight_hh_l0"
+    weights = charts.metric(pair, "grad_norm/rnn.weight_hh_l0").layout.title.text
+    assert weights == "Gradient norm of W_hh (recurrent weights)"
     for name in pair[0].scalar_names():
         title = charts.metric(pair, name).layout.title.text
         assert title[0].isupper() and ("_" not in name or name not in title), (name, title)
@@ -242,3 +260,23 @@ def test_tables_show_a_dash_for_a_missing_value(tmp_path, monkeypatch):
     assert np.isnan(clipped.iloc[0]) and 0 <= clipped.iloc[1] <= 1  # the baseline does not clip: a dash
     titles = [fig["layout"]["title"]["text"] for fig in shown(page)[:2]]
     assert titles == ["Test accuracy", "Saturated units (fraction of |h| > 0.99)"]
+
+
+@pytest.mark.parametrize("run_id", [1, 2])  # the RNN and the LSTM: both add b_ih and b_hh in one sum
+def test_parameters_are_named_in_words_and_equal_bias_gradients_both_show(pair, run_id):
+    fig = charts.param_norms(pair[run_id - 1])
+    names = [t.name for t in fig.data]
+    assert not [n for n in names if re.search(r"weight_|bias_|_l0|head\.", n)], names
+    assert {"W_hh (recurrent weights)", "W_ih (input weights)", "W_out (output weights)"} <= set(names)
+    twin = next(t for t in fig.data if t.name.startswith("b_hh"))
+    solid = next(t for t in fig.data if t.name.startswith("b_ih"))
+    np.testing.assert_allclose(twin.y, solid.y, rtol=1e-5)  # the same gradient, so one line hides the other
+    assert twin.name.endswith("(same as b_ih)") and twin.line.dash == "dash" and solid.line.dash in (None, "solid")
+    assert names.index(twin.name) > names.index(solid.name)  # the dashed one on top
+
+
+def test_different_bias_gradients_are_not_called_the_same(tmp_path):
+    with Store(tmp_path / "gru.sqlite") as store:  # the GRU's b_hn is multiplied by its reset gate
+        run_id = train(RunConfig(**{**quick(steps=10), "cell": "gru", "name": "gru"}), store).run_id
+        fig = charts.param_norms(Run(store, run_id))
+    assert not [t.name for t in fig.data if "same as" in t.name] and {t.line.dash for t in fig.data} == {None}

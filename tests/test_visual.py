@@ -10,10 +10,13 @@ import shutil
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from rnnviz import figures
 from rnnviz.api import open_run
+from rnnviz.config import RunConfig
+from rnnviz.store import Store
 
 from .browser import CHROMIUM, chromium, data_root, streamlit_server
 from .conftest import MNIST_DIR
@@ -43,6 +46,8 @@ READ = """() => {
   return {title: chart._fullLayout.title.text, boxes: boxes, colours: colours,
           width: document.documentElement.clientWidth, height: chart.clientHeight};
 }"""
+PANELS_PX = """() => { const L = document.getElementById('chart')._fullLayout;
+  return Object.keys(L).filter(k => /^yaxis\\d*$/.test(k)).map(k => L._size.h * (L[k].domain[1] - L[k].domain[0])); }"""
 DRAWN = "() => { const c = document.getElementById('chart'); return !!c && Number(c.dataset.updates || 0) > 0; }"
 
 
@@ -129,6 +134,12 @@ def test_charts_text_never_overlaps_and_each_run_keeps_its_colour(dashboard, tmp
                     bottom = page.evaluate("e => e.getBoundingClientRect().bottom", handle)
                     if bottom > SCREEN["height"]:
                         problems.append(f"{where}: ends at {bottom:.0f} px, below the fold")
+                    panels = frame.evaluate(PANELS_PX)
+                    if present and min(panels) < 110:  # 85 px each were cramped
+                        problems.append(f"{where}: panels {panels} px high, cramped")
+                    caption = page.locator("[data-testid=stMain] [data-testid=stCaptionContainer]").first.inner_text()
+                    if present and "sidebar" in caption:  # presenter mode hides it
+                        problems.append(f"{where}: the caption sends the room to the sidebar: {caption!r}")
                 problems += [f"{where}: {a!r} on {b!r}" for a, b in overlaps(info["boxes"])]
                 problems += [f"{where}: ticks repeat {labels}" for labels in repeated_ticks(info["boxes"])]
                 problems += [f"{where}: {text!r} cut at the edge" for text in cut(info)]
@@ -139,6 +150,93 @@ def test_charts_text_never_overlaps_and_each_run_keeps_its_colour(dashboard, tmp
                     handle.screenshot(path=str(shots / f"{name}-{mode}-{k}.png"))
     assert not problems, "\n".join(problems)
     assert colours == {1: {figures.run_color(1)}, 2: {figures.run_color(2)}}
+
+
+# The modebar a pointer on the chart brings up, and the texts it could hide: titles (the chart's, its panels').
+MODEBAR = """() => {
+  const box = e => { const r = e.getBoundingClientRect(); return {text: e.textContent || 'modebar', x: r.x, y: r.y,
+    w: r.width, h: r.height}; };
+  const bar = document.querySelector('.modebar');
+  const shown = bar && getComputedStyle(bar).opacity !== '0' && bar.getBoundingClientRect().width > 0;
+  const titles = [...document.querySelectorAll('.gtitle, .annotation-text')].filter(e => e.textContent.trim());
+  return {bar: shown ? box(bar) : null, titles: titles.map(box)};
+}"""
+
+
+def test_the_modebar_never_covers_a_title(dashboard):
+    url, browser = dashboard
+    page = browser.new_page(viewport=SCREEN)
+    covered, seen = [], 0
+    for present in (False, True):
+        for name in ("compare", "gradient_flow"):  # half-width charts with long titles; panels with titles
+            page.goto(f"{url}/{name}?runs=1,2" + ("&present=1" if present else ""))
+            page.wait_for_selector("[data-testid=stMain] h1", timeout=30_000)
+            for handle, frame in chart_frames(page, CHARTS[name]):
+                handle.scroll_into_view_if_needed()
+                box = handle.bounding_box()
+                page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.6)
+                time.sleep(0.4)  # Plotly fades the modebar in
+                found = frame.evaluate(MODEBAR)
+                if found["bar"] is None:
+                    continue
+                seen += 1
+                bar = dict(found["bar"], text="\0modebar")
+                pairs = overlaps([bar, *found["titles"]])
+                hidden = [b if a == bar["text"] else a for a, b in pairs if bar["text"] in (a, b)]
+                covered += [f"{name}: the modebar {bar} covers {text!r} {found['titles']}" for text in hidden]
+    assert seen >= 8, f"the modebar showed on only {seen} charts"
+    assert not covered, "\n".join(covered)
+
+
+def test_the_sidebar_shows_every_picked_runs_name_whole(dashboard, tmp_path):
+    url, browser = dashboard
+    with Store(tmp_path / "runs.sqlite") as store:  # the dashboard's copy of the store
+        long = [
+            store.create_run(RunConfig(name=name), status="finished")
+            for name in ("remedies-orthogonal", "blog-rnn (lr 0.003, steps 800)")
+        ]
+    page = browser.new_page(viewport=SCREEN)
+    for large in (False, True):
+        page.goto(f"{url}/overview?runs=1,{long[0]},{long[1]}")
+        page.wait_for_selector("[data-testid=stSidebar] [data-tag]", timeout=30_000)
+        if large:
+            page.get_by_text("Large fonts (for talks)").click()
+            time.sleep(2)
+        chips = page.evaluate(
+            "() => [...document.querySelectorAll('[data-testid=stSidebar] [data-tag] > span')].map(e => "
+            "[e.textContent, e.scrollWidth, e.clientWidth, e.getBoundingClientRect().right,"
+            " e.closest('[data-testid=stSidebar]').getBoundingClientRect().right])"
+        )
+        assert len(chips) == 3
+        cut = [(text, need, shown) for text, need, shown, right, edge in chips if need > shown + 1 or right > edge]
+        assert not cut, cut
+
+
+def drawn_texts(browser, fig, width: int) -> list[dict]:
+    """The text boxes of a figure drawn by plotly.js in Chromium at a given width, as READ reads a chart."""
+    html = fig.to_html(include_plotlyjs=True, full_html=True, div_id="chart", config={"responsive": True})
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.set_content(html)
+    page.wait_for_function("() => !!document.getElementById('chart')._fullLayout")
+    time.sleep(0.3)  # automargin's second pass
+    boxes = page.evaluate(READ)["boxes"]
+    page.close()
+    return boxes
+
+
+@pytest.mark.parametrize("large", [False, True])
+def test_seven_heatmap_panels_keep_their_run_names_apart(large):
+    names = ["blog-rnn", "remedies-clip", "remedies-lr", "remedies-orthogonal", "remedies-irnn", "remedies-gru"]
+    rng = np.random.default_rng(0)
+    steps = np.arange(0, 201, 10)
+    runs = [(f"{k + 1} · {name}", steps, 10 ** rng.uniform(-8, 0, (len(steps), 28))) for k, name in enumerate(names)]
+    runs.append(("7 · blog-lstm", steps, 10 ** rng.uniform(-2, 0, (len(steps), 28))))
+    fig = figures.gradient_heatmaps(runs, "k", figures.Style.for_talks(large))
+    with chromium() as browser:  # the main column's width at 1440x900, with the sidebar and without it
+        boxes = drawn_texts(browser, fig, 1340 if large else 940)
+    titles = [b for b in boxes if " · " in b["text"]]
+    assert len(titles) == 7
+    assert not overlaps(boxes), overlaps(boxes)
 
 
 def test_the_reports_gate_scatter_shows_fractions_from_0_to_1(trained_store, tmp_path):

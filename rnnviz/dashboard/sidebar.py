@@ -87,11 +87,19 @@ def _replay_rate(steps: int, seconds: int) -> str:
     return f"{steps:,} steps in {seconds} s, a step every {seconds / max(steps, 1):.1f} s"
 
 
-def _step_controls(last: int) -> None:
-    """The step scrubber and replay, for the picked runs' `last` step."""
+def _step_controls(last: int, live: bool = False) -> None:
+    """The step scrubber and replay, for the picked runs' `last` step. While a picked run trains (`live`) and
+    the scrubber is at its right end, the charts follow the latest step, which the scrubber's own number (as
+    of the sidebar's last refresh, every few seconds) trailed: it says "latest" instead of a number of its own."""
     if last <= 0:
         return
     pinned = state.pinned()
+    if live and pinned is None and state.replay() is None:
+        st.html(
+            "<style>[data-testid=stSidebar] :is([data-testid=stSliderThumbValue], [data-testid=stSliderTickBarMax])"
+            " { visibility: hidden; }</style>"
+        )
+        st.caption("Following the latest step, live: the charts show each run's newest records.")
     st.session_state[state.SCRUB] = min(pinned, last) if pinned is not None else last
     st.slider(
         "Step shown",
@@ -137,7 +145,7 @@ def _picked_runs(path: str) -> None:
         unfinished = shown[shown["status"] != Status.FINISHED]
         if len(unfinished):
             st.caption("  \n".join(f"{r} · {row['name']}: {_state(row)}" for r, row in unfinished.iterrows()))
-        _step_controls(int(shown["step"].max()) if len(shown) else 0)
+        _step_controls(int(shown["step"].max()) if len(shown) else 0, live=bool(shown["status"].isin(UNFINISHED).any()))
         if st.session_state.pop(state.STEP_MOVED, False) or (polling and not shown["status"].isin(UNFINISHED).any()):
             # the step moved (every chart follows it), or every picked run ended: the page draws them once
             # more, without polling
@@ -202,6 +210,11 @@ def sidebar() -> None:
         "[data-testid=stStatusWidget] { display: none; }"
         # The picker grows to show every picked run: its own height cap hid chips below a scroll edge.
         "[data-testid=stSidebar] div:has(> [data-testid=stMultiSelectTagsContainer]) { max-height: none; }"
+        # A chip as wide as the picker and as high as its name needs: Streamlit cut names at one line with an
+        # ellipsis ("4 · remedies-orthog…").
+        "[data-testid=stSidebar] [data-tag] { max-width: 100%; height: auto; min-height: 28px; }"
+        "[data-testid=stSidebar] [data-tag] > span { white-space: normal; overflow-wrap: anywhere; "
+        "text-overflow: clip; line-height: 1.25; padding: 3px 0; }"
         "</style>"
     )
     if st.session_state.get(state.LARGE_FONTS) or presenting():

@@ -38,6 +38,7 @@ def _aggregate_rows(matrix: np.ndarray, max_rows: int) -> tuple[np.ndarray, np.n
 
 
 NO_PROBE = Empty("no probe yet", y=(1.0, 28.0))
+PANELS_PER_ROW = 4  # 7 runs side by side left each panel ~85 px, narrower than its run's name: titles overlapped
 
 
 def gradient_heatmaps(
@@ -51,12 +52,24 @@ def gradient_heatmaps(
     spans whole decades of the data, or `zrange` (the whole runs' decades, while the step scrubber or a replay
     shows the runs cut at an earlier step: a colour must not change its meaning mid-talk). A run with no
     probe yet has the axes (training steps across, time steps up) and note of `empty`."""
+    n = max(1, len(runs))
+    cols = min(n, PANELS_PER_ROW)
+    rows = -(-n // cols)
+    f = style.font_size
+    # each further row of panels as high as the first one's plot; between rows, room for the x axis' ticks
+    # and title and the next row's panel titles
+    row_px = style.height - 4 * f
+    gap_px = int(5 * f) + 20
+    height = style.height + 4 * f + (rows - 1) * (row_px + gap_px)
+    plot_px = height - int(4.5 * f) - 26 - int(4.2 * f) - 20
     fig = make_subplots(
-        rows=1,
-        cols=max(1, len(runs)),
+        rows=rows,
+        cols=cols,
+        specs=[[{} if r * cols + c < n else None for c in range(cols)] for r in range(rows)],  # no empty cell
         subplot_titles=[r[0] for r in runs] or [""],
         shared_yaxes=True,
         horizontal_spacing=0.04,
+        vertical_spacing=min(gap_px / plot_px, 0.5) if rows > 1 else 0.0,
     )
     logs = []
     for _, _, flow in runs:
@@ -67,12 +80,13 @@ def gradient_heatmaps(
     held = held_range([floored(flow) for _, _, flow in runs], log=True)
     zmin, zmax = zrange or held or (-1.0, 0.0)
     for i, ((label, steps, _), lg) in enumerate(zip(runs, logs)):
-        fig.update_xaxes(title_text="training step", row=1, col=i + 1)
+        at = dict(row=i // cols + 1, col=i % cols + 1)
+        fig.update_xaxes(title_text="training step", **at)
         if len(steps) == 0:  # a panel of no colour, so that Plotly draws its axes
             gap = go.Heatmap(x=list(empty.x), y=list(empty.y or (1.0, 28.0)), z=[[None, None], [None, None]])
-            fig.add_trace(gap.update(coloraxis="coloraxis", hoverinfo="skip"), row=1, col=i + 1)
-            fig.update_xaxes(range=list(empty.x), row=1, col=i + 1)
-            fig.add_annotation(note(empty.note, style, x=f"x{i + 1}" if i else "x"))
+            fig.add_trace(gap.update(coloraxis="coloraxis", hoverinfo="skip"), **at)
+            fig.update_xaxes(range=list(empty.x), **at)
+            fig.add_annotation(note(empty.note, style, y=f"y{i + 1}" if i else "y", x=f"x{i + 1}" if i else "x"))
             continue
         s, m = subsample_columns(steps, lg, MAX_COLUMNS)
         t, m = _aggregate_rows(m, MAX_ROWS)
@@ -87,10 +101,10 @@ def gradient_heatmaps(
                 coloraxis="coloraxis",
                 hovertemplate="step %{x}<br>t = %{y}<br>log10 ||dL/dh_t|| = %{z:.2f}<extra></extra>",
             ),
-            row=1,
-            col=i + 1,
+            **at,
         )
-    fig.update_yaxes(title_text="time step t", row=1, col=1)
+    for row in range(1, rows + 1):
+        fig.update_yaxes(title_text="time step t", row=row, col=1)
     fig.update_layout(
         coloraxis=dict(
             colorscale="Viridis", cmin=zmin, cmax=zmax, colorbar=dict(title="log10 ||dL/dh_t||", title_side="right")
@@ -100,4 +114,4 @@ def gradient_heatmaps(
     if held is None:
         fig.update_yaxes(range=empty_y(empty, log=False))
     title = "Gradient reaching each time step (log10 ||dL/dh_t||)"
-    return tidy_axes(fig).update_layout(base_layout(style, title, key, panels=True))
+    return tidy_axes(fig).update_layout(base_layout(style, title, key, panels=True, height=height))

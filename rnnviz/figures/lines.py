@@ -194,15 +194,17 @@ def stacked_panels(
     key: str,
     style: Style = DEFAULT_STYLE,
     xtitle: str = "training step",
+    height_px: int | None = None,
 ) -> go.Figure:
     """Panels stacked on one shared x axis: one plot to draw, not one per panel, and the panels stay aligned
     (accuracy falls where saturation rises). Each line brings its run's colour. Axis ranges are held
     (held_range); a panel with nothing to draw yet shows its Empty axes and note. Each panel's title is a
     line of text above it, not a y axis title: turned on its side, a title longer than its panel is high
-    ran into the next one in large fonts. Three panels fit a 1440x900 screen under the page's title."""
+    ran into the next one in large fonts. Three panels fit a 1440x900 screen under the page's title;
+    `height_px` makes them taller where the page has more room."""
     n, f = len(panels), style.font_size
-    height_px = 180 * n + 30
-    top_px = 3 * f + 18 + int(1.5 * f)  # the title, then the first panel's title
+    height_px = height_px or 180 * n + 30
+    top_px = 3 * f + 26 + int(1.5 * f)  # the title (under the modebar), then the first panel's title
     plot_px = height_px - top_px - int(4.2 * f) - 20  # less the x axis and the legend under it
     gap = (1.5 * f + 10) / plot_px  # room for a panel's title
     height = (1 - gap * (n - 1)) / n

@@ -12,8 +12,16 @@ import plotly.graph_objects as go
 PALETTE = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
 # The parts of one run (its parameters, its gates) take other colours, so none passes for a run.
 PARTS = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666"]
-# Plotly's options for every chart, in the dashboard and in reports: no logo, a PNG download at 2x
-CHART_CONFIG = {"displaylogo": False, "responsive": True, "toImageButtonOptions": {"format": "png", "scale": 2}}
+# Plotly's options for every chart, in the dashboard and in reports: no logo, a PNG download at 2x. The
+# modebar (zoom, reset, download) shows while the pointer is on a chart, in a band of MODEBAR_PX at its top
+# that the title stays under (base_layout): drawn over the title, it hid the title's end.
+CHART_CONFIG = {
+    "displaylogo": False,
+    "displayModeBar": "hover",
+    "responsive": True,
+    "toImageButtonOptions": {"format": "png", "scale": 2},
+}
+MODEBAR_PX = 32  # Plotly draws its modebar 2 px from the top, 23 px high; a title's glyphs rise ~6 px above its top
 MAX_POINTS = 400  # points per line sent to the browser
 MAX_COLUMNS = 300  # heatmap columns (training steps) sent to the browser
 MAX_ROWS = 112  # heatmap rows (time steps): T = 784 is averaged in groups of 7, about 3 pixels a row
@@ -94,12 +102,20 @@ def base_layout(style: Style, title: str, key: str, panels: bool = False, **extr
     ~10x cheaper, which matters when several tabs redraw every chart each second. `panels`: room under the
     title for the panels' own titles (make_subplots). `extra` overrides."""
     base = dict(
-        title=dict(text=title, font=dict(size=style.font_size + 4)),
+        # the title's top under the modebar's band; the top margin below leaves it its height and a gap
+        title=dict(
+            text=title,
+            font=dict(size=style.font_size + 4),
+            y=1,
+            yref="container",
+            yanchor="top",
+            pad=dict(t=MODEBAR_PX),
+        ),
         font=dict(size=style.font_size),
         height=style.height + 4 * style.font_size,
         # Axes push these margins as far as their tick labels and titles need (automargin), and the legend
         # below them reserves its own rows: nothing overlaps at any font size or width.
-        margin=dict(l=20, r=20, t=int((4.5 if panels else 3) * style.font_size) + 18, b=10),
+        margin=dict(l=20, r=20, t=int((4.5 if panels else 3) * style.font_size) + 26, b=10),
         legend=dict(orientation="h", yref="container", yanchor="bottom", y=0, xanchor="left", x=0),
         uirevision=key,  # keep the user's zoom across live refreshes
         # A hand-set look instead of a template: templates cost ~7 ms a figure and bloat every refresh.

@@ -57,7 +57,13 @@ def render(runs: list[shown.ShownRun]) -> None:
     )
     names = sorted(set().union(*(r.scalar_names() for r in runs)))
     defaults = [n for n in ("test_accuracy", "saturated", "grad_h_ratio") if n in names]
-    chosen = st.multiselect("Metrics", names, default=defaults, key="cmp-metrics")
+    chosen = st.multiselect(
+        "Metrics",
+        names,
+        default=defaults,
+        key="cmp-metrics",
+        format_func=lambda name: charts.metric_titles(name, runs[0].cfg)[0],  # in words, as the charts title them
+    )
     grouped = live.group_switch(runs, "cmp-grouped")
     view = charts.group_metric if grouped else charts.metric
     cols = st.columns(2)

@@ -3,6 +3,8 @@ shows them side by side as they train."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -38,9 +40,13 @@ with st.form("remedies"):
         disabled=reads.store_readonly(path),
     )
 limits = Limits.from_env()
+# Plain words for the room; the setting and the command behind them are in the tooltip.
 st.caption(
-    f"At most {limits.active_runs} runs train at once (${Limits.env_name('active_runs')}), sharing the cores; the "
-    "others wait and start as slots free up. `python -m rnnviz demo` records the whole set ahead of a talk."
+    f"At most {limits.active_runs} runs train at once on this machine, sharing its cores; the others wait their "
+    "turn and start as runs finish. For a talk, record the set beforehand, so that nothing waits in front of "
+    "the room.",
+    help=f"The cap on runs at once is ${Limits.env_name('active_runs')}. `python -m rnnviz demo` records the "
+    "whole set ahead of a talk (docs/talks.md).",
 )
 
 if launch:
@@ -48,19 +54,38 @@ if launch:
         if datamod.locate("mnist") is None:
             raise ConfigError("dataset", "MNIST is not on this machine: download it on the Train page first")
         with Store(path) as store:
-            ids = runner.launch(remedies(clip, steps=int(steps), seed=int(seed)), store, limits)
+            known = set(store.runs()["run_id"].astype(int))
+            # runs of these very settings (the blog pair trained on the Train page) are reused, not trained again
+            # under new ids: the RNN and the LSTM keep their ids, so their colours, on every page
+            ids = runner.launch(remedies(clip, steps=int(steps), seed=int(seed)), store, limits, reuse=True)
     except (ConfigError, StoreError) as exc:
         st.error(f"Not started: {exc}")
     else:
         st.session_state[state.SELECT_NEXT] = ids
+        if reused := [i for i in ids if i in known]:
+            st.session_state[state.REMEDIES_REUSED] = reused
         reads.runs_table.clear()
         st.rerun()
+if reused := st.session_state.pop(state.REMEDIES_REUSED, None):
+    names = reads.runs_table(path).set_index("run_id")["name"]
+    st.info(
+        f"Already trained with these settings, so part of the set as they are: "
+        f"{', '.join(f'**{i} · {names.get(i, i)}**' for i in reused)}.",
+        icon=":material/recycling:",
+    )
 
 
 def latest_set() -> list[shown.ShownRun]:
-    """The newest run of each remedy, as the step scrubber or a replay shows it."""
+    """The newest run of each remedy, as the step scrubber or a replay shows it; of the blog pair (which other
+    pages train too), the newest with the seed and steps of the newest remedy run, the set's own."""
     runs = reads.runs_table(path)
-    newest = runs[runs["name"].isin(list(WHAT))].groupby("name")["run_id"].max()
+    runs = runs[runs["name"].isin(list(WHAT))]
+    settings = runs["config"].map(lambda c: (json.loads(c).get("seed"), json.loads(c).get("steps")))
+    own = runs["name"].str.startswith("remedies-")
+    if own.any():
+        anchor = settings[runs.loc[own, "run_id"].idxmax()]
+        runs = runs[~runs["name"].isin(["blog-rnn", "blog-lstm"]) | (settings == anchor)]
+    newest = runs.groupby("name")["run_id"].max()
     by_id = runs.set_index("run_id", drop=False)
     until = shown.shown_step()
     return [shown.ShownRun(path, by_id.loc[newest[name]], until) for name in WHAT if name in newest]
@@ -86,6 +111,12 @@ def table(runs: list[shown.ShownRun]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def text_width(texts: pd.Series) -> int:
+    """Pixels a table column needs for its longest text (the table's 14 px font, ~6.2 px a character, and
+    its cell padding): Streamlit sizes a column by a sample of its cells and cut longer names."""
+    return int(6.2 * max((len(str(t)) for t in texts), default=10)) + 24
+
+
 def render(runs: list[shown.ShownRun]) -> None:
     style = shown.style()
     live.resume_waiting(path, reads.runs_table(path))
@@ -95,11 +126,15 @@ def render(runs: list[shown.ShownRun]) -> None:
             on_click=lambda: st.session_state.update({state.SELECT_NEXT: [r.id for r in runs]}),
             help="So that the other pages, the step scrubber and replay show the remedies set",
         )
+    rows = table(runs)
     st.dataframe(
-        table(runs),
+        rows,
         hide_index=True,
         placeholder=MISSING,
         column_config={
+            # the names whole, and pinned: where the table is wider than the page, the other columns scroll
+            "run": st.column_config.TextColumn(pinned=True, width=text_width(rows["run"])),
+            "what changes": st.column_config.TextColumn(width=text_width(rows["what changes"])),
             "test accuracy": st.column_config.NumberColumn(format="percent"),
             "clipped steps": st.column_config.NumberColumn(format="percent"),
             "saturated |h|": st.column_config.NumberColumn(format="percent"),
@@ -116,6 +151,6 @@ def render(runs: list[shown.ShownRun]) -> None:
 
 live.live(
     render,
-    "No remedies set recorded yet: launch one above (or run `python -m rnnviz demo` before a talk).",
+    "No remedies set recorded yet: launch one above.",
     pick=latest_set,
 )
