@@ -54,7 +54,7 @@ def point_text(row: pd.Series, name: str) -> str:
     value = row[f"{name}_mean"]
     if value is None or value != value:
         return MISSING
-    shown = f"{value:.0%}" if name == "test_accuracy" else f"{value:.0e}"
+    shown = f"{value:.0%}" if name == "test_accuracy" else f"{value:.0e}" if value else "0"
     return f"{shown} ({row['finished']}/{len(row['runs'])})"
 
 
@@ -131,7 +131,10 @@ def body(sweep_id: int) -> None:
         fixed = {n: col.selectbox(f"{n.replace('_', ' ')} at", grid[n], key=f"sw-{n}-{sweep_id}")
                  for n, col in zip(others, rest)}  # fmt: skip
         the_map(table, grid, x, y, fixed)
-        st.caption("Click a grid point to pick its runs in the sidebar, then open any other page to see them.")
+        st.caption(
+            "In brackets: the grid point's seeds finished, of its seeds. A gradient ratio of 0 underflowed "
+            "(float32). Click a grid point to pick its runs in the sidebar, then open any other page to see them."
+        )
     runs = reads.runs_table(path)
     mine = runs[runs["sweep_id"] == sweep_id].sort_values("run_id")
     if mine.empty:
