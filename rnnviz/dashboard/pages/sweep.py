@@ -213,7 +213,8 @@ def launch_form() -> None:
     st.success(f"Starting {n} runs on Ray; the set appears below within a few seconds (its log: `{log}`).")
 
 
-launch_form()
+if not shown.presenting():
+    launch_form()
 try:
     sweeps = sweeps_table(path)
 except StoreError as exc:
