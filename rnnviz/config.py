@@ -154,6 +154,12 @@ class RunConfig:
         "bins of every histogram (200 puts an edge at |h| = 0.99); edges stay fixed for the run",
         Rule(low=2, high=1000),
     )
+    jacobian_examples: int = _f(
+        1,
+        "probe digits whose exact Jacobians dh_T/dh_t (t = 1..T) the probe computes for their spectral norm; 0 turns "
+        "them off",
+        Rule(low=0, why="0 turns the Jacobians off"),
+    )
     # execution
     device: str = _f("auto", "auto (CUDA when present), cpu or cuda", Rule(choices=DEVICES))
     threads: int = _f(

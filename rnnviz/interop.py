@@ -88,7 +88,9 @@ class Watch:
         self.rec.flush(s)
 
     def _probe(self, s: int) -> None:
-        arrays, probe_scalars = probe(self.model, self.x, self.y, self.cfg.saturation, self.cfg.hist_bins)
+        arrays, probe_scalars = probe(
+            self.model, self.x, self.y, self.cfg.saturation, self.cfg.hist_bins, self.cfg.jacobian_examples
+        )
         self.rec.array(s, arrays)
         self.rec.scalar(s, {**probe_scalars, "saturated": float(arrays["sat_t"].mean())})
         self.rec.summary["saturated_fraction"] = float(arrays["sat_t"].mean())

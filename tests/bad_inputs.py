@@ -32,6 +32,7 @@ OUT_OF_RANGE = [
     ("checkpoint_every", "0", [], "must be > 0, got 0"),
     ("saturation", "1.5", [], "must be between 0 and 1, got 1.5"),
     ("hist_bins", "1", [], "must be between 2 and 1000, got 1"),
+    ("jacobian_examples", "-1", [], "must be >= 0 (0 turns the Jacobians off), got -1"),
     ("device", "tpu", [], "unknown value 'tpu'"),
     ("threads", "-1", [], "must be >= 0 (0 shares the cores among the runs training), got -1"),
 ]
@@ -52,6 +53,7 @@ WRONG_TYPE = [
     ("checkpoint_every", "0x10", "invalid int value: '0x10'"),
     ("saturation", "high", "invalid float value: 'high'"),
     ("hist_bins", "200.0", "invalid int value: '200.0'"),
+    ("jacobian_examples", "one", "invalid int value: 'one'"),
     ("threads", "all", "invalid int value: 'all'"),
 ]
 
