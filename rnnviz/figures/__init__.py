@@ -2,13 +2,14 @@
 
 - `look.py`: what every figure shares: run colours, Style, layouts and axes, held axis ranges
 - `lines.py`: lines over training, the global norm with clipping, stacked panels (the Overview)
-- `heatmaps.py`: ||dL/dh_t|| over time steps and training
+- `heatmaps.py`: ||dL/dh_t|| and other per-time-step values over time steps and training
 - `histograms.py`: histograms at a step, animated, over training; the gate scatter
 """
 
 from .heatmaps import (
     NO_PROBE,
     gradient_heatmaps,
+    per_step_heatmap,
 )
 from .histograms import (
     histogram_animation,
@@ -92,6 +93,7 @@ __all__ = [
     "lines",
     "log_axis",
     "norm_with_clipping",
+    "per_step_heatmap",
     "ranged",
     "round_up",
     "run_color",
