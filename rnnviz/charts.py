@@ -193,8 +193,8 @@ NOT_RECORDED = "not recorded: the run predates these probes"
 PATH_GATES = {"lstm": "f", "gru": "z"}  # the gate that scales the path from t to T: c_t, or h_t through z
 
 
-def _why_empty(run: RunData, name: str) -> figures.Empty:
-    """What a Why chart shows without `name`: the run has no probe yet, or was recorded before rnnviz measured it."""
+def _why_empty(run: RunData) -> figures.Empty:
+    """What a Why chart shows without its arrays: the run has no probe yet, or was recorded before these probes."""
     T = float(run.cfg.seq_len)
     recorded = len(run.series("grad_h")[0]) > 0
     return figures.Empty(NOT_RECORDED if recorded else "no probe yet", x=(1.0, T))
@@ -235,7 +235,7 @@ def why_chain(run: RunData, at: int | None = None, style: Style = DEFAULT, key: 
         bound = _at(run, "step_bound", at)
         if bound:
             lines.append(("bound ∏ σ_max(W_hh) · max φ'", t, path_bound(bound[1]), figures.color(2)))
-    title = f"{run.label}: gradient, Jacobian, bound" + (f" (step {step})" if step is not None else "")
+    title = f"{run.label}: Jacobians and bound" + (f" (step {step})" if step is not None else "")
     fig = figures.lines(
         lines,
         title,
@@ -245,7 +245,7 @@ def why_chain(run: RunData, at: int | None = None, style: Style = DEFAULT, key: 
         log_y=True,
         xtitle="time step t",
         growing_x=False,
-        empty=_why_empty(run, "step_gain"),
+        empty=_why_empty(run),
     )
     return fig.update_traces(line_dash="dash", selector=dict(name="bound ∏ σ_max(W_hh) · max φ'"))
 
@@ -254,12 +254,13 @@ def tanh_slope(run: RunData, style: Style = DEFAULT, key: str | None = None, nam
     """The mean slope phi'(a_t) of the tanh that makes h_t, per time step over training (LSTM: of the cell state;
     name="tanh_slope_g" for its candidate g)."""
     steps, values = run.series(name)
-    of = {"tanh_slope": "tanh(c)" if run.cfg.cell == "lstm" else "tanh", "tanh_slope_g": "tanh(g)"}[name]
-    empty = _why_empty(run, name)
+    cell_tanh = {"lstm": "tanh(c)", "gru": "tanh(n)"}.get(run.cfg.cell, run.cfg.nonlinearity)
+    of = "tanh(g)" if name == "tanh_slope_g" else cell_tanh
+    empty = _why_empty(run)
     return figures.per_step_heatmap(
         steps,
         values,
-        f"{run.label}: mean slope of {of} over training",
+        f"{run.label}: {of} slope over training",
         "mean φ'",
         key or f"why-slope-{run.id}",
         style,
@@ -290,7 +291,7 @@ def gate_paths(
         log_y=True,
         xtitle="time step t",
         growing_x=False,
-        empty=_why_empty(runs[0], "forget_path") if runs else no_probe(runs),
+        empty=_why_empty(runs[0]) if runs else no_probe(runs),
     )
 
 

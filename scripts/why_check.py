@@ -58,7 +58,7 @@ def main() -> None:
     y = torch.from_numpy(test.labels[:100].astype(np.int64))
     with Store(args.store) as store:
         runs = store.runs()
-        for run_id in sorted(runs.loc[runs["name"] == "blog-rnn", "run_id"]):
+        for run_id in sorted(runs.loc[runs["name"].str.startswith("blog-rnn"), "run_id"]):
             cfg = store.config(run_id)
             x = datamod.to_float(datamod.sequences(test.images[: cfg.probe_batch], cfg.seq_len))
             torch.manual_seed(cfg.seed)
