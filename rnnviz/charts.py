@@ -191,6 +191,7 @@ def global_norm(run: RunData, style: Style = DEFAULT, key: str | None = None) ->
 # ---- Why (the chain of Jacobians) ----
 NOT_RECORDED = "not recorded: the run predates these probes"
 PATH_GATES = {"lstm": "f", "gru": "z"}  # the gate that scales the path from t to T: c_t, or h_t through z
+JACOBIAN = {"lstm": "||d(h_T, c_T)/d(h_t, c_t)||₂"}  # of the LSTM's whole state
 
 
 def _why_empty(run: RunData) -> figures.Empty:
@@ -231,7 +232,7 @@ def why_chain(run: RunData, at: int | None = None, style: Style = DEFAULT, key: 
         )
         jac = _at(run, "jacobian_norm", at)
         if jac:
-            lines.append(("||dh_T/dh_t||₂", t, jac[1], figures.color(1)))
+            lines.append((JACOBIAN.get(run.cfg.cell, "||dh_T/dh_t||₂"), t, jac[1], figures.color(1)))
         bound = _at(run, "step_bound", at)
         if bound:
             lines.append(("bound ∏ σ_max(W_hh) · max φ'", t, path_bound(bound[1]), figures.color(2)))

@@ -89,7 +89,8 @@ def why(run) -> str | None:
         return None
     T = run.cfg.seq_len
     jac = _latest(run, "jacobian_norm_t1")
-    said = f"||dh_T/dh_1|| is {jac:.2g}" if jac is not None else ""
+    of = "d(h_T, c_T)/d(h_1, c_1)" if run.cfg.cell == "lstm" else "dh_T/dh_1"
+    said = f"||{of}|| is {jac:.2g}" if jac is not None else ""
     gate = {"lstm": "f", "gru": "z"}.get(run.cfg.cell)
     if gate:
         path = _latest(run, "forget_path_t1")

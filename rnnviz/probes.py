@@ -55,7 +55,7 @@ def probe(
     y: torch.Tensor,
     threshold: float,
     bins: int,
-    jacobian_examples: int = 1,
+    jacobian_examples: int = 0,
 ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
     """Unrolled pass on a fixed batch: arrays (per time step, histograms, per unit, the factors of the gradient's
     decay from jacobians.why, dh_T/dh_t on the first `jacobian_examples` sequences) and scalars."""

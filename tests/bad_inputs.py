@@ -72,6 +72,7 @@ FORM = [
     ("data_dir", "/nonexistent/mnist", "/nonexistent/mnist: no such directory"),
     ("threads", -1, "must be >= 0 (0 shares the cores among the runs training), got -1"),
     ("probe_every", 0, "must be > 0, got 0"),
+    ("jacobian_examples", -1, "must be >= 0 (0 turns the Jacobians off), got -1"),
     ("eval_every", 0, "must be > 0, got 0"),
     ("saturation", 1.5, "must be between 0 and 1, got 1.5"),
 ]

@@ -252,7 +252,7 @@ def test_the_why_chart_draws_the_recorded_chain_under_its_bound(pair):
     assert np.all(jacobian <= bound * (1 + 1e-5)) and np.all(drawn["||dL/dh_t|| / ||dL/dh_T||"] <= bound * (1 + 1e-5))
     assert jacobian[-1] == bound[-1] == 1
     gated = {t.name for t in charts.why_chain(lstm).data}
-    assert "||dh_T/dh_t||₂" in gated and not any(n.startswith("bound") for n in gated)  # the bound is the RNN's
+    assert "||d(h_T, c_T)/d(h_t, c_t)||₂" in gated and not any(n.startswith("bound") for n in gated)  # RNN only
     heat = charts.tanh_slope(rnn).data[0]
     np.testing.assert_allclose(np.asarray(heat.z, dtype=float), rnn.series("tanh_slope")[1].T, rtol=1e-6)
     paths = {t.name for t in charts.gate_paths(pair).data}
