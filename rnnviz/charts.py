@@ -192,6 +192,7 @@ def global_norm(run: RunData, style: Style = DEFAULT, key: str | None = None) ->
 NOT_RECORDED = "not recorded: the run predates these probes"
 PATH_GATES = {"lstm": "f", "gru": "z"}  # the gate that scales the path from t to T: c_t, or h_t through z
 JACOBIAN = {"lstm": "||d(h_T, c_T)/d(h_t, c_t)||₂"}  # of the LSTM's whole state
+BOUND = "bound ∏ σ_max(W_hh) × max φ'"  # drawn dashed
 
 
 def _why_empty(run: RunData) -> figures.Empty:
@@ -235,7 +236,7 @@ def why_chain(run: RunData, at: int | None = None, style: Style = DEFAULT, key: 
             lines.append((JACOBIAN.get(run.cfg.cell, "||dh_T/dh_t||₂"), t, jac[1], figures.color(1)))
         bound = _at(run, "step_bound", at)
         if bound:
-            lines.append(("bound ∏ σ_max(W_hh) · max φ'", t, path_bound(bound[1]), figures.color(2)))
+            lines.append((BOUND, t, path_bound(bound[1]), figures.color(2)))
     title = f"{run.label}: Jacobians and bound" + (f" (step {step})" if step is not None else "")
     fig = figures.lines(
         lines,
@@ -248,7 +249,7 @@ def why_chain(run: RunData, at: int | None = None, style: Style = DEFAULT, key: 
         growing_x=False,
         empty=_why_empty(run),
     )
-    return fig.update_traces(line_dash="dash", selector=dict(name="bound ∏ σ_max(W_hh) · max φ'"))
+    return fig.update_traces(line_dash="dash", selector=dict(name=BOUND))
 
 
 def tanh_slope(run: RunData, style: Style = DEFAULT, key: str | None = None, name: str = "tanh_slope") -> go.Figure:
