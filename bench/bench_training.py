@@ -5,7 +5,7 @@ every default probe on, and the plain loop plus SummaryWriter logging of the sam
 histograms at the same interval; the ratios to the baseline measured in this same run; and the
 store's size per 1,000 steps. Variants are interleaved and repeated; medians are reported.
 
-    python bench/bench_training.py [--steps 1000] [--repeats 3] [--data-dir DIR]
+    python bench/bench_training.py [--steps 1000] [--repeats 3] [--jacobian-examples N] [--threads N] [--data-dir DIR]
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rnnviz import data as datamod  # noqa: E402
-from rnnviz.config import RunConfig, preset  # noqa: E402
+from rnnviz.config import RunConfig, cores, preset  # noqa: E402
 from rnnviz.models import build_model, loss_fn  # noqa: E402
 from rnnviz.probes import hist_ranges  # noqa: E402
 from rnnviz.store import Store  # noqa: E402
@@ -98,12 +98,18 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--data-dir", default=str(DEFAULT_DATA))
+    ap.add_argument("--jacobian-examples", type=int, help="the probe's Jacobian examples (default: the config's)")
+    ap.add_argument(
+        "--threads", type=int, default=0, help="torch threads of every variant (default 0: the trainer's, every core)"
+    )
     args = ap.parse_args()
-    torch.set_num_threads(torch.get_num_threads())
+    torch.set_num_threads(args.threads or cores())  # the trainer sets its threads; the plain loops get the same
     torch.set_flush_denormal(True)  # as rnnviz's trainer does, so every variant computes the same way
     report = {}
     for name in ("blog-rnn", "blog-lstm"):
-        cfg = preset(name, steps=args.steps, data_dir=args.data_dir)
+        cfg = preset(name, steps=args.steps, data_dir=args.data_dir, threads=args.threads)
+        if args.jacobian_examples is not None:
+            cfg = cfg.replace(jacobian_examples=args.jacobian_examples)
         times: dict[str, list[float]] = {"plain": [], "rnnviz": [], "tensorboard": []}
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)

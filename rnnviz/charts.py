@@ -28,7 +28,7 @@ GATE_NAMES = {
 }
 GATE_COLORS = {g: figures.color(k) for k, g in enumerate("ifgorzn")}  # a gate's colour in every figure
 DEFAULT = Style()
-LOG_SCALE = ("loss", "grad_norm", "grad_h_ratio", "probe_loss")
+LOG_SCALE = ("loss", "grad_norm", "grad_h_ratio", "probe_loss", "jacobian_norm", "forget_path")
 NO_EVALUATION = figures.Empty("no evaluation yet")
 # Recorded scalars in words: (chart title, y axis title); {threshold} is the run's saturation threshold.
 # Short enough for a chart in half the page in presenter mode (Plotly does not wrap a title).
@@ -44,6 +44,9 @@ METRICS = {
     "grad_norm/global": ("Global gradient norm (before clipping)", "||g||"),
     "clipped": ("Clipped steps (1: clipped)", "clipped"),
     "sigma_max_whh": ("Largest singular value of the recurrent weights W_hh", "σ_max"),
+    "tanh_slope_mean": ("Mean tanh slope φ'(a_t) on the probe batch", "mean φ'"),
+    "jacobian_norm_t1": ("Jacobian norm ||dh_T/dh_1||₂", "||dh_T/dh_1||"),
+    "forget_path_t1": ("Cell-state path from t = 1 (mean ∏ f, GRU ∏ z)", "mean ∏ f"),
 }
 
 # The model's parameters in words, by torch's names (rnn.weight_hh_l0, head.bias): symbol and role.
@@ -224,6 +227,115 @@ def global_norm(run: RunData, style: Style = DEFAULT, key: str | None = None) ->
         key or f"gf-global-{run.id}",
         style,
         colour=figures.run_color(run.id),
+    )
+
+
+# ---- Why (the chain of Jacobians) ----
+NOT_RECORDED = "not recorded: the run predates these probes"
+PATH_GATES = {"lstm": "f", "gru": "z"}  # the gate that scales the path from t to T: c_t, or h_t through z
+JACOBIAN = {"lstm": "||d(h_T, c_T)/d(h_t, c_t)||₂"}  # of the LSTM's whole state
+BOUND = "bound ∏ σ_max(W_hh) × max φ'"  # drawn dashed
+
+
+def _why_empty(run: RunData) -> figures.Empty:
+    """What a Why chart shows without its arrays: the run has no probe yet, or was recorded before these probes."""
+    T = float(run.cfg.seq_len)
+    recorded = len(run.series("grad_h")[0]) > 0
+    return figures.Empty(NOT_RECORDED if recorded else "no probe yet", x=(1.0, T))
+
+
+def _at(run: RunData, name: str, at: int | None) -> tuple[int, np.ndarray] | None:
+    """The training step of the probe for `at` and the per-time-step array `name` there, or None."""
+    steps, values = run.series(name)
+    if len(steps) == 0:
+        return None
+    j = probe_index(steps, at)
+    return int(steps[j]), values[j]
+
+
+def path_bound(step_bound: np.ndarray) -> np.ndarray:
+    """prod_{k=t+1..T} sigma_max(W_hh) max_i phi'(a_k,i) for t = 1..T (1 at T): the Pascanu bound on
+    ||dh_T/dh_t|| and on ||dL/dh_t|| / ||dL/dh_T||, from the per-step bounds (T,)."""
+    tail = np.cumprod(np.asarray(step_bound, dtype=float)[::-1])[::-1]  # prod_{k=t..T}
+    return np.append(tail[1:], 1.0)
+
+
+def why_chain(run: RunData, at: int | None = None, style: Style = DEFAULT, key: str | None = None) -> go.Figure:
+    """At one probe, against t: ||dL/dh_t|| / ||dL/dh_T|| as measured, ||dh_T/dh_t||_2 and, for the vanilla RNN,
+    the bound both stay under."""
+    lines: list[figures.Line] = []
+    gain = _at(run, "step_gain", at)
+    grad = _at(run, "grad_h", at)
+    step = gain[0] if gain else None
+    if gain and grad:
+        g = grad[1].astype(float)
+        t = np.arange(1, len(g) + 1)
+        lines.append(
+            ("||dL/dh_t|| / ||dL/dh_T||", t, g / g[-1] if g[-1] > 0 else np.full_like(g, np.nan), figures.color(0))
+        )
+        jac = _at(run, "jacobian_norm", at)
+        if jac:
+            lines.append((JACOBIAN.get(run.cfg.cell, "||dh_T/dh_t||₂"), t, jac[1], figures.color(1)))
+        bound = _at(run, "step_bound", at)
+        if bound:
+            lines.append((BOUND, t, path_bound(bound[1]), figures.color(2)))
+    title = f"{run.label}: Jacobians and bound" + (f" (step {step})" if step is not None else "")
+    fig = figures.lines(
+        lines,
+        title,
+        "norm (1 at t = T)",
+        key or f"why-chain-{run.id}",
+        style,
+        log_y=True,
+        xtitle="time step t",
+        growing_x=False,
+        empty=_why_empty(run),
+    )
+    return fig.update_traces(line_dash="dash", selector=dict(name=BOUND))
+
+
+def tanh_slope(run: RunData, style: Style = DEFAULT, key: str | None = None, name: str = "tanh_slope") -> go.Figure:
+    """The mean slope phi'(a_t) of the tanh that makes h_t, per time step over training (LSTM: of the cell state;
+    name="tanh_slope_g" for its candidate g)."""
+    steps, values = run.series(name)
+    cell_tanh = {"lstm": "tanh(c)", "gru": "tanh(n)"}.get(run.cfg.cell, run.cfg.nonlinearity)
+    of = "tanh(g)" if name == "tanh_slope_g" else cell_tanh
+    empty = _why_empty(run)
+    return figures.per_step_heatmap(
+        steps,
+        values,
+        f"{run.label}: {of} slope over training",
+        "mean φ'",
+        key or f"why-slope-{run.id}",
+        style,
+        empty=figures.Empty(empty.note, y=empty.x),
+    )
+
+
+def gate_paths(
+    runs: Sequence[RunData], at: int | None = None, style: Style = DEFAULT, key: str = "why-paths"
+) -> go.Figure:
+    """Two mechanisms on one axis: the gated runs' path prod_{k=t+1..T} f_k (GRU: z_k), the scale of the
+    cell-state path from t to the end, beside the vanilla RNN runs' ||dh_T/dh_t||_2."""
+    lines: list[figures.Line] = []
+    for r in runs:
+        gate = PATH_GATES.get(r.cfg.cell)
+        name = "forget_path" if gate else "jacobian_norm"
+        found = _at(r, name, at)
+        if found:
+            what = f"mean ∏ {gate}" if gate else "||dh_T/dh_t||₂"
+            t = np.arange(1, len(found[1]) + 1)
+            lines.append((f"{r.label}: {what} (step {found[0]})", t, found[1], figures.run_color(r.id)))
+    return figures.lines(
+        lines,
+        "Cell-state path ∏ f_k against the RNN's Jacobian",
+        "from t to T",
+        key,
+        style,
+        log_y=True,
+        xtitle="time step t",
+        growing_x=False,
+        empty=_why_empty(runs[0]) if runs else no_probe(runs),
     )
 
 
@@ -410,6 +522,9 @@ FIGURES: dict[str, Callable[..., go.Figure]] = {
     "gradient_curve": gradient_curve,
     "param_norms": lambda runs, style=DEFAULT, **kw: param_norms(runs[0], style, **kw),
     "global_norm": lambda runs, style=DEFAULT, **kw: global_norm(runs[0], style, **kw),
+    "why_chain": lambda runs, style=DEFAULT, **kw: why_chain(runs[0], style=style, **kw),
+    "tanh_slope": lambda runs, style=DEFAULT, **kw: tanh_slope(runs[0], style=style, **kw),
+    "gate_paths": gate_paths,
     "saturation": saturation_histogram,
     "saturation_over_training": saturation_over_training,
     "saturation_per_time_step": saturation_per_time_step,

@@ -69,3 +69,52 @@ def of(run) -> str:
     if not parts:
         return f"**{run.label}**: no steps recorded yet."
     return f"**{run.label}**: " + "; ".join(parts) + "."
+
+
+SATURATED_SLOPE = 0.1  # a mean tanh slope below this: most units sit where tanh is flat
+
+
+def _latest(run, name: str) -> float | None:
+    """The latest recorded value of a scalar, or None."""
+    values = _tail(run.scalar(name)[1], 1)
+    return float(values[-1]) if len(values) else None
+
+
+def why(run) -> str | None:
+    """Which factor of the chain of Jacobians decides the gradient reaching t = 1, at the latest probe: the
+    weights (sigma_max(W_hh)), saturation (the tanh slope), or, in an LSTM or GRU, the gate path. None for a
+    run recorded before these probes."""
+    slope = _latest(run, "tanh_slope_mean")
+    if slope is None:
+        return None
+    T = run.cfg.seq_len
+    jac = _latest(run, "jacobian_norm_t1")
+    of = "d(h_T, c_T)/d(h_1, c_1)" if run.cfg.cell == "lstm" else "dh_T/dh_1"
+    said = f"||{of}|| is {jac:.2g}" if jac is not None else ""
+    gate = {"lstm": "f", "gru": "z"}.get(run.cfg.cell)
+    if gate:
+        path = _latest(run, "forget_path_t1")
+        kind = "forget" if gate == "f" else "update"
+        scale = f"the mean product of the {kind} gates {gate} from t = 2 to {T} is {path:.2g}"
+        if path is not None and path >= FADED:
+            reading = f"{scale}: the {'cell state' if gate == 'f' else 'update path'} carries the gradient across"
+        else:
+            reading = f"{scale}: the gates close the path that carries the gradient"
+        return f"**{run.label}**: " + "; ".join(p for p in (reading, said) if p) + "."
+    sigma = _latest(run, "sigma_max_whh")
+    if sigma is None:
+        return None
+    weights, slopes = f"σ_max(W_hh) is {sigma:.2g}", f"the mean tanh slope is {slope:.2g}"
+    if jac is not None and jac >= FADED:
+        reading = f"{said}: {weights} and {slopes}, and the chain of Jacobians still spans the {T} steps"
+    elif sigma >= 1 and slope < SATURATED_SLOPE:
+        reading = f"{weights}, yet {slopes}: saturation, not the weights, stops the gradient"
+    elif sigma < 1 and slope >= SATURATED_SLOPE:
+        reading = f"{slopes}, but {weights}: each step can shrink the gradient by that much; the weights stop it"
+    elif sigma < 1:
+        reading = f"{weights} and {slopes}: the weights and saturation both stop the gradient"
+    else:
+        reading = f"{weights} and {slopes}: neither alone is below 1; their product over {T} steps stops the gradient"
+    if said and not reading.startswith(said):
+        reading = f"{said}; {reading}"
+    return f"**{run.label}**: {reading}."

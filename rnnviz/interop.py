@@ -38,6 +38,7 @@ class Watch:
         saturation: float = 0.99,
         hist_bins: int = 200,
         total_steps: int = 0,
+        jacobian_examples: int = 0,
     ) -> None:
         cell = _check_module(rnn)
         rnn = cast(Recurrent, rnn)
@@ -62,6 +63,7 @@ class Watch:
             probe_batch=len(self.x),
             saturation=saturation,
             hist_bins=hist_bins,
+            jacobian_examples=jacobian_examples,
             dataset=WATCHED,
         )
         self.store = store if isinstance(store, Store) else Store(store)
@@ -88,7 +90,9 @@ class Watch:
         self.rec.flush(s)
 
     def _probe(self, s: int) -> None:
-        arrays, probe_scalars = probe(self.model, self.x, self.y, self.cfg.saturation, self.cfg.hist_bins)
+        arrays, probe_scalars = probe(
+            self.model, self.x, self.y, self.cfg.saturation, self.cfg.hist_bins, self.cfg.jacobian_examples
+        )
         self.rec.array(s, arrays)
         self.rec.scalar(s, {**probe_scalars, "saturated": float(arrays["sat_t"].mean())})
         self.rec.summary["saturated_fraction"] = float(arrays["sat_t"].mean())

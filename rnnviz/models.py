@@ -79,50 +79,54 @@ class SeqClassifier(nn.Module):
         hs, _ = self.rnn(x)  # (B, T, H)
         return self.head(hs[:, -1]), hs
 
-    def unrolled(self, x: torch.Tensor) -> Trace:
-        """The same function as forward, one time step at a time, in torch's gate order."""
+    def step(
+        self, xt: torch.Tensor, hprev: torch.Tensor, cprev: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+        """One time step from xt = x_t W_ih^T + b_ih (B, kH) and the state before it: h_t, c_t (the LSTM's cell
+        state; cprev passed through by the other cells), the argument of the cell's tanh, and the gates."""
+        _, w_hh, _, b_hh = layer0(self.rnn)
+        hw = hprev @ w_hh.T + b_hh  # (B, kH)
+        if self.cell == "rnn":
+            a = xt + hw  # (B, H)
+            h = torch.tanh(a) if self.nonlinearity == "tanh" else torch.relu(a)
+            return h, cprev, a, {}
+        if self.cell == "lstm":
+            ai, af, ag, ao = (xt + hw).chunk(4, dim=1)  # 4 x (B, H)
+            i, f, g, o = torch.sigmoid(ai), torch.sigmoid(af), torch.tanh(ag), torch.sigmoid(ao)
+            c = f * cprev + i * g  # (B, H)
+            h = o * torch.tanh(c)
+            return h, c, ag, {"i": i, "f": f, "g": g, "o": o}
+        xr, xz, xn = xt.chunk(3, dim=1)
+        hr, hz, hn = hw.chunk(3, dim=1)
+        r, z = torch.sigmoid(xr + hr), torch.sigmoid(xz + hz)
+        an = xn + r * hn  # (B, H)
+        n = torch.tanh(an)
+        h = (1 - z) * n + z * hprev
+        return h, cprev, an, {"r": r, "z": z, "n": n}
+
+    def unrolled(self, x: torch.Tensor, h0: torch.Tensor | None = None, c0: torch.Tensor | None = None) -> Trace:
+        """The same function as forward, one time step at a time, in torch's gate order; from the zero state,
+        or from h0 (and the LSTM's c0), each (B, H), so that a tail of the sequence can be rerun from h_t."""
         B, T, _ = x.shape
-        H = self.hidden_size
-        w_ih, w_hh, b_ih, b_hh = layer0(self.rnn)
+        w_ih, _, b_ih, _ = layer0(self.rnn)
         xw = x @ w_ih.T + b_ih  # (B, T, kH): the input part of every step at once
-        hprev = x.new_zeros(B, H)
-        cprev = x.new_zeros(B, H)
+        hprev = x.new_zeros(B, self.hidden_size) if h0 is None else h0
+        cprev = torch.zeros_like(hprev) if c0 is None else c0
         hs, preacts, cs = [], [], []
         gates: dict[str, list[torch.Tensor]] = {g: [] for g in GATES[self.cell]}
         for t in range(T):
-            xt = xw[:, t]  # (B, kH)
-            hw = hprev @ w_hh.T + b_hh  # (B, kH)
-            if self.cell == "rnn":
-                a = xt + hw  # (B, H)
-                h = torch.tanh(a) if self.nonlinearity == "tanh" else torch.relu(a)
-                preacts.append(a)
-            elif self.cell == "lstm":
-                ai, af, ag, ao = (xt + hw).chunk(4, dim=1)  # 4 x (B, H)
-                i, f, g, o = torch.sigmoid(ai), torch.sigmoid(af), torch.tanh(ag), torch.sigmoid(ao)
-                c = f * cprev + i * g  # (B, H)
-                h = o * torch.tanh(c)
-                for name, v in zip("ifgo", (i, f, g, o)):
-                    gates[name].append(v)
-                preacts.append(ag)
-                cs.append(c)
-                cprev = c
-            else:
-                xr, xz, xn = xt.chunk(3, dim=1)
-                hr, hz, hn = hw.chunk(3, dim=1)
-                r, z = torch.sigmoid(xr + hr), torch.sigmoid(xz + hz)
-                an = xn + r * hn  # (B, H)
-                n = torch.tanh(an)
-                h = (1 - z) * n + z * hprev
-                for name, v in zip("rzn", (r, z, n)):
-                    gates[name].append(v)
-                preacts.append(an)
+            h, c, a, gs = self.step(xw[:, t], hprev, cprev)
+            for name, v in gs.items():
+                gates[name].append(v)
             hs.append(h)
-            hprev = h
+            preacts.append(a)
+            cs.append(c)
+            hprev, cprev = h, c
         return Trace(
             logits=self.head(hprev),
             hs=hs,
             preact=torch.stack(preacts, 1),
-            cs=torch.stack(cs, 1) if cs else None,
+            cs=torch.stack(cs, 1) if self.cell == "lstm" else None,
             gates={name: torch.stack(v, 1) for name, v in gates.items()},
         )
 

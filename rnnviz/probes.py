@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from .config import TANH_GATES
+from .jacobians import why
 from .models import GATES, SeqClassifier, layer0, loss_fn
 
 GATE_LOW, GATE_HIGH = 0.1, 0.9  # Karpathy et al. 2015: left- / right-saturated gate
@@ -49,18 +50,26 @@ def _hist(x: torch.Tensor, lo: float, hi: float, bins: int) -> np.ndarray:
 
 
 def probe(
-    model: SeqClassifier, x: torch.Tensor, y: torch.Tensor, threshold: float, bins: int
+    model: SeqClassifier,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    threshold: float,
+    bins: int,
+    jacobian_examples: int = 0,
 ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
-    """Unrolled pass on a fixed batch: arrays (per time step, histograms, per unit) and scalars."""
-    trace = model.unrolled(x)
+    """Unrolled pass on a fixed batch: arrays (per time step, histograms, per unit, the factors of the gradient's
+    decay from jacobians.why, dh_T/dh_t on the first `jacobian_examples` sequences) and scalars."""
+    h0 = x.new_zeros(len(x), model.hidden_size, requires_grad=True)  # a node, so that dL/dh_0 is measured too
+    trace = model.unrolled(x, h0)
     loss = loss_fn(trace.logits, y)
-    dh = torch.autograd.grad(loss, trace.hs)  # T x (B, H), total derivative dL/dh_t
+    dh = torch.autograd.grad(loss, [h0, *trace.hs])  # (T + 1) x (B, H), total derivative dL/dh_t, t = 0..T
     with torch.no_grad():
         hs = torch.stack([h.detach() for h in trace.hs], 1)  # (B, T, H)
         absh = hs.abs()
+        # mean over the batch of ||dL/dh_t||; x B undoes the 1/B of the mean loss
+        grad_h = torch.stack(dh, 1).norm(dim=2).mean(0) * len(x)  # (T + 1,)
         arrays: dict[str, np.ndarray] = {
-            # mean over the batch of ||dL/dh_t||; x B undoes the 1/B of the mean loss
-            "grad_h": (torch.stack(dh, 1).norm(dim=2).mean(0) * len(x)).cpu().numpy(),  # (T,)
+            "grad_h": grad_h[1:].cpu().numpy(),  # (T,)
             "sat_t": (absh > threshold).float().mean((0, 2)).cpu().numpy(),  # (T,)
             "mean_abs_h_t": absh.mean((0, 2)).cpu().numpy(),  # (T,)
             # per unit: fraction of (example, step) with h < -thr and with h > thr
@@ -83,9 +92,13 @@ def probe(
                     .cpu()
                     .numpy()
                 )  # (2, H)
+        sigma = torch.linalg.matrix_norm(layer0(model.rnn)[1].detach(), ord=2)
+        why_arrays, why_scalars = why(model, trace, grad_h, jacobian_examples, sigma)
+        arrays.update(why_arrays)
         scalars = {
+            **why_scalars,
             "probe_loss": loss.item(),
-            "sigma_max_whh": torch.linalg.matrix_norm(layer0(model.rnn)[1].detach(), ord=2).item(),
+            "sigma_max_whh": sigma.item(),
             "grad_h_ratio": float(arrays["grad_h"][0] / max(arrays["grad_h"][-1], 1e-30)),
         }
     return {k: np.asarray(v, dtype=np.float32) for k, v in arrays.items()}, scalars

@@ -22,7 +22,8 @@ from .figures import CHART_CONFIG, MISSING
 
 
 def report_figures(runs: Sequence[RunData]) -> list[tuple[str, go.Figure]]:
-    """The figures a report holds: what the Overview, Gradient flow, Saturation and Gates pages show."""
+    """The figures a report holds: what the Overview, Gradient flow (with its Why section), Saturation and Gates
+    pages show."""
     figs = [
         ("Loss, test accuracy and saturation", charts.overview(runs)),
         ("Gradient reaching each time step", charts.gradient_flow(runs)),
@@ -31,6 +32,11 @@ def report_figures(runs: Sequence[RunData]) -> list[tuple[str, go.Figure]]:
         ("Saturated share over training", charts.saturation_over_training(runs)),
         ("Saturated share per time step", charts.saturation_per_time_step(runs)),
     ]
+    for r in runs:
+        figs.append((f"{r.label}: why the gradient vanishes", charts.why_chain(r)))
+        figs.append((f"{r.label}: tanh slope over training", charts.tanh_slope(r)))
+    if any(r.cfg.cell in charts.PATH_GATES for r in runs):
+        figs.append(("Cell-state path against the RNN's Jacobian", charts.gate_paths(runs)))
     for r in runs:
         if charts.gates_of(r) and len(r.series(f"gate_mean_t/{charts.gates_of(r)[0]}")[0]):
             figs.append((f"{r.label}: mean gate value per time step", charts.gate_means(r)))
@@ -72,7 +78,8 @@ def html_report(runs: Sequence[RunData], title: str = "") -> str:
             config=CHART_CONFIG,
         )
         sections.append(f"<section><h2>{html.escape(heading)}</h2>{div}</section>")
-    readings = "".join(f"<li>{_markdown(findings.of(r))}</li>" for r in runs)
+    said = [findings.of(r) for r in runs] + [w for r in runs if (w := findings.why(r))]
+    readings = "".join(f"<li>{_markdown(text)}</li>" for text in said)
     made = time.strftime("%Y-%m-%d %H:%M")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>

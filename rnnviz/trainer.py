@@ -211,7 +211,7 @@ def train(
         bar = ProgressBar(cfg, run_id, p.start, progress)
 
         def run_probe(at: int) -> None:
-            arrays, scalars = probe(model, p.probe_x, p.probe_y, cfg.saturation, cfg.hist_bins)
+            arrays, scalars = probe(model, p.probe_x, p.probe_y, cfg.saturation, cfg.hist_bins, cfg.jacobian_examples)
             rec.array(at, arrays)
             rec.scalar(at, scalars)
             rec.summary["saturated_fraction"] = float(arrays["sat_t"].mean())

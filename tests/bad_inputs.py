@@ -33,6 +33,7 @@ OUT_OF_RANGE = [
     ("checkpoint_every", "0", [], "must be > 0, got 0"),
     ("saturation", "1.5", [], "must be between 0 and 1, got 1.5"),
     ("hist_bins", "1", [], "must be between 2 and 1000, got 1"),
+    ("jacobian_examples", "-1", [], "must be >= 0 (0 turns the Jacobians off), got -1"),
     ("device", "tpu", [], "unknown value 'tpu'"),
     ("threads", "-1", [], "must be >= 0 (0 shares the cores among the runs training), got -1"),
 ]
@@ -53,6 +54,7 @@ WRONG_TYPE = [
     ("checkpoint_every", "0x10", "invalid int value: '0x10'"),
     ("saturation", "high", "invalid float value: 'high'"),
     ("hist_bins", "200.0", "invalid int value: '200.0'"),
+    ("jacobian_examples", "one", "invalid int value: 'one'"),
     ("threads", "all", "invalid int value: 'all'"),
 ]
 
@@ -71,6 +73,7 @@ FORM = [
     ("data_dir", "/nonexistent/mnist", "/nonexistent/mnist: no such directory"),
     ("threads", -1, "must be >= 0 (0 shares the cores among the runs training), got -1"),
     ("probe_every", 0, "must be > 0, got 0"),
+    ("jacobian_examples", -1, "must be >= 0 (0 turns the Jacobians off), got -1"),
     ("eval_every", 0, "must be > 0, got 0"),
     ("saturation", 1.5, "must be between 0 and 1, got 1.5"),
 ]

@@ -46,6 +46,7 @@ def quick_config(**changes) -> RunConfig:
         data_dir=str(MNIST_DIR),
         threads=1,
         init="glorot",
+        jacobian_examples=1,
     )
     values.update(changes)
     return RunConfig(**values)

@@ -109,6 +109,17 @@ def test_gradient_flow_heatmap_holds_log10_of_the_recorded_gradients(full_store,
             np.testing.assert_array_equal(values(panel["x"]), steps)
 
 
+def test_gradient_flow_says_why_with_each_runs_chain_slopes_and_the_lstms_path(full_store):
+    at = open_page("gradient_flow")
+    titles = [f["layout"]["title"]["text"] for f in figures(at)]
+    for run in ("1 · test-rnn", "2 · test-lstm"):
+        assert f"{run}: Jacobians and bound (step 30)" in titles
+        assert any(t.startswith(f"{run}: tanh") and t.endswith("slope over training") for t in titles)
+    assert "Cell-state path ∏ f_k against the RNN's Jacobian" in titles
+    text = " ".join(m.value for m in at.markdown)
+    assert "the mean tanh slope is" in text and "forget gates f from t = 2 to 28" in text
+
+
 def test_gates_page_shows_the_lstm_gates(full_store):
     at = open_page("gates")
     titles = [f["layout"]["title"]["text"] for f in figures(at)]

@@ -9,7 +9,7 @@ import re
 import numpy as np
 import pytest
 
-from rnnviz import charts, digits, figures
+from rnnviz import charts, digits, figures, findings
 from rnnviz.api import Run, open_run
 from rnnviz.config import RunConfig, remedies
 from rnnviz.report import report_figures
@@ -280,3 +280,62 @@ def test_different_bias_gradients_are_not_called_the_same(tmp_path):
         run_id = train(RunConfig(**{**quick(steps=10), "cell": "gru", "name": "gru"}), store).run_id
         fig = charts.param_norms(Run(store, run_id))
     assert not [t.name for t in fig.data if "same as" in t.name] and {t.line.dash for t in fig.data} == {None}
+
+
+def test_the_why_chart_draws_the_recorded_chain_under_its_bound(pair):
+    rnn, lstm = pair
+    drawn = {t.name: np.asarray(t.y, dtype=float) for t in charts.why_chain(rnn).data if t.mode == "lines"}
+    bound, jacobian = drawn[charts.BOUND], drawn["||dh_T/dh_t||₂"]
+    np.testing.assert_allclose(jacobian, rnn.series("jacobian_norm")[1][-1], rtol=1e-6)
+    assert np.all(jacobian <= bound * (1 + 1e-5)) and np.all(drawn["||dL/dh_t|| / ||dL/dh_T||"] <= bound * (1 + 1e-5))
+    assert jacobian[-1] == bound[-1] == 1
+    gated = {t.name for t in charts.why_chain(lstm).data}
+    assert "||d(h_T, c_T)/d(h_t, c_t)||₂" in gated and not any(n.startswith("bound") for n in gated)  # RNN only
+    heat = charts.tanh_slope(rnn).data[0]
+    np.testing.assert_allclose(np.asarray(heat.z, dtype=float), rnn.series("tanh_slope")[1].T, rtol=1e-6)
+    paths = {t.name for t in charts.gate_paths(pair).data}
+    assert paths == {"1 · test-rnn: ||dh_T/dh_t||₂ (step 30)", "2 · test-lstm: mean ∏ f (step 30)"}
+
+
+def test_runs_recorded_before_the_why_probes_show_empty_why_charts_with_a_note(trained_store, tmp_path):
+    old = tmp_path / "old.sqlite"
+    with Store(trained_store) as store:
+        store.conn.execute("VACUUM INTO ?", (str(old),))
+    why_arrays = ("jacobian_norm", "tanh_slope", "tanh_slope_g", "step_gain", "step_bound", "forget_path")
+    with Store(old) as store:
+        store.conn.execute(f"DELETE FROM arrays WHERE name IN ({','.join('?' * len(why_arrays))})", why_arrays)
+        scalars = ("tanh_slope_mean", "jacobian_norm_t1", "forget_path_t1")
+        store.conn.execute("DELETE FROM scalars WHERE name IN (?, ?, ?)", scalars)
+        store.conn.commit()
+        rnn, lstm = Run(store, 1), Run(store, 2)
+        for fig in (charts.why_chain(rnn), charts.tanh_slope(lstm), charts.gate_paths([rnn, lstm])):
+            assert list(notes(fig).values()) == [charts.NOT_RECORDED], fig.layout.title.text
+        assert findings.why(rnn) is None and findings.why(lstm) is None
+        assert report_figures([rnn, lstm])  # and the report still builds
+
+
+class Recorded:
+    """A run that holds only the latest value of a few scalars, for the readings."""
+
+    def __init__(self, cell: str, **latest: float) -> None:
+        self.cfg, self.label, self.latest = RunConfig(cell=cell), f"1 · {cell}", latest
+
+    def scalar(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        return (np.array([100]), np.array([self.latest[name]])) if name in self.latest else (np.zeros(0), np.zeros(0))
+
+
+@pytest.mark.parametrize(
+    "cell, latest, words",
+    [
+        ("rnn", dict(sigma_max_whh=1.9, tanh_slope_mean=0.02), "σ_max(W_hh) is 1.9, yet the mean tanh slope is 0.02: "
+         "saturation, not the weights, stops the gradient"),
+        ("rnn", dict(sigma_max_whh=0.5, tanh_slope_mean=0.9, jacobian_norm_t1=1e-9), "||dh_T/dh_1|| is 1e-09; the mean "
+         "tanh slope is 0.9, but σ_max(W_hh) is 0.5: each step can shrink the gradient by that much"),
+        ("rnn", dict(sigma_max_whh=1.2, tanh_slope_mean=0.6, jacobian_norm_t1=0.3), "still spans the 28 steps"),
+        ("lstm", dict(tanh_slope_mean=0.6, forget_path_t1=0.2), "forget gates f from t = 2 to 28 is 0.2: the cell "
+         "state carries the gradient across"),
+        ("gru", dict(tanh_slope_mean=0.6, forget_path_t1=1e-5), "the gates close the path"),
+    ],
+)  # fmt: skip
+def test_the_why_reading_names_the_factor_that_stops_the_gradient(cell, latest, words):
+    assert words in findings.why(Recorded(cell, **latest))

@@ -2,7 +2,7 @@
 
 - `look.py`: what every figure shares: run colours, Style, layouts and axes, held axis ranges
 - `lines.py`: lines over training, the global norm with clipping, stacked panels (the Overview)
-- `heatmaps.py`: ||dL/dh_t|| over time steps and training
+- `heatmaps.py`: ||dL/dh_t|| and other per-time-step values over time steps and training
 - `histograms.py`: histograms at a step, animated, over training; the gate scatter
 - `groups.py`: sets of runs: a group's mean over seeds with its band, the map of a set over two settings
 """
@@ -11,6 +11,7 @@ from .groups import Band, band_lines, set_map
 from .heatmaps import (
     NO_PROBE,
     gradient_heatmaps,
+    per_step_heatmap,
 )
 from .histograms import (
     histogram_animation,
@@ -97,6 +98,7 @@ __all__ = [
     "lines",
     "log_axis",
     "norm_with_clipping",
+    "per_step_heatmap",
     "ranged",
     "round_up",
     "run_color",

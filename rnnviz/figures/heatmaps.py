@@ -1,4 +1,4 @@
-"""Heatmaps: ||dL/dh_t|| over time steps and training, one panel per run on one colour scale."""
+"""Heatmaps over time steps and training: ||dL/dh_t|| (one panel per run on one colour scale), tanh slopes."""
 
 from __future__ import annotations
 
@@ -115,3 +115,43 @@ def gradient_heatmaps(
         fig.update_yaxes(range=empty_y(empty, log=False))
     title = "Gradient reaching each time step (log10 ||dL/dh_t||)"
     return tidy_axes(fig).update_layout(base_layout(style, title, key, panels=True, height=height))
+
+
+def per_step_heatmap(
+    steps: np.ndarray,
+    matrix: np.ndarray,
+    title: str,
+    ztitle: str,
+    key: str,
+    style: Style = DEFAULT_STYLE,
+    zrange: tuple[float, float] = (0.0, 1.0),
+    empty: Empty = NO_PROBE,
+) -> go.Figure:
+    """One run's per-time-step values (P, T) on a fixed linear colour scale: time step t up, training step
+    across. Without a probe, the axes and note of `empty`."""
+    if len(steps) == 0:
+        trace = go.Heatmap(x=list(empty.x), y=list(empty.y or (1.0, 28.0)), z=[[None, None], [None, None]])
+        data, notes, xrange = [trace.update(hoverinfo="skip", showscale=False)], [note(empty.note, style)], empty.x
+    else:
+        s, m = subsample_columns(steps, matrix, MAX_COLUMNS)
+        t, m = _aggregate_rows(m, MAX_ROWS)
+        trace = go.Heatmap(
+            x=s,
+            y=t,
+            z=m.T,
+            zmin=zrange[0],
+            zmax=zrange[1],
+            colorscale="Viridis",
+            colorbar=dict(title=ztitle, title_side="right"),
+            hovertemplate=f"step %{{x}}<br>t = %{{y}}<br>{ztitle} = %{{z:.3g}}<extra></extra>",
+        )
+        data, notes, xrange = [trace], [], (float(s[0]), float(s[-1]))
+    layout = base_layout(
+        style,
+        title,
+        key,
+        xaxis=dict(title=dict(text="training step"), automargin=True, range=list(xrange)),
+        yaxis=dict(title=dict(text="time step t"), automargin=True),
+        annotations=notes,
+    )
+    return tidy_axes(go.Figure(data=data, layout=layout))

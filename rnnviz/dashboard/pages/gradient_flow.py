@@ -1,10 +1,11 @@
-"""Gradient flow page: log10 ||dL/dh_t|| over time steps and training, per-parameter and global norms."""
+"""Gradient flow page: log10 ||dL/dh_t|| over time steps and training, per-parameter and global norms, and
+why it vanishes (the chain of Jacobians, its bound, the tanh slopes, the LSTM's cell-state path)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from rnnviz import charts
+from rnnviz import charts, findings
 from rnnviz.dashboard import live, reads, shown
 
 st.title("Gradient flow")
@@ -30,6 +31,25 @@ def render(runs: list[shown.ShownRun]) -> None:
             share = charts.clipped_share(r)
             if share is not None:
                 st.caption(f"Clipping at {r.cfg.clip:g} fired on {share:.1%} of steps.")
+    st.subheader("Why it vanishes")
+    st.caption(
+        "dL/dh_t = (dh_T/dh_t)^T dL/dh_T, and dh_T/dh_t is a product of one Jacobian per step, each "
+        "diag(φ'(a_k)) W_hh in a vanilla RNN: at most σ_max(W_hh) · max φ' (dashed, Pascanu et al. 2013). "
+        "Where tanh saturates its slope φ' is near 0, and the product collapses. See docs/why-it-vanishes.md."
+    )
+    for r in runs:
+        reading = findings.why(r)
+        if reading:
+            st.markdown(reading)
+        c1, c2 = st.columns(2)
+        with c1:
+            live.live_chart(f"why-chain-{r.id}", charts.why_chain, [r], one=True, style=style)
+            if r.cfg.jacobian_examples == 0:
+                st.caption("This run was trained with jacobian_examples 0: no ||dh_T/dh_t|| recorded.")
+        with c2:
+            live.live_chart(f"why-slope-{r.id}", charts.tanh_slope, [r], one=True, style=style)
+    if any(r.cfg.cell in charts.PATH_GATES for r in runs):
+        live.live_chart("why-paths", charts.gate_paths, runs, style=style)
 
 
 live.live(render)

@@ -236,6 +236,7 @@ with settings:
     st.markdown("**Diagnostics**")
     d1, d2, d3 = st.columns(3)
     v["probe_every"] = field(d1, "probe_every", st.number_input, value=base.probe_every, step=10)
+    v["jacobian_examples"] = field(d1, "jacobian_examples", st.number_input, value=base.jacobian_examples, step=1)
     v["eval_every"] = field(d2, "eval_every", st.number_input, value=base.eval_every, step=100)
     v["saturation"] = field(d3, "saturation", st.number_input, value=base.saturation, step=0.01, format="%.3f")
     b1, b2, b3 = st.columns([1, 2, 3], vertical_alignment="center")
