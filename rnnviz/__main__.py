@@ -301,10 +301,14 @@ def cmd_runs(args: argparse.Namespace) -> int:
     cols += ["sweep_id"]
     if args.json:
         rows = [{k: (None if v != v else v) for k, v in r.items()} for r in df[cols].to_dict("records")]
-        print(json.dumps([{**r, "steps": r.pop("step")} for r in rows]))
+        for r in rows:
+            r["steps"] = r.pop("step")
+            r["sweep_id"] = None if r["sweep_id"] is None else int(r["sweep_id"])
+        print(json.dumps(rows))
     elif df.empty:
         print("no runs yet; start one with `python -m rnnviz train --preset quick-lstm`")
     else:
+        df["sweep_id"] = df["sweep_id"].astype("Int64")  # a set's id, or <NA>
         print(df[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     return 0
 

@@ -279,7 +279,8 @@ def why_chain(run: RunData, at: int | None = None, style: Style = DEFAULT, key: 
         bound = _at(run, "step_bound", at)
         if bound:
             lines.append((BOUND, t, path_bound(bound[1]), figures.color(2)))
-    title = f"{run.label}: Jacobians and bound" + (f" (step {step})" if step is not None else "")
+    what = "Jacobians and bound" if run.cfg.cell == "rnn" else "Jacobians"
+    title = f"{run.label}: {what}" + (f" (step {step})" if step is not None else "")
     fig = figures.lines(
         lines,
         title,
@@ -491,7 +492,7 @@ def group_bands(runs: Sequence[RunData], name: str) -> list[figures.Band]:
     for r in runs:
         by_group.setdefault(sets.group_key(r.cfg), []).append(r)
     bands = []
-    for members in by_group.values():
+    for k, members in enumerate(by_group.values()):
         curves = [r.scalar(name) for r in members]
         steps = np.unique(np.concatenate([s for s, _ in curves])) if curves else np.zeros(0)
         table = np.full((len(members), len(steps)), np.nan)
@@ -502,7 +503,7 @@ def group_bands(runs: Sequence[RunData], name: str) -> list[figures.Band]:
         label = sets.group_label(str(members[0].row["name"]))
         bands.append(
             figures.Band(f"{label}: {n} seed{'s' * (n > 1)}, {sets.band_name(n)}", steps, mean, lo, hi,
-                         figures.run_color(min(r.id for r in members)))
+                         figures.PALETTE[k % len(figures.PALETTE)])
         )  # fmt: skip
     return bands
 

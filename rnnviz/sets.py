@@ -165,16 +165,25 @@ def groups(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def agreement(accuracies: list[float | None]) -> str:
-    """How many seeds agree on the outcome: 'collapsed below 20% in 4 of 6 seeds'."""
+    """How many seeds agree on the outcome, from each seed's final test accuracy (None: not finished):
+    'collapsed below 20% in 4 of 6 seeds'."""
     done = [a for a in accuracies if a is not None and a == a]
     if not done:
-        return "no seed has been evaluated yet"
-    low = sum(a < COLLAPSED for a in done)
-    n = len(done)
+        return "no seed has finished yet"
+    low, n = sum(a < COLLAPSED for a in done), len(done)
     mean = f"mean {np.mean(done):.1%}, range {min(done):.1%} to {max(done):.1%}"
-    if low == 0:
-        return f"learned in {n} of {n} seeds, none below {COLLAPSED:.0%} ({mean})"
-    return f"collapsed below {COLLAPSED:.0%} in {low} of {n} seeds ({mean})"
+    said = (
+        f"collapsed below {COLLAPSED:.0%} in {low} of {n} seeds"
+        if low
+        else f"above {COLLAPSED:.0%} in {n} of {n} seeds"
+    )
+    left = len(accuracies) - n
+    return f"{said} ({mean})" + (f"; {left} of {len(accuracies)} seeds not finished" if left else "")
+
+
+def final_accuracy(row) -> float | None:
+    """A run's final test accuracy, None until it has finished (a run's latest evaluation is not its end)."""
+    return row["test_accuracy"] if row["status"] == Status.FINISHED else None
 
 
 def summary(store: Store, sweep_id: int) -> pd.DataFrame:
@@ -203,7 +212,7 @@ def summary(store: Store, sweep_id: int) -> pd.DataFrame:
             row[f"{name}_mean"] = float(np.mean(got)) if got else None
             row[f"{name}_min"] = min(got) if got else None
             row[f"{name}_max"] = max(got) if got else None
-        row["reading"] = agreement(values["test_accuracy"])
+        row["reading"] = agreement([final_accuracy(r) for _, r in mine.iterrows()])
         rows.append(row)
     return pd.DataFrame(rows)
 

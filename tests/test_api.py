@@ -182,5 +182,5 @@ def test_a_watched_run_opens_on_every_dashboard_page(cell, tmp_path, monkeypatch
         assert not at.exception, (page, at.exception)
         if page == "inspector":  # it reads checkpoints, and a watched loop saves none
             assert "runs recorded with rnnviz.watch have none" in at.warning[0].value
-        elif page not in ("train", "remedies", "sweep") and (page != "gates" or cell is nn.LSTM):
+        elif page not in ("train", "remedies", "sweeps") and (page != "gates" or cell is nn.LSTM):
             assert figures(at), page

@@ -17,7 +17,7 @@ from .conftest import MNIST_DIR
 pytestmark = pytest.mark.skipif(
     not Path(CHROMIUM).exists() and not os.environ.get("CI"), reason="Debian's chromium is not installed"
 )
-PAGES = ("train", "overview", "gradient_flow", "saturation", "gates", "compare", "remedies", "sweep", "inspector")
+PAGES = ("train", "overview", "gradient_flow", "saturation", "gates", "compare", "remedies", "sweeps", "inspector")
 
 
 def test_no_page_fetches_anything_from_another_host(trained_store, tmp_path):

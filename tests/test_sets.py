@@ -175,7 +175,7 @@ def test_a_band_is_min_to_max_under_5_seeds_and_interquartile_from_5():
     five = np.array([[0.0], [0.1], [0.2], [0.3], [10.0]])
     _, lo, hi = sets.band(five)
     assert lo[0] == pytest.approx(0.1) and hi[0] == pytest.approx(0.3)  # the outlier sets no band
-    reading = "collapsed below 20% in 2 of 3 seeds (mean 16.3%, range 9.0% to 30.0%)"
+    reading = "collapsed below 20% in 2 of 3 seeds (mean 16.3%, range 9.0% to 30.0%); 1 of 4 seeds not finished"
     assert sets.agreement([0.1, 0.09, 0.3, None]) == reading
 
 

@@ -267,7 +267,7 @@ def test_the_sweeps_map_is_legible_and_a_click_picks_the_runs_of_its_grid_point(
     shutil.copy(sweep_store, store)
     with streamlit_server(store, data_root(tmp_path, MNIST_DIR)) as url, chromium() as browser:
         page = browser.new_page(viewport=SCREEN)
-        page.goto(f"{url}/sweep")
+        page.goto(f"{url}/sweeps")
         page.wait_for_selector(".stPlotlyChart .scatterlayer .points path", timeout=60_000)
         time.sleep(1)
         maps = page.evaluate(SET_MAP_TEXT)

@@ -119,7 +119,7 @@ def group_switch(runs: list[ShownRun], key: str) -> bool:
     )
     if on:
         for label, members in groups:
-            st.markdown(f"`{label}`: {sets.agreement([r.row['test_accuracy'] for r in members])}")
+            st.markdown(f"`{label}`: {sets.agreement([sets.final_accuracy(r.row) for r in members])}")
     return on
 
 

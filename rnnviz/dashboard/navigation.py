@@ -25,7 +25,7 @@ def main() -> None:
         st.Page(PAGES_DIR / "gates.py", title="Gates", icon=":material/tune:"),
         st.Page(PAGES_DIR / "compare.py", title="Compare", icon=":material/compare_arrows:"),
         st.Page(PAGES_DIR / "remedies.py", title="Remedies", icon=":material/healing:"),
-        st.Page(PAGES_DIR / "sweep.py", title="Sweeps", icon=":material/grid_view:"),
+        st.Page(PAGES_DIR / "sweeps.py", title="Sweeps", icon=":material/grid_view:"),
         st.Page(PAGES_DIR / "inspector.py", title="Digit inspector", icon=":material/pageview:"),
     ]
     page = st.navigation(pages)

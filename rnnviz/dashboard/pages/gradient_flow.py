@@ -45,7 +45,10 @@ def render(runs: list[shown.ShownRun]) -> None:
         with c1:
             live.live_chart(f"why-chain-{r.id}", charts.why_chain, [r], one=True, style=style)
             if r.cfg.jacobian_examples == 0:
-                st.caption("This run was trained with jacobian_examples 0: no ||dh_T/dh_t|| recorded.")
+                st.caption(
+                    "This run did not record its Jacobians ||dh_T/dh_t||; set *Jacobian examples* to 1 in the "
+                    "Train page's settings (or `--jacobian-examples 1`) to record them."
+                )
         with c2:
             live.live_chart(f"why-slope-{r.id}", charts.tanh_slope, [r], one=True, style=style)
     if any(r.cfg.cell in charts.PATH_GATES for r in runs):

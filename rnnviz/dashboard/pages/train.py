@@ -199,9 +199,14 @@ def key(field: str) -> str:
 slots: dict[str, DeltaGenerator] = {}
 
 
+# Settings whose names do not read as words; the others are labelled by their name ("hidden size").
+LABELS = {"lr": "Learning rate", "sigma_w": "Recurrent weight scale σ_w", "data_dir": "Data directory"}
+
+
 def field(col, name: str, widget, *args, **kwargs):
+    label = LABELS.get(name, name.replace("_", " ").capitalize())
     with col:
-        value = widget(name.replace("_", " ").capitalize(), *args, key=key(name), help=helps[name], **kwargs)
+        value = widget(label, *args, key=key(name), help=helps[name], **kwargs)
         slots[name] = st.empty()
     return value
 

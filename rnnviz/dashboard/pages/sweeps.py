@@ -135,6 +135,8 @@ def body(sweep_id: int) -> None:
             "In brackets: the grid point's seeds finished, of its seeds. A gradient ratio of 0 underflowed "
             "(float32). Click a grid point to pick its runs in the sidebar, then open any other page to see them."
         )
+    elif names:
+        st.caption(f"A map needs two swept settings; this set sweeps {names[0].replace('_', ' ')} only.")
     runs = reads.runs_table(path)
     mine = runs[runs["sweep_id"] == sweep_id].sort_values("run_id")
     if mine.empty:
