@@ -95,9 +95,11 @@ def _step_controls(last: int, live: bool = False) -> None:
         return
     pinned = state.pinned()
     if live and pinned is None and state.replay() is None:
+        # Not a style-only st.html: Streamlit puts those in the page's event container by position, and one
+        # written by this fragment replaced the page's own (the run colours and the picker's height).
         st.html(
             "<style>[data-testid=stSidebar] :is([data-testid=stSliderThumbValue], [data-testid=stSliderTickBarMax])"
-            " { visibility: hidden; }</style>"
+            " { visibility: hidden; }</style><span></span>"
         )
         st.caption("Following the latest step, live: the charts show each run's newest records.")
     st.session_state[state.SCRUB] = min(pinned, last) if pinned is not None else last
