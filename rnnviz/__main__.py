@@ -199,12 +199,17 @@ def _stop_on_signals() -> list[bool]:
     return flag
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    cfg = config_from_args(args)
+def _check_data_dir(cfg: RunConfig) -> None:
+    """A --data-dir that is not there is refused as a setting, before anything starts."""
     try:
         datamod.check_dir(cfg.data_dir)
     except DataError as exc:
         raise ConfigError("data_dir", str(exc)) from None
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    cfg = config_from_args(args)
+    _check_data_dir(cfg)
     flag = _stop_on_signals()
     with Store(args.store) as store:
         result = train(cfg, store, progress=True, should_stop=lambda: flag[0])
@@ -257,10 +262,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if not args.gpus_per_run >= 0:
         raise ConfigError("gpus_per_run", f"must be 0 or more, got {args.gpus_per_run:g}")
     spec.validate(Limits.from_env())  # every bad grid value is refused before Ray starts
-    try:
-        datamod.check_dir(spec.base.data_dir)
-    except DataError as exc:
-        raise ConfigError("data_dir", str(exc)) from None
+    _check_data_dir(spec.base)
     with Store(args.store) as store:
         try:
             sweep_id = cluster.run_set(

@@ -13,7 +13,6 @@ by run, name and step).
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import socket
@@ -25,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import sets
+from . import checkpoints, sets
 from .config import Limits, RunConfig, cores
 from .store import UNFINISHED, Status, Store
 from .store.liveness import proc_start
@@ -99,11 +98,7 @@ class Writer:
         return getattr(self.store, method)(*args)
 
     def save_checkpoint(self, run_id: int, data: bytes) -> None:
-        path = self.store.checkpoint_path(run_id)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)  # a kill never leaves half a checkpoint
+        checkpoints.write(self.store.checkpoint_path(run_id), data)
 
     def load_checkpoint(self, run_id: int) -> bytes | None:
         path = self.store.checkpoint_path(run_id)
@@ -151,18 +146,14 @@ class WriterClient:
 
     def save_checkpoint(self, run_id: int, step: int, model: torch.nn.Module, opt: torch.optim.Optimizer) -> None:
         import ray
-        import torch
 
-        buffer = io.BytesIO()
-        torch.save({"step": step, "model": model.state_dict(), "optimizer": opt.state_dict()}, buffer)
-        ray.get(self.writer.save_checkpoint.remote(run_id, buffer.getvalue()))
+        ray.get(self.writer.save_checkpoint.remote(run_id, checkpoints.dumps(step, model, opt)))
 
     def load_checkpoint(self, run_id: int) -> dict | None:
         import ray
-        import torch
 
         data = ray.get(self.writer.load_checkpoint.remote(run_id))
-        return None if data is None else torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        return None if data is None else checkpoints.loads(data, f"run {run_id}'s checkpoint")
 
 
 def train_run(run_id: int, writer: Any, threads: int) -> dict[str, Any]:

@@ -90,41 +90,34 @@ def _spawn(store: Store, run_id: int, *extra: str) -> None:
     # they split the cores instead of each taking them all.
     training = set(active(store)["run_id"].astype(int)) | {run_id}
     threads = store.config(run_id).threads or share_of_cores(len(training))
-    command = [sys.executable, "-m", "rnnviz", "worker", "--store", str(store.path)]
-    log = log_path(store.path, run_id)
-    log.parent.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PACKAGE_ROOT), env.get("PYTHONPATH", "")) if p)
-    with open(log, "ab") as out:
-        # A new session: the trainer outlives the Streamlit server, its reloads and its Ctrl-C.
-        proc = subprocess.Popen(
-            [*command, "--run-id", str(run_id), "--threads", str(threads), *extra],
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-            start_new_session=True,
-        )
-    store.set_process(run_id, proc.pid)
+    flags = ["--store", str(store.path), "--run-id", str(run_id), "--threads", str(threads), *extra]
+    store.set_process(run_id, _background(["worker", *flags], log_path(store.path, run_id)))
 
 
 def start_set(flags: list[str], store: Store) -> Path:
-    """Start `rnnviz sweep FLAGS` in the background, its own session like a trainer's, so a set outlives the
-    dashboard that started it; returns its log. The set shows in the store once Ray has started."""
+    """Start `rnnviz sweep FLAGS` in the background, like a trainer, so a set outlives the dashboard that
+    started it; returns its log. The set shows in the store once Ray has started."""
     log = store.path.parent / "logs" / f"{store.path.stem}-set-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    _background(["sweep", *flags, "--store", str(store.path)], log)
+    return log
+
+
+def _background(args: list[str], log: Path) -> int:
+    """`python -m rnnviz ARGS` in a new session (it outlives the Streamlit server, its reloads and its Ctrl-C),
+    its output appended to `log`; returns its pid."""
     log.parent.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PACKAGE_ROOT), env.get("PYTHONPATH", "")) if p)
     with open(log, "ab") as out:
-        subprocess.Popen(
-            [sys.executable, "-m", "rnnviz", "sweep", *flags, "--store", str(store.path)],
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "rnnviz", *args],
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
             env=env,
             start_new_session=True,
         )
-    return log
+    return proc.pid
 
 
 def stop(store: Store, run_id: int) -> None:

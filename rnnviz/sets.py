@@ -226,9 +226,9 @@ def result(store: Store, sweep_id: int) -> dict[str, Any]:
     """The set as `rnnviz sweep` reports it in its one JSON line."""
     row = store.sweep(sweep_id)
     table = summary(store, sweep_id)
+    spec = SetSpec.from_json(row["spec"])
     configs = []
     for rec in table.to_dict("records"):
-        spec = SetSpec.from_json(row["spec"])
         entry: dict[str, Any] = {"config": {k: rec[k] for k in spec.grid}, "runs": rec["runs"]}
         for name in ("test_accuracy", "saturated_fraction"):
             entry[name] = {stat: rec[f"{name}_{stat}"] for stat in ("mean", "min", "max")}
