@@ -28,8 +28,8 @@ from .config import (
     remedies,
 )
 from .data import DataError
-from .store import EXPORT_FORMATS, Status, Store, StoreError, export_run
-from .trainer import train
+from .store import EXPORT_FORMATS, Status, Store, StoreError, default_path, export_run
+from .trainer import train, warm_up
 
 
 class Parser(argparse.ArgumentParser):
@@ -182,6 +182,9 @@ def build_parser() -> Parser:
     p.add_argument("--threads", type=int, default=0, help="torch threads, the launcher's share of the cores")
     p.add_argument("--active-runs", type=int, default=0, help="the launcher's cap on runs training at once")
     _store_arg(p)
+    p = sub.add_parser("standby")  # a warm trainer, started by the dashboard, waiting to become a worker
+    p.add_argument("--launcher", type=int, required=True, help="the dashboard's pid: it waits only while that lives")
+    _store_arg(p)
     return parser
 
 
@@ -235,6 +238,16 @@ def cmd_worker(args: argparse.Namespace) -> int:
             print(f"rnnviz: could not start the next waiting run: {exc}", file=sys.stderr)
     print(json.dumps(result.to_dict()), flush=True)
     return 1 if result.status == Status.FAILED else 0
+
+
+def cmd_standby(args: argparse.Namespace) -> int:
+    job = runner.stand_by(Path(args.store).expanduser() if args.store else default_path(), warm_up, args.launcher)
+    if job is None:
+        return 0
+    out = os.open(job["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND)  # where a spawned worker writes
+    os.dup2(out, sys.stdout.fileno())
+    os.dup2(out, sys.stderr.fileno())
+    return cmd_worker(build_parser().parse_args(["worker", *job["flags"]]))
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -453,6 +466,7 @@ def cmd_data(args: argparse.Namespace) -> int:
 COMMANDS = {
     "train": cmd_train,
     "worker": cmd_worker,
+    "standby": cmd_standby,
     "runs": cmd_runs,
     "sweep": cmd_sweep,
     "sweeps": cmd_sweeps,

@@ -15,8 +15,11 @@ import pandas as pd
 
 from .config import EXECUTION_ONLY, WATCHED, ConfigError, Limits, RunConfig, cores
 from .store import ACTIVE, RESUMABLE, UNFINISHED, Status, Store, StoreError
+from .store.liveness import proc_start, process_alive
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+# A warm trainer waits this long to be handed a run, then exits.
+STANDBY_IDLE_S = 3600.0
 
 
 def log_path(store_path: Path, run_id: int) -> Path:
@@ -91,7 +94,135 @@ def _spawn(store: Store, run_id: int, *extra: str) -> None:
     training = set(active(store)["run_id"].astype(int)) | {run_id}
     threads = store.config(run_id).threads or share_of_cores(len(training))
     flags = ["--store", str(store.path), "--run-id", str(run_id), "--threads", str(threads), *extra]
-    store.set_process(run_id, _background(["worker", *flags], log_path(store.path, run_id)))
+    log = log_path(store.path, run_id)
+    pid = _take_standby(store.path)
+    if pid is None:
+        store.set_process(run_id, _background(["worker", *flags], log))
+    else:
+        store.set_process(run_id, pid)
+        _hand_over(store.path, pid, flags, log)
+
+
+# ---- warm trainers ----
+# A new trainer process spends about 2.5 s before its first step here: 1.5 s importing torch and rnnviz, and
+# 1 s in the optimiser's first use (torch imports its compiler to guard it). That is most of the wait between
+# a click on Train and the first point, so the pages that start runs keep trainers waiting with that paid
+# (`ensure_standby`). Written by hand because the trainers must outlive the Streamlit server (a
+# multiprocessing pool dies with it) and Ray takes 4-9 s and 645 MiB to start. The hand-over is files beside
+# the store, each named by the standby's pid and renamed atomically, so two launchers never take the same one:
+#   <pid>.warming (written by its launcher) -> <pid>.ready (warm) -> <pid>.taken -> <pid>.job (the worker's
+#   flags and log), which the standby reads and then trains as `rnnviz worker` would.
+
+
+def standbys_wanted() -> int:
+    """How many warm trainers to keep: $RNNVIZ_STANDBY (0 turns them off), else 2, one per run of the pair."""
+    value = os.environ.get("RNNVIZ_STANDBY", "2")
+    try:
+        return max(int(value), 0)
+    except ValueError:
+        raise ConfigError("standby", f"$RNNVIZ_STANDBY must be a number of warm trainers, not {value!r}") from None
+
+
+def standby_dir(store_path: Path) -> Path:
+    return store_path.parent / "standby" / store_path.stem
+
+
+def _standby_files(store_path: Path) -> list[tuple[Path, int, bool]]:
+    """The standby files that hold their process's start time (.warming, .ready, .taken): (path, pid, whether
+    that process still lives). A dead one's files are removed, its job too."""
+    found = []
+    for path in sorted(standby_dir(store_path).glob("*.*")):
+        if not path.stem.isdigit() or path.suffix not in (".warming", ".ready", ".taken"):
+            continue
+        try:
+            alive = process_alive(int(path.stem), path.read_text() or None)
+        except FileNotFoundError:
+            continue  # taken or handed over just now
+        if not alive:
+            path.unlink(missing_ok=True)
+            path.with_suffix(".job").unlink(missing_ok=True)
+        found.append((path, int(path.stem), alive))
+    return found
+
+
+def ensure_standby(store: Store) -> list[int]:
+    """Start warm trainers until `standbys_wanted` wait for this store; returns the pids started. None start
+    while runs train: their imports would take the cores from those runs, and after them a page starts
+    them again."""
+    want = standbys_wanted()
+    if not want or store.readonly or len(active(store)):
+        return []
+    files = _standby_files(store.path)
+    waiting = {pid for path, pid, alive in files if alive and path.suffix in (".warming", ".ready")}
+    started = []
+    for _ in range(want - len(waiting)):
+        args = ["standby", "--store", str(store.path), "--launcher", str(os.getpid())]
+        pid = _background(args, store.path.parent / "logs" / "standby.log")
+        _write_atomic(standby_dir(store.path) / f"{pid}.warming", proc_start(pid) or "")
+        started.append(pid)
+    return started
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _take_standby(store_path: Path) -> int | None:
+    """Take a warm trainer (or one warming up, which is still ahead of a new process); its pid, or None."""
+    files = [(path, pid) for path, pid, alive in _standby_files(store_path) if alive]
+    for path, pid in sorted(files, key=lambda f: f[0].suffix != ".ready"):
+        if path.suffix not in (".ready", ".warming"):
+            continue
+        taken = path.with_suffix(".taken")
+        try:
+            os.rename(path, taken)  # atomic: of two launchers, one wins
+        except FileNotFoundError:
+            continue
+        if process_alive(pid, taken.read_text() or None):
+            return pid
+        taken.unlink(missing_ok=True)
+    return None
+
+
+def _hand_over(store_path: Path, pid: int, flags: list[str], log: Path) -> None:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomic(standby_dir(store_path) / f"{pid}.job", json.dumps({"flags": flags, "log": str(log)}))
+
+
+def stand_by(
+    store_path: Path, warm_up: Callable[[], None], launcher: int, idle_s: float = STANDBY_IDLE_S
+) -> dict | None:
+    """Run in a standby process: warm up, then wait to be handed a run. Returns the job (the worker's flags
+    and its log), or None once it has waited `idle_s`, the store is gone or the dashboard that started it
+    has ended (a run handed over outlives the dashboard, as a spawned one does)."""
+    me, folder = os.getpid(), standby_dir(store_path)
+    warm_up()
+    mine = {suffix: folder / f"{me}{suffix}" for suffix in (".warming", ".ready", ".taken", ".job")}
+    try:
+        os.rename(mine[".warming"], mine[".ready"])
+    except FileNotFoundError:
+        if not (mine[".taken"].exists() or mine[".job"].exists()):  # its launcher wrote no file: say it is here
+            _write_atomic(mine[".ready"], proc_start(me) or "")
+    deadline, taken = time.monotonic() + idle_s, False
+    while not mine[".job"].exists():
+        if time.monotonic() > deadline or not store_path.exists() or os.getppid() != launcher:
+            try:
+                mine[".ready"].unlink()  # no launcher can take it now
+            except FileNotFoundError:
+                if not taken:  # taken a moment ago: its job follows
+                    deadline, taken = time.monotonic() + 10, True
+                    continue
+            for path in mine.values():
+                path.unlink(missing_ok=True)
+            return None
+        time.sleep(0.05)
+    job = json.loads(mine[".job"].read_text())
+    for path in mine.values():
+        path.unlink(missing_ok=True)
+    return job
 
 
 def start_set(flags: list[str], store: Store) -> Path:

@@ -78,6 +78,15 @@ class Prepared:
     start: int  # the step it goes on from: 0, or a resumed run's checkpoint
 
 
+def warm_up() -> None:
+    """Pay in advance what a new process pays on its first training step: torch imports its compiler the first
+    time an optimiser is used (1 s here). A standby trainer does this before it is handed a run."""
+    w = torch.zeros(2, requires_grad=True)
+    opt = torch.optim.Adam([w])
+    (w * w).sum().backward()
+    opt.step()
+
+
 def prepare(cfg: RunConfig, store: RunStore, run_id: int, resume: bool, progress: bool) -> Prepared:
     """Data, model and optimiser on their device, seeded; with `resume`, the run's checkpoint loaded, its
     records after it dropped, and the batch order moved on to it."""

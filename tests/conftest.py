@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import struct
 from pathlib import Path
 
@@ -12,6 +13,10 @@ import pytest
 from rnnviz.config import RunConfig
 from rnnviz.store import Store
 from rnnviz.trainer import train
+
+# Warm trainers (runner.ensure_standby) outlive the pages that start them, so no test leaves them behind;
+# tests/test_standby.py turns them on where it tests them, and stops every one it started.
+os.environ["RNNVIZ_STANDBY"] = "0"
 
 ROOT = Path(__file__).resolve().parent.parent
 MNIST_DIR = ROOT.parent / "shared" / "data" / "mnist-10k"

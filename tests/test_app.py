@@ -172,6 +172,26 @@ def test_while_a_run_trains_the_sidebar_follows_the_latest_step_in_words(tmp_pat
     assert "Following the latest step" not in " ".join(c.value for c in at.sidebar.caption)
 
 
+def test_a_training_run_is_called_training_on_every_page(tmp_path, monkeypatch):
+    path = tmp_path / "live.sqlite"
+    with Store(path) as store:  # one run training (its trainer, this process, is alive), one about to start
+        training = train(quick_config(name="live-rnn", steps=10), store).run_id
+        store.mark_running(training, os.getpid())
+        starting = store.create_run(quick_config(name="next-lstm", cell="lstm"))
+    monkeypatch.setenv("RNNVIZ_STORE", str(path))
+    at = open_page("train")
+    table = at.dataframe[0].value.set_index("run_id")
+    assert table.loc[training, "status"] == "training" and table.loc[starting, "status"] == "starting"
+    picker = next(s for s in at.selectbox if s.label == "Run")
+    assert picker.options == [f"{starting} · next-lstm (starting)", f"{training} · live-rnn (training)"]
+    at.session_state["selected_runs"] = [training, starting]
+    at.switch_page("rnnviz/dashboard/pages/compare.py").run()
+    said = " ".join(m.value for m in [*at.sidebar.markdown, *at.sidebar.caption])
+    assert "training, " in said and "starting" in said and "running" not in said and "queued" not in said
+    compared = next(d.value for d in at.dataframe if "status" in d.value.index)
+    assert sorted(compared.loc["status"]) == ["starting", "training"]
+
+
 def test_a_link_reopens_runs_and_step_in_presenter_mode(full_store):
     st.cache_data.clear()
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)

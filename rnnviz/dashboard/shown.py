@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from ..figures import Style
-from ..store import UNFINISHED
+from ..store import UNFINISHED, Status
 from . import state
 from .reads import config, histograms, runs_table, scalar_log, series, store_path
 
@@ -72,9 +72,17 @@ class ShownRun:
         return steps[cut], counts[cut], edges
 
 
+# A run's status in the pages' words, the same on every page (the store and the CLI keep Status's names).
+STATUS_WORDS = {Status.WAITING: "waiting for a slot", Status.QUEUED: "starting", Status.RUNNING: "training"}
+
+
+def status_text(status: str) -> str:
+    return STATUS_WORDS.get(Status(status), str(status))
+
+
 def run_label(runs: pd.DataFrame, run_id: int) -> str:
     row = runs.set_index("run_id").loc[run_id]
-    return f"{run_id} · {row['name']} ({row['status']})"
+    return f"{run_id} · {row['name']} ({status_text(row['status'])})"
 
 
 @dataclass

@@ -13,7 +13,7 @@ from ..store import UNFINISHED, Status, StoreError
 from . import state
 from .live import FED_REFRESH_S, feeding, resume_waiting
 from .reads import REFRESH_S, runs_table, store_path
-from .shown import Replay, presenting
+from .shown import Replay, presenting, status_text
 
 REPLAY_SECONDS = (10, 20, 30, 60, 120, 300)
 
@@ -73,11 +73,9 @@ def _toggle_replay(last: int) -> None:
 
 def _state(row: pd.Series) -> str:
     """A picked run's state in a few words; a training run's with its progress."""
-    return {
-        Status.RUNNING: f"training, {row['progress']:.0%}",
-        Status.QUEUED: "starting",
-        Status.WAITING: "waiting for a slot",
-    }.get(row["status"], row["status"])
+    if row["status"] == Status.RUNNING:
+        return f"{status_text(row['status'])}, {row['progress']:.0%}"
+    return status_text(row["status"])
 
 
 def _replay_rate(steps: int, seconds: int) -> str:

@@ -24,7 +24,7 @@ def settings_table(runs: list[shown.ShownRun]) -> pd.DataFrame:
     df = pd.DataFrame(cfgs)
     differ = df.astype(str).nunique(axis=1) > 1
     out = df[differ].astype(str)
-    out.loc["status"] = [r.row["status"] for r in runs]
+    out.loc["status"] = [shown.status_text(r.row["status"]) for r in runs]
     out.loc["steps"] = [str(r.row["step"]) for r in runs]
     out.loc["test accuracy"] = [
         f"{r.row['test_accuracy']:.1%}" if pd.notna(r.row["test_accuracy"]) else MISSING for r in runs

@@ -100,7 +100,7 @@ def table(runs: list[shown.ShownRun]) -> pd.DataFrame:
             {
                 "run": r.label,
                 "what changes": WHAT[str(r.row["name"])],
-                "status": r.row["status"],
+                "status": shown.status_text(r.row["status"]),
                 "step": int(r.row["step"]),
                 "test accuracy": r.row["test_accuracy"],
                 "saturated |h|": r.row["saturated_fraction"],

@@ -38,6 +38,14 @@ if readonly:
         "`$RNNVIZ_STORE` to a writable path, or copy the store somewhere writable.",
         icon=":material/lock:",
     )
+else:
+    try:  # the next click's trainers start warm (runner.ensure_standby)
+        with Store(path) as store:
+            runner.ensure_standby(store)
+    except ConfigError as exc:
+        st.warning(str(exc), icon=":material/warning:")
+    except StoreError:
+        pass  # the Runs section below says what is wrong with the store
 
 
 @st.cache_data(ttl=10, show_spinner=False)
@@ -350,7 +358,7 @@ def runs_section() -> None:
     def table() -> None:
         df = reads.runs_table(path)
         st.dataframe(
-            df[
+            df.assign(status=df["status"].map(shown.status_text))[
                 [
                     "run_id",
                     "name",

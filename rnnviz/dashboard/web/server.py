@@ -5,6 +5,17 @@ from pathlib import Path
 
 import streamlit as st
 
+from rnnviz import runner
+from rnnviz.config import ConfigError
 from rnnviz.dashboard.livechart.feed import FEEDS
+from rnnviz.dashboard.reads import store_path
+from rnnviz.store import Store, StoreError
 
 app = st.App(Path(__file__).with_name("app.py"), routes=[FEEDS.route()])
+
+# Trainers warm up while the first page loads, so the first click on Train starts as fast as later ones.
+try:
+    with Store(store_path()) as store:
+        runner.ensure_standby(store)
+except (ConfigError, StoreError):
+    pass  # the Train page says what is wrong, and starts them once it is put right
