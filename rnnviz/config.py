@@ -16,6 +16,7 @@ GATES: dict[str, tuple[str, ...]] = {"rnn": (), "lstm": ("i", "f", "g", "o"), "g
 TANH_GATES = ("g", "n")
 NONLINEARITIES = ("tanh", "relu")
 INITS = ("default", "glorot", "orthogonal", "identity")
+HEAD_INITS = ("same", "normal")
 OPTIMIZERS = ("adam", "sgd")
 VIEWS = ("rows", "chunks", "pixels")
 DEVICES = ("auto", "cpu", "cuda")
@@ -107,6 +108,12 @@ class RunConfig:
         "TensorFlow blog code), orthogonal (recurrent weights), identity (recurrent weights, IRNN)",
         Rule(choices=INITS),
     )
+    head_init: str = _f(
+        "same",
+        "output layer init: same (as init sets it) or normal (weights and biases from a standard normal N(0, 1), "
+        "as the TensorFlow tutorial's tf.random_normal)",
+        Rule(choices=HEAD_INITS),
+    )
     forget_bias: float = _f(0.0, "LSTM only: added to the forget-gate bias (the blog used 1.0)", Rule(finite=True))
     sigma_w: float = _f(
         0.0,
@@ -124,7 +131,13 @@ class RunConfig:
         Rule(low=0, low_open=True, high=MAX_LR, why="a larger step makes any run diverge or collapse"),
     )
     batch_size: int = _f(100, "examples per training step", POSITIVE)
-    steps: int = _f(5000, "training steps (batches)", POSITIVE)
+    steps: int = _f(5000, "training steps (batches); ignored when epochs is above 0", POSITIVE)
+    epochs: int = _f(
+        0,
+        "train for this many passes over the training split (its images // batch size steps each), recording "
+        "the mean cost, training and validation accuracy of every epoch; 0 trains for steps",
+        Rule(low=0, why="0 trains for steps"),
+    )
     clip: float = _f(
         0.0,
         "clip the global gradient norm to this value; 0 turns clipping off",
@@ -148,7 +161,12 @@ class RunConfig:
         100, "run the unrolled probe pass (per-time-step gradients, histograms) every N steps", POSITIVE
     )
     probe_batch: int = _f(100, "test digits in the fixed probe batch", POSITIVE)
-    eval_every: int = _f(500, "evaluate on the whole test split every N steps (and at the end)", POSITIVE)
+    eval_every: int = _f(500, "evaluate on the whole validation split every N steps (and at the end)", POSITIVE)
+    test_during_training: bool = _f(
+        False,
+        "evaluate the test split at every evaluation too; off: only once, at the end, so that nothing read "
+        "during training has seen it",
+    )
     checkpoint_every: int = _f(
         500, "save model and optimiser state every N steps and at the end (for resuming)", POSITIVE
     )
@@ -214,6 +232,10 @@ class RunConfig:
             refuse("init", "identity init (IRNN) applies to the vanilla RNN only")
         order = [f.name for f in dataclasses.fields(self)]
         return sorted(found.values(), key=lambda p: order.index(p.field))
+
+    def total_steps(self, train_images: int) -> int:
+        """The steps the run trains: `steps`, or `epochs` passes over a training split of `train_images`."""
+        return self.epochs * (train_images // self.batch_size) if self.epochs else self.steps
 
     @property
     def seq_len(self) -> int:
@@ -307,26 +329,34 @@ _LONG = dict(_BLOG, view="chunks", chunk=7, jacobian_examples=0)
 # 784 steps cost about 28x a row step: fewer steps, and probes (784 retained h_t) less often.
 _PIXEL = dict(_BLOG, view="pixels", lr=0.001, steps=2000, probe_every=200, eval_every=500, jacobian_examples=0)
 
+SGD_EPOCHS = 50
+
 PRESETS: dict[str, dict[str, Any]] = {
     "blog-rnn": dict(_BLOG, cell="rnn", name="blog-rnn"),
     "blog-lstm": dict(_BLOG, cell="lstm", forget_bias=1.0, name="blog-lstm"),
+    # The TensorFlow tutorial: 100,000 training samples (781 steps of 128; its loop stops before step 782)
+    # and an output layer drawn from tf.random_normal; it reports the first 128 (or 256) test digits.
     "tutorial-lstm": dict(
         cell="lstm",
         optimizer="adam",
         lr=0.001,
         batch_size=128,
-        steps=5000,
+        steps=781,
         init="glorot",
+        head_init="normal",
         forget_bias=1.0,
+        eval_every=100,
         name="tutorial-lstm",
     ),
+    # The notebook's plain gradient descent, trained in epochs; it ran 1,000 of them.
     "sgd-lstm": dict(
         cell="lstm",
         optimizer="sgd",
         lr=0.001,
-        batch_size=100,
-        steps=5000,
+        batch_size=128,
+        epochs=SGD_EPOCHS,
         init="glorot",
+        head_init="normal",
         forget_bias=1.0,
         name="sgd-lstm",
     ),

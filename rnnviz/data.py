@@ -274,6 +274,37 @@ def install_from(src: str | Path, name: str) -> Path:
     return target
 
 
+# TensorFlow's input_data holds 5,000 of MNIST's 60,000 training images out for validation; smaller sets
+# keep the same share (667 of 8,000).
+VALIDATION_SHARE = 1 / 12
+# A stream of its own from the seed, so the split is not tied to the weights, the batches or the permutation.
+_VALIDATION_STREAM = 1
+
+
+def validation_size(n: int) -> int:
+    """Training images held out for validation, of n."""
+    return round(n * VALIDATION_SHARE)
+
+
+def validation_split(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (train, validation) into n training images, disjoint, each in ascending order; the seed alone
+    picks them, so every run with that seed (an RNN and an LSTM alike) holds out the same images."""
+    order = np.random.default_rng([seed, _VALIDATION_STREAM]).permutation(n)
+    k = validation_size(n)
+    return np.sort(order[k:]), np.sort(order[:k])
+
+
+def train_count(name: str, data_dir: str = "") -> int | None:
+    """Images a run trains on (the training split less its validation split), from the labels file alone;
+    None when the dataset is not on this machine."""
+    directory = Path(data_dir).expanduser() if data_dir else locate(name)
+    labels = _find_file(directory, FILES["train_labels"]) if directory else None
+    if labels is None:
+        return None
+    n = len(read_idx(labels))
+    return n - validation_size(n)
+
+
 def permutation(seed: int) -> np.ndarray:
     """The fixed pixel permutation of a seed (the same on every machine)."""
     return np.random.default_rng(seed).permutation(784)

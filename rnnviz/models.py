@@ -135,9 +135,12 @@ class SeqClassifier(nn.Module):
         return list(layer0(self.rnn)[1].chunk(max(1, len(GATES[self.cell])), dim=0))
 
 
-def init_weights(model: SeqClassifier, init: str, forget_bias: float, sigma_w: float = 0.0) -> None:
+def init_weights(
+    model: SeqClassifier, init: str, forget_bias: float, sigma_w: float = 0.0, head_init: str = "same"
+) -> None:
     """Apply a named initialisation scheme in place (see RunConfig.init); a sigma_w above 0 then draws W_hh
-    from N(0, sigma_w^2 / H), the recurrent weight scale of Chen, Pennington and Schoenholz (2018)."""
+    from N(0, sigma_w^2 / H), the recurrent weight scale of Chen, Pennington and Schoenholz (2018); head_init
+    normal draws the output layer's weights and biases from N(0, 1), as the TensorFlow tutorial does."""
     w_ih, w_hh, b_ih, b_hh = layer0(model.rnn)
     rnn, H = model.rnn, model.hidden_size
     k = max(1, len(GATES[model.cell]))
@@ -167,12 +170,18 @@ def init_weights(model: SeqClassifier, init: str, forget_bias: float, sigma_w: f
             w_hh.normal_(0.0, sigma_w / math.sqrt(H))
         if model.cell == "lstm" and forget_bias:
             b_ih[H : 2 * H] += forget_bias
+        if head_init == "normal":
+            head = cast(nn.Linear, model.head)
+            head.weight.normal_(0.0, 1.0)  # (C, H)
+            head.bias.normal_(0.0, 1.0)  # (C,)
+        elif head_init != "same":
+            raise ValueError(f"unknown head init {head_init!r}")
 
 
 def build_model(cfg: RunConfig) -> SeqClassifier:
     """The classifier a config describes, initialised (uses torch's global RNG)."""
     model = SeqClassifier(cfg.cell, cfg.input_size, cfg.hidden_size, cfg.nonlinearity)
-    init_weights(model, cfg.init, cfg.forget_bias, cfg.sigma_w)
+    init_weights(model, cfg.init, cfg.forget_bias, cfg.sigma_w, cfg.head_init)
     return model
 
 

@@ -34,12 +34,16 @@ class RunResult:
     name: str
     status: Status
     steps: int
-    test_accuracy: float | None
+    test_accuracy: float | None  # the whole test split, at the end
     test_loss: float | None
     saturated_fraction: float | None
     seconds: float
     error: str | None = None
     threads: int | None = None  # the torch threads it trained with
+    validation_accuracy: float | None = None  # the validation split, at the end
+    validation_loss: float | None = None
+    test_accuracy_128: float | None = None  # the first 128 and 256 test digits, as the TensorFlow tutorials report
+    test_accuracy_256: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -68,14 +72,18 @@ class Prepared:
     model: SeqClassifier
     opt: torch.optim.Optimizer
     device: torch.device
-    train_x: torch.Tensor  # (N, T, I) uint8
+    train_x: torch.Tensor  # (N, T, I) uint8, the training split less the validation split
     train_y: torch.Tensor  # (N,)
+    val_x: torch.Tensor  # (V, T, I) uint8, held out of the training images (data.validation_split)
+    val_y: torch.Tensor
     test_x: torch.Tensor
     test_y: torch.Tensor
     probe_x: torch.Tensor  # (P, T, I) float, the fixed probe batch
     probe_y: torch.Tensor
     batches: Iterator[torch.Tensor]
     start: int  # the step it goes on from: 0, or a resumed run's checkpoint
+    steps: int  # the step it ends at (cfg.total_steps of its training split)
+    steps_per_epoch: int
 
 
 def warm_up() -> None:
@@ -103,10 +111,16 @@ def prepare(cfg: RunConfig, store: RunStore, run_id: int, resume: bool, progress
     device = resolve_device(cfg.device)
     train_split, test_split = datamod.load(cfg.dataset, cfg.data_dir, progress=progress)
     perm = datamod.permutation(cfg.seed) if cfg.permute else None
-    train_x = datamod.sequences(train_split.images, cfg.seq_len, perm)  # (N, T, I) uint8
+    images = datamod.sequences(train_split.images, cfg.seq_len, perm)  # (N, T, I) uint8
+    labels = torch.from_numpy(train_split.labels.astype(np.int64))
+    train_idx, val_idx = (torch.from_numpy(i) for i in datamod.validation_split(len(images), cfg.seed))
+    train_x, val_x = images[train_idx], images[val_idx]
     test_x = datamod.sequences(test_split.images, cfg.seq_len, perm)
     if len(train_x) < cfg.batch_size:
-        raise DataError(f"batch size {cfg.batch_size} is larger than the training split ({len(train_x)} images)")
+        raise DataError(
+            f"batch size {cfg.batch_size} is larger than the training split ({len(train_x)} images, "
+            f"{len(val_x)} more held out for validation)"
+        )
     test_y = torch.from_numpy(test_split.labels.astype(np.int64))
 
     torch.manual_seed(cfg.seed)
@@ -124,34 +138,38 @@ def prepare(cfg: RunConfig, store: RunStore, run_id: int, resume: bool, progress
         opt,
         device,
         train_x,
-        torch.from_numpy(train_split.labels.astype(np.int64)),
+        labels[train_idx],
+        val_x,
+        labels[val_idx],
         test_x,
         test_y,
         datamod.to_float(test_x[: cfg.probe_batch]).to(device),
         test_y[: cfg.probe_batch].to(device),
         batches,
         start,
+        cfg.total_steps(len(train_x)),
+        len(train_x) // cfg.batch_size,
     )
 
 
 class ProgressBar:
     """tqdm's bar for a run (a widget in notebooks, text in a terminal), or nothing."""
 
-    def __init__(self, cfg: RunConfig, run_id: int, start: int, shown: bool) -> None:
+    def __init__(self, cfg: RunConfig, run_id: int, start: int, steps: int, shown: bool) -> None:
         self.bar = None
         if shown:
             from tqdm.auto import tqdm
 
             desc = f"run {run_id} {cfg.display_name}"
-            self.bar = tqdm(total=cfg.steps, initial=start, file=sys.stderr, desc=desc, unit="step")
+            self.bar = tqdm(total=steps, initial=start, file=sys.stderr, desc=desc, unit="step")
 
-    def update(self, step: int, loss: float, saturated: float, test_acc: float | None) -> None:
+    def update(self, step: int, loss: float, saturated: float, val_acc: float | None) -> None:
         if self.bar is None:
             return
         self.bar.update(1)
         if step % 50 == 0:
-            test = f"{test_acc:.3f}" if test_acc is not None else "-"
-            self.bar.set_postfix(loss=f"{loss:.3f}", sat=f"{saturated:.2f}", test=test)
+            val = f"{val_acc:.3f}" if val_acc is not None else "-"
+            self.bar.set_postfix(loss=f"{loss:.3f}", sat=f"{saturated:.2f}", val=val)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -194,6 +212,31 @@ def train_step(cfg: RunConfig, p: Prepared, rec: WriteBuffer, step: int) -> tupl
     return stats, None
 
 
+@dataclass
+class Epoch:
+    """Running sums over one epoch's training steps, for its mean cost and training accuracy."""
+
+    loss: float = 0.0
+    accuracy: float = 0.0
+    steps: int = 0
+
+    def add(self, stats: dict[str, float]) -> None:
+        self.loss += stats["loss"]
+        self.accuracy += stats["accuracy"]
+        self.steps += 1
+
+    def close(self, evaluated: dict[str, float]) -> dict[str, float]:
+        """The epoch's records, with the validation accuracy evaluated at its end; the sums start again."""
+        out = {"epoch/loss": self.loss / self.steps, "epoch/accuracy": self.accuracy / self.steps}
+        if "validation_accuracy" in evaluated:
+            out["epoch/validation_accuracy"] = evaluated["validation_accuracy"]
+        self.loss, self.accuracy, self.steps = 0.0, 0.0, 0
+        return out
+
+
+TEST_HEADS = (128, 256)  # the first test digits the TensorFlow tutorials report their accuracy on
+
+
 def train(
     cfg: RunConfig,
     store: RunStore,
@@ -203,21 +246,26 @@ def train(
     resume: bool = False,
 ) -> RunResult:
     """Train one run to its end, recording everything into the store; never raises for run failures.
-    With resume, continue run_id from its last checkpoint (records after it are dropped)."""
+    Curves during training are evaluated on the validation split; the test split once, at the end (at every
+    evaluation with cfg.test_during_training). With resume, continue run_id from its last checkpoint (records
+    after it are dropped)."""
     cfg.validate()
     if run_id is None:
         run_id = store.create_run(cfg)
     rec = WriteBuffer(store, run_id)
     t0 = time.monotonic()
     step, status, error = 0, Status.RUNNING, None
-    test_acc = test_loss = None
+    end: dict[str, float] = {}
+    val_acc = None
     bar: ProgressBar | None = None
     try:
         p = prepare(cfg, store, run_id, resume, progress)
         model, opt = p.model, p.opt
         if p.start:
             rec.summary["test_accuracy"] = store.run(run_id)["test_accuracy"]
-        bar = ProgressBar(cfg, run_id, p.start, progress)
+        rec.summary["total_steps"] = p.steps
+        bar = ProgressBar(cfg, run_id, p.start, p.steps, progress)
+        epoch = Epoch()
 
         def run_probe(at: int) -> None:
             arrays, scalars = probe(model, p.probe_x, p.probe_y, cfg.saturation, cfg.hist_bins, cfg.jacobian_examples)
@@ -225,14 +273,18 @@ def train(
             rec.scalar(at, scalars)
             rec.summary["saturated_fraction"] = float(arrays["sat_t"].mean())
 
-        def run_eval(at: int) -> tuple[float, float]:
-            acc, loss = evaluate(model, p.test_x, p.test_y, datamod.to_float)
-            rec.scalar(at, {"test_accuracy": acc, "test_loss": loss})
-            rec.summary["test_accuracy"] = acc
-            return acc, loss
+        def run_eval(at: int, test: bool) -> dict[str, float]:
+            got: dict[str, float] = {}
+            if len(p.val_x):
+                got["validation_accuracy"], got["validation_loss"] = evaluate(model, p.val_x, p.val_y, datamod.to_float)
+            if test:
+                got["test_accuracy"], got["test_loss"] = evaluate(model, p.test_x, p.test_y, datamod.to_float)
+                rec.summary["test_accuracy"] = got["test_accuracy"]
+            rec.scalar(at, got)
+            return got
 
         step = p.start
-        for step in range(p.start + 1, cfg.steps + 1):
+        for step in range(p.start + 1, p.steps + 1):
             # probe: the unrolled pass on the probe batch, with the weights that produce this step's loss
             if step == 1 or step % cfg.probe_every == 0:
                 run_probe(step)
@@ -241,22 +293,35 @@ def train(
             if error:
                 status = Status.DIVERGED
                 break
-            # evaluation and checkpoint, every so many steps (the end has its own, below)
-            if step % cfg.eval_every == 0 and step < cfg.steps:
-                test_acc, test_loss = run_eval(step)
-            if step % cfg.checkpoint_every == 0 and step < cfg.steps:
+            # evaluation on the validation split, an epoch's means and a checkpoint, every so often (the end
+            # has its own, below)
+            epoch_end = bool(cfg.epochs) and step % p.steps_per_epoch == 0
+            if cfg.epochs:
+                epoch.add(stats)
+            if (step % cfg.eval_every == 0 or epoch_end) and step < p.steps:
+                got = run_eval(step, cfg.test_during_training)
+                val_acc = got.get("validation_accuracy")
+                if epoch_end:
+                    rec.scalar(step, epoch.close(got))
+            if step % cfg.checkpoint_every == 0 and step < p.steps:
                 rec.flush(step, force=True)  # a checkpoint never runs ahead of the records it resumes
                 store.save_checkpoint(run_id, step, model, opt)
-            bar.update(step, stats["loss"], stats["saturated"], test_acc)
+            bar.update(step, stats["loss"], stats["saturated"], val_acc)
             # commit what is due; stop if asked (from the store or the caller)
             if rec.flush(step) or should_stop():
                 status = Status.STOPPED
                 break
         else:
             status = Status.FINISHED
-        # the end: a last evaluation and probe of the weights the run ends with, and its checkpoint
+        # the end: the validation split, the test split (whole and its first digits) and a last probe of the
+        # weights the run ends with, and its checkpoint
         if status != Status.DIVERGED:
-            test_acc, test_loss = run_eval(step)
+            end = run_eval(step, test=True)
+            if cfg.epochs and epoch.steps and step % p.steps_per_epoch == 0:
+                rec.scalar(step, epoch.close(end))
+            for k in TEST_HEADS:
+                end[f"test_accuracy_{k}"] = evaluate(model, p.test_x[:k], p.test_y[:k], datamod.to_float)[0]
+            rec.scalar(step, {f"test_accuracy_{k}": end[f"test_accuracy_{k}"] for k in TEST_HEADS})
             run_probe(step)
         rec.flush(step, force=True)
         if status in (Status.FINISHED, Status.STOPPED):
@@ -275,11 +340,22 @@ def train(
             bar.close()
     seconds = time.monotonic() - t0
     error = _record_end(store, run_id, status, error, seconds)
-    saturated = rec.summary.get("saturated_fraction")
     return RunResult(
-        run_id, cfg.display_name, status, step, test_acc, test_loss, saturated, round(seconds, 2), error,
+        run_id,
+        cfg.display_name,
+        status,
+        step,
+        end.get("test_accuracy"),
+        end.get("test_loss"),
+        rec.summary.get("saturated_fraction"),
+        round(seconds, 2),
+        error,
         torch.get_num_threads(),
-    )  # fmt: skip
+        validation_accuracy=end.get("validation_accuracy"),
+        validation_loss=end.get("validation_loss"),
+        test_accuracy_128=end.get("test_accuracy_128"),
+        test_accuracy_256=end.get("test_accuracy_256"),
+    )
 
 
 def _record_end(store: RunStore, run_id: int, status: Status, error: str | None, seconds: float) -> str | None:

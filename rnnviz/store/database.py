@@ -321,9 +321,11 @@ class Store:
             )
             c.execute(
                 "UPDATE runs SET step = ?, heartbeat = ?, test_accuracy = COALESCE(?, test_accuracy), "
-                "saturated_fraction = COALESCE(?, saturated_fraction) WHERE id = ?",
-                (step, time.time(), summary.get("test_accuracy"), summary.get("saturated_fraction"), run_id),
-            )
+                "saturated_fraction = COALESCE(?, saturated_fraction), total_steps = COALESCE(?, total_steps) "
+                "WHERE id = ?",
+                (step, time.time(), summary.get("test_accuracy"), summary.get("saturated_fraction"),
+                 summary.get("total_steps"), run_id),
+            )  # fmt: skip
             return bool(c.execute("SELECT stop_requested FROM runs WHERE id = ?", (run_id,)).fetchone()[0])
 
     def checkpoint_path(self, run_id: int) -> Path:
