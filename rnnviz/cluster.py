@@ -187,6 +187,7 @@ def run_set(
     address = connect(address)
     sweep_id = store.create_sweep(name or f"{spec.base.display_name} set", spec.to_json(), "ray", address)
     ids: list[int] = []
+    queue: list[int] = []  # runs not handed to Ray yet
     failed = False
     try:  # from here on, Ctrl-C stops what the set has started and keeps it
         ids += [store.create_run(cfg, Status.WAITING, sweep_id) for cfg in configs]
@@ -205,9 +206,19 @@ def run_set(
         )
         task = ray.remote(train_run).options(num_cpus=cpus_per_run, num_gpus=gpus_per_run, max_retries=RETRIES)
         threads = max(1, int(cpus_per_run))
-        refs = {task.remote(run_id, writer, threads): run_id for run_id in ids}
-        pending = list(refs)
-        while pending:
+        # Ray hands a task's CPUs back while it waits in ray.get, and a trainer waits on the writer at every
+        # flush: given every run at once, Ray started 5 runs on 2 cores. So no more runs are in flight than
+        # the cluster's CPUs (and GPUs) hold at the runs' asking.
+        slots = in_flight(ray.cluster_resources(), cpus_per_run, gpus_per_run)
+        queue = list(ids)
+        refs: dict[Any, int] = {}
+        pending: list[Any] = []
+        while queue or pending:
+            while queue and len(pending) < slots:
+                run_id = queue.pop(0)
+                ref = task.remote(run_id, writer, threads)
+                refs[ref] = run_id
+                pending.append(ref)
             done, pending = ray.wait(pending, num_returns=1, timeout=5.0)
             for ref in done:
                 run_id = refs[ref]
@@ -222,14 +233,26 @@ def run_set(
                 failed |= outcome["status"] == Status.FAILED
                 accuracy = outcome.get("test_accuracy")
                 shown = f", test accuracy {accuracy:.1%}" if accuracy is not None else ""
-                report(f"run {run_id}: {outcome['status']}{shown} ({len(ids) - len(pending)} of {len(ids)} done)")
+                finished = len(ids) - len(pending) - len(queue)
+                report(f"run {run_id}: {outcome['status']}{shown} ({finished} of {len(ids)} done)")
     except KeyboardInterrupt:
+        for run_id in queue:  # never started: nothing to wait for
+            store.finish(run_id, Status.STOPPED)
         _stop(store, ids)
         store.finish_sweep(sweep_id, Status.STOPPED)
         report(f"set {sweep_id} stopped; each run kept what it recorded")
         raise SetStopped(sweep_id) from None
     store.finish_sweep(sweep_id, Status.FAILED if failed else Status.FINISHED)
     return sweep_id
+
+
+def in_flight(resources: dict[str, float], cpus_per_run: float, gpus_per_run: float) -> int:
+    """How many runs of a set a cluster with these resources (Ray's `cluster_resources()`) trains at once, each
+    asking for cpus_per_run CPUs (above 0) and gpus_per_run GPUs."""
+    slots = int(resources.get("CPU", 0) // cpus_per_run)
+    if gpus_per_run:
+        slots = min(slots, int(resources.get("GPU", 0) // gpus_per_run))
+    return max(1, slots)
 
 
 def _stop(store: Store, run_ids: list[int], wait_s: float = 15.0) -> None:
