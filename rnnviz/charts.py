@@ -13,9 +13,10 @@ from typing import Any, Protocol
 import numpy as np
 import plotly.graph_objects as go
 
-from . import figures, sets
+from . import figures, findings, sets
 from .config import GATES, TANH_GATES, RunConfig
 from .figures import Style
+from .published import published
 
 GATE_NAMES = {
     "i": "input",
@@ -30,13 +31,21 @@ GATE_COLORS = {g: figures.color(k) for k, g in enumerate("ifgorzn")}  # a gate's
 DEFAULT = Style()
 LOG_SCALE = ("loss", "grad_norm", "grad_h_ratio", "probe_loss", "jacobian_norm", "forget_path")
 NO_EVALUATION = figures.Empty("no evaluation yet")
+EVALUATIONS = ("validation_", "test_", "epoch/")  # scalars recorded now and then, drawn with markers
 # Recorded scalars in words: (chart title, y axis title); {threshold} is the run's saturation threshold.
 # Short enough for a chart in half the page in presenter mode (Plotly does not wrap a title).
 METRICS = {
     "loss": ("Training loss", "loss"),
     "accuracy": ("Training accuracy (on each batch)", "accuracy"),
+    "validation_accuracy": ("Validation accuracy (held out of the training images)", "accuracy"),
+    "validation_loss": ("Validation loss", "loss"),
     "test_accuracy": ("Test accuracy", "accuracy"),
     "test_loss": ("Test loss", "loss"),
+    "test_accuracy_128": ("Test accuracy, first 128 test digits", "accuracy"),
+    "test_accuracy_256": ("Test accuracy, first 256 test digits", "accuracy"),
+    "epoch/loss": ("Mean cost of each epoch", "loss"),
+    "epoch/accuracy": ("Training accuracy, mean over each epoch", "accuracy"),
+    "epoch/validation_accuracy": ("Validation accuracy after each epoch", "accuracy"),
     "probe_loss": ("Loss on the probe batch", "loss"),
     "saturated": ("Saturated units (fraction of |h| > {threshold:g})", "fraction"),
     "saturated_last": ("Saturated units at t = T (fraction of |h| > {threshold:g})", "fraction"),
@@ -110,22 +119,80 @@ def hidden_label(which: str) -> str:
     return {"h_all": "all time steps", "h_last": "last time step"}[which]
 
 
-def _line(run: RunData, name: str) -> figures.Line:
+def along(run: RunData, steps: np.ndarray, style: Style) -> np.ndarray:
+    """A run's training steps as a chart over training counts them: steps, or with `style.samples` the samples
+    seen by the end of each (step x the run's batch size)."""
+    return steps * run.cfg.batch_size if style.samples else steps
+
+
+def _line(run: RunData, name: str, style: Style = DEFAULT) -> figures.Line:
     """A recorded scalar as a line in the run's colour."""
-    return (run.label, *run.scalar(name), figures.run_color(run.id))
+    steps, values = run.scalar(name)
+    return (run.label, along(run, steps, style), values, figures.run_color(run.id))
 
 
 # ---- Overview ----
+def evaluated_title(runs: Sequence[RunData]) -> str:
+    """What the runs' accuracy curves during training were evaluated on, in words."""
+    names = {findings.evaluated(r) for r in runs}
+    if names == {"test_accuracy"}:
+        return "test accuracy"  # runs recorded before rnnviz held out a validation split
+    return "validation accuracy" + (" (test, for runs recorded before the validation split)" if len(names) > 1 else "")
+
+
 def overview(
     runs: Sequence[RunData], style: Style = DEFAULT, key: str = "overview", height: int | None = None
 ) -> go.Figure:
+    held_out = evaluated_title(runs)
     panels = [
-        figures.Panel("training loss", [_line(r, "loss") for r in runs]),
-        figures.Panel("test accuracy", [_line(r, "test_accuracy") for r in runs], True, NO_EVALUATION),
-        figures.Panel("saturated |h|", [_line(r, "saturated") for r in runs]),
+        figures.Panel("training loss", [_line(r, "loss", style) for r in runs]),
+        figures.Panel(held_out, [_line(r, findings.evaluated(r), style) for r in runs], True, NO_EVALUATION),
+        figures.Panel("saturated |h|", [_line(r, "saturated", style) for r in runs]),
     ]
-    title = "Training loss, test accuracy and saturated hidden activations (all time steps)"
+    title = f"Training loss, {held_out.split(' (')[0]} and saturated hidden activations (all time steps)"
     return figures.stacked_panels(panels, title, key, style, height_px=height)
+
+
+def epochs(runs: Sequence[RunData], style: Style = DEFAULT, key: str = "epochs") -> go.Figure:
+    """Runs trained in epochs, per epoch: the mean cost, the training accuracy averaged over the epoch and the
+    validation accuracy at its end (the plain gradient descent notebook's three curves)."""
+
+    def per_epoch(r: RunData, name: str) -> figures.Line:
+        values = r.scalar(name)[1]
+        return (r.label, np.arange(1, len(values) + 1), values, figures.run_color(r.id))
+
+    empty = figures.Empty("no epoch finished yet")
+    panels = [
+        figures.Panel("mean cost of the epoch", [per_epoch(r, "epoch/loss") for r in runs], True, empty),
+        figures.Panel("training accuracy (mean over the epoch)", [per_epoch(r, "epoch/accuracy") for r in runs],
+                      True, empty),
+        figures.Panel("validation accuracy (after the epoch)",
+                      [per_epoch(r, "epoch/validation_accuracy") for r in runs], True, empty),
+    ]  # fmt: skip
+    title = "Per epoch: cost, training accuracy and validation accuracy"
+    return figures.stacked_panels(panels, title, key, style, xtitle="epoch")
+
+
+def beside_published(
+    runs: Sequence[RunData], name: str = "accuracy", style: Style = DEFAULT, key: str | None = None
+) -> go.Figure:
+    """A recorded scalar over training, each group of seeds as its mean and band (a lone run as its line),
+    with the figures the blog posts printed for the runs' presets marked on it (rnnviz/published.py)."""
+    title, ytitle = metric_titles(name, runs[0].cfg if runs else RunConfig())
+    fig = figures.band_lines(group_bands(runs, name, style), title, ytitle, key or f"pub-{name}", style,
+                             log_y=name.startswith(LOG_SCALE))  # fmt: skip
+    marked: set[str] = set()
+    points: list[figures.Line] = []
+    for r in runs:
+        pub = published(str(r.row["name"]))
+        if pub is None or name not in pub.points or pub.source + r.cfg.cell in marked:
+            continue
+        marked.add(pub.source + r.cfg.cell)
+        steps = np.array(sorted(pub.points[name]))
+        values = np.array([pub.points[name][s] for s in steps])
+        label = f"published: {pub.source}, {r.cfg.cell.upper()}"
+        points.append((label, along(r, steps, style), values, figures.color(len(points))))
+    return figures.with_points(fig, points)
 
 
 # ---- Gradient flow ----
@@ -137,7 +204,11 @@ def gradient_flow(
 ) -> go.Figure:
     T = float(runs[0].cfg.seq_len if runs else 28)
     empty = figures.Empty("no probe yet", y=(1.0, T))
-    return figures.gradient_heatmaps([(r.label, *r.series("grad_h")) for r in runs], key, style, zrange, empty)
+    maps = []
+    for r in runs:
+        steps, grads = r.series("grad_h")
+        maps.append((r.label, along(r, steps, style), grads))
+    return figures.gradient_heatmaps(maps, key, style, zrange, empty)
 
 
 def gradient_scale(runs: Sequence[RunData]) -> tuple[float, float] | None:
@@ -200,7 +271,8 @@ def param_norms(run: RunData, style: Style = DEFAULT, key: str | None = None) ->
         if twin != n and twin in params and _same(run.scalar(n), run.scalar(twin)):
             label = f"{label.split(' (')[0]} (same as b_ih)"
             same.append(label)
-        per.append((label, *run.scalar(n), figures.color(k)))
+        steps, values = run.scalar(n)
+        per.append((label, along(run, steps, style), values, figures.color(k)))
     title = f"{run.label}: gradient norm per parameter"
     fig = figures.lines(per, title, "||dL/dθ||", key or f"gf-param-{run.id}", style, log_y=True)
     return fig.update_traces(line_dash="dash", line_width=3, selector=lambda t: t.name in same)
@@ -220,7 +292,7 @@ def global_norm(run: RunData, style: Style = DEFAULT, key: str | None = None) ->
     n = min(len(norm), len(clipped))
     return figures.norm_with_clipping(
         run.label,
-        steps[:n],
+        along(run, steps[:n], style),
         norm[:n],
         clipped[:n],
         run.cfg.clip,
@@ -303,7 +375,7 @@ def tanh_slope(run: RunData, style: Style = DEFAULT, key: str | None = None, nam
     of = "tanh(g)" if name == "tanh_slope_g" else cell_tanh
     empty = _why_empty(run)
     return figures.per_step_heatmap(
-        steps,
+        along(run, steps, style),
         values,
         f"{run.label}: {of} slope over training",
         "mean φ'",
@@ -372,7 +444,7 @@ def saturation_over_training(
     for r in runs:
         steps, counts, edges = r.histograms(which)
         if len(steps):
-            over.append((r.label, steps, beyond(edges, counts, threshold), figures.run_color(r.id)))
+            over.append((r.label, along(r, steps, style), beyond(edges, counts, threshold), figures.run_color(r.id)))
     title = f"Share of |h| > {threshold:g} over training ({hidden_label(which)})"
     return figures.lines(over, title, "fraction", key, style, empty=figures.Empty("no probe yet"))
 
@@ -452,7 +524,7 @@ def gate_histograms(run: RunData, name: str, style: Style = DEFAULT, key: str | 
     steps, counts, edges = run.histograms("c" if name == "c" else f"gate_{name}")
     title = "Cell state c" if name == "c" else f"Gate {name} ({GATE_NAMES[name]})"
     return figures.histogram_over_training(
-        steps, counts, edges, f"{title} over training", key or f"gates-h-{name}", style
+        along(run, steps, style), counts, edges, f"{title} over training", key or f"gates-h-{name}", style
     )
 
 
@@ -471,7 +543,7 @@ def metric_titles(name: str, cfg: RunConfig) -> tuple[str, str]:
 
 
 def metric(runs: Sequence[RunData], name: str, style: Style = DEFAULT, key: str | None = None) -> go.Figure:
-    series = [_line(r, name) for r in runs]
+    series = [_line(r, name, style) for r in runs]
     title, ytitle = metric_titles(name, runs[0].cfg if runs else RunConfig())
     return figures.lines(
         series,
@@ -480,12 +552,12 @@ def metric(runs: Sequence[RunData], name: str, style: Style = DEFAULT, key: str 
         key or f"cmp-{name}",
         style,
         log_y=name.startswith(LOG_SCALE),
-        markers=name in ("test_accuracy", "test_loss"),
-        empty=NO_EVALUATION if name.startswith("test_") else figures.Empty(),
+        markers=name.startswith(EVALUATIONS),
+        empty=NO_EVALUATION if name.startswith(EVALUATIONS) else figures.Empty(),
     )
 
 
-def group_bands(runs: Sequence[RunData], name: str) -> list[figures.Band]:
+def group_bands(runs: Sequence[RunData], name: str, style: Style = DEFAULT) -> list[figures.Band]:
     """The runs grouped over seeds (every setting but the seed alike), each group's scalar `name` as its
     mean and band at the steps its runs recorded, labelled with its seeds and the band's kind."""
     by_group: dict[str, list[RunData]] = {}
@@ -496,13 +568,14 @@ def group_bands(runs: Sequence[RunData], name: str) -> list[figures.Band]:
         curves = [r.scalar(name) for r in members]
         steps = np.unique(np.concatenate([s for s, _ in curves])) if curves else np.zeros(0)
         table = np.full((len(members), len(steps)), np.nan)
-        for k, (s, v) in enumerate(curves):
-            table[k, np.searchsorted(steps, s)] = v
+        for j, (s, v) in enumerate(curves):
+            table[j, np.searchsorted(steps, s)] = v
         mean, lo, hi = sets.band(table) if len(steps) else (steps, steps, steps)
         n = len(members)
         label = sets.group_label(str(members[0].row["name"]))
         bands.append(
-            figures.Band(f"{label}: {n} seed{'s' * (n > 1)}, {sets.band_name(n)}", steps, mean, lo, hi,
+            figures.Band(f"{label}: {n} seed{'s' * (n > 1)}, {sets.band_name(n)}", along(members[0], steps, style),
+                         mean, lo, hi,
                          figures.PALETTE[k % len(figures.PALETTE)])
         )  # fmt: skip
     return bands
@@ -511,14 +584,16 @@ def group_bands(runs: Sequence[RunData], name: str) -> list[figures.Band]:
 def group_metric(runs: Sequence[RunData], name: str, style: Style = DEFAULT, key: str | None = None) -> go.Figure:
     """A recorded scalar of runs grouped over seeds: each group's mean over its seeds, with their band."""
     title, ytitle = metric_titles(name, runs[0].cfg if runs else RunConfig())
-    bands = group_bands(runs, name)
+    bands = group_bands(runs, name, style)
     return figures.band_lines(bands, f"{title}: mean over seeds", ytitle, key or f"grp-{name}", style,
-                              log_y=name.startswith(LOG_SCALE), markers=name.startswith("test_"))  # fmt: skip
+                              log_y=name.startswith(LOG_SCALE), markers=name.startswith(EVALUATIONS))  # fmt: skip
 
 
 # Named figures for `Run.figure(name)` and reports: each takes the runs, a style and the view's options.
 FIGURES: dict[str, Callable[..., go.Figure]] = {
     "overview": overview,
+    "epochs": epochs,
+    "beside_published": lambda runs, style=DEFAULT, name="accuracy", **kw: beside_published(runs, name, style, **kw),
     "gradient_flow": gradient_flow,
     "gradient_curve": gradient_curve,
     "param_norms": lambda runs, style=DEFAULT, **kw: param_norms(runs[0], style, **kw),

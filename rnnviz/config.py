@@ -23,6 +23,7 @@ DEVICES = ("auto", "cpu", "cuda")
 DATASETS = ("mnist", "fashion-mnist")
 WATCHED = "external"  # the dataset of runs recorded by rnnviz.watch (a user's own loop and data)
 MAX_LR = 10.0
+TEST_HEADS = (128, 256)  # the first test digits the TensorFlow tutorials report their accuracy on, besides the split
 
 
 class ConfigError(ValueError):

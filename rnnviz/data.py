@@ -318,6 +318,65 @@ def sequences(images: np.ndarray, seq_len: int, perm: np.ndarray | None = None) 
     return torch.from_numpy(np.ascontiguousarray(flat)).view(len(images), seq_len, 784 // seq_len)
 
 
+def reading_order(seq_len: int, perm: np.ndarray | None = None) -> np.ndarray:
+    """(T, I): the flat pixel index (row * 28 + column) that each step and input of a sequence reads, found by
+    passing `sequences` an image whose pixels hold their own index."""
+    return sequences(np.arange(784).reshape(1, 28, 28), seq_len, perm)[0].numpy()
+
+
+@dataclass
+class ViewShape:
+    """How a batch of images reads in one sequence view: x = sequences(images) of shape (B, T, I), which the
+    model reads as T tensors x[:, t - 1] of shape (B, I), and the pixels each of them holds."""
+
+    name: str
+    shape: tuple[int, int, int]  # (B, T, I)
+    order: np.ndarray  # (T, I) flat pixel indices, as reading_order gives them
+
+
+def view_shapes(batch_size: int = 100, chunk: int = 7, seed: int = 0) -> list[ViewShape]:
+    """The four ways rnnviz reads a batch (rows, chunks of `chunk` pixels, pixels, pixels permuted by the seed),
+    each from the `sequences` call that builds the runs' data."""
+    out = []
+    for name, seq_len, perm in (
+        ("rows", 28, None),
+        (f"chunks of {chunk}", 784 // chunk, None),
+        ("pixels", 784, None),
+        (f"permuted (seed {seed})", 784, permutation(seed)),
+    ):
+        images = np.zeros((batch_size, 28, 28), np.uint8)
+        x = sequences(images, seq_len, perm)  # (B, T, I)
+        B, T, I = x.shape
+        out.append(ViewShape(name, (B, T, I), reading_order(seq_len, perm)))
+    return out
+
+
+def _pixels(indices: np.ndarray) -> str:
+    """Flat pixel indices in words, rows and columns counted from 1: 'row 1, columns 1-28'."""
+    rows, cols = np.divmod(np.asarray(indices), 28)
+    if len(indices) == 1:
+        return f"row {rows[0] + 1}, column {cols[0] + 1}"
+    if np.all(np.diff(indices) == 1) and rows[0] == rows[-1]:
+        return f"row {rows[0] + 1}, columns {cols[0] + 1}-{cols[-1] + 1}"
+    if np.all(np.diff(indices) == 1):
+        return f"row {rows[0] + 1} column {cols[0] + 1} to row {rows[-1] + 1} column {cols[-1] + 1}"
+    return ", ".join(f"({r + 1}, {c + 1})" for r, c in zip(rows, cols))
+
+
+def illustration(batch_size: int = 100, chunk: int = 7, seed: int = 0) -> str:
+    """How a batch of images becomes T tensors of shape (B, I) in each view, as lines of text (view_shapes)."""
+    lines = [
+        f"images (B, 28, 28) with B = {batch_size} -> data.sequences -> x (B, T, I); at time step t the "
+        "model reads x[:, t - 1], a (B, I) tensor (x.unbind(1) is the list of all T, what TensorFlow's "
+        "transpose, reshape and split make)"
+    ]
+    for v in view_shapes(batch_size, chunk, seed):
+        B, T, I = v.shape
+        first = "; ".join(f"x_{t + 1} = {_pixels(v.order[t])}" for t in (0, 1))
+        lines.append(f"{v.name}: x {v.shape}, {T} tensors of ({B}, {I}): {first}; ...; x_{T} = {_pixels(v.order[-1])}")
+    return "\n".join(lines)
+
+
 def to_float(batch: torch.Tensor) -> torch.Tensor:
     """uint8 pixels to float32 in [0, 1]; done per batch so the dataset stays 4x smaller."""
     return batch.float().div_(255.0)

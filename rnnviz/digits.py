@@ -88,12 +88,11 @@ def test_digits(cfg: RunConfig) -> TestDigits:
     """The test digits of the run's dataset, read the way the run reads them (view, chunk, permutation)."""
     _, test = datamod.load(cfg.dataset, cfg.data_dir)
     perm = datamod.permutation(cfg.seed) if cfg.permute else None
-    order = perm if perm is not None else np.arange(784)
     return TestDigits(
         test.images,
         test.labels,
         datamod.sequences(test.images, cfg.seq_len, perm),
-        order.reshape(cfg.seq_len, cfg.input_size),
+        datamod.reading_order(cfg.seq_len, perm),
     )
 
 

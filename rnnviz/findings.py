@@ -37,29 +37,44 @@ def gradient_reading(flow: np.ndarray) -> str | None:
     return f"the gradient reaching t = 1 is {ratio:.2g}x the one at t = {T}: it still flows back"
 
 
+def evaluated(run) -> str:
+    """The scalar of a run's accuracy curve during training: validation_accuracy; test_accuracy for a run
+    recorded before rnnviz held out a validation split (it evaluated the test split during training)."""
+    names = run.scalar_names()
+    return "test_accuracy" if "test_accuracy" in names and "validation_accuracy" not in names else "validation_accuracy"
+
+
 def _tail(values: np.ndarray, n: int = 50) -> np.ndarray:
     """The last n recorded values (NaN is no record)."""
     return values[~np.isnan(values)][-n:]
 
 
 def of(run) -> str:
-    """One sentence about a run (a dashboard RunView or an API Run): saturation, the course of test accuracy,
-    and the gradient at t = 1. Reads only the arrays it needs: the dashboard calls it every second."""
+    """One sentence about a run (a dashboard RunView or an API Run): saturation, the course of its accuracy
+    during training (on the validation split), the final test accuracy, and the gradient at t = 1. Reads only
+    the arrays it needs: the dashboard calls it every second."""
     parts = []
     sat = _tail(run.scalar("saturated")[1])
     if len(sat):
         parts.append(f"{_pct(sat.mean())} of hidden activations saturated (|h| > {run.cfg.saturation:g})")
-    steps, acc = run.scalar("test_accuracy")
+    name = evaluated(run)
+    what = name.split("_")[0]
+    steps, acc = run.scalar(name)
     steps, acc = steps[~np.isnan(acc)], acc[~np.isnan(acc)]
     if len(acc):
         best_step, best = int(steps[acc.argmax()]), float(acc.max())
         last_step, last = int(steps[-1]), float(acc[-1])
         if best - last >= 0.1:
-            parts.append(f"test accuracy fell from {_pct(best)} (step {best_step}) to {_pct(last)} (step {last_step})")
+            fell = f"fell from {_pct(best)} (step {best_step}) to {_pct(last)} (step {last_step})"
+            parts.append(f"{what} accuracy {fell}")
         else:
-            parts.append(f"test accuracy {_pct(last)} at step {last_step}")
+            parts.append(f"{what} accuracy {_pct(last)} at step {last_step}")
     elif len(batch := _tail(run.scalar("accuracy")[1])):
         parts.append(f"batch accuracy {_pct(batch.mean())} over the last {len(batch)} steps")
+    if name != "test_accuracy" and len(test := _tail(run.scalar("test_accuracy")[1], 1)):
+        heads = [(k, _tail(run.scalar(f"test_accuracy_{k}")[1], 1)) for k in (128, 256)]
+        shown = ", ".join(f"first {k} digits {_pct(v[-1])}" for k, v in heads if len(v))
+        parts.append(f"test accuracy {_pct(test[-1])}" + (f" ({shown})" if shown else ""))
     gradient = gradient_reading(run.series("grad_h")[1])
     if gradient:
         parts.append(gradient)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import data as datamod
 from .config import EXECUTION_ONLY, WATCHED, ConfigError, Limits, RunConfig, cores
 from .store import ACTIVE, RESUMABLE, UNFINISHED, Status, Store, StoreError
 from .store.liveness import proc_start, process_alive
@@ -302,13 +303,26 @@ def steps_per_second(runs: pd.DataFrame, cfg: RunConfig) -> float | None:
     return float(done.loc[like, "step"].sum() / done.loc[like, "seconds"].sum())
 
 
+def planned_steps(cfg: RunConfig) -> int | None:
+    """The steps a run of cfg trains: its steps, or its epochs over its training split (None when that split is
+    not on this machine)."""
+    if not cfg.epochs:
+        return cfg.steps
+    try:
+        n = datamod.train_count(cfg.dataset, cfg.data_dir)
+    except datamod.DataError:
+        return None
+    return cfg.total_steps(n) if n is not None else None
+
+
 def duration(runs: pd.DataFrame, configs: list[RunConfig]) -> float | None:
     """Seconds a set of runs started together takes on this machine: its slowest run's, at the speed that
     earlier runs like each of them trained at here; None when one of them has nothing to go by."""
     speeds = [steps_per_second(runs, cfg) for cfg in configs]
-    if any(speed is None for speed in speeds):
+    steps = [planned_steps(cfg) for cfg in configs]
+    if any(speed is None for speed in speeds) or any(n is None for n in steps):
         return None
-    return max(cfg.steps / speed for cfg, speed in zip(configs, speeds) if speed)
+    return max(n / speed for n, speed in zip(steps, speeds) if n and speed)
 
 
 def record(

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from . import data as datamod
-from .config import ConfigError, RunConfig, cores
+from .config import TEST_HEADS, ConfigError, RunConfig, cores
 from .data import DataError
 from .models import SeqClassifier, build_model, loss_fn
 from .probes import evaluate, hist_edges, param_grad_norms, probe, saturation
@@ -232,9 +232,6 @@ class Epoch:
             out["epoch/validation_accuracy"] = evaluated["validation_accuracy"]
         self.loss, self.accuracy, self.steps = 0.0, 0.0, 0
         return out
-
-
-TEST_HEADS = (128, 256)  # the first test digits the TensorFlow tutorials report their accuracy on
 
 
 def train(

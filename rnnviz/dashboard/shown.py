@@ -133,7 +133,8 @@ def presenting() -> bool:
 
 
 def style() -> Style:
-    return Style.for_talks(bool(st.session_state.get(state.LARGE_FONTS)) or presenting())
+    large = bool(st.session_state.get(state.LARGE_FONTS)) or presenting()
+    return Style.for_talks(large, samples=bool(st.session_state.get(state.SAMPLES)))
 
 
 def runs_now(path: str, ids: Iterable[int], until: int | None = None) -> list[ShownRun]:

@@ -19,7 +19,7 @@ REPLAY_SECONDS = (10, 20, 30, 60, 120, 300)
 
 
 def _from_url(ids: list[int]) -> None:
-    """Once per browser session: the runs, step, presenter mode and replay a link carries."""
+    """Once per browser session: the runs, step, presenter mode, samples axis and replay a link carries."""
     if st.session_state.get(state.URL_READ):
         return
     st.session_state[state.URL_READ] = True
@@ -36,6 +36,7 @@ def _from_url(ids: list[int]) -> None:
     if step is not None and step >= 0:
         st.session_state[state.PINNED] = step
     st.session_state[state.PRESENT] = q.get("present") == "1"
+    st.session_state[state.SAMPLES] = q.get("samples") == "1"
     if replay and 0 < replay < float("inf"):
         st.session_state[state.REPLAY_FROM_URL] = replay
 
@@ -47,7 +48,9 @@ def _to_url() -> dict[str, str]:
         params["step"] = str(st.session_state[state.PINNED])
     if presenting():
         params["present"] = "1"
-    for key in ("runs", "step", "present"):  # other parameters (?preset= of the Train page) stay
+    if st.session_state.get(state.SAMPLES):
+        params["samples"] = "1"
+    for key in ("runs", "step", "present", "samples"):  # other parameters (?preset= of the Train page) stay
         if params.get(key):
             st.query_params[key] = params[key]
         elif key in st.query_params:
@@ -190,6 +193,12 @@ def sidebar() -> None:
         value=True,
         key=state.LIVE,
         help="Redraw the charts every second while a picked run trains. Pause to keep a chart still.",
+    )
+    st.sidebar.toggle(
+        "Count samples seen",
+        key=state.SAMPLES,
+        help="Charts over training count the samples seen (step x batch size), as the blog posts count "
+        "their iterations, instead of training steps. The data drawn stays the same.",
     )
     st.sidebar.toggle("Large fonts (for talks)", key=state.LARGE_FONTS)
     params = _to_url()

@@ -20,6 +20,7 @@ REPLAY_FROM_URL = "replay_from_url"  # float: a link's ?replay=SECONDS, started 
 REPLAY_SECONDS = "replay_seconds"  # int: the replay's length chosen in the sidebar
 PRESENT = "present"  # bool: presenter mode (large fonts, no controls)
 LARGE_FONTS = "large_fonts"  # bool
+SAMPLES = "samples_axis"  # bool: charts over training count samples seen (step x batch size), not steps
 LIVE = "live"  # bool: live updates on
 URL_READ = "url_read"  # bool: the link's parameters were read (once per browser session)
 WATCHING = "watching"  # {"ids": [...], "where": str}: runs started from the Train page, for its prompt

@@ -25,6 +25,7 @@ from .lines import (
     lines,
     norm_with_clipping,
     stacked_panels,
+    with_points,
 )
 from .look import (
     CHART_CONFIG,
@@ -106,5 +107,6 @@ __all__ = [
     "subsample_columns",
     "tidy_axes",
     "unit_saturation_scatter",
+    "with_points",
     "y_axis",
 ]

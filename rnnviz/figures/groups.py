@@ -65,7 +65,7 @@ def band_lines(
             style,
             title,
             key,
-            xaxis=axis("training step", **ranged(xrange or list(NO_DATA.x))),
+            xaxis=axis(style.step_title, **ranged(xrange or list(NO_DATA.x))),
             yaxis={**yaxis, **ranged(yrange or empty_y(NO_DATA, log_y))},
             annotations=notes,
         ),

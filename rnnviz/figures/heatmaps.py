@@ -81,7 +81,7 @@ def gradient_heatmaps(
     zmin, zmax = zrange or held or (-1.0, 0.0)
     for i, ((label, steps, _), lg) in enumerate(zip(runs, logs)):
         at = dict(row=i // cols + 1, col=i % cols + 1)
-        fig.update_xaxes(title_text="training step", **at)
+        fig.update_xaxes(title_text=style.step_title, **at)
         if len(steps) == 0:  # a panel of no colour, so that Plotly draws its axes
             gap = go.Heatmap(x=list(empty.x), y=list(empty.y or (1.0, 28.0)), z=[[None, None], [None, None]])
             fig.add_trace(gap.update(coloraxis="coloraxis", hoverinfo="skip"), **at)
@@ -99,7 +99,8 @@ def gradient_heatmaps(
                 zmin=zmin,
                 zmax=zmax,
                 coloraxis="coloraxis",
-                hovertemplate="step %{x}<br>t = %{y}<br>log10 ||dL/dh_t|| = %{z:.2f}<extra></extra>",
+                hovertemplate=f"{style.step_title} %{{x}}<br>t = %{{y}}<br>"
+                "log10 ||dL/dh_t|| = %{z:.2f}<extra></extra>",
             ),
             **at,
         )
@@ -143,14 +144,14 @@ def per_step_heatmap(
             zmax=zrange[1],
             colorscale="Viridis",
             colorbar=dict(title=ztitle, title_side="right"),
-            hovertemplate=f"step %{{x}}<br>t = %{{y}}<br>{ztitle} = %{{z:.3g}}<extra></extra>",
+            hovertemplate=f"{style.step_title} %{{x}}<br>t = %{{y}}<br>{ztitle} = %{{z:.3g}}<extra></extra>",
         )
         data, notes, xrange = [trace], [], (float(s[0]), float(s[-1]))
     layout = base_layout(
         style,
         title,
         key,
-        xaxis=dict(title=dict(text="training step"), automargin=True, range=list(xrange)),
+        xaxis=dict(title=dict(text=style.step_title), automargin=True, range=list(xrange)),
         yaxis=dict(title=dict(text="time step t"), automargin=True),
         annotations=notes,
     )

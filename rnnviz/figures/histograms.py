@@ -185,10 +185,10 @@ def histogram_over_training(
             zmin=0,
             zmax=zmax,
             colorbar=dict(title="share", tickformat=PERCENT),
-            hovertemplate="step %{x}<br>value %{y:.2f}<br>%{z:.1%}<extra></extra>",
+            hovertemplate=f"{style.step_title} %{{x}}<br>value %{{y:.2f}}<br>%{{z:.1%}}<extra></extra>",
         )
     )
-    return fig.update_layout(base_layout(style, title, key, xaxis=axis("training step"), yaxis=y_axis("value")))
+    return fig.update_layout(base_layout(style, title, key, xaxis=axis(style.step_title), yaxis=y_axis("value")))
 
 
 def unit_saturation_scatter(

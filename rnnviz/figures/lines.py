@@ -76,7 +76,7 @@ def lines(
     key: str,
     style: Style = DEFAULT_STYLE,
     log_y: bool = False,
-    xtitle: str = "training step",
+    xtitle: str | None = None,
     markers: bool = False,
     growing_x: bool = True,
     empty: Empty = NO_DATA,
@@ -118,7 +118,7 @@ def lines(
             style,
             title,
             key,
-            xaxis=axis(xtitle, **ranged(xrange)),
+            xaxis=axis(xtitle or style.step_title, **ranged(xrange)),
             yaxis={**yaxis, **ranged(yrange)},
             annotations=notes,
         ),
@@ -170,7 +170,7 @@ def norm_with_clipping(
             style,
             "Global gradient norm (before clipping)",
             key,
-            xaxis=axis("training step", **ranged(xrange)),
+            xaxis=axis(style.step_title, **ranged(xrange)),
             yaxis=log_axis("||g||", **ranged(yrange)),
             shapes=shapes if clip > 0 else [],
             annotations=[note(Empty().note, style)] if empty else [],
@@ -193,7 +193,7 @@ def stacked_panels(
     title: str,
     key: str,
     style: Style = DEFAULT_STYLE,
-    xtitle: str = "training step",
+    xtitle: str | None = None,
     height_px: int | None = None,
 ) -> go.Figure:
     """Panels stacked on one shared x axis: one plot to draw, not one per panel, and the panels stay aligned
@@ -248,7 +248,22 @@ def stacked_panels(
                 )
             )
     xrange = held_range([s[1] for panel in panels for s in panel.series], pad=0.0) or list(Empty().x)
-    xaxis = axis(xtitle, anchor=f"y{n}" if n > 1 else "y", **ranged(xrange))
+    xaxis = axis(xtitle or style.step_title, anchor=f"y{n}" if n > 1 else "y", **ranged(xrange))
     layout = {**base_layout(style, title, key, xaxis=xaxis, annotations=notes, height=height_px), **axes}
     layout["margin"] = {**layout["margin"], "t": top_px}
     return go.Figure(data=traces, layout=layout)
+
+
+def with_points(fig: go.Figure, points: list[Line]) -> go.Figure:
+    """Figures printed elsewhere (a blog post's log) as markers over a figure's lines, each in its colour."""
+    for label, x, y, colour in points:
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=y,
+                name=label,
+                mode="markers",
+                marker=dict(color=colour, size=9, symbol="diamond", line=dict(color="white", width=1)),
+            )
+        )
+    return fig

@@ -43,10 +43,18 @@ class Style:
 
     font_size: int = 14
     height: int = 380
+    # Charts over training count samples seen (step x batch size, as the blog posts count their "iterations")
+    # instead of steps; the views (rnnviz/charts.py) scale each run's steps by its own batch size.
+    samples: bool = False
 
     @classmethod
-    def for_talks(cls, large: bool) -> Style:
-        return cls(font_size=22, height=480) if large else cls()
+    def for_talks(cls, large: bool, samples: bool = False) -> Style:
+        return cls(font_size=22, height=480, samples=samples) if large else cls(samples=samples)
+
+    @property
+    def step_title(self) -> str:
+        """The title of an axis over training."""
+        return "samples seen" if self.samples else "training step"
 
 
 def run_color(run_id: int) -> str:

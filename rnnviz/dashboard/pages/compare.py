@@ -9,6 +9,7 @@ import streamlit as st
 
 from rnnviz import charts
 from rnnviz.api import Run
+from rnnviz.config import TEST_HEADS
 from rnnviz.dashboard import live, reads, shown
 from rnnviz.figures import MISSING
 from rnnviz.report import html_report
@@ -16,6 +17,12 @@ from rnnviz.store import Store
 
 st.title("Compare")
 st.caption("Runs picked in the sidebar, from this session or earlier ones, on the same axes.")
+
+
+def latest(run: shown.ShownRun, name: str) -> str:
+    """A scalar's latest value as a percentage, or a dash."""
+    values = run.scalar(name)[1]
+    return f"{values[-1]:.1%}" if len(values) else MISSING
 
 
 def settings_table(runs: list[shown.ShownRun]) -> pd.DataFrame:
@@ -29,6 +36,9 @@ def settings_table(runs: list[shown.ShownRun]) -> pd.DataFrame:
     out.loc["test accuracy"] = [
         f"{r.row['test_accuracy']:.1%}" if pd.notna(r.row["test_accuracy"]) else MISSING for r in runs
     ]
+    for k in TEST_HEADS:
+        out.loc[f"test accuracy, first {k} digits"] = [latest(r, f"test_accuracy_{k}") for r in runs]
+    out.loc["validation accuracy"] = [latest(r, "validation_accuracy") for r in runs]
     out.loc["saturated"] = [
         f"{r.row['saturated_fraction']:.1%}" if pd.notna(r.row["saturated_fraction"]) else MISSING for r in runs
     ]
@@ -56,7 +66,7 @@ def render(runs: list[shown.ShownRun]) -> None:
         "and no network",
     )
     names = sorted(set().union(*(r.scalar_names() for r in runs)))
-    defaults = [n for n in ("test_accuracy", "saturated", "grad_h_ratio") if n in names]
+    defaults = [n for n in ("validation_accuracy", "test_accuracy", "saturated", "grad_h_ratio") if n in names][:3]
     chosen = st.multiselect(
         "Metrics",
         names,

@@ -6,6 +6,7 @@ import numpy as np
 import streamlit as st
 
 from rnnviz import checkpoints, digits
+from rnnviz import data as datamod
 from rnnviz.charts import GATE_NAMES
 from rnnviz.config import GATES, TANH_GATES
 from rnnviz.dashboard import live, reads, shown, state
@@ -116,10 +117,19 @@ with c1:
     live.chart(digits.reading_figure(insp, t, style=style), "insp-chart-digit")
 with c2:
     live.chart(digits.sensitivity_figure(insp, style=style), "insp-chart-sens")
+cfg = reads.config(path, run_id)
+with st.expander("How a batch of images becomes T tensors of shape (B, I)", icon=":material/view_week:"):
+    view = "permuted" if cfg.permute else "chunks" if cfg.view == "chunks" else cfg.view
+    st.caption(
+        f"This run reads the digits as **{view}** (T = {cfg.seq_len}, I = {cfg.input_size}), in batches of "
+        f"{cfg.batch_size}. Each line is made by the code that builds every run's sequences, so it says what "
+        "that code does."
+    )
+    st.code(datamod.illustration(cfg.batch_size, cfg.chunk, cfg.seed), language=None, wrap_lines=True)
 live.chart(digits.probabilities_figure(insp, t, style=style), "insp-probs")
-bound = (-1.0, 1.0) if reads.config(path, run_id).nonlinearity == "tanh" else None
+bound = (-1.0, 1.0) if cfg.nonlinearity == "tanh" else None
 live.chart(digits.units_heatmap(insp.h, t, "Hidden state h_t of every unit", "insp-h", style, bound), "insp-h")
-gates = GATES[reads.config(path, run_id).cell]
+gates = GATES[cfg.cell]
 if gates:
     cols = st.columns(2)
     panels = [(g, f"Gate {g} ({GATE_NAMES[g]})") for g in gates]

@@ -1,4 +1,5 @@
-"""Overview page: loss, test accuracy and saturation of the selected runs, overlaid, with a plain reading."""
+"""Overview page: loss, validation accuracy and saturation of the selected runs, overlaid, with a plain reading;
+the epoch curves of runs trained in epochs, and the blog posts' printed figures beside the runs of their presets."""
 
 from __future__ import annotations
 
@@ -6,15 +7,19 @@ import streamlit as st
 
 from rnnviz import charts, findings
 from rnnviz.dashboard import live, shown
+from rnnviz.published import published
 
 # Presenter mode hides the sidebar, so its caption does not send the room there; and it gives the chart the
 # screen: the run lines go under it, and the chart grows to the fold (three panels of ~85 px were cramped).
 PRESENTER_HEIGHT = 680  # px: the chart starts ~200 px down, under the title and caption, and ends above 900
 st.title("Overview")
 if shown.presenting():
-    st.caption("Training loss, test accuracy and saturation, updating live while the runs train.")
+    st.caption("Training loss, validation accuracy and saturation, updating live while the runs train.")
 else:
-    st.caption("Training loss and test accuracy of the runs picked in the sidebar, updating live while they train.")
+    st.caption(
+        "Training loss and accuracy on the validation split (held out of the training images) of the runs "
+        "picked in the sidebar, updating live while they train; the test split is evaluated once, at the end."
+    )
 
 
 def status_line(r: shown.ShownRun) -> str:
@@ -31,6 +36,11 @@ def render(runs: list[shown.ShownRun]) -> None:
     else:
         st.markdown("  \n".join(status_line(r) for r in runs))
         overview_or_groups(runs, style)
+    in_epochs = [r for r in runs if r.cfg.epochs]
+    if in_epochs:
+        st.subheader("Epochs")
+        live.live_chart("ov-epochs", charts.epochs, in_epochs, style=style)
+    beside_published(runs, style)
     st.subheader("Reading")
     for r in runs:
         st.markdown(findings.of(r))
@@ -40,11 +50,29 @@ def overview_or_groups(runs: list[shown.ShownRun], style) -> None:
     """The Overview's chart, or, with the switch on, each group of seeds as its mean with a band."""
     if live.group_switch(runs, "ov-grouped"):
         cols = st.columns(2)
-        for k, name in enumerate(("test_accuracy", "saturated", "loss")):
+        for k, name in enumerate((findings.evaluated(runs[0]), "saturated", "loss")):
             with cols[k % 2]:
                 live.live_chart(f"ov-{name}", charts.group_metric, runs, name=name, style=style)
     else:
         live.live_chart("overview", charts.overview, runs, style=style)
+
+
+def beside_published(runs: list[shown.ShownRun], style) -> None:
+    """For runs of a blog experiment's preset, a switch to draw their curves (a mean over seeds with its band)
+    with the figures the post printed marked on them."""
+    posts = {r.id: published(str(r.row["name"])) for r in runs}
+    of_posts = [r for r in runs if posts[r.id]]
+    names = sorted({name for post in posts.values() if post for name in post.points})
+    if not names or shown.presenting():
+        return
+    if st.toggle(
+        "Beside the published figures",
+        key="ov-published",
+        help="The blog posts printed their batch loss and accuracy every 100 (or 10) steps; their figures are "
+        "marked over these runs' curves, each group of seeds drawn as its mean with its band.",
+    ):
+        for name in names:
+            live.live_chart(f"ov-pub-{name}", charts.beside_published, of_posts, name=name, style=style)
 
 
 live.live(render)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from rnnviz import charts, runner
+from rnnviz import charts, findings, runner
 from rnnviz import data as datamod
 from rnnviz.config import REMEDIES, ConfigError, Limits, remedies
 from rnnviz.dashboard import live, reads, shown, state
@@ -91,6 +91,12 @@ def latest_set() -> list[shown.ShownRun]:
     return [shown.ShownRun(path, by_id.loc[newest[name]], until) for name in WHAT if name in newest]
 
 
+def last_value(run: shown.ShownRun, name: str) -> float:
+    """A scalar's latest value, NaN (a dash) before its first record."""
+    values = run.scalar(name)[1]
+    return float(values[-1]) if len(values) else np.nan
+
+
 def table(runs: list[shown.ShownRun]) -> pd.DataFrame:
     rows = []
     for r in runs:
@@ -102,6 +108,7 @@ def table(runs: list[shown.ShownRun]) -> pd.DataFrame:
                 "what changes": WHAT[str(r.row["name"])],
                 "status": shown.status_text(r.row["status"]),
                 "step": int(r.row["step"]),
+                "validation accuracy": last_value(r, findings.evaluated(r)),
                 "test accuracy": r.row["test_accuracy"],
                 "saturated |h|": r.row["saturated_fraction"],
                 "clipped steps": share if share is not None else np.nan,  # a dash for a run that does not clip
@@ -135,7 +142,10 @@ def render(runs: list[shown.ShownRun]) -> None:
             # the names whole, and pinned: where the table is wider than the page, the other columns scroll
             "run": st.column_config.TextColumn(pinned=True, width=text_width(rows["run"])),
             "what changes": st.column_config.TextColumn(width=text_width(rows["what changes"])),
-            "test accuracy": st.column_config.NumberColumn(format="percent"),
+            "validation accuracy": st.column_config.NumberColumn(
+                format="percent", help="The latest evaluation during training, on the validation split"
+            ),
+            "test accuracy": st.column_config.NumberColumn(format="percent", help="At the end of the run"),
             "clipped steps": st.column_config.NumberColumn(format="percent"),
             "saturated |h|": st.column_config.NumberColumn(format="percent"),
             "gradient t=1 / t=T": st.column_config.NumberColumn(format="%.1e"),
@@ -143,7 +153,8 @@ def render(runs: list[shown.ShownRun]) -> None:
     )
     c1, c2 = st.columns(2)
     with c1:
-        live.live_chart("rem-acc", charts.metric, runs, name="test_accuracy", style=style, key="rem-acc")
+        held_out = findings.evaluated(runs[0])
+        live.live_chart("rem-acc", charts.metric, runs, name=held_out, style=style, key="rem-acc")
     with c2:
         live.live_chart("rem-sat", charts.metric, runs, name="saturated", style=style, key="rem-sat")
     live.live_chart("rem-flow", charts.gradient_curve, runs, style=style, key="rem-flow")

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from rnnviz import charts, figures, runner, sets
+from rnnviz import charts, figures, findings, runner, sets
 from rnnviz import data as datamod
 from rnnviz.config import PRESETS, ConfigError, Limits, preset
 from rnnviz.dashboard import live, reads, shown, state
@@ -153,7 +153,8 @@ def body(sweep_id: int) -> None:
         c1, c2 = st.columns(2)
         style = shown.style()
         with c1:
-            live.live_chart(f"sw-acc-{sweep_id}", charts.group_metric, group_runs, name="test_accuracy", style=style)
+            held_out = findings.evaluated(group_runs[0])
+            live.live_chart(f"sw-acc-{sweep_id}", charts.group_metric, group_runs, name=held_out, style=style)
         with c2:
             live.live_chart(f"sw-sat-{sweep_id}", charts.group_metric, group_runs, name="saturated", style=style)
     st.subheader("Every grid point")

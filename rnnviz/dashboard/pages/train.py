@@ -1,4 +1,5 @@
-"""Train page: the blog experiment one click away at the top, every setting below it, then the runs table."""
+"""Train page: the blog experiment one click away at the top, the other blog experiments below it, every setting
+below them, then the runs table."""
 
 from __future__ import annotations
 
@@ -74,12 +75,14 @@ def data_problems(cfg: RunConfig) -> list[ConfigError]:
     return []
 
 
-def start(configs: list[RunConfig], where: str) -> None:
-    """Start runs as one set, so that they share the cores, and rerun to say where to watch them. Raises
-    ConfigError (beyond the cap on runs at once) and StoreError."""
+def start(configs: list[RunConfig], where: str, queue: bool = False) -> None:
+    """Start runs as one set, so that they share the cores, and rerun to say where to watch them; with `queue`,
+    the runs beyond the cap on runs at once wait for a free slot. Raises ConfigError (beyond the cap, unless
+    queued) and StoreError."""
     limits = Limits.from_env()
     with Store(path) as store:
-        runner.check_capacity(store, len(configs), limits)
+        if not queue:
+            runner.check_capacity(store, len(configs), limits)
         ids = runner.launch(configs, store, limits)
     st.session_state[state.SELECT_NEXT] = ids
     st.session_state[state.WATCHING] = {"ids": ids, "where": where}
@@ -122,8 +125,9 @@ def how_long(configs: list[RunConfig]) -> str:
     seconds = runner.duration(reads.runs_table(path), configs)
     if seconds is None:
         return (
-            "Nothing has been timed on this machine yet: the time shows here once an RNN and an LSTM run of "
-            "these settings have finished."
+            "Nothing has been timed on this machine yet: the time shows here once "
+            + ("an RNN and an LSTM run of these settings have" if len(configs) > 1 else "a run of these settings has")
+            + " finished."
         )
     return f"It takes **{about(seconds)}** on this machine, going by the speed of its earlier runs."
 
@@ -159,6 +163,57 @@ def blog_pair() -> None:
         watch_prompt("pair")
 
 
+# The blog experiments beside the pair above: (title, the presets it trains, what it shows). What each preset
+# showed over 5 seeds is its PRESET_HELP line; the README's results table sets them beside the posts' figures.
+EXPERIMENTS = (
+    ("The collapse, over seeds", ("blog-rnn", "blog-lstm"),
+     "The pair above, the collapse post's BasicRNNCell against its BasicLSTMCell, once per seed: does the RNN "
+     "collapse in most seeds, and does the LSTM learn in every one?"),
+    ("The TensorFlow tutorial's LSTM", ("tutorial-lstm",),
+     "Adam lr 0.001, batch 128, 100,000 training samples (781 steps), the output layer drawn from a standard "
+     "normal; its minibatch loss every 10 steps, and the test accuracy on the first 128 and 256 test digits."),
+    ("Plain gradient descent, in epochs", ("sgd-lstm",),
+     "The LSTM with GradientDescentOptimizer at lr 0.001: the mean cost, training and validation accuracy of "
+     "every epoch (the Overview's epoch curves) show how slowly it learns."),
+)  # fmt: skip
+SEEDS = 5
+
+
+def blog_experiments() -> None:
+    """Each blog experiment one click away, as its post ran it: once, or over five seeds (the runs beyond the
+    cores wait their turn)."""
+    with st.container(border=True):
+        st.subheader("The blog experiments")
+        st.caption(
+            "Each as its post ran it. The README's results table sets what these runs gave over 5 seeds "
+            "beside the figures the posts printed."
+        )
+        for k, (title, names, what) in enumerate(EXPERIMENTS):
+            configs = [preset(n) for n in names]
+            c1, c2, c3 = st.columns([4, 1, 1], vertical_alignment="center")
+            shown_what = "  \n".join(f"`{n}`: {PRESET_HELP[n]}" for n in names)
+            c1.markdown(f"**{title}.** {what}  \n{shown_what}  \n{how_long(configs)}")
+            once = c2.button("Train", key=f"exp-{k}", width="stretch", disabled=readonly)
+            seeds = c3.button(
+                f"{SEEDS} seeds",
+                key=f"exp-seeds-{k}",
+                width="stretch",
+                disabled=readonly,
+                help=f"Seeds 0 to {SEEDS - 1} of each run; those beyond the runs allowed at once wait for a slot. "
+                "The Overview's group switch draws them as a mean over seeds with its band.",
+            )
+            if once or seeds:
+                runs = [c.replace(seed=s, name=f"{c.name} (seed {s})") for s in range(SEEDS) for c in configs]
+                try:
+                    problems = data_problems(configs[0])
+                    if problems:
+                        raise ConfigError.of(problems)
+                    start(runs if seeds else configs, f"experiment-{k}", queue=bool(seeds))
+                except (ConfigError, StoreError) as exc:
+                    st.error(f"Not started: {exc}")
+            watch_prompt(f"experiment-{k}")
+
+
 def data_status() -> None:
     mnist = located("mnist")
     if mnist:
@@ -183,6 +238,7 @@ def data_status() -> None:
 
 blog_pair()
 data_status()
+blog_experiments()
 
 names = ["custom", *PRESETS]
 # ?preset=NAME in the URL picks the preset and opens the settings, so a link can open the form ready for a demo.
@@ -232,12 +288,14 @@ with settings:
     v["nonlinearity"] = choose(c1, "nonlinearity")
     v["hidden_size"] = field(c1, "hidden_size", st.number_input, value=base.hidden_size, step=16)
     v["init"] = choose(c1, "init")
+    v["head_init"] = choose(c1, "head_init")
     v["forget_bias"] = field(c1, "forget_bias", st.number_input, value=float(base.forget_bias), step=0.5)
     v["sigma_w"] = field(c1, "sigma_w", st.number_input, value=float(base.sigma_w), step=0.25)
     v["optimizer"] = choose(c2, "optimizer")
     v["lr"] = field(c2, "lr", st.text_input, value=f"{base.lr:g}")
     v["batch_size"] = field(c2, "batch_size", st.number_input, value=base.batch_size, step=10)
     v["steps"] = field(c2, "steps", st.number_input, value=base.steps, step=100)
+    v["epochs"] = field(c2, "epochs", st.number_input, value=base.epochs, step=1, min_value=0)
     v["clip"] = field(c2, "clip", st.text_input, value=f"{base.clip:g}")
     v["seed"] = field(c2, "seed", st.number_input, value=base.seed, step=1)
     v["view"] = choose(c3, "view")
@@ -251,6 +309,7 @@ with settings:
     v["probe_every"] = field(d1, "probe_every", st.number_input, value=base.probe_every, step=10)
     v["jacobian_examples"] = field(d1, "jacobian_examples", st.number_input, value=base.jacobian_examples, step=1)
     v["eval_every"] = field(d2, "eval_every", st.number_input, value=base.eval_every, step=100)
+    v["test_during_training"] = field(d2, "test_during_training", st.checkbox, value=base.test_during_training)
     v["saturation"] = field(d3, "saturation", st.number_input, value=base.saturation, step=0.01, format="%.3f")
     b1, b2, b3 = st.columns([1, 2, 3], vertical_alignment="center")
     train_one = b1.button("Train", width="stretch", disabled=readonly)
@@ -275,7 +334,8 @@ def parse(values: dict) -> tuple[RunConfig, list[ConfigError]]:
         except ValueError:
             problems.append(ConfigError(name, f"must be a number, got {values[name]!r}"))
             out[name] = getattr(base, name)  # a number in its place, so the other fields are still checked
-    for name in ("hidden_size", "batch_size", "steps", "seed", "chunk", "threads", "probe_every", "eval_every"):
+    for name in ("hidden_size", "batch_size", "steps", "epochs", "seed", "chunk", "threads", "probe_every",
+                 "eval_every"):  # fmt: skip
         out[name] = int(values[name])
     cfg = RunConfig.from_dict(out)
     problems += cfg.problems()
