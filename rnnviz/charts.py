@@ -37,7 +37,7 @@ EVALUATIONS = ("validation_", "test_", "epoch/")  # scalars recorded now and the
 METRICS = {
     "loss": ("Training loss", "loss"),
     "accuracy": ("Training accuracy (on each batch)", "accuracy"),
-    "validation_accuracy": ("Validation accuracy (held out of the training images)", "accuracy"),
+    "validation_accuracy": ("Validation accuracy", "accuracy"),
     "validation_loss": ("Validation loss", "loss"),
     "test_accuracy": ("Test accuracy", "accuracy"),
     "test_loss": ("Test loss", "loss"),

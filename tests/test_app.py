@@ -328,9 +328,10 @@ def test_remedies_page_shows_the_set_side_by_side(remedies_store, monkeypatch):
 def test_compare_offers_metrics_in_words(full_store):
     at = open_page("compare")
     picker = at.multiselect(key="cmp-metrics")
-    assert "Test accuracy" in picker.options and "Gradient norm of W_hh (recurrent weights)" in picker.options
+    assert "Validation accuracy" in picker.options and "Test accuracy" in picker.options
+    assert "Gradient norm of W_hh (recurrent weights)" in picker.options
     assert not [o for o in picker.options if re.fullmatch(r"[a-z0-9_/.]+", o)], picker.options  # no raw name
-    assert picker.value == ["test_accuracy", "saturated", "grad_h_ratio"]  # the values stay the recorded names
+    assert picker.value == ["validation_accuracy", "saturated", "grad_h_ratio"]  # the values: the recorded names
 
 
 def test_remedies_page_speaks_plain_words_not_settings_or_commands(remedies_store, monkeypatch):
@@ -463,6 +464,12 @@ def test_the_dashboard_starts_runs_left_waiting_by_a_killed_trainer(empty_store,
     assert not at.exception and spawned == ids[:4]  # up to the cap of 4; the fifth waits for a slot
 
 
+def last_validation(path, run_ids) -> np.ndarray:
+    """Each run's last validation accuracy, the end of its curve during training."""
+    with Store(path) as store:
+        return np.array([store.scalars(int(r), ["validation_accuracy"])["value"].iloc[-1] for r in run_ids])
+
+
 def test_the_sweeps_page_maps_the_mean_over_seeds_and_draws_each_group_with_its_band(sweep_store, monkeypatch):
     monkeypatch.setenv("RNNVIZ_STORE", str(sweep_store))
     at = open_page("sweeps")
@@ -479,12 +486,14 @@ def test_the_sweeps_page_maps_the_mean_over_seeds_and_draws_each_group_with_its_
     assert shown.keys() == expected.keys()
     for point, seeds in expected.items():
         assert shown[point] == pytest.approx(seeds.mean())
-    bands = figures(at)[0]  # test accuracy of each group: band edges (2 traces), then the mean
+    bands = figures(at)[0]  # validation accuracy of each group: band edges (2 traces), then the mean
+    assert bands["layout"]["title"]["text"].startswith("Validation accuracy")
+    val = last_validation(sweep_store, runs["run_id"]).reshape(4, 2)
     means = [t for t in bands["data"] if t.get("showlegend") is not False]
     assert len(means) == 4 and all("2 seeds, min to max" in t["name"] for t in means)
-    assert values(means[0]["y"])[-1] == pytest.approx(acc[0].mean(), rel=1e-6)
-    assert values(bands["data"][0]["y"])[-1] == pytest.approx(acc[0].min(), rel=1e-6)
-    assert values(bands["data"][1]["y"])[-1] == pytest.approx(acc[0].max(), rel=1e-6)
+    assert values(means[0]["y"])[-1] == pytest.approx(val[0].mean(), rel=1e-6)
+    assert values(bands["data"][0]["y"])[-1] == pytest.approx(val[0].min(), rel=1e-6)
+    assert values(bands["data"][1]["y"])[-1] == pytest.approx(val[0].max(), rel=1e-6)
     table = at.dataframe[0].value
     assert table["seeds agree"].str.contains(r" in \d of 2 seeds").all()
     next(b for b in at.button if b.label.startswith("Pick every run")).click().run()
@@ -502,10 +511,10 @@ def test_compare_and_overview_group_runs_over_seeds_into_a_mean_with_a_band(swee
     assert len([t for t in figures(at)[0]["data"]]) >= 4  # one line a run (on each of Overview's panels)
     at.toggle(key=switch).set_value(True).run()
     assert not at.exception, at.exception
-    accuracy = next(f for f in figures(at) if f["layout"]["title"]["text"].startswith("Test accuracy"))
+    accuracy = next(f for f in figures(at) if f["layout"]["title"]["text"].startswith("Validation accuracy"))
     means = [t for t in accuracy["data"] if t.get("showlegend") is not False]
     assert len(means) == 2 and len(accuracy["data"]) == 6  # a mean and two band edges per group
-    first = runs["test_accuracy"].to_numpy()[:2]
+    first = last_validation(sweep_store, runs["run_id"].tolist()[:2])
     assert values(means[0]["y"])[-1] == pytest.approx(first.mean(), rel=1e-6)
     readings = [m.value for m in at.markdown if "of 2 seeds" in m.value]
     assert len(readings) == 2

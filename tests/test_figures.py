@@ -200,7 +200,7 @@ def test_the_overview_fits_a_1440x900_screen_with_each_panel_titled_above_it(pai
     fig = charts.overview(pair, figures.Style.for_talks(large))
     assert fig.layout.height <= 600  # under the page's title and the runs' status lines
     titles = [a.text for a in fig.layout.annotations if a.yanchor == "bottom"]
-    assert titles == ["training loss", "test accuracy", "saturated |h|"]
+    assert titles == ["training loss", "validation accuracy", "saturated |h|"]
     assert not any(fig.layout[f"yaxis{k}"].title.text for k in ("", "2", "3"))  # turned on its side: too long
 
 
@@ -259,7 +259,7 @@ def test_tables_show_a_dash_for_a_missing_value(tmp_path, monkeypatch):
     clipped = page.dataframe[0].value.set_index("run")["clipped steps"]
     assert np.isnan(clipped.iloc[0]) and 0 <= clipped.iloc[1] <= 1  # the baseline does not clip: a dash
     titles = [fig["layout"]["title"]["text"] for fig in shown(page)[:2]]
-    assert titles == ["Test accuracy", "Saturated units (fraction of |h| > 0.99)"]
+    assert titles == ["Validation accuracy", "Saturated units (fraction of |h| > 0.99)"]
 
 
 @pytest.mark.parametrize("run_id", [1, 2])  # the RNN and the LSTM: both add b_ih and b_hh in one sum

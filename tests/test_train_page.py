@@ -63,7 +63,7 @@ def test_the_blog_pair_is_one_click_above_the_fold_and_leads_to_watching(tmp_pat
             button.click()
             page.get_by_role("button", name="Watch them learn").click()
             page.wait_for_url("**/overview**", timeout=30000)
-            page.get_by_text("Training loss and test accuracy").wait_for(timeout=30000)
+            page.get_by_text("Training loss and accuracy on the validation split").wait_for(timeout=30000)
             with Store(store_path) as store:
                 assert sorted(store.runs()["name"]) == ["blog-lstm", "blog-rnn"]
     finally:

@@ -25,6 +25,7 @@ def test_smoke_run_records_every_diagnostic(trained_store):
             "grad_norm/global",
             "grad_norm/rnn.weight_hh_l0",
             "grad_norm/head.weight",
+            "validation_accuracy",
             "test_accuracy",
             "sigma_max_whh",
         } <= names
@@ -32,7 +33,8 @@ def test_smoke_run_records_every_diagnostic(trained_store):
         assert steps.tolist() == [1, 10, 20, 30] and flow.shape == (4, 28) and np.all(flow > 0)
         arrays = set(store.array_names(2))
         assert {"hist/c", "hist/gate_f", "unit_sat/i", "gate_mean_t/o", "sat_t", "mean_abs_h_t"} <= arrays
-        assert store.scalars(2, ["test_accuracy"])["step"].tolist() == [20, 30]
+        assert store.scalars(2, ["validation_accuracy"])["step"].tolist() == [20, 30]
+        assert store.scalars(2, ["test_accuracy"])["step"].tolist() == [30]  # the test split at the end only
         assert 0.0 <= runs.loc[2, "test_accuracy"] <= 1.0
 
 

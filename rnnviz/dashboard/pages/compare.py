@@ -7,7 +7,7 @@ import dataclasses
 import pandas as pd
 import streamlit as st
 
-from rnnviz import charts
+from rnnviz import charts, findings
 from rnnviz.api import Run
 from rnnviz.config import TEST_HEADS
 from rnnviz.dashboard import live, reads, shown
@@ -66,7 +66,7 @@ def render(runs: list[shown.ShownRun]) -> None:
         "and no network",
     )
     names = sorted(set().union(*(r.scalar_names() for r in runs)))
-    defaults = [n for n in ("validation_accuracy", "test_accuracy", "saturated", "grad_h_ratio") if n in names][:3]
+    defaults = [n for n in (findings.evaluated(runs[0]), "saturated", "grad_h_ratio") if n in names]
     chosen = st.multiselect(
         "Metrics",
         names,
