@@ -2,7 +2,8 @@
 
 Trains the preset once per seed, one run at a time, each in its own `python -m rnnviz train` process with
 `--threads 1` (the figures a laptop user sees), then reads every run back through the Python API and prints
-one row per seed: final test accuracy, the best test accuracy and its step, the saturated fraction
+one row per seed: final test accuracy, the best accuracy during training (validation; test for runs
+recorded before the validation split) and its step, the saturated fraction
 (|h| > 0.99 at the last probe), the gradient ratio ||dL/dh_1|| / ||dL/dh_T|| at the last probe, the
 training seconds, and the plain-language reading's verdict (collapsed? gradient vanished?), followed by
 a summary line (k of n) and, with --findings, the full reading of each run.
@@ -30,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import rnnviz  # noqa: E402
+from rnnviz import findings  # noqa: E402
 from rnnviz.findings import VANISHED, gradient_ratio  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "mnist-10k"
@@ -62,7 +64,7 @@ def train_one(preset: str, seed: int, changes: list[str], data_dir: str, store: 
 def measure(preset: str, seed: int, changes: list[str], data_dir: str, store: str) -> dict:
     result = train_one(preset, seed, changes, data_dir, store)
     run = rnnviz.open_run(store, result["run_id"])
-    steps, acc = run.scalar("test_accuracy")
+    steps, acc = run.scalar(findings.evaluated(run))  # the curve during training
     best = int(acc.argmax()) if len(acc) else None
     ratio = gradient_ratio(run.gradient_flow()[1])
     reading = run.findings()
@@ -78,7 +80,7 @@ def measure(preset: str, seed: int, changes: list[str], data_dir: str, store: st
         "saturated_fraction": result["saturated_fraction"],
         "gradient_ratio": ratio,
         "collapsed": result["test_accuracy"] is not None and result["test_accuracy"] < COLLAPSED,
-        "fell": "test accuracy fell from" in reading,
+        "fell": "accuracy fell from" in reading,
         "vanished": ratio is not None and ratio < VANISHED,
         "seconds": result["seconds"],
         "findings": reading,

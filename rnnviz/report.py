@@ -25,13 +25,17 @@ def report_figures(runs: Sequence[RunData]) -> list[tuple[str, go.Figure]]:
     """The figures a report holds: what the Overview, Gradient flow (with its Why section), Saturation and Gates
     pages show."""
     figs = [
-        ("Loss, test accuracy and saturation", charts.overview(runs)),
+        (f"Loss, {charts.evaluated_title(runs).split(' (')[0]} and saturation", charts.overview(runs)),
         ("Gradient reaching each time step", charts.gradient_flow(runs)),
         ("||dL/dh_t|| at the latest probe", charts.gradient_curve(runs)),
         ("Hidden activations at the latest probe", charts.saturation_histogram(runs)),
         ("Saturated share over training", charts.saturation_over_training(runs)),
         ("Saturated share per time step", charts.saturation_per_time_step(runs)),
     ]
+    if any(r.cfg.epochs for r in runs):
+        figs.append(
+            ("Per epoch: cost, training and validation accuracy", charts.epochs([r for r in runs if r.cfg.epochs]))
+        )
     for r in runs:
         figs.append((f"{r.label}: why the gradient vanishes", charts.why_chain(r)))
         figs.append((f"{r.label}: tanh slope over training", charts.tanh_slope(r)))

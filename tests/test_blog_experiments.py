@@ -21,7 +21,7 @@ from rnnviz.published import published
 from rnnviz.store import Store
 
 from .browser import data_root
-from .conftest import MNIST_DIR, quick_config
+from .conftest import MNIST_DIR, ROOT, quick_config
 from .test_app import figures, open_page
 from .test_cli import rnnviz
 from .test_store import STORE_V1
@@ -258,3 +258,9 @@ def test_the_inspector_shows_how_the_runs_batches_become_sequences(experiments_s
     assert not at.exception, at.exception
     cfg = preset("blog-rnn").replace(batch_size=1000)
     assert at.code[0].value == data.illustration(cfg.batch_size, cfg.chunk, cfg.seed)
+
+
+def test_the_docs_show_the_illustration_the_code_makes():
+    text = (ROOT / "docs" / "data-and-store.md").read_text()
+    block = text.split("## How a batch of images becomes a sequence")[1].split("```")[1].strip()
+    assert block == data.illustration()

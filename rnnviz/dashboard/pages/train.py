@@ -193,7 +193,7 @@ def blog_experiments() -> None:
             c1, c2, c3 = st.columns([4, 1, 1], vertical_alignment="center")
             shown_what = "  \n".join(f"`{n}`: {PRESET_HELP[n]}" for n in names)
             c1.markdown(f"**{title}.** {what}  \n{shown_what}  \n{how_long(configs)}")
-            once = c2.button("Train", key=f"exp-{k}", width="stretch", disabled=readonly)
+            once = c2.button("Train once", key=f"exp-{k}", width="stretch", disabled=readonly)
             seeds = c3.button(
                 f"{SEEDS} seeds",
                 key=f"exp-seeds-{k}",
