@@ -7,7 +7,10 @@ rnnviz's mean and range (min-max) over the seeds. With --from-store it trains no
 finished set of each preset in the store again.
 
     python bench/blog_experiments.py [--seeds 5] [--data-dir DIR] [--store FILE] [--only blog-rnn,...]
-        [--from-store] [--json FILE]
+        [--from-store] [--json FILE] [--figure FILE.png]
+
+--figure draws the collapse pair's batch accuracy over the seeds (mean and interquartile band) with the
+post's printed points on it (`rnnviz.charts.beside_published`) and saves it as a PNG through Chromium.
 
 The published figures are in rnnviz/published.py. What the table reports, per experiment:
 - blog-rnn / blog-lstm (the collapse post): final test accuracy, how many seeds collapsed below 20%, the
@@ -24,6 +27,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -165,6 +169,25 @@ def set_runs(store: Store, sweep_id: int) -> list[Run]:
     return [Run(store, i) for i in ids]
 
 
+def save_figure(runs: list[Run], path: Path) -> None:
+    """The pair's batch accuracy over seeds beside the post's points, as a PNG drawn by Chromium."""
+    from rnnviz import charts
+    from tests.browser import chromium
+
+    fig = charts.beside_published(runs, "accuracy", key="blog-published")
+    fig.update_layout(
+        width=1100, height=520, title="Batch accuracy of the collapse pair over seeds, and the post's log"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        page_file = Path(tmp) / "figure.html"
+        fig.write_html(page_file, include_plotlyjs=True, full_html=True, config={"displayModeBar": False})
+        with chromium() as browser:
+            page = browser.new_page(viewport={"width": 1120, "height": 540})
+            page.goto(page_file.as_uri())
+            page.wait_for_selector(".main-svg")
+            page.locator(".plotly-graph-div").screenshot(path=str(path))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, default=5)
@@ -173,6 +196,7 @@ def main() -> None:
     p.add_argument("--only", default=",".join(EXPERIMENTS), help="presets, comma-separated")
     p.add_argument("--from-store", action="store_true", help="train nothing: read the newest sets again")
     p.add_argument("--json", default="", help="also write the table's rows and timings to this file")
+    p.add_argument("--figure", default="", help="also save the pair beside the post's points as this PNG")
     args = p.parse_args()
     names = [n.strip() for n in args.only.split(",") if n.strip()]
     timings: dict[str, Any] = {}
@@ -197,6 +221,8 @@ def main() -> None:
         if args.json:
             rows = {name: rows_for(name, runs) for name, runs in results.items()}
             Path(args.json).write_text(json.dumps({"rows": rows, "timings": timings}, indent=1))
+        if args.figure:
+            save_figure([r for name in ("blog-rnn", "blog-lstm") for r in results.get(name, [])], Path(args.figure))
 
 
 if __name__ == "__main__":

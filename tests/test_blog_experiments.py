@@ -13,6 +13,7 @@ import torch
 
 from rnnviz import charts, data, findings, runner, trainer
 from rnnviz.api import open_run
+from rnnviz.cluster import in_flight
 from rnnviz.config import PRESET_HELP, PRESETS, ConfigError, RunConfig, preset
 from rnnviz.dashboard.state import SAMPLES
 from rnnviz.figures import Style
@@ -264,3 +265,11 @@ def test_the_docs_show_the_illustration_the_code_makes():
     text = (ROOT / "docs" / "data-and-store.md").read_text()
     block = text.split("## How a batch of images becomes a sequence")[1].split("```")[1].strip()
     assert block == data.illustration()
+
+
+@pytest.mark.parametrize(
+    "resources, cpus, gpus, slots",
+    [({"CPU": 2.0}, 1, 0, 2), ({"CPU": 16.0, "GPU": 1.0}, 1, 0.5, 2), ({"CPU": 2.0}, 4, 0, 1), ({"CPU": 8.0}, 2, 0, 4)],
+)
+def test_a_set_hands_ray_no_more_runs_than_the_cluster_holds(resources, cpus, gpus, slots):
+    assert in_flight(resources, cpus, gpus) == slots
