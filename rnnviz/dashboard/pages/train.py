@@ -186,7 +186,8 @@ def blog_experiments() -> None:
         st.subheader("The blog experiments")
         st.caption(
             "Each as its post ran it. The README's results table sets what these runs gave over 5 seeds "
-            "beside the figures the posts printed."
+            "beside the figures the posts printed; the minutes a run took were measured on one core of a busy "
+            "2-core machine (load 4-11), and the last line of each is this machine's own time."
         )
         for k, (title, names, what) in enumerate(EXPERIMENTS):
             configs = [preset(n) for n in names]
