@@ -95,7 +95,7 @@ def rows_for(name: str, runs: list[Run]) -> list[tuple[str, str, str]]:
             )
         )
         sat = [float(r.row["saturated_fraction"]) for r in runs]
-        rows.append(("saturated h (|h| > 0.99) at the end", "h printed at +-0.9999" if name == "blog-rnn" else "-",
+        rows.append(("saturated h (\\|h\\| > 0.99) at the end", "h printed at +-0.9999" if name == "blog-rnn" else "-",
                      spread(sat)))  # fmt: skip
         for step in BLOG_STEPS:
             rows.append(
