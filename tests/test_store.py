@@ -382,3 +382,69 @@ def test_a_read_only_store_of_schema_1_is_read_as_it_is(tmp_path):
         assert store.version == 1 and store.runs()["sweep_id"].isna().all() and store.sweeps().empty
         assert len(store.scalars(1)) == 378
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 1
+
+
+STORE_V2 = Path(__file__).parent / "data" / "store-v2.sqlite"  # written by rnnviz before name ids (schema 2)
+
+
+def _scalars_as_written(path: Path) -> list[tuple]:
+    """Every scalar row of an old store, read with plain SQL: (run, step, name, value)."""
+    conn = sqlite3.connect(path)
+    try:
+        return sorted(conn.execute("SELECT run_id, step, name, value FROM scalars").fetchall())
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("fixture", [STORE_V1, STORE_V2], ids=["schema-1", "schema-2"])
+def test_an_old_store_is_upgraded_to_name_ids_and_levels_with_every_scalar_equal(fixture, tmp_path):
+    from .test_levels import assert_levels_match
+
+    path = tmp_path / "old.sqlite"
+    shutil.copy(fixture, path)
+    written = _scalars_as_written(path)
+    with Store(path) as store:
+        assert store.version == SCHEMA_VERSION == 3
+        read = sorted((r, *row) for r in store.runs()["run_id"] for row in store.scalars(int(r)).itertuples(False))
+        assert read == written  # every step, every name, every value bit for bit
+        for run_id in {r for r, *_ in written}:
+            record: dict[str, dict[int, float]] = {}
+            for r, step, name, value in written:
+                if r == run_id:
+                    record.setdefault(name, {})[step] = np.nan if value is None else value
+            assert_levels_match(store, run_id, record)
+        by_step = store.conn.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'scalars_by_step'").fetchone()
+        assert by_step == (0,)  # the old index went with its table
+
+
+def test_an_upgrade_killed_halfway_leaves_the_old_store_as_it_was(tmp_path):
+    path = tmp_path / "old.sqlite"
+    shutil.copy(STORE_V2, path)
+    before = _scalars_as_written(path)
+    # the process dies inside the upgrade's transaction, after the scalars were copied and the old table dropped
+    code = (
+        "import os, signal; from rnnviz.store import database as d\n"
+        "def die(*a):\n    os.kill(os.getpid(), signal.SIGKILL)\n"
+        "d.relevel = die\n"
+        f"d.Store({str(path)!r})\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone() == (2,)
+    conn.close()
+    assert _scalars_as_written(path) == before
+    with Store(path) as store:  # and the next open upgrades it
+        assert store.version == 3 and len(store.scalars(1)) == sum(r[0] == 1 for r in before)
+
+
+def test_a_read_only_store_of_schema_2_is_read_as_it_is(tmp_path):
+    path = tmp_path / "old.sqlite"
+    shutil.copy(STORE_V2, path)
+    with Store(path, readonly=True) as store:
+        assert store.version == 2 and "loss" in store.scalar_names(1)
+        loss = store.scalars(1, ["loss"])
+        view = store.scalar_view(1, "loss", points=10)
+        assert view.width == 3 and view.n.sum() == len(loss) == 30 and view.max.max() == loss["value"].max()
+        assert len(store.scalars(1, ["loss"], steps=(5, 9))) == 5
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 2

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import socket
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .. import checkpoints
+from .. import buckets, checkpoints
 from ..config import RunConfig
 from .liveness import proc_start, process_alive
 from .status import ACTIVE, Status
@@ -23,7 +24,10 @@ from .status import ACTIVE, Status
 if TYPE_CHECKING:
     import torch
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+# The bucket sizes of the scalars' levels: a view of W steps a bucket reads the level of the largest size up
+# to W (at most 8 rows a bucket drawn), and the record itself below the first.
+LEVELS = (16, 128, 1024, 8192, 65536, 524288)
 # A run that was queued this long ago and never got a process has lost its launcher.
 QUEUE_GRACE_S = 60.0
 
@@ -63,12 +67,20 @@ CREATE TABLE sweeps (
     pid INTEGER,
     pid_start TEXT
 );
+CREATE TABLE scalar_names (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+-- every step recorded, a name by its id: a third of the bytes of a row that spells the name (bench/README.md)
 CREATE TABLE scalars (
-    run_id INTEGER NOT NULL, step INTEGER NOT NULL, name TEXT NOT NULL, value REAL,
-    PRIMARY KEY (run_id, name, step)
+    run_id INTEGER NOT NULL, name_id INTEGER NOT NULL, step INTEGER NOT NULL, value REAL,
+    PRIMARY KEY (run_id, name_id, step)
 ) WITHOUT ROWID;
--- live pages read only the rows committed since their last read
-CREATE INDEX scalars_by_step ON scalars (run_id, step);
+-- each scalar summarised per bucket of `size` steps (LEVELS), kept current by every append, so that a chart
+-- reads about as many rows as it draws points, whatever the run's length (rnnviz/buckets.py)
+CREATE TABLE scalar_levels (
+    run_id INTEGER NOT NULL, name_id INTEGER NOT NULL, size INTEGER NOT NULL, bucket INTEGER NOT NULL,
+    n INTEGER NOT NULL, min REAL, min_step INTEGER, max REAL, max_step INTEGER, sum REAL NOT NULL,
+    last REAL, last_step INTEGER NOT NULL,
+    PRIMARY KEY (run_id, name_id, size, bucket)
+) WITHOUT ROWID;
 CREATE TABLE arrays (
     run_id INTEGER NOT NULL, step INTEGER NOT NULL, name TEXT NOT NULL,
     shape TEXT NOT NULL, data BLOB NOT NULL,   -- float32 bytes, C order
@@ -80,12 +92,92 @@ CREATE TABLE hist_edges (
 ) WITHOUT ROWID;
 """
 # How a store of each older schema becomes the next one; each list runs in one transaction.
-UPGRADES: dict[int, list[str]] = {
+LEVEL_COLUMNS = "bucket, n, min, min_step, max, max_step, sum, last, last_step"
+
+
+def _levels_in(c: sqlite3.Connection, run_id: int, name_id: int, size: int, b0: int, b1: int) -> buckets.Buckets:
+    """One scalar's buckets b0..b1 of one level, as stored."""
+    rows = c.execute(
+        f"SELECT {LEVEL_COLUMNS} FROM scalar_levels WHERE run_id = ? AND name_id = ? AND size = ? "
+        "AND bucket BETWEEN ? AND ? ORDER BY bucket",
+        (run_id, name_id, size, b0, b1),
+    ).fetchall()
+    if not rows:
+        return buckets.empty(size)
+    bucket, n, lo, lo_step, hi, hi_step, total, last, last_step = zip(*rows)
+    i, f = (lambda c: np.array(c, np.int64)), (lambda c: np.array(c, np.float64))  # NULL reads as NaN
+    return buckets.Buckets(size, i(bucket), i(n), f(lo), i(lo_step), f(hi), i(hi_step), f(total), f(last), i(last_step))
+
+
+def _raw(c: sqlite3.Connection, run_id: int, name_id: int, first: int, last: int) -> buckets.Buckets:
+    rows = c.execute(
+        "SELECT step, value FROM scalars WHERE run_id = ? AND name_id = ? AND step BETWEEN ? AND ? ORDER BY step",
+        (run_id, name_id, first, last),
+    ).fetchall()
+    steps, values = (np.array(r, np.float64) for r in zip(*rows)) if rows else (np.zeros(0), np.zeros(0))
+    return buckets.exact(steps.astype(np.int64), values)
+
+
+def relevel(c: sqlite3.Connection, run_id: int, spans: dict[int, tuple[int, int]]) -> None:
+    """Recompute the levels' buckets that hold steps first..last of each scalar (name id -> (first, last)),
+    each level from the one below it: a few rows a bucket, so an append costs what it adds. Exact also where
+    steps were rewritten or deleted (a final probe, `truncate`), which is why it recomputes, not adds."""
+    for name_id, (first, last) in spans.items():
+        below = None
+        for size in LEVELS:
+            b0, b1 = first // size, last // size
+            if below is None:
+                fine = _raw(c, run_id, name_id, b0 * size, (b1 + 1) * size - 1)
+            else:
+                k = size // below
+                fine = _levels_in(c, run_id, name_id, below, b0 * k, (b1 + 1) * k - 1)
+            level = buckets.merge(fine, size)
+            c.execute(
+                "DELETE FROM scalar_levels WHERE run_id = ? AND name_id = ? AND size = ? AND bucket BETWEEN ? AND ?",
+                (run_id, name_id, size, b0, b1),
+            )
+            c.executemany(
+                f"INSERT INTO scalar_levels (run_id, name_id, size, {LEVEL_COLUMNS}) VALUES ({', '.join('?' * 12)})",
+                zip(
+                    *(itertools.repeat(v, len(level)) for v in (run_id, name_id, size)),
+                    level.bucket.tolist(), level.n.tolist(), _nulls(level.min), level.min_step.tolist(),
+                    _nulls(level.max), level.max_step.tolist(), level.sum.tolist(), _nulls(level.last),
+                    level.last_step.tolist(),
+                ),
+            )  # fmt: skip
+            below = size
+
+
+def _nulls(a: np.ndarray) -> list[float | None]:
+    return [None if v != v else v for v in a.tolist()]
+
+
+def _to_name_ids(c: sqlite3.Connection) -> None:
+    """Schema 2 to 3: scalars keyed by a name id, not the name, and their levels computed once."""
+    c.execute("CREATE TABLE scalar_names (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)")
+    c.execute("INSERT INTO scalar_names (name) SELECT DISTINCT name FROM scalars ORDER BY name")
+    c.execute(SCHEMA[SCHEMA.index("CREATE TABLE scalars") :].split(";")[0].replace("scalars", "scalars_v3", 1))
+    c.execute(
+        "INSERT INTO scalars_v3 SELECT s.run_id, n.id, s.step, s.value FROM scalars s "
+        "JOIN scalar_names n ON n.name = s.name"
+    )
+    c.execute("DROP TABLE scalars")  # and its index by step
+    c.execute("ALTER TABLE scalars_v3 RENAME TO scalars")
+    c.execute(SCHEMA[SCHEMA.index("CREATE TABLE scalar_levels") :].split(";")[0])
+    spans = c.execute("SELECT run_id, name_id, MIN(step), MAX(step) FROM scalars GROUP BY run_id, name_id").fetchall()
+    for run_id, name_id, first, last in spans:
+        relevel(c, run_id, {name_id: (first, last)})
+
+
+# How a store of each older schema becomes the next one: statements, or functions of the connection; the whole
+# way to this schema runs in one transaction (Store._upgrade).
+UPGRADES: dict[int, list[str | Callable[[sqlite3.Connection], None]]] = {
     1: [
         "ALTER TABLE runs ADD COLUMN sweep_id INTEGER",
         "CREATE INDEX runs_by_sweep ON runs (sweep_id)",
         SCHEMA[SCHEMA.index("CREATE TABLE sweeps") :].split(";")[0],
     ],
+    2: [_to_name_ids],
 }
 
 
@@ -123,6 +215,8 @@ class Store:
                 f"{self.path}: is a directory; give a file path for the store, e.g. {self.path / 'runs.sqlite'}"
             )
         self.readonly = self._cannot_write() if readonly is None else readonly
+        self.names: dict[str, int] = {}  # scalar name -> id, as committed (names are never deleted)
+        self._pending: dict[str, int] = {}  # ids given in the open transaction
         try:
             if self.readonly:
                 self.conn = self._connect_readonly()
@@ -207,8 +301,11 @@ class Store:
         with self.transaction() as c:
             version = c.execute("PRAGMA user_version").fetchone()[0]
             while version < SCHEMA_VERSION:
-                for stmt in UPGRADES[version]:
-                    c.execute(stmt)
+                for step in UPGRADES[version]:
+                    if isinstance(step, str):
+                        c.execute(step)
+                    else:
+                        step(c)
                 version += 1
             c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
@@ -238,6 +335,7 @@ class Store:
                     self.conn.execute("ROLLBACK")
                 raise
             self.conn.execute("COMMIT")
+            self.names.update(self._pending)
         except sqlite3.OperationalError as exc:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
@@ -245,6 +343,8 @@ class Store:
                 f"{self.path}: cannot write to the run store ({exc}); free disk space or make it "
                 "writable, or use another --store. Everything committed before is kept."
             ) from None
+        finally:
+            self._pending = {}
 
     # ---- writing (the trainer) ----
     def create_run(self, cfg: RunConfig, status: Status = Status.QUEUED, sweep_id: int | None = None) -> int:
@@ -309,12 +409,17 @@ class Store:
         arrays: list[tuple[int, str, np.ndarray]],
         summary: dict[str, float | None],
     ) -> bool:
-        """Commit a batch of records in one transaction; returns whether a stop was requested."""
+        """Commit a batch of records in one transaction, the levels of its scalars with them; returns whether a
+        stop was requested."""
         with self.transaction() as c:
-            c.executemany(
-                "INSERT OR REPLACE INTO scalars VALUES (?, ?, ?, ?)",
-                [(run_id, s, n, v) for s, n, v in scalars],
-            )
+            ids = self._name_ids(c, {n for _, n, _ in scalars})
+            rows = [(run_id, ids[n], s, v) for s, n, v in scalars]
+            c.executemany("INSERT OR REPLACE INTO scalars VALUES (?, ?, ?, ?)", rows)
+            spans: dict[int, tuple[int, int]] = {}
+            for _, name_id, step_, _ in rows:
+                lo, hi = spans.get(name_id, (step_, step_))
+                spans[name_id] = (min(lo, step_), max(hi, step_))
+            relevel(c, run_id, spans)
             c.executemany(
                 "INSERT OR REPLACE INTO arrays VALUES (?, ?, ?, ?, ?)",
                 [(run_id, s, n, *encode(a)) for s, n, a in arrays],
@@ -327,6 +432,16 @@ class Store:
                  summary.get("total_steps"), run_id),
             )  # fmt: skip
             return bool(c.execute("SELECT stop_requested FROM runs WHERE id = ?", (run_id,)).fetchone()[0])
+
+    def _name_ids(self, c: sqlite3.Connection, names: set[str]) -> dict[str, int]:
+        """Each name's id, new names given one; inside the caller's transaction."""
+        new = sorted(names - self.names.keys())
+        if new:
+            c.executemany("INSERT OR IGNORE INTO scalar_names (name) VALUES (?)", [(n,) for n in new])
+            marks = ",".join("?" * len(new))
+            # kept only once the transaction commits: a rolled-back id may be given to another name
+            self._pending = dict(c.execute(f"SELECT name, id FROM scalar_names WHERE name IN ({marks})", new))
+        return {**self.names, **self._pending}
 
     def checkpoint_path(self, run_id: int) -> Path:
         return checkpoints.path_for(self.path, run_id)
@@ -341,9 +456,15 @@ class Store:
 
     def truncate(self, run_id: int, step: int) -> None:
         """Forget a run's records after a step and make it runnable again (resuming from a checkpoint)."""
+        run_id, step = int(run_id), int(step)
         with self.transaction() as c:
             for table in ("scalars", "arrays"):
-                c.execute(f"DELETE FROM {table} WHERE run_id = ? AND step > ?", (int(run_id), int(step)))
+                c.execute(f"DELETE FROM {table} WHERE run_id = ? AND step > ?", (run_id, step))
+            # a level's buckets past the step go; the one that holds it is recomputed from what is left
+            c.execute("DELETE FROM scalar_levels WHERE run_id = ? AND bucket * size > ?", (run_id, step))
+            top = "SELECT DISTINCT name_id FROM scalar_levels WHERE run_id = ? AND size = ?"
+            name_ids = [r for (r,) in c.execute(top, (run_id, LEVELS[-1]))]
+            relevel(c, run_id, {name_id: (step, step) for name_id in name_ids})
             c.execute(
                 "UPDATE runs SET status = ?, step = ?, ended = NULL, error = NULL, stop_requested = 0 WHERE id = ?",
                 (Status.QUEUED, int(step), int(run_id)),
@@ -388,7 +509,8 @@ class Store:
     def delete_run(self, run_id: int) -> None:
         self._require(run_id)
         with self.transaction() as c:
-            for table, key in (("scalars", "run_id"), ("arrays", "run_id"), ("hist_edges", "run_id"), ("runs", "id")):
+            for table, key in (("scalars", "run_id"), ("scalar_levels", "run_id"), ("arrays", "run_id"),
+                               ("hist_edges", "run_id"), ("runs", "id")):  # fmt: skip
                 c.execute(f"DELETE FROM {table} WHERE {key} = ?", (run_id,))
         self.checkpoint_path(run_id).unlink(missing_ok=True)
 
@@ -515,18 +637,82 @@ class Store:
     def config(self, run_id: int) -> RunConfig:
         return RunConfig.from_dict(json.loads(self._require(run_id)["config"]))
 
-    def scalars(self, run_id: int, names: list[str] | None = None, since: int = -1) -> pd.DataFrame:
-        """Tidy scalars (step, name, value) of a run, optionally only some names or after a step."""
+    def scalars(
+        self, run_id: int, names: list[str] | None = None, since: int = -1, steps: tuple[int, int] | None = None
+    ) -> pd.DataFrame:
+        """Tidy scalars (step, name, value) of a run, every step recorded: optionally only some names, after a
+        step, or in a range of steps (first, last), both included."""
         self._require(run_id)
-        q = "SELECT step, name, value FROM scalars WHERE run_id = ? AND step > ?"
-        params: list = [int(run_id), int(since)]
-        if names:
-            q += f" AND name IN ({','.join('?' * len(names))})"
-            params += list(names)
-        return pd.read_sql_query(q + " ORDER BY step, name", self.conn, params=params)
+        first, last = steps if steps is not None else (since + 1, None)
+        first = max(int(first), int(since) + 1)
+        last = np.iinfo(np.int64).max if last is None else int(last)
+        if self.version < 3:  # an older store read as it is
+            q = "SELECT step, name, value FROM scalars WHERE run_id = ? AND step BETWEEN ? AND ?"
+            params: list = [int(run_id), first, last]
+            if names:
+                q += f" AND name IN ({','.join('?' * len(names))})"
+                params += list(names)
+            return pd.read_sql_query(q + " ORDER BY step, name", self.conn, params=params)
+        ids = self._ids_of(run_id, names)
+        if not ids:
+            return pd.DataFrame({"step": np.zeros(0, np.int64), "name": np.zeros(0, object), "value": np.zeros(0)})
+        # the name ids listed, so that SQLite seeks each name's range of steps in the primary key
+        df = pd.read_sql_query(
+            f"SELECT s.step, n.name, s.value FROM scalars s JOIN scalar_names n ON n.id = s.name_id "
+            f"WHERE s.run_id = ? AND s.name_id IN ({','.join('?' * len(ids))}) AND s.step BETWEEN ? AND ?",
+            self.conn,
+            params=[int(run_id), *ids.values(), first, last],
+        )
+        return df.sort_values(["step", "name"], kind="stable", ignore_index=True)
+
+    def _ids_of(self, run_id: int, names: list[str] | None) -> dict[str, int]:
+        """The ids of those of `names` (all by default) that the run recorded."""
+        rows = self.conn.execute("SELECT name, id FROM scalar_names").fetchall()
+        known = dict(rows) if names is None else {n: i for n, i in rows if n in set(names)}
+        return {
+            n: i
+            for n, i in sorted(known.items())
+            if self.conn.execute(
+                "SELECT 1 FROM scalars WHERE run_id = ? AND name_id = ? LIMIT 1", (int(run_id), i)
+            ).fetchone()
+        }
 
     def scalar_names(self, run_id: int) -> list[str]:
-        return [r[0] for r in self.conn.execute("SELECT DISTINCT name FROM scalars WHERE run_id = ?", (int(run_id),))]
+        if self.version < 3:
+            rows = self.conn.execute("SELECT DISTINCT name FROM scalars WHERE run_id = ?", (int(run_id),))
+            return [r[0] for r in rows]
+        return list(self._ids_of(run_id, None))
+
+    def scalar_view(
+        self, run_id: int, name: str, steps: tuple[int, int] | None = None, points: int = 400
+    ) -> buckets.Buckets:
+        """One scalar summarised in about `points` buckets over a range of steps (first, last; default: all it
+        recorded): every step, exact, where the range has at most `points` steps. It reads about as many rows as
+        it returns from the levels kept by `append`, whatever the run's length; an older store's scalars
+        are summarised from every step in the range."""
+        ids = self._ids_of(run_id, [name]) if self.version >= 3 else {name: -1}
+        if not ids:
+            return buckets.empty()
+        if self.version < 3:
+            rows = self.scalars(run_id, [name], steps=steps)
+            first, last = (int(rows["step"].iloc[0]), int(rows["step"].iloc[-1])) if len(rows) else (0, 0)
+            width = buckets.width_for(*(steps or (first, last)), points)
+            return buckets.reduce(rows["step"].to_numpy(), rows["value"].to_numpy(dtype=float), width)
+        name_id = ids[name]
+        if steps is None:
+            first, last = self.conn.execute(
+                "SELECT MIN(step), MAX(step) FROM scalars WHERE run_id = ? AND name_id = ?", (int(run_id), name_id)
+            ).fetchone()
+        else:
+            first, last = int(steps[0]), int(steps[1])
+        width = buckets.width_for(first, last, points)
+        size = max((s for s in LEVELS if s <= width), default=1)
+        width = size * -(-width // size)
+        # whole buckets at both ends, so that a bucket is the same in every view that shows it
+        first, last = first // width * width, (last // width + 1) * width - 1
+        if size == 1:
+            return buckets.merge(_raw(self.conn, int(run_id), name_id, first, last), width)
+        return buckets.merge(_levels_in(self.conn, int(run_id), name_id, size, first // size, last // size), width)
 
     def series(self, run_id: int, name: str) -> tuple[np.ndarray, np.ndarray]:
         """A recorded array over training: steps (P,) and values stacked (P, ...)."""
