@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from . import charts, findings, sets
+from . import buckets, charts, findings, sets
 from .config import RunConfig, named_for_changes, preset
-from .figures import Style
+from .figures import MAX_POINTS, Style
 from .store import Store, export_run
 
 
@@ -60,14 +60,35 @@ class Run:
     def scalar_names(self) -> list[str]:
         return sorted(self.store.scalar_names(self.id))
 
-    def scalar(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        rows = self.store.scalars(self.id, [name])
-        return rows["step"].to_numpy(), rows["value"].to_numpy(dtype=float)
+    def scalar_view(
+        self, name: str, steps: tuple[int, int] | None = None, points: int = MAX_POINTS // 2
+    ) -> buckets.Buckets:
+        """One scalar over a range of steps (first, last; default: every step) in at most `points` buckets of
+        steps, each with its count, min, max, mean and last value: exact, one bucket a step, where the range
+        has at most `points` steps. Costs about `points` rows, whatever the run's length."""
+        return self.store.scalar_view(self.id, name, steps, points)
 
-    def scalars(self, *names: str) -> pd.DataFrame:
-        """Recorded scalars, one column per name (all of them by default), indexed by training step."""
-        tidy = self.store.scalars(self.id, list(names) or None)
-        return tidy.pivot(index="step", columns="name", values="value").rename_axis(columns=None)
+    def scalar(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """One scalar as charts draw it: every step of a run of up to 400 steps; else each of 200 buckets' min
+        and max, at the steps they were reached. Every step: `scalars(name)`."""
+        return self.scalar_view(name).line()
+
+    def scalars(self, *names: str, steps: tuple[int, int] | None = None, points: int | None = None) -> pd.DataFrame:
+        """Recorded scalars (all of them by default), indexed by training step: every step, one column per name,
+        in the range `steps` (first, last) if given. With `points`, each name in at most that many buckets of
+        steps instead, indexed by each bucket's first step, with columns (name, statistic) for the statistics
+        count, min, max, mean and last: `run.scalars("loss", steps=(0, 10_000), points=400)["loss"]["max"]`."""
+        if points is None:
+            tidy = self.store.scalars(self.id, list(names) or None, steps=steps)
+            return tidy.pivot(index="step", columns="name", values="value").rename_axis(columns=None)
+        frames = {}
+        for name in names or self.scalar_names():
+            v = self.scalar_view(name, steps, points)
+            stats = {"count": v.n, "min": v.min, "max": v.max, "mean": v.mean, "last": v.last}
+            frames[name] = pd.DataFrame(stats, index=pd.Index(v.start, name="step"))
+        if not frames:
+            return pd.DataFrame()
+        return pd.concat(frames, axis=1).rename_axis(columns=["name", "statistic"])
 
     def series(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """A per-probe array over training: steps (P,) and values (P, ...); see `array_names()`."""

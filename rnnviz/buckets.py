@@ -98,6 +98,18 @@ def merge(b: Buckets, width: int) -> Buckets:
     )
 
 
+def concat(parts: list[Buckets]) -> Buckets:
+    """Buckets of consecutive ranges of steps, in order, as one Buckets at the finest of their widths (each
+    width divides the next coarser one), ready to `merge`."""
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return empty()
+    width = min(p.width for p in parts)
+    rest = [f.name for f in fields(Buckets)[2:]]
+    scaled = [Buckets(width, p.bucket * (p.width // width), *(getattr(p, f) for f in rest)) for p in parts]
+    return Buckets(width, *(np.concatenate([getattr(p, f.name) for p in scaled]) for f in fields(Buckets)[1:]))
+
+
 def reduce(steps: np.ndarray, values: np.ndarray, width: int) -> Buckets:
     """A record (steps ascending and unique) summarised in buckets of `width` steps."""
     return merge(exact(steps, values), width) if width > 1 else exact(steps, values)
@@ -107,12 +119,6 @@ def empty(width: int = 1) -> Buckets:
     """No record yet."""
     ints, floats = np.zeros(0, np.int64), np.zeros(0)
     return Buckets(width, ints, ints, floats, ints, floats, ints, floats, floats, ints)
-
-
-def cut(b: Buckets, until: int) -> Buckets:
-    """The buckets that begin at or before step `until` (each kept whole)."""
-    k = int(np.searchsorted(b.start, until, side="right"))
-    return Buckets(b.width, *(getattr(b, f.name)[:k] for f in fields(b)[1:]))
 
 
 def width_for(first: int, last: int, points: int) -> int:

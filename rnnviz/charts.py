@@ -13,7 +13,7 @@ from typing import Any, Protocol
 import numpy as np
 import plotly.graph_objects as go
 
-from . import figures, findings, sets
+from . import buckets, figures, findings, sets
 from .config import GATES, TANH_GATES, RunConfig
 from .figures import Style
 from .published import published
@@ -94,6 +94,9 @@ class RunData(Protocol):
     def row(self) -> Mapping[str, Any]: ...
 
     def scalar_names(self) -> list[str]: ...
+    def scalar_view(
+        self, name: str, steps: tuple[int, int] | None = None, points: int = figures.MAX_POINTS // 2
+    ) -> buckets.Buckets: ...
     def scalar(self, name: str) -> tuple[np.ndarray, np.ndarray]: ...
     def series(self, name: str) -> tuple[np.ndarray, np.ndarray]: ...
     def histograms(self, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
@@ -280,21 +283,18 @@ def param_norms(run: RunData, style: Style = DEFAULT, key: str | None = None) ->
 
 def clipped_share(run: RunData) -> float | None:
     """Fraction of steps on which clipping fired, or None when the run does not clip."""
-    clipped = run.scalar("clipped")[1]
-    return float(np.nanmean(clipped)) if run.cfg.clip > 0 and len(clipped) else None
+    clipped = run.scalar_view("clipped", points=1)
+    return float(clipped.sum.sum() / clipped.n.sum()) if run.cfg.clip > 0 and clipped.n.sum() else None
 
 
 def global_norm(run: RunData, style: Style = DEFAULT, key: str | None = None) -> go.Figure:
     steps, norm = run.scalar("grad_norm/global")
-    clipped = run.scalar("clipped")[1]
-    if len(clipped) == 0:  # a watched loop records no clipping
-        clipped = np.zeros_like(norm)
-    n = min(len(norm), len(clipped))
+    at, clipped = run.scalar("clipped")  # a watched loop records no clipping
     return figures.norm_with_clipping(
         run.label,
-        along(run, steps[:n], style),
-        norm[:n],
-        clipped[:n],
+        along(run, steps, style),
+        norm,
+        along(run, at[clipped > 0], style),
         run.cfg.clip,
         key or f"gf-global-{run.id}",
         style,
@@ -565,11 +565,13 @@ def group_bands(runs: Sequence[RunData], name: str, style: Style = DEFAULT) -> l
         by_group.setdefault(sets.group_key(r.cfg), []).append(r)
     bands = []
     for k, members in enumerate(by_group.values()):
-        curves = [r.scalar(name) for r in members]
-        steps = np.unique(np.concatenate([s for s, _ in curves])) if curves else np.zeros(0)
+        # every seed in the same buckets, so that they line up step for step
+        last = max(int(r.row["step"]) for r in members)
+        views = [r.scalar_view(name, steps=(0, last)) for r in members]
+        steps = np.unique(np.concatenate([v.start for v in views])) if views else np.zeros(0)
         table = np.full((len(members), len(steps)), np.nan)
-        for j, (s, v) in enumerate(curves):
-            table[j, np.searchsorted(steps, s)] = v
+        for j, v in enumerate(views):  # not k: that is the group's, which picks its colour
+            table[j, np.searchsorted(steps, v.start)] = v.mean
         mean, lo, hi = sets.band(table) if len(steps) else (steps, steps, steps)
         n = len(members)
         label = sets.group_label(str(members[0].row["name"]))

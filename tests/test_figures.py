@@ -305,7 +305,9 @@ def test_runs_recorded_before_the_why_probes_show_empty_why_charts_with_a_note(t
     with Store(old) as store:
         store.conn.execute(f"DELETE FROM arrays WHERE name IN ({','.join('?' * len(why_arrays))})", why_arrays)
         scalars = ("tanh_slope_mean", "jacobian_norm_t1", "forget_path_t1")
-        store.conn.execute("DELETE FROM scalars WHERE name IN (?, ?, ?)", scalars)
+        for table in ("scalars", "scalar_levels"):
+            ids = "SELECT id FROM scalar_names WHERE name IN (?, ?, ?)"
+            store.conn.execute(f"DELETE FROM {table} WHERE name_id IN ({ids})", scalars)
         store.conn.commit()
         rnn, lstm = Run(store, 1), Run(store, 2)
         for fig in (charts.why_chain(rnn), charts.tanh_slope(lstm), charts.gate_paths([rnn, lstm])):

@@ -1,42 +1,85 @@
-"""The dashboard's incremental reads give exactly what a full read of the store gives."""
+"""The dashboard's reads of a run's scalars hold and read a bounded amount whatever the run's length, and give
+what a full read of the store gives, bucket for bucket."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from rnnviz import buckets
 from rnnviz.config import RunConfig
-from rnnviz.dashboard.reads import ScalarLog, Series
-from rnnviz.store import Store
+from rnnviz.dashboard import reads
+from rnnviz.dashboard.shown import ShownRun
+from rnnviz.store import Status, Store
+from rnnviz.store import database as db
 
 
-def test_scalar_log_tops_up_and_takes_rewritten_values(tmp_path):
-    path = str(tmp_path / "inc.sqlite")
-    log = ScalarLog()
+def _long_run(store: Store, steps: int, batch: int = 1000) -> int:
+    run_id = store.create_run(RunConfig(steps=steps))
+    store.mark_running(run_id, 1)
+    rng = np.random.default_rng(steps)
+    for a in range(1, steps + 1, batch):
+        rows = [
+            (s, n, float(v))
+            for s in range(a, min(a + batch, steps + 1))
+            for n, v in zip(("loss", "saturated"), rng.random(2))
+        ]
+        store.append(run_id, rows[-1][0], rows, [], {})
+    return run_id
+
+
+@pytest.fixture(scope="module")
+def long_store(tmp_path_factory):
+    path = tmp_path_factory.mktemp("long") / "s.sqlite"
     with Store(path) as store:
-        run_id = store.create_run(RunConfig())
-        store.append(run_id, 2, [(1, "loss", 2.0), (2, "loss", 1.5), (2, "probe_loss", 9.0)], [], {})
-        log.update(path, run_id, (2, "running"))
-        store.append(run_id, 4, [(3, "loss", 1.2), (4, "loss", 1.0), (2, "probe_loss", 8.0)], [], {})
-        log.update(path, run_id, (4, "running"))
-        log.update(path, run_id, (4, "running"))  # same version: no read, no duplicates
-        full = store.scalars(run_id)
-    for name, rows in full.groupby("name"):
-        steps, values = log.series[name].arrays()
-        np.testing.assert_array_equal(steps, rows["step"].to_numpy())
-        np.testing.assert_array_equal(values, rows["value"].to_numpy())
-    assert log.series["probe_loss"].arrays()[1].tolist() == [8.0]
+        short, long = _long_run(store, 1_000), _long_run(store, 300_000)
+        store.finish(short, Status.FINISHED)
+    return str(path), short, long
 
 
-def test_series_grows_past_its_buffer_and_replaces_rewritten_steps():
-    series, expected = Series(), {}
-    rng = np.random.default_rng(0)
-    last = 0
-    for _ in range(300):  # chunks that start one step back, as the live reads do
-        steps = np.arange(max(last - 1, 1), last + int(rng.integers(1, 40)))
-        values = rng.normal(size=len(steps))
-        series.extend(steps, values)
-        expected.update(zip(steps.tolist(), values.tolist()))
-        last = int(steps[-1])
-    steps, values = series.arrays()
-    assert steps.tolist() == sorted(expected) and len(steps) > 1024
-    assert values.tolist() == [expected[s] for s in steps.tolist()]
+def _row(path: str, run_id: int):
+    with Store(path) as store:
+        return store.runs().set_index("run_id", drop=False).loc[run_id]
+
+
+def test_a_long_run_costs_the_dashboard_what_a_short_one_does(long_store, monkeypatch):
+    path, short, long = long_store
+    read: list[int] = []
+    for name in ("_raw", "_levels_in"):  # count the rows each view reads from the store
+        real = getattr(db, name)
+        monkeypatch.setattr(db, name, lambda *a, real=real: read.append(len(b := real(*a))) or b)
+    held = {}
+    for run_id in (short, long):
+        read.clear()
+        run = ShownRun(path, _row(path, run_id))
+        view = run.scalar_view("loss")
+        x, y = run.scalar("loss")
+        assert len(view) <= reads.VIEW_POINTS + 1 and len(x) <= 2 * len(view) + 1
+        assert sum(read) <= 8 * (reads.VIEW_POINTS + 1) + 2 * 7 * len(db.LEVELS)
+        held[run_id] = sum(a.nbytes for a in vars(view).values() if isinstance(a, np.ndarray))
+        assert x[-1] == run.row["step"]  # the line ends at the latest step
+    assert held[long] <= held[short] * 1.1
+
+
+def test_views_of_a_run_being_written_follow_its_commits(tmp_path):
+    path = str(tmp_path / "live.sqlite")
+    with Store(path) as store:
+        run_id = _long_run(store, 5_000, batch=50)
+        run = ShownRun(path, _row(path, run_id))
+        first = run.scalar_view("loss")
+        store.append(run_id, 5_001, [(5_001, "loss", 9.0), (5_000, "loss", -1.0)], [], {})  # a step rewritten too
+        later = ShownRun(path, _row(path, run_id)).scalar_view("loss")
+        everything = store.scalars(run_id, ["loss"])
+    assert first.last_step[-1] == 5_000 and later.last_step[-1] == 5_001 and later.max.max() == 9.0
+    want = buckets.reduce(everything["step"].to_numpy(), everything["value"].to_numpy(dtype=float), later.width)
+    for field in ("bucket", "n", "min", "max", "min_step", "max_step", "last", "last_step"):
+        np.testing.assert_array_equal(getattr(later, field), getattr(want, field), err_msg=field)
+
+
+def test_a_zoomed_window_and_the_step_scrubber_read_only_their_steps(long_store):
+    path, _, long = long_store
+    row = _row(path, long)
+    zoomed = ShownRun(path, row, window=(150_000, 150_150)).scalar_view("loss")
+    assert zoomed.width == 1 and zoomed.bucket.tolist() == list(range(150_000, 150_151))  # every step, exact
+    pinned = ShownRun(path, row, until=1_000).scalar_view("loss")
+    assert pinned.last_step[-1] == 1_000 and pinned.width <= 8  # nothing past the step shown

@@ -11,10 +11,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from ..buckets import Buckets
 from ..figures import Style
 from ..store import UNFINISHED, Status
 from . import state
-from .reads import config, histograms, runs_table, scalar_log, series, store_path
+from .reads import VIEW_POINTS, config, histograms, runs_table, scalar_names, scalar_view, series, store_path
 
 
 def _upto(steps: np.ndarray, until: int | None) -> slice:
@@ -23,15 +24,19 @@ def _upto(steps: np.ndarray, until: int | None) -> slice:
 
 
 class ShownRun:
-    """A selected run as the pages see it, as it was at training step `until` (None: as it is now): its row
-    in the runs table and cached accessors. Cached reads hold every step; the cut is made here, so moving
-    the step scrubber or a replay costs no store read."""
+    """A selected run as the pages see it, as it was at training step `until` (None: as it is now), its scalars
+    over the `window` of steps a zoomed chart shows (None: all of them): its row in the runs table and cached
+    accessors. Scalars are read at the resolution charts draw them (reads.scalar_view); arrays, one per probe,
+    are held whole and cut here, so moving the step scrubber or a replay costs no store read for them."""
 
-    def __init__(self, path: str, row: pd.Series, until: int | None = None) -> None:
+    def __init__(
+        self, path: str, row: pd.Series, until: int | None = None, window: tuple[int, int] | None = None
+    ) -> None:
         self.path = path
         self.id = int(row["run_id"])
         self.version = (int(row["step"]), str(row["status"]))
         self.until = until if until is not None and until < int(row["step"]) else None
+        self.window = window
         self.label = f"{self.id} · {row['name']}"
         self.cfg = config(path, self.id)
         self.row = row if self.until is None else self._row_at(row, self.until)
@@ -39,7 +44,7 @@ class ShownRun:
     def _row_at(self, row: pd.Series, step: int) -> pd.Series:
         """The row's summary numbers as they stood at `step`."""
         row = row.copy()
-        acc = self.scalar("test_accuracy")[1]
+        acc = self.scalar_view("test_accuracy", points=1).last
         sat = self.series("sat_t")[1]
         row["step"] = step
         row["test_accuracy"] = float(acc[-1]) if len(acc) else np.nan
@@ -52,14 +57,20 @@ class ShownRun:
         return self.row["status"] in UNFINISHED
 
     def scalar_names(self) -> list[str]:
-        return sorted(scalar_log(self.path, self.id, self.version).series)
+        return scalar_names(self.path, self.id, self.version)
+
+    def scalar_view(self, name: str, steps: tuple[int, int] | None = None, points: int = VIEW_POINTS) -> Buckets:
+        """One scalar in at most `points` buckets over `steps` (default: the chart's window, else every step),
+        up to `until`."""
+        steps = steps or self.window
+        if self.until is not None:
+            steps = (steps[0] if steps else 0, min(steps[1], self.until) if steps else self.until)
+        return scalar_view(self.path, self.id, name, self.version, steps, points)
 
     def scalar(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        """Steps and values of one recorded scalar (empty arrays if none yet)."""
-        held = scalar_log(self.path, self.id, self.version).series.get(name)
-        steps, values = held.arrays() if held else (np.zeros(0, np.int64), np.zeros(0))
-        cut = _upto(steps, self.until)
-        return steps[cut], values[cut]
+        """Steps and values of one recorded scalar as a chart draws it (empty arrays if none yet): every step
+        of a short run or a zoomed window, else each bucket's min and max (Buckets.line)."""
+        return self.scalar_view(name).line()
 
     def series(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         steps, values = series(self.path, self.id, name, self.version)
@@ -137,10 +148,13 @@ def style() -> Style:
     return Style.for_talks(large, samples=bool(st.session_state.get(state.SAMPLES)))
 
 
-def runs_now(path: str, ids: Iterable[int], until: int | None = None) -> list[ShownRun]:
-    """The runs with these ids (those that exist) as they are now, or as they were at step `until`."""
+def runs_now(
+    path: str, ids: Iterable[int], until: int | None = None, window: tuple[int, int] | None = None
+) -> list[ShownRun]:
+    """The runs with these ids (those that exist) as they are now, or as they were at step `until`; their
+    scalars over a window of steps, if given."""
     table = runs_table(path).set_index("run_id", drop=False)
-    return [ShownRun(path, table.loc[i], until) for i in ids if i in table.index]
+    return [ShownRun(path, table.loc[i], until, window) for i in ids if i in table.index]
 
 
 def selected_runs() -> list[ShownRun]:

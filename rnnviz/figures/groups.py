@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
-from .lines import downsample
+from .lines import downsample_together
 from .look import DEFAULT_STYLE, NO_DATA, Style, axis, base_layout, empty_y, held_range, log_axis, note, ranged, y_axis
 
 
@@ -47,9 +47,7 @@ def band_lines(
     notes = [] if yrange else [note(NO_DATA.note, style)]
     traces = []
     for b in bands:
-        x, lo = downsample(b.steps, b.lo)
-        _, hi = downsample(b.steps, b.hi)
-        _, mean = downsample(b.steps, b.mean)
+        x, lo, mean, hi = downsample_together(b.steps, b.lo, b.mean, b.hi)
         shade = dict(color=_rgba(b.colour, 0.0), width=0)
         traces += [
             dict(type="scatter", x=x, y=lo, mode="lines", line=shade, showlegend=False, hoverinfo="skip"),

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
+from .. import buckets
 from .look import (
     DEFAULT_STYLE,
     MAX_POINTS,
@@ -53,20 +54,26 @@ def _zeros_at_floor(series: list[Line], yrange: list[float]) -> tuple[list[Line]
 
 
 def downsample(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
-    """Bucket means of a long series (NaNs ignored), so a 100k-step run draws as fast as a short one. The
-    last point is kept as it is, so a line ends exactly at its run's latest step."""
+    """At most about `max_points` points of a long series of steps (x whole numbers, ascending): each bucket's
+    min and max at the steps they were reached, so a 1M-step run draws as fast as a short one and a spike is
+    never averaged away (buckets.line). The last point is kept as it is, so a line ends exactly at its run's
+    latest step."""
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if len(x) <= max_points:
         return x, y
-    head = len(x) - 1
-    starts = np.linspace(0, head, max_points).astype(int)[:-1]
-    sizes = np.diff(np.append(starts, head))
-    finite = np.isfinite(y[:head])
-    sums = np.add.reduceat(np.where(finite, y[:head], 0.0), starts)
-    counts = np.add.reduceat(finite.astype(float), starts)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ys = np.where(counts > 0, sums / counts, np.nan)
-    return np.append(np.add.reduceat(x[:head], starts) / sizes, x[-1]), np.append(ys, y[-1])
+    steps, values = buckets.line(x.astype(np.int64), y, max_points // 2)
+    return steps.astype(float), values
+
+
+def downsample_together(x: np.ndarray, *ys: np.ndarray, max_points: int = MAX_POINTS) -> list[np.ndarray]:
+    """Series that share their steps (a band's low, mean and high), each as its bucket means at the same
+    steps, the last point kept (x whole numbers, ascending)."""
+    x = np.asarray(x, dtype=float)
+    if len(x) <= max_points:
+        return [x, *(np.asarray(y, dtype=float) for y in ys)]
+    width = buckets.width_for(int(x[0]), int(x[-1]), max_points - 1)
+    views = [buckets.reduce(x.astype(np.int64), np.asarray(y, dtype=float), width) for y in ys]
+    return [np.append(views[0].start, x[-1]).astype(float), *(np.append(v.mean, v.last[-1]) for v in views)]
 
 
 def lines(
@@ -129,14 +136,15 @@ def norm_with_clipping(
     label: str,
     steps: np.ndarray,
     norm: np.ndarray,
-    clipped: np.ndarray,
+    clipped_at: np.ndarray,
     clip: float,
     key: str,
     style: Style = DEFAULT_STYLE,
     *,
     colour: str,
 ) -> go.Figure:
-    """Global gradient norm before clipping, clipped steps marked, the threshold drawn."""
+    """Global gradient norm before clipping, the steps where clipping fired (`clipped_at`) marked on it, the
+    threshold drawn."""
     x, y = downsample(steps, norm)
     traces = [
         dict(
@@ -148,13 +156,13 @@ def norm_with_clipping(
             line=dict(color=colour, width=2),
         )
     ]
-    hit = clipped > 0
-    if hit.any():
+    if len(clipped_at) and len(steps):
+        clipped_at = downsample(clipped_at, clipped_at)[0]
         traces.append(
             dict(
                 type="scatter",
-                x=steps[hit],
-                y=norm[hit],
+                x=clipped_at,
+                y=np.interp(clipped_at, steps, norm),  # the norm itself where the line holds that step
                 mode="markers",
                 name="clipped",
                 marker=dict(color="black", size=5, symbol="x"),

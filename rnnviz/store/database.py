@@ -118,6 +118,26 @@ def _raw(c: sqlite3.Connection, run_id: int, name_id: int, first: int, last: int
     return buckets.exact(steps.astype(np.int64), values)
 
 
+def _span(
+    c: sqlite3.Connection, run_id: int, name_id: int, first: int, last: int, sizes: tuple[int, ...]
+) -> list[buckets.Buckets]:
+    """Steps first..last of one scalar, exactly: the whole buckets of the coarsest of `sizes` inside the range,
+    and its ends from finer levels, down to the record itself (at most 7 rows a level at each end)."""
+    if first > last:
+        return []
+    if not sizes:
+        return [_raw(c, run_id, name_id, first, last)]
+    size, finer = sizes[-1], sizes[:-1]
+    lo, hi = -(-first // size), (last + 1) // size - 1  # the whole buckets inside
+    if lo > hi:
+        return _span(c, run_id, name_id, first, last, finer)
+    return [
+        *_span(c, run_id, name_id, first, lo * size - 1, finer),
+        _levels_in(c, run_id, name_id, size, lo, hi),
+        *_span(c, run_id, name_id, (hi + 1) * size, last, finer),
+    ]
+
+
 def relevel(c: sqlite3.Connection, run_id: int, spans: dict[int, tuple[int, int]]) -> None:
     """Recompute the levels' buckets that hold steps first..last of each scalar (name id -> (first, last)),
     each level from the one below it: a few rows a bucket, so an append costs what it adds. Exact also where
@@ -706,13 +726,9 @@ class Store:
         else:
             first, last = int(steps[0]), int(steps[1])
         width = buckets.width_for(first, last, points)
-        size = max((s for s in LEVELS if s <= width), default=1)
-        width = size * -(-width // size)
-        # whole buckets at both ends, so that a bucket is the same in every view that shows it
-        first, last = first // width * width, (last // width + 1) * width - 1
-        if size == 1:
-            return buckets.merge(_raw(self.conn, int(run_id), name_id, first, last), width)
-        return buckets.merge(_levels_in(self.conn, int(run_id), name_id, size, first // size, last // size), width)
+        sizes = tuple(s for s in LEVELS if s <= width)
+        width = sizes[-1] * -(-width // sizes[-1]) if sizes else width
+        return buckets.merge(buckets.concat(_span(self.conn, int(run_id), name_id, first, last, sizes)), width)
 
     def series(self, run_id: int, name: str) -> tuple[np.ndarray, np.ndarray]:
         """A recorded array over training: steps (P,) and values stacked (P, ...)."""
