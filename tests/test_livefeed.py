@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import sqlite3
 import time
 
+import numpy as np
 import pytest
 from starlette.requests import Request
 
@@ -19,7 +21,7 @@ from .test_app import figures, open_page
 def counting_source(versions: list, builds: list):
     """A source whose version is the last of `versions`; each build is recorded."""
 
-    def source():
+    def source(window=None):
         version = versions[-1]
         return version, len(versions), lambda: builds.append(version) or json.dumps({"version": version})
 
@@ -75,13 +77,13 @@ def test_feeds_are_bounded_and_dropped_when_no_tab_polls_them(monkeypatch):
     assert list(feeds.feeds) == ["new"]
 
 
-def request(token: str, version: str = "") -> Request:
+def request(token: str, version: str = "", query: str = "") -> Request:
     scope = {
         "type": "http",
         "method": "GET",
         "path": livefeed.PREFIX + token,
         "path_params": {"token": token},
-        "query_string": f"v={version}".encode(),
+        "query_string": f"v={version}{query}".encode(),
         "headers": [],
     }
     return Request(scope)
@@ -91,7 +93,7 @@ def test_the_endpoint_answers_unknown_tokens_and_broken_stores_without_a_traceba
     feeds = Feeds(fresh_s=0)
     assert feeds.endpoint(request("nobody")).status_code == 404
 
-    def broken():
+    def broken(window):
         raise sqlite3.DatabaseError("file is not a database")
 
     feeds.register("broken", "b", broken)
@@ -131,8 +133,36 @@ def test_a_live_pages_chart_is_fed_the_figure_the_page_drew_until_a_step_commits
     assert livefeed.FEEDS.poll(token, args[0]["version"])[0] == 200
 
 
-def test_without_the_feed_route_or_for_finished_runs_charts_are_not_fed(trained_store, monkeypatch):
+def test_without_the_feed_route_charts_are_not_fed_and_finished_runs_are_fed_only_for_a_zoom(
+    trained_store, monkeypatch
+):
     monkeypatch.setenv("RNNVIZ_STORE", str(trained_store))
-    monkeypatch.setattr(livefeed.FEEDS, "serving", True)
-    at = open_page("overview")  # both runs finished: nothing to feed
+    at = open_page("overview")
     assert all(json.loads(c.proto.json_args)["feed"] is None for c in at.get("component_instance"))
+    monkeypatch.setattr(livefeed.FEEDS, "serving", True)
+    at = open_page("overview")  # both runs finished: a feed for a zoom, nothing to poll for
+    args = [json.loads(c.proto.json_args) for c in at.get("component_instance")]
+    assert args and all(a["feed"] and a["live"] is False for a in args)
+
+
+def test_a_zoomed_chart_is_fed_every_step_of_its_window(live_store):
+    at = open_page("overview")
+    args = json.loads(at.get("component_instance")[0].proto.json_args)
+    token = args["feed"].removeprefix(livefeed.PREFIX)
+    whole = json.loads(livefeed.FEEDS.poll(token, "")[1])
+    status, body, tag, _ = livefeed.FEEDS.poll(token, args["version"], (10, 20))
+    assert status == 200 and tag != args["version"]
+    loss = [t for t in json.loads(body)["data"] if t.get("yaxis", "y") == "y"]
+    assert loss and all(sorted(decoded(t["x"])) == list(range(10, 21)) for t in loss)  # every step, only those
+    assert livefeed.FEEDS.poll(token, tag, (10, 20))[0] == 204
+    assert json.loads(livefeed.FEEDS.poll(token, "")[1])["data"] == whole["data"]  # unzoomed: the whole run
+    response = livefeed.FEEDS.endpoint(request(token, tag, "&x0=10&x1=20.4"))
+    assert response.status_code == 204 and response.headers["x-window"] == "10,20"
+    assert livefeed.window_of("5", "x") is None and livefeed.window_of("-3", "4") == (0, 4)
+
+
+def decoded(values) -> list[float]:
+    """A trace's x as plotly.py writes it (a list, or a typed array in base64)."""
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
+    return list(values)

@@ -60,13 +60,16 @@ def live(
     body()
 
 
-def _show(fig: go.Figure, key: str, feed: str | None = None, version: str | None = None, progress=None) -> None:
+def _show(
+    fig: go.Figure, key: str, feed: str | None = None, version: str | None = None, progress=None, polled=False
+) -> None:
     """Draw a chart; while a replay waits for the page's charts, the chart says once it has drawn, and the
     first to say so starts the replay's clock."""
     replay = state.replay()
     ready = replay.token if replay is not None and replay.waiting else None
     st.session_state[state.CHARTS_SHOWN] = True
-    if livechart.show(fig, key, CHART_CONFIG, feed, version, progress, ready=ready) == ready and replay and ready:
+    shown = livechart.show(fig, key, CHART_CONFIG, feed, version, progress, ready=ready, live=polled)
+    if shown == ready and replay and ready:
         replay.start()
 
 
@@ -83,14 +86,18 @@ def feeding() -> bool:
 
 def live_chart(key: str, view: Callable[..., go.Figure], runs: list[ShownRun], /, one: bool = False, **options) -> None:
     """The figure `view(runs, **options)` (`view(runs[0], ...)` with `one`), which, while any of the runs
-    trains and the page shows the latest step, refreshes itself from the server every second."""
+    trains and the page shows the latest step, refreshes itself from the server every second. Where the page
+    shows the latest step, a zoom into the chart fetches the figure of the steps it shows, its scalars at the
+    resolution that needs (every step, zoomed in far enough), also for a finished run."""
     fig = view(runs[0] if one else runs, **options)
     feed = version = progress = None
-    if feeding() and state.live_updates() and any(r.active for r in runs) and shown_step() is None:
+    polled = False
+    if feeding() and shown_step() is None:
         path, ids = runs[0].path, tuple(r.id for r in runs)
+        polled = state.live_updates() and any(r.active for r in runs)
 
-        def source() -> tuple[tuple, int, Callable[[], str]]:
-            now = runs_now(path, ids)
+        def source(window: tuple[int, int] | None) -> tuple[tuple, int, Callable[[], str]]:
+            now = runs_now(path, ids, window=window)
 
             def build() -> str:
                 return view(now[0] if one else now, **options).to_json()
@@ -104,7 +111,7 @@ def live_chart(key: str, view: Callable[..., go.Figure], runs: list[ShownRun], /
         FEEDS.register(token, recipe, source)
         feed, version = PREFIX + token, version_tag((recipe, tuple(r.version for r in runs)))
         progress = progress_of(runs)
-    _show(fig, key, feed, version, progress)
+    _show(fig, key, feed, version, progress, polled)
 
 
 def group_switch(runs: list[ShownRun], key: str) -> bool:

@@ -72,17 +72,19 @@ def show(
     version: str | None = None,
     progress: int | None = None,
     ready: str | None = None,
+    live: bool = True,
 ) -> str | None:
     """Draw `fig`; later calls with the same key update the same chart in place. With a `feed` (a URL path,
-    feed.py), the chart also fetches newer figures from it every second; `version` names the
-    figure given, so that the feed sends a figure only once something changed, and `progress` orders the
-    figures of one feed: the chart draws one only if it is ahead of what it shows. Given `ready`, the chart
-    sends it back once the figure is on screen (which reruns the page): the return value is the last `ready`
-    it sent back."""
+    feed.py), the chart fetches from it the figure of the steps it shows when zoomed, and, if `live`, newer
+    figures every second; `version` names the figure given, so that the feed sends a figure only once
+    something changed, and `progress` orders the figures of one feed: the chart draws one only if it is ahead
+    of what it shows. Given `ready`, the chart sends it back once the figure is on screen (which reruns the
+    page): the return value is the last `ready` it sent back."""
     return _component()(
         spec=fig.to_json(),
         config=config,
         feed=feed,
+        live=live,
         version=version,
         progress=progress,
         ready=ready,

@@ -8,7 +8,9 @@ that show the same chart share a figure built in the last half second.
 
 How: the page registers each live chart's recipe (a view, the run ids, the options) under a random token;
 the chart's frame polls `/rnnviz-feed/<token>?v=<version shown>` and gets the figure's JSON, or 204 when
-no run has committed since. The server keeps recipes (never data), a bounded number of them. The route is
+no run has committed since. A zoomed chart adds `&x0=&x1=`, the steps it shows, and gets its figure with
+the scalars of that window at the resolution it needs: every step, once zoomed in far enough. The server
+keeps recipes (never data), a bounded number of them. The route is
 mounted by the ASGI entry point `rnnviz/dashboard/web/server.py`, which `rnnviz app` runs; without it (a plain
 `streamlit run app.py`) there are no feeds and pages rerun every second instead.
 """
@@ -30,16 +32,27 @@ PREFIX = "/rnnviz-feed/"
 
 log = logging.getLogger(__name__)
 
-# What a feed's source returns: the version of its runs now, how far they have got (a number that grows as
-# they commit steps: the chart draws a figure only if it is ahead of the one shown), and how to build the
-# figure's JSON for it.
-Source = Callable[[], tuple[Hashable, int, Callable[[], str]]]
+# The training steps (first, last) a zoomed chart shows, or None for all of them.
+Window = tuple[int, int] | None
+# What a feed's source returns for a window: the version of its runs now, how far they have got (a number that
+# grows as they commit steps: the chart draws a figure only if it is ahead of the one shown), and how to build
+# the figure's JSON for it, its scalars read at the resolution the window needs.
+Source = Callable[[Window], tuple[Hashable, int, Callable[[], str]]]
 
 
-def version_tag(version: Hashable) -> str:
-    """A short name for a figure's version (its recipe and its runs' steps and statuses), the same in the
-    page and the feed."""
-    return format(hash(version) & 0xFFFFFFFFFFFF, "x")
+def version_tag(version: Hashable, window: Window = None) -> str:
+    """A short name for a figure's version (its recipe and its runs' steps and statuses) over a window of steps,
+    the same in the page and the feed."""
+    return format(hash(version if window is None else (version, window)) & 0xFFFFFFFFFFFF, "x")
+
+
+def window_of(x0: str | None, x1: str | None) -> Window:
+    """The window a chart asks for (?x0=&x1=, its zoomed x axis), or None for a request without a valid one."""
+    try:
+        first, last = int(float(x0 or "")), int(float(x1 or ""))
+    except ValueError:
+        return None
+    return (max(first, 0), last) if last >= max(first, 0) else None
 
 
 @dataclass
@@ -56,7 +69,7 @@ class Feeds:
     def __init__(self, limit: int = 256, idle_s: float = 120.0, figures: int = 32, fresh_s: float = 0.5) -> None:
         self.lock = threading.Lock()
         self.feeds: OrderedDict[str, Feed] = OrderedDict()
-        # key -> (when, version, progress, JSON)
+        # (key, window) -> (when, version, progress, JSON)
         self.built: OrderedDict[Hashable, tuple[float, str, int, str]] = OrderedDict()
         self.limit, self.idle_s, self.figures, self.fresh_s = limit, idle_s, figures, fresh_s
         self.serving = False  # set when the route is mounted (`route()`)
@@ -72,10 +85,10 @@ class Feeds:
         while self.feeds and (len(self.feeds) > self.limit or now - next(iter(self.feeds.values())).used > self.idle_s):
             self.feeds.popitem(last=False)
 
-    def poll(self, token: str, shown: str) -> tuple[int, str, str, int]:
-        """(HTTP status, body, version, progress) for a chart that shows version `shown`: 200 with the figure,
-        204 if nothing changed, 404 for a token this server does not know (it restarted, or the tab was idle:
-        the chart goes on polling, and the page's next rerun registers the token again).
+    def poll(self, token: str, shown: str, window: Window = None) -> tuple[int, str, str, int]:
+        """(HTTP status, body, version, progress) for a chart that shows version `shown` over `window`: 200 with
+        the figure, 204 if nothing changed, 404 for a token this server does not know (it restarted, or the tab
+        was idle: the chart goes on polling, and the page's next rerun registers the token again).
 
         A figure built for a recipe less than `fresh_s` ago is served as it is, without reading the runs:
         a run commits a step every few milliseconds, so tabs polling at different moments would otherwise
@@ -87,12 +100,13 @@ class Feeds:
                 return 404, "", "", 0
             feed.used = now
             self.feeds.move_to_end(token)
-            last = self.built.get(feed.key)
+            built = (feed.key, window)
+            last = self.built.get(built)
         if last is not None and now - last[0] < self.fresh_s:
             _, tag, progress, body = last
         else:
-            version, progress, build = feed.source()
-            tag = version_tag((feed.key, version))
+            version, progress, build = feed.source(window)
+            tag = version_tag((feed.key, version), window)
             if last is not None and last[1] == tag:
                 body = last[3]
             elif tag == shown:
@@ -100,19 +114,22 @@ class Feeds:
             else:
                 body = build()
             with self.lock:
-                self.built[feed.key] = (now, tag, progress, body)
-                self.built.move_to_end(feed.key)
+                self.built[built] = (now, tag, progress, body)
+                self.built.move_to_end(built)
                 while len(self.built) > self.figures:
                     self.built.popitem(last=False)
         return (204, "", tag, progress) if tag == shown else (200, body, tag, progress)
 
     def endpoint(self, request: Request) -> Response:
+        q = request.query_params
+        window = window_of(q.get("x0"), q.get("x1"))
         try:
-            status, body, tag, progress = self.poll(request.path_params["token"], request.query_params.get("v", ""))
+            status, body, tag, progress = self.poll(request.path_params["token"], q.get("v", ""), window)
         except Exception as exc:  # a store that vanished or broke: the page's next rerun shows why
             log.warning("live chart feed failed: %s", exc)
             return Response(status_code=503, headers={"Cache-Control": "no-store"})
-        headers = {"Cache-Control": "no-store", "X-Version": tag, "X-Progress": str(progress)}
+        shown = "" if window is None else f"{window[0]},{window[1]}"  # the chart drops answers for an old zoom
+        headers = {"Cache-Control": "no-store", "X-Version": tag, "X-Progress": str(progress), "X-Window": shown}
         return Response(body or None, status_code=status, media_type="application/json", headers=headers)
 
     def route(self) -> Route:
