@@ -206,3 +206,63 @@ def test_a_fed_chart_outlasts_failed_polls_follows_its_data_and_never_steps_back
         render(400, 400)  # ahead of it (the feed fell behind): drawn
         page.wait_for_function("() => document.getElementById('chart')._fullData[0].x.length === 400")
         assert shown()["x"] == [0, 400]
+
+
+def window_chart(first: int, last: int) -> str:
+    """Every step of a window, as the feed sends a zoomed chart."""
+    x = np.arange(first, last + 1)
+    return figures.lines([("a", x, np.log1p(x), "red")], "t", "y", "k").to_json()
+
+
+@needs_chromium
+def test_a_zoom_fetches_the_steps_it_shows_and_a_double_click_goes_back_to_the_whole_run():
+    """A finished run's chart has a feed only for zooms: it is not polled for updates, a zoom asks it for the
+    figure of the steps shown (drawn whatever its progress), the page's figure of the whole run does not replace
+    it while zoomed, and a double-click draws the whole run again."""
+    feed = "http://127.0.0.1:9/rnnviz-feed/zoom"
+    asked: list[str] = []
+
+    def answer(route) -> None:
+        url = route.request.url
+        asked.append(url)
+        cors = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "X-Version, X-Progress"}
+        query = dict(p.split("=") for p in url.split("?", 1)[1].split("&"))
+        if "x0" not in query:
+            route.fulfill(status=204, headers=cors, body="")
+            return
+        first, last = int(query["x0"]), int(query["x1"])
+        headers = {**cors, "X-Version": f"w{first}-{last}", "X-Progress": "0"}
+        route.fulfill(status=200, headers=headers, body=window_chart(first, last), content_type="application/json")
+
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 900, "height": 700})
+        page.route(feed + "*", answer)
+        page.goto((livechart.component_dir() / "index.html").as_uri())
+
+        def render(n: int) -> None:
+            args = {"spec": line_chart(n), "config": {}, "feed": feed, "live": False, "version": f"v{n}", "progress": 1}
+            page.evaluate("args => window.postMessage({type: 'streamlit:render', args}, '*')", args)
+
+        render(1000)
+        page.wait_for_function("() => document.getElementById('chart').dataset.updates === '1'")
+        time.sleep(1.5)
+        assert asked == []  # a finished run's chart does not poll every second
+        box = page.locator(".nsewdrag").first.bounding_box()
+        x0, y = box["x"] + box["width"] * 0.40, box["y"] + box["height"] * 0.5
+        page.mouse.move(x0, y)
+        page.mouse.down()
+        page.mouse.move(x0 + box["width"] * 0.05, y, steps=6)  # a horizontal drag zooms the x axis only
+        page.mouse.up()
+        page.wait_for_function("() => document.getElementById('chart').dataset.window !== ''")
+        first, last = map(int, page.evaluate("() => document.getElementById('chart').dataset.window").split(","))
+        assert 300 < first < last < 600 and last - first < 100
+        page.wait_for_function(f"() => document.getElementById('chart')._fullData[0].x.length === {last - first + 1}")
+        assert "x0=" in asked[-1] and page.evaluate(READ)["x"][0] >= first - 1  # the zoom holds
+        render(1000)  # the page reruns: its figure of the whole run does not replace the zoomed one
+        time.sleep(0.5)
+        assert page.evaluate(READ)["points"] == last - first + 1
+        page.mouse.dblclick(x0, y)
+        page.wait_for_function(f"() => document.getElementById('chart')._fullData[0].x.length !== {last - first + 1}")
+        back = page.evaluate(READ)
+        assert back["x"] == [0, 1000] and back["points"] <= figures.MAX_POINTS + 1  # the whole run, in buckets
+        assert page.evaluate("() => document.getElementById('chart').dataset.window") == ""
