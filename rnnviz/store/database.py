@@ -152,12 +152,15 @@ def relevel(c: sqlite3.Connection, run_id: int, spans: dict[int, tuple[int, int]
                 k = size // below
                 fine = _levels_in(c, run_id, name_id, below, b0 * k, (b1 + 1) * k - 1)
             level = buckets.merge(fine, size)
-            c.execute(
-                "DELETE FROM scalar_levels WHERE run_id = ? AND name_id = ? AND size = ? AND bucket BETWEEN ? AND ?",
-                (run_id, name_id, size, b0, b1),
-            )
+            if len(level) < b1 - b0 + 1:  # a bucket left without steps (truncate): replacing would keep it
+                c.execute(
+                    "DELETE FROM scalar_levels WHERE run_id = ? AND name_id = ? AND size = ? "
+                    "AND bucket BETWEEN ? AND ?",
+                    (run_id, name_id, size, b0, b1),
+                )
             c.executemany(
-                f"INSERT INTO scalar_levels (run_id, name_id, size, {LEVEL_COLUMNS}) VALUES ({', '.join('?' * 12)})",
+                f"INSERT OR REPLACE INTO scalar_levels (run_id, name_id, size, {LEVEL_COLUMNS}) "
+                f"VALUES ({', '.join('?' * 12)})",
                 zip(
                     *(itertools.repeat(v, len(level)) for v in (run_id, name_id, size)),
                     level.bucket.tolist(), level.n.tolist(), _nulls(level.min), level.min_step.tolist(),
@@ -432,14 +435,14 @@ class Store:
         """Commit a batch of records in one transaction, the levels of its scalars with them; returns whether a
         stop was requested."""
         with self.transaction() as c:
-            ids = self._name_ids(c, {n for _, n, _ in scalars})
-            rows = [(run_id, ids[n], s, v) for s, n, v in scalars]
-            c.executemany("INSERT OR REPLACE INTO scalars VALUES (?, ?, ?, ?)", rows)
-            spans: dict[int, tuple[int, int]] = {}
-            for _, name_id, step_, _ in rows:
-                lo, hi = spans.get(name_id, (step_, step_))
-                spans[name_id] = (min(lo, step_), max(hi, step_))
-            relevel(c, run_id, spans)
+            names = {n for _, n, _ in scalars}
+            ids = self._name_ids(c, names)
+            c.executemany(
+                "INSERT OR REPLACE INTO scalars VALUES (?, ?, ?, ?)", [(run_id, ids[n], s, v) for s, n, v in scalars]
+            )
+            if scalars:  # each name's buckets over the batch's steps: a batch is a few hundred steps
+                steps = [s for s, _, _ in scalars]
+                relevel(c, run_id, dict.fromkeys((ids[n] for n in names), (min(steps), max(steps))))
             c.executemany(
                 "INSERT OR REPLACE INTO arrays VALUES (?, ?, ?, ?, ?)",
                 [(run_id, s, n, *encode(a)) for s, n, a in arrays],
