@@ -76,8 +76,10 @@ def merge(b: Buckets, width: int) -> Buckets:
     if width == b.width or len(b) == 0:
         return b if width == b.width else empty(width)
     group = b.start // width
-    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
-    ends = np.r_[starts[1:], len(group)] - 1
+    change = np.ones(len(group), dtype=bool)  # not np.r_: an append merges a few dozen buckets, many times
+    np.not_equal(group[1:], group[:-1], out=change[1:])
+    starts = np.flatnonzero(change)
+    ends = np.append(starts[1:], len(group)) - 1
     seen = b.n > 0
     # the bucket reaching each group's min (max): sort within groups by value, buckets of NaNs last
     by_min = np.lexsort((np.where(seen, b.min, np.inf), ~seen, group))[starts]

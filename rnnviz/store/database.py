@@ -8,7 +8,7 @@ import os
 import socket
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -138,37 +138,77 @@ def _span(
     ]
 
 
-def relevel(c: sqlite3.Connection, run_id: int, spans: dict[int, tuple[int, int]]) -> None:
-    """Recompute the levels' buckets that hold steps first..last of each scalar (name id -> (first, last)),
-    each level from the one below it: a few rows a bucket, so an append costs what it adds. Exact also where
-    steps were rewritten or deleted (a final probe, `truncate`), which is why it recomputes, not adds."""
-    for name_id, (first, last) in spans.items():
-        below = None
-        for size in LEVELS:
-            b0, b1 = first // size, last // size
-            if below is None:
-                fine = _raw(c, run_id, name_id, b0 * size, (b1 + 1) * size - 1)
-            else:
-                k = size // below
-                fine = _levels_in(c, run_id, name_id, below, b0 * k, (b1 + 1) * k - 1)
-            level = buckets.merge(fine, size)
-            if len(level) < b1 - b0 + 1:  # a bucket left without steps (truncate): replacing would keep it
-                c.execute(
-                    "DELETE FROM scalar_levels WHERE run_id = ? AND name_id = ? AND size = ? "
-                    "AND bucket BETWEEN ? AND ?",
-                    (run_id, name_id, size, b0, b1),
-                )
-            c.executemany(
-                f"INSERT OR REPLACE INTO scalar_levels (run_id, name_id, size, {LEVEL_COLUMNS}) "
-                f"VALUES ({', '.join('?' * 12)})",
-                zip(
-                    *(itertools.repeat(v, len(level)) for v in (run_id, name_id, size)),
-                    level.bucket.tolist(), level.n.tolist(), _nulls(level.min), level.min_step.tolist(),
-                    _nulls(level.max), level.max_step.tolist(), level.sum.tolist(), _nulls(level.last),
-                    level.last_step.tolist(),
-                ),
-            )  # fmt: skip
-            below = size
+# relevel works on every name of a batch at once, each name's steps and buckets shifted by its rank times
+# SPREAD steps: a multiple of every level's size, above any step, so that a bucket never spans two names.
+SPREAD = 1 << 40
+
+
+def _levels_of(c: sqlite3.Connection, run_id: int, ids: list[int], size: int, b0: int, b1: int) -> buckets.Buckets:
+    """Buckets b0..b1 of one level for several scalars, shifted apart by SPREAD (see relevel)."""
+    marks = ",".join("?" * len(ids))
+    rows = c.execute(
+        f"SELECT name_id, {LEVEL_COLUMNS} FROM scalar_levels WHERE run_id = ? AND size = ? AND name_id IN ({marks}) "
+        "AND bucket BETWEEN ? AND ? ORDER BY name_id, bucket",
+        (run_id, size, *ids, b0, b1),
+    ).fetchall()
+    if not rows:
+        return buckets.empty(size)
+    name_id, bucket, n, lo, lo_step, hi, hi_step, total, last, last_step = zip(*rows)
+    shift = np.searchsorted(ids, name_id) * SPREAD
+    i, f = (lambda c: np.array(c, np.int64)), (lambda c: np.array(c, np.float64))  # NULL reads as NaN
+    return buckets.Buckets(size, i(bucket) + shift // size, i(n), f(lo), i(lo_step) + shift, f(hi),
+                           i(hi_step) + shift, f(total), f(last), i(last_step) + shift)  # fmt: skip
+
+
+def _raw_of(c: sqlite3.Connection, run_id: int, ids: list[int], first: int, last: int) -> buckets.Buckets:
+    marks = ",".join("?" * len(ids))
+    rows = c.execute(
+        f"SELECT name_id, step, value FROM scalars WHERE run_id = ? AND name_id IN ({marks}) "
+        "AND step BETWEEN ? AND ? ORDER BY name_id, step",
+        (run_id, *ids, first, last),
+    ).fetchall()
+    if not rows:
+        return buckets.empty()
+    name_id, steps, values = zip(*rows)
+    return buckets.exact(np.array(steps, np.int64) + np.searchsorted(ids, name_id) * SPREAD, np.array(values, float))
+
+
+def relevel(c: sqlite3.Connection, run_id: int, name_ids: Iterable[int], first: int, last: int) -> None:
+    """Recompute the levels' buckets that hold steps first..last (at least 0) of some scalars, each level from
+    the one below it: a few rows a bucket, so an append costs what it adds. Exact also where steps were
+    rewritten or deleted (a final probe, `truncate`), which is why it recomputes, not adds."""
+    ids = sorted(set(name_ids))
+    if not ids:
+        return
+    below = None
+    for size in LEVELS:
+        b0, b1 = first // size, last // size
+        if below is None:
+            fine = _raw_of(c, run_id, ids, b0 * size, (b1 + 1) * size - 1)
+        else:
+            k = size // below
+            fine = _levels_of(c, run_id, ids, below, b0 * k, (b1 + 1) * k - 1)
+        level = buckets.merge(fine, size)
+        marks = ",".join("?" * len(ids))
+        if len(level) < len(ids) * (b1 - b0 + 1):  # a bucket may be left without steps: replacing would keep it
+            c.execute(
+                f"DELETE FROM scalar_levels WHERE run_id = ? AND size = ? AND name_id IN ({marks}) "
+                "AND bucket BETWEEN ? AND ?",
+                (run_id, size, *ids, b0, b1),
+            )
+        rank = level.bucket // (SPREAD // size)
+        shift = rank * SPREAD
+        c.executemany(
+            f"INSERT OR REPLACE INTO scalar_levels (run_id, name_id, size, {LEVEL_COLUMNS}) "
+            f"VALUES ({', '.join('?' * 12)})",
+            zip(
+                itertools.repeat(run_id), np.asarray(ids)[rank].tolist(), itertools.repeat(size),
+                (level.bucket - shift // size).tolist(), level.n.tolist(), _nulls(level.min),
+                (level.min_step - shift).tolist(), _nulls(level.max), (level.max_step - shift).tolist(),
+                level.sum.tolist(), _nulls(level.last), (level.last_step - shift).tolist(),
+            ),
+        )  # fmt: skip
+        below = size
 
 
 def _nulls(a: np.ndarray) -> list[float | None]:
@@ -189,7 +229,7 @@ def _to_name_ids(c: sqlite3.Connection) -> None:
     c.execute(SCHEMA[SCHEMA.index("CREATE TABLE scalar_levels") :].split(";")[0])
     spans = c.execute("SELECT run_id, name_id, MIN(step), MAX(step) FROM scalars GROUP BY run_id, name_id").fetchall()
     for run_id, name_id, first, last in spans:
-        relevel(c, run_id, {name_id: (first, last)})
+        relevel(c, run_id, [name_id], first, last)
 
 
 # How a store of each older schema becomes the next one: statements, or functions of the connection; the whole
@@ -442,7 +482,7 @@ class Store:
             )
             if scalars:  # each name's buckets over the batch's steps: a batch is a few hundred steps
                 steps = [s for s, _, _ in scalars]
-                relevel(c, run_id, dict.fromkeys((ids[n] for n in names), (min(steps), max(steps))))
+                relevel(c, run_id, (ids[n] for n in names), min(steps), max(steps))
             c.executemany(
                 "INSERT OR REPLACE INTO arrays VALUES (?, ?, ?, ?, ?)",
                 [(run_id, s, n, *encode(a)) for s, n, a in arrays],
@@ -487,7 +527,7 @@ class Store:
             c.execute("DELETE FROM scalar_levels WHERE run_id = ? AND bucket * size > ?", (run_id, step))
             top = "SELECT DISTINCT name_id FROM scalar_levels WHERE run_id = ? AND size = ?"
             name_ids = [r for (r,) in c.execute(top, (run_id, LEVELS[-1]))]
-            relevel(c, run_id, {name_id: (step, step) for name_id in name_ids})
+            relevel(c, run_id, name_ids, step, step)
             c.execute(
                 "UPDATE runs SET status = ?, step = ?, ended = NULL, error = NULL, stop_requested = 0 WHERE id = ?",
                 (Status.QUEUED, int(step), int(run_id)),
