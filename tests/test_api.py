@@ -36,6 +36,22 @@ def test_open_run_gives_config_records_and_the_dashboards_figures(trained_store)
     assert rnnviz.open_run(trained_store).id == 2  # the newest by default
 
 
+def test_scalars_of_a_range_of_steps_and_at_a_resolution(trained_store):
+    run = rnnviz.open_run(trained_store, 1)
+    every = run.scalars()
+    some = run.scalars("loss", "accuracy", steps=(5, 12))
+    assert some.index.tolist() == list(range(5, 13)) and list(some.columns) == ["accuracy", "loss"]
+    pd.testing.assert_frame_equal(some, every.loc[5:12, ["accuracy", "loss"]], check_freq=False)
+    coarse = run.scalars("loss", points=4)
+    loss = every["loss"].dropna()
+    assert len(coarse) <= 4 and coarse[("loss", "count")].sum() == len(loss)
+    assert coarse[("loss", "max")].max() == loss.max() and coarse[("loss", "min")].min() == loss.min()
+    assert coarse[("loss", "last")].iloc[-1] == loss.iloc[-1]
+    np.testing.assert_allclose((coarse[("loss", "mean")] * coarse[("loss", "count")]).sum(), loss.sum())
+    exact = run.scalars("loss", steps=(1, 10), points=400)["loss"]
+    np.testing.assert_array_equal(exact["last"].to_numpy(), loss.loc[1:10].to_numpy())  # one bucket a step
+
+
 def test_every_named_figure_draws_for_an_rnn_and_an_lstm(trained_store):
     rnn, lstm = rnnviz.open_run(trained_store, 1), rnnviz.open_run(trained_store, 2)
     for name in rnnviz.FIGURES:
