@@ -763,9 +763,12 @@ class Store:
             return buckets.reduce(rows["step"].to_numpy(), rows["value"].to_numpy(dtype=float), width)
         name_id = ids[name]
         if steps is None:
-            first, last = self.conn.execute(
-                "SELECT MIN(step), MAX(step) FROM scalars WHERE run_id = ? AND name_id = ?", (int(run_id), name_id)
-            ).fetchone()
+            # one aggregate a query: SQLite seeks the primary key for a lone MIN or MAX, and scans for both
+            first, last = (
+                self.conn.execute(f"SELECT {end}(step) FROM scalars WHERE run_id = ? AND name_id = ?",
+                                  (int(run_id), name_id)).fetchone()[0]
+                for end in ("MIN", "MAX")
+            )  # fmt: skip
         else:
             first, last = int(steps[0]), int(steps[1])
         width = buckets.width_for(first, last, points)
