@@ -59,9 +59,9 @@ def spread(values: list[float], pct: bool = True) -> str:
 
 
 def at(run: Run, name: str, step: int) -> float | None:
-    steps, values = run.scalar(name)
-    hit = np.flatnonzero(steps == step)
-    return float(values[hit[0]]) if len(hit) else None
+    """A scalar's value at one step (read exactly: `run.scalar` is the chart's, in buckets for a long run)."""
+    value = run.scalars(name, steps=(step, step)).get(name)
+    return float(value.iloc[0]) if value is not None and len(value) else None
 
 
 def collect(runs: list[Run], name: str, step: int) -> list[float]:
@@ -130,9 +130,11 @@ def rows_for(name: str, runs: list[Run]) -> list[tuple[str, str, str]]:
             rows.append((f"test accuracy, first {k} digits", "not printed", spread(final(runs, f"test_accuracy_{k}"))))
         rows.append(("test accuracy, whole split", "not printed", spread(test)))
     elif name == "sgd-lstm":
-        epochs = min(len(r.scalar("epoch/validation_accuracy")[0]) for r in runs)
+        curves = [r.scalars("epoch/validation_accuracy").get("epoch/validation_accuracy") for r in runs]
+        curves = [c.dropna().to_numpy() if c is not None else np.zeros(0) for c in curves]
+        epochs = min(len(c) for c in curves)
         for e in (*[e for e in EPOCHS_SHOWN if e < epochs], epochs):
-            vals = [float(r.scalar("epoch/validation_accuracy")[1][e - 1]) for r in runs]
+            vals = [float(c[e - 1]) for c in curves]
             rows.append((f"validation accuracy after epoch {e}", "not printed", spread(vals)))
         rows.append(("test accuracy at the end", "not printed", spread(test)))
     secs = [float(r.row["seconds"]) for r in runs]

@@ -591,6 +591,10 @@ def group_metric(runs: Sequence[RunData], name: str, style: Style = DEFAULT, key
                               log_y=name.startswith(LOG_SCALE), markers=name.startswith(EVALUATIONS))  # fmt: skip
 
 
+# The views whose x axis counts training steps (or samples seen) and whose lines are recorded scalars: a zoom
+# into one of them reads its scalars over the steps it shows (the live chart's feed, dashboard/live.py).
+OVER_STEPS: tuple[Callable[..., go.Figure], ...] = (overview, metric, group_metric, param_norms, global_norm)
+
 # Named figures for `Run.figure(name)` and reports: each takes the runs, a style and the view's options.
 FIGURES: dict[str, Callable[..., go.Figure]] = {
     "overview": overview,

@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from .. import runner, sets
+from .. import charts, runner, sets
 from ..config import ConfigError, Limits
 from ..figures import CHART_CONFIG
 from ..store import Status, Store, StoreError
@@ -97,7 +97,8 @@ def live_chart(key: str, view: Callable[..., go.Figure], runs: list[ShownRun], /
         polled = state.live_updates() and any(r.active for r in runs)
 
         def source(window: tuple[int, int] | None) -> tuple[tuple, int, Callable[[], str]]:
-            now = runs_now(path, ids, window=window)
+            samples = bool(getattr(options.get("style"), "samples", False))  # the window counts samples seen
+            now = runs_now(path, ids, window=window if view in charts.OVER_STEPS else None, samples=samples)
 
             def build() -> str:
                 return view(now[0] if one else now, **options).to_json()

@@ -30,15 +30,23 @@ class ShownRun:
     are held whole and cut here, so moving the step scrubber or a replay costs no store read for them."""
 
     def __init__(
-        self, path: str, row: pd.Series, until: int | None = None, window: tuple[int, int] | None = None
+        self,
+        path: str,
+        row: pd.Series,
+        until: int | None = None,
+        window: tuple[int, int] | None = None,
+        samples: bool = False,
     ) -> None:
+        """`window` is in training steps, or with `samples` in samples seen (a chart's x axis counts either)."""
         self.path = path
         self.id = int(row["run_id"])
         self.version = (int(row["step"]), str(row["status"]))
         self.until = until if until is not None and until < int(row["step"]) else None
-        self.window = window
         self.label = f"{self.id} · {row['name']}"
         self.cfg = config(path, self.id)
+        if window is not None and samples:
+            window = (window[0] // self.cfg.batch_size, -(-window[1] // self.cfg.batch_size))
+        self.window = window
         self.row = row if self.until is None else self._row_at(row, self.until)
 
     def _row_at(self, row: pd.Series, step: int) -> pd.Series:
@@ -149,12 +157,16 @@ def style() -> Style:
 
 
 def runs_now(
-    path: str, ids: Iterable[int], until: int | None = None, window: tuple[int, int] | None = None
+    path: str,
+    ids: Iterable[int],
+    until: int | None = None,
+    window: tuple[int, int] | None = None,
+    samples: bool = False,
 ) -> list[ShownRun]:
     """The runs with these ids (those that exist) as they are now, or as they were at step `until`; their
-    scalars over a window of steps, if given."""
+    scalars over a window of steps (of samples seen, with `samples`), if given."""
     table = runs_table(path).set_index("run_id", drop=False)
-    return [ShownRun(path, table.loc[i], until, window) for i in ids if i in table.index]
+    return [ShownRun(path, table.loc[i], until, window, samples) for i in ids if i in table.index]
 
 
 def selected_runs() -> list[ShownRun]:
