@@ -23,8 +23,16 @@ SHOTS = ROOT / "assets" if os.environ.get("RNNVIZ_UPDATE_SCREENSHOTS") else None
 
 
 def shown_steps(page) -> dict[str, int]:
-    text = page.locator("[data-testid=stMain]").inner_text()
-    return {m[1]: int(m[3]) for m in re.finditer(r"\d+ · blog-(rnn|lstm) (\w+), step (\d+) of", text)}
+    """Each run's step as its status line states it, once the lines are drawn (within 10 s)."""
+    deadline, seen = time.monotonic() + 10, {}
+    while not seen and time.monotonic() < deadline:
+        text = page.locator("[data-testid=stMain]").inner_text()
+        seen = {
+            m[1]: int(m[3].replace(",", ""))
+            for m in re.finditer(r"\d+ · blog-(rnn|lstm) (\w+), step ([\d,]+) of", text)
+        }
+        time.sleep(0.2)
+    return seen
 
 
 def chart_frames(page):

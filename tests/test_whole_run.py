@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -111,6 +112,15 @@ def test_the_blog_pair_watched_to_its_end_through_a_network_drop_load_and_a_serv
             slope = s.scalars(ids[0], ["tanh_slope_mean"])["value"].iloc[-1]
             forget_t1 = s.series(ids[1], "forget_path")[1][-1][0]
         assert jacobian_t1 < 1e-6 and slope < 0.1 and forget_t1 > 1e-2, (jacobian_t1, slope, forget_t1)
+
+        # the Overview's status lines state the step the chart beside them draws: a line that reran with the
+        # page, every 5 s, stated a step 2.5 s old on average, and read as stuck next to a moving chart
+        calm_lags = []
+        for run in ids:
+            key = f"status line / {run}"
+            assert key in watches["overview"].lines, f"no status line for run {run} on the Overview"
+            calm_lags += watches["overview"].lag_series(key, since=opened + RECOVER_S, until=disruptions[0][0])
+        assert calm_lags and statistics.median(calm_lags) < 2.0, f"status lines lag {statistics.median(calm_lags)} s"
 
         last = watching.committed(store, ids)
         for name, watch in watches.items():

@@ -38,6 +38,8 @@ READ_CHART = """() => {
   return {title: title, lines: lines};
 }"""
 LABEL = re.compile(r"(\d+) · ")
+# A run's status line in words (the Overview's, under its title): "3 · blog-rnn training, step 1,234 of 5,000".
+STATUS_LINE = re.compile(r"(\d+) · \S+ [a-z ]+, step ([\d,]+) of [\d,]+")
 
 
 @dataclass
@@ -100,6 +102,15 @@ def read_charts(page) -> list[dict]:
     return charts
 
 
+def read_status_lines(page) -> dict[int, int]:
+    """The step each run's status line on the page states, by run."""
+    try:
+        text = page.locator("[data-testid=stMain]").inner_text(timeout=1000)
+    except PlaywrightError:
+        return {}
+    return {int(run): int(step.replace(",", "")) for run, step in STATUS_LINE.findall(text)}
+
+
 def committed(store: Path, ids: list[int]) -> dict[int, int]:
     """Each run's latest committed step."""
     with Store(store) as s:
@@ -119,6 +130,8 @@ def sample(watches: dict[str, Watch], pages: dict, store: Path, ids: list[int]) 
                 run = int(found[1]) if found else -1
                 key = f"{chart['title'][:60]} / {line['id']}"
                 watch.lines.setdefault(key, Line(run)).drawn.append((now, line["last"], line["gap"]))
+        for run, step in read_status_lines(page).items():  # text that states a step lags no more than a line
+            watch.lines.setdefault(f"status line / {run}", Line(run)).drawn.append((now, step, 0))
     now = time.monotonic()
     for run, step in committed(store, ids).items():
         for watch in watches.values():

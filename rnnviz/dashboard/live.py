@@ -54,10 +54,24 @@ def live(
         if replay is not None and replay.done:
             st.session_state.pop(state.REPLAY)
             st.rerun(scope="app")  # the replay reached the end: the scrubber and the URL catch up
-        if polling and not any(r.active for r in fresh):
-            st.rerun(scope="app")  # every run ended: redraw once more without polling
+        if polling and [r.row["status"] for r in fresh] != [r.row["status"] for r in runs]:
+            st.rerun(scope="app")  # a run started or ended: the sidebar follows, and the page stops polling at the end
 
     body()
+
+
+def status_lines(runs: list[ShownRun], line: Callable[[ShownRun], str]) -> None:
+    """One line for each run, reread every second while one trains and the page shows its latest step: the
+    page around it reruns every 5 s while its charts feed themselves, and a step number that old contradicted
+    the chart beside it."""
+    path, ids = runs[0].path, [r.id for r in runs]
+    following = any(r.active for r in runs) and state.live_updates() and all(r.until is None for r in runs)
+
+    @st.fragment(run_every=REFRESH_S if following else None)
+    def lines() -> None:
+        st.markdown("  \n".join(line(r) for r in (runs_now(path, ids) if following else runs)))
+
+    lines()
 
 
 def _show(

@@ -140,6 +140,7 @@ def _picked_runs(path: str) -> None:
     runs = runs_table(path).set_index("run_id")
     picked = [r for r in st.session_state[state.SELECTED] if r in runs.index]
     polling = runs.loc[picked, "status"].isin(UNFINISHED).any() and state.live_updates()
+    before = list(runs.loc[picked, "status"])
 
     @st.fragment(run_every=(FED_REFRESH_S if feeding() else REFRESH_S) if polling else None)
     def controls() -> None:
@@ -149,9 +150,9 @@ def _picked_runs(path: str) -> None:
         if len(unfinished):
             st.caption("  \n".join(f"{r} · {row['name']}: {_state(row)}" for r, row in unfinished.iterrows()))
         _step_controls(int(shown["step"].max()) if len(shown) else 0, live=bool(shown["status"].isin(UNFINISHED).any()))
-        if st.session_state.pop(state.STEP_MOVED, False) or (polling and not shown["status"].isin(UNFINISHED).any()):
-            # the step moved (every chart follows it), or every picked run ended: the page draws them once
-            # more, without polling
+        if st.session_state.pop(state.STEP_MOVED, False) or (polling and list(shown["status"]) != before):
+            # the step moved (every chart follows it), or a picked run started or ended: the page draws them
+            # once more (without polling, once every one has ended)
             st.rerun(scope="app")
 
     with st.sidebar:

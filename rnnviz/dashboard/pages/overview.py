@@ -23,18 +23,19 @@ else:
 
 
 def status_line(r: shown.ShownRun) -> str:
+    status = shown.status_text(r.row["status"])
     if r.until is not None:  # the step scrubber or a replay shows an earlier step
-        return f"`{r.label}` {r.row['status']}; showing step {r.row['step']:,} of {r.row['total_steps']:,}"
-    return f"`{r.label}` {r.row['status']}, step {r.row['step']} of {r.row['total_steps']}"
+        return f"`{r.label}` {status}; showing step {r.row['step']:,} of {r.row['total_steps']:,}"
+    return f"`{r.label}` {status}, step {r.row['step']:,} of {r.row['total_steps']:,}"
 
 
 def render(runs: list[shown.ShownRun]) -> None:
     style = shown.style()
     if shown.presenting():
         live.live_chart("overview", charts.overview, runs, style=style, height=PRESENTER_HEIGHT)
-        st.markdown("  \n".join(status_line(r) for r in runs))
+        live.status_lines(runs, status_line)
     else:
-        st.markdown("  \n".join(status_line(r) for r in runs))
+        live.status_lines(runs, status_line)
         overview_or_groups(runs, style)
     in_epochs = [r for r in runs if r.cfg.epochs]
     if in_epochs:

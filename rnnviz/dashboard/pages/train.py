@@ -443,8 +443,8 @@ def runs_section() -> None:
                 "elapsed": st.column_config.NumberColumn("elapsed (s)", format="%.0f"),
             },
         )
-        if polling and not df["status"].isin(UNFINISHED).any():
-            st.rerun(scope="app")
+        if polling and df.set_index("run_id")["status"].to_dict() != runs.set_index("run_id")["status"].to_dict():
+            st.rerun(scope="app")  # a run started, ended or was stopped: the picker and buttons below follow
 
     table()
     c1, c2, c4, c3, _ = st.columns([2, 1, 1, 1, 1], vertical_alignment="bottom")
