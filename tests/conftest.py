@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import os
 import struct
+import time
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,17 @@ os.environ["RNNVIZ_STANDBY"] = "0"
 
 ROOT = Path(__file__).resolve().parent.parent
 MNIST_DIR = ROOT.parent / "shared" / "data" / "mnist-10k"
+
+
+def wait_for(predicate, timeout: float = 60.0, every: float = 0.1):
+    """Poll until `predicate()` is truthy and return it; fail after `timeout` seconds."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError("condition not met in time")
 
 
 def write_idx(path: Path, array: np.ndarray, compress: bool = True) -> Path:

@@ -18,17 +18,7 @@ from rnnviz.config import ConfigError, Limits, rnn_vs_lstm
 from rnnviz.store import Status, Store
 from rnnviz.store.liveness import process_alive
 
-from .conftest import quick_config
-
-
-def wait_for(condition, timeout: float = 120, every: float = 0.05):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = condition()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"not within {timeout} s")
+from .conftest import quick_config, wait_for
 
 
 @pytest.fixture
@@ -52,7 +42,7 @@ def test_the_pair_is_trained_by_two_standbys_as_workers_would(tmp_path, standbys
         wait_for(lambda: all((folder / f"{pid}.ready").exists() for pid in standbys), timeout=60)
         ids = runner.launch(rnn_vs_lstm(quick_config(steps=30)), store, Limits(active_runs=2))
         assert sorted(store.run(run_id)["pid"] for run_id in ids) == sorted(standbys)
-        wait_for(lambda: all(store.run(run_id)["status"] not in ("queued", "running") for run_id in ids))
+        wait_for(lambda: all(store.run(run_id)["status"] not in ("queued", "running") for run_id in ids), timeout=120)
         wait_for(lambda: not any(process_alive(pid, None) for pid in standbys), timeout=30)  # one run each
         for run_id in ids:
             assert store.run(run_id)["status"] == Status.FINISHED
@@ -73,7 +63,7 @@ def test_a_dead_standby_is_passed_over(tmp_path, standbys):
         pid = store.run(run_id)["pid"]
         assert pid != gone.pid
         assert not (folder / f"{gone.pid}.ready").exists()
-        wait_for(lambda: store.run(run_id)["status"] == Status.FINISHED)
+        wait_for(lambda: store.run(run_id)["status"] == Status.FINISHED, timeout=120)
 
 
 def test_no_standby_starts_while_runs_train(tmp_path, standbys):

@@ -21,17 +21,7 @@ from rnnviz.config import RunConfig
 from rnnviz.store import SCHEMA_VERSION, Store, StoreError, export_run
 from rnnviz.trainer import train
 
-from .conftest import ROOT, quick_config
-
-
-def _wait(predicate, timeout=60.0, every=0.1):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError("condition not met in time")
+from .conftest import ROOT, quick_config, wait_for
 
 
 def test_round_trip_of_scalars_arrays_and_histograms(tmp_path):
@@ -130,9 +120,9 @@ def test_killed_trainer_leaves_every_committed_step_readable(tmp_path):
     ]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        reader = _wait(lambda: path.exists() and Store(path))
+        reader = wait_for(lambda: path.exists() and Store(path))
         # another process reads while the trainer writes (the file can exist before run 1 is in it)
-        seen = _wait(lambda: len(reader.runs()) and reader.run(1)["step"] >= 40 and reader.run(1)["step"])
+        seen = wait_for(lambda: len(reader.runs()) and reader.run(1)["step"] >= 40 and reader.run(1)["step"])
         assert reader.run(1)["status"] == "running"
         assert len(reader.scalars(1, ["loss"])) >= 40
     finally:
@@ -150,11 +140,11 @@ def test_killed_trainer_leaves_every_committed_step_readable(tmp_path):
 def test_background_run_starts_and_stops_on_request(tmp_path):
     with Store(tmp_path / "bg.sqlite") as store:
         run_id = runner.start(quick_config(steps=100000), store)
-        _wait(lambda: store.run(run_id)["step"] > 5)
+        wait_for(lambda: store.run(run_id)["step"] > 5)
         assert runner.active(store)["run_id"].tolist() == [run_id]
         runner.stop(store, run_id)
         asked = time.monotonic()
-        _wait(lambda: store.run(run_id)["status"] == "stopped", timeout=30)
+        wait_for(lambda: store.run(run_id)["status"] == "stopped", timeout=30)
         assert time.monotonic() - asked < 10
         assert runner.active(store).empty
         assert runner.log_path(store.path, run_id).exists()
@@ -166,7 +156,7 @@ def test_four_trainers_write_one_store_at_once_without_lock_errors(tmp_path):
             runner.start(quick_config(steps=80, cell=cell, seed=i), store)
             for i, cell in enumerate(("rnn", "lstm", "gru", "rnn"))
         ]
-        _wait(lambda: runner.active(store).empty, timeout=120)
+        wait_for(lambda: runner.active(store).empty, timeout=120)
         runs = store.runs().set_index("run_id")
         assert runs.loc[ids, "status"].tolist() == ["finished"] * 4, runs[["status", "error"]]
         for run_id in ids:
@@ -259,8 +249,8 @@ def test_killed_run_resumes_from_its_checkpoint_to_the_uninterrupted_numbers(tmp
         stderr=subprocess.DEVNULL,
     )
     try:
-        reader = _wait(lambda: path.exists() and Store(path))
-        _wait(lambda: reader.run(1)["step"] >= 60)
+        reader = wait_for(lambda: path.exists() and Store(path))
+        wait_for(lambda: reader.run(1)["step"] >= 60)
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
