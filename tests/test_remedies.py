@@ -16,8 +16,7 @@ from rnnviz import runner
 from rnnviz.config import REMEDIES, Limits, preset, remedies
 from rnnviz.store import Store
 
-from .conftest import MNIST_DIR, ROOT, quick_config
-from .test_store import _wait
+from .conftest import MNIST_DIR, ROOT, quick_config, wait_for
 
 
 def test_each_remedy_changes_one_thing_of_the_blog_rnn():
@@ -64,7 +63,7 @@ def test_each_trainer_that_ends_starts_the_next_waiting_run(tmp_path, monkeypatc
     with Store(tmp_path / "chain.sqlite") as store:
         ids = runner.launch([quick_config(steps=20, seed=s) for s in range(3)], store, Limits.from_env())
         assert store.runs().set_index("run_id").loc[ids, "status"].tolist() == ["queued", "waiting", "waiting"]
-        _wait(lambda: (store.runs()["status"] == "finished").all(), timeout=120)
+        wait_for(lambda: (store.runs()["status"] == "finished").all(), timeout=120)
         runs = store.runs().set_index("run_id").loc[ids]
         # one at a time: each started after the one before ended
         assert (runs["started"].to_numpy()[1:] >= runs["ended"].to_numpy()[:-1]).all()
@@ -110,7 +109,7 @@ def test_trainers_launched_together_train_on_their_share_of_the_cores(tmp_path, 
     monkeypatch.delenv("RNNVIZ_MAX_ACTIVE_RUNS", raising=False)
     with Store(tmp_path / "real.sqlite") as store:
         ids = runner.launch([quick_config(steps=5, seed=s, threads=0) for s in range(2)], store, Limits.from_env())
-        _wait(lambda: (store.runs()["status"] == "finished").all(), timeout=120)
+        wait_for(lambda: (store.runs()["status"] == "finished").all(), timeout=120)
         for run_id in ids:  # each trainer ends its log with its result line
             result = json.loads(runner.log_path(store.path, run_id).read_text().strip().splitlines()[-1])
             assert result["run_id"] == run_id and result["threads"] == 2
