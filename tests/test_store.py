@@ -98,6 +98,17 @@ def test_delete_and_export(trained_store, tmp_path):
         assert store.conn.execute("SELECT COUNT(*) FROM scalars WHERE run_id = 1").fetchone()[0] == 0
 
 
+def test_a_store_made_where_one_was_deleted_does_not_take_its_checkpoints(tmp_path):
+    path = tmp_path / "s.sqlite"
+    with Store(path) as store:
+        train(quick_config(steps=30, checkpoint_every=10), store)
+        assert store.load_checkpoint(1)["step"] == 30
+    path.unlink()
+    with Store(path) as store:
+        run_id = store.create_run(quick_config(cell="lstm"))
+        assert run_id == 1 and store.load_checkpoint(run_id) is None  # a resume starts it from step 0
+
+
 def test_killed_trainer_leaves_every_committed_step_readable(tmp_path):
     path = tmp_path / "kill.sqlite"
     cmd = [

@@ -418,7 +418,10 @@ class Store:
                 (cfg.display_name, cfg.to_json(), status, time.time(), cfg.steps, socket.gethostname(), sweep_id),
             )
             assert cur.lastrowid is not None
-            return cur.lastrowid
+        # a checkpoint left by a store deleted from this path (its run ids start at 1 again) is not this run's:
+        # a resume or the inspector would read another run's weights
+        self.checkpoint_path(cur.lastrowid).unlink(missing_ok=True)
+        return cur.lastrowid
 
     def create_sweep(self, name: str, spec: str, engine: str, ray_address: str | None) -> int:
         """Record a set of runs and the process that drives it (this one)."""
