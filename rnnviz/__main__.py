@@ -324,7 +324,10 @@ def cmd_runs(args: argparse.Namespace) -> int:
         print("no runs yet; start one with `python -m rnnviz train --preset quick-lstm`")
     else:
         df["sweep_id"] = df["sweep_id"].astype("Int64")  # a set's id, or <NA>
-        print(df[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+        for name in ("test_accuracy", "saturated_fraction", "seconds"):  # a column of runs still training is None
+            df[name] = df[name].astype(float)
+        df["seconds"] = df["seconds"].fillna(df["elapsed"])  # so far, for a run still training
+        print(df[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}", na_rep="-"))
     return 0
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from rnnviz.__main__ import build_parser, config_from_args
+from rnnviz.config import RunConfig
+from rnnviz.store import Store
 
 from .browser import chromium, data_root, streamlit_server
 from .conftest import MNIST_DIR, ROOT
@@ -89,6 +91,20 @@ def test_help_lists_the_commands_but_not_the_internal_worker():
     assert done.returncode == 0 and "train" in done.stdout and "demo" in done.stdout
     assert "worker" not in done.stdout and "SUPPRESS" not in done.stdout, done.stdout
     assert rnnviz("worker", "--help").returncode == 0  # the runner still starts trainers with it
+
+
+def test_runs_lists_a_run_still_training_with_its_seconds_so_far_and_no_nan(tmp_path):
+    path = tmp_path / "runs.sqlite"
+    with Store(path) as store:
+        run_id = store.create_run(RunConfig(cell="lstm"))
+        store.mark_running(run_id, os.getpid())  # this process stands for its trainer: alive, so not reaped
+    done = rnnviz("runs", "--store", str(path))
+    assert done.returncode == 0, done.stderr
+    header, row = done.stdout.splitlines()
+    assert "NaN" not in done.stdout and "nan" not in done.stdout
+    # the columns right of the name (which may hold spaces)
+    values = dict(zip(header.split()[-7:], row.split()[-7:]))
+    assert values["status"] == "running" and values["test_accuracy"] == "-" and float(values["seconds"]) >= 0
 
 
 def test_output_into_a_closed_pipe_ends_quietly(tmp_path):
