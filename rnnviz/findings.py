@@ -95,31 +95,52 @@ def _latest(run, name: str) -> float | None:
     return float(values[-1]) if len(values) else None
 
 
-def why(run) -> str | None:
+def _norm(value: float) -> str:
+    return "0 (it underflowed in float32)" if value == 0 else f"{value:.2g}"
+
+
+def _through_rnns(others) -> str:
+    """What the vanilla RNNs shown beside a gated run measure at t = 1, for comparison: '' when none did."""
+    said = [
+        f"{_norm(jac)} through {r.label}'s chain"
+        for r in others
+        if r.cfg.cell == "rnn" and (jac := _latest(r, "jacobian_norm_t1")) is not None
+    ]
+    return f" (against {', '.join(said)})" if said else ""
+
+
+def why(run, others=()) -> str | None:
     """Which factor of the chain of Jacobians decides the gradient reaching t = 1, at the latest probe: the
-    weights (sigma_max(W_hh)), saturation (the tanh slope), or, in an LSTM or GRU, the gate path. None for a
-    run recorded before these probes."""
+    weights (sigma_max(W_hh)), saturation (the tanh slope), or, in an LSTM or GRU, the gate path. The verdict
+    is the measured ||ds_T/ds_1|| (the gate path where Jacobians were not recorded), so it agrees with the
+    charts beside it; a gated run is compared with the vanilla RNNs among `others` (the runs shown with it).
+    None for a run recorded before these probes."""
     slope = _latest(run, "tanh_slope_mean")
     if slope is None:
         return None
     T = run.cfg.seq_len
     jac = _latest(run, "jacobian_norm_t1")
     of = "d(h_T, c_T)/d(h_1, c_1)" if run.cfg.cell == "lstm" else "dh_T/dh_1"
-    said = f"||{of}|| is {jac:.2g}" if jac is not None else ""
+    said = f"||{of}|| is {_norm(jac)}" if jac is not None else ""
     gate = {"lstm": "f", "gru": "z"}.get(run.cfg.cell)
     if gate:
         path = _latest(run, "forget_path_t1")
-        kind = "forget" if gate == "f" else "update"
-        scale = f"the mean product of the {kind} gates {gate} from t = 2 to {T} is {path:.2g}"
-        if path is not None and path >= FADED:
-            carrier = "cell state" if gate == "f" else "update path"
-            reading = (
-                f"{scale}: {path:.1%} of the gradient's scale crosses the {T} steps along the {carrier} "
-                "(through a saturated tanh RNN's chain, 1e-25 or less)"
-            )
+        measure = jac if jac is not None else path
+        if measure is None:
+            return None
+        kind, carrier = ("forget", "cell state") if gate == "f" else ("update", "update path")
+        scale = (
+            "" if path is None else f"the mean product of the {kind} gates {gate} from t = 2 to {T} is {_norm(path)}"
+        )
+        if measure >= FADED:
+            verdict = f"the gradient still spans the {T} steps"
+            verdict += f", {path:.1%} of its scale along the {carrier}" if path is not None else ""
+            verdict += _through_rnns(others)
+        elif measure >= VANISHED:
+            verdict = "most of the gradient is lost on the way back"
         else:
-            reading = f"{scale}: the gates close the path that carries the gradient"
-        return f"**{run.label}**: " + "; ".join(p for p in (reading, said) if p) + "."
+            verdict = "the gates close the path that carries the gradient" if scale else "the gradient has vanished"
+        return f"**{run.label}**: {'; '.join(p for p in (said, scale) if p)}: {verdict}."
     sigma = _latest(run, "sigma_max_whh")
     if sigma is None:
         return None

@@ -82,7 +82,7 @@ def html_report(runs: Sequence[RunData], title: str = "") -> str:
             config=CHART_CONFIG,
         )
         sections.append(f"<section><h2>{html.escape(heading)}</h2>{div}</section>")
-    said = [findings.of(r) for r in runs] + [w for r in runs if (w := findings.why(r))]
+    said = [findings.of(r) for r in runs] + [w for r in runs if (w := findings.why(r, runs))]
     readings = "".join(f"<li>{_markdown(text)}</li>" for text in said)
     made = time.strftime("%Y-%m-%d %H:%M")
     return f"""<!doctype html>

@@ -35,10 +35,11 @@ def render(runs: list[shown.ShownRun]) -> None:
     st.caption(
         "dL/dh_t = (dh_T/dh_t)^T dL/dh_T, and dh_T/dh_t is a product of one Jacobian per step, each "
         "diag(φ'(a_k)) W_hh in a vanilla RNN: at most σ_max(W_hh) · max φ' (dashed, Pascanu et al. 2013). "
-        "Where tanh saturates its slope φ' is near 0, and the product collapses. See docs/why-it-vanishes.md."
+        "Where tanh saturates its slope φ' is near 0, and the product collapses.",
+        help="Every quantity measured, per cell, is in docs/why-it-vanishes.md",  # off the screen in a talk
     )
     for r in runs:
-        reading = findings.why(r)
+        reading = findings.why(r, runs)
         if reading:
             st.markdown(reading)
         c1, c2 = st.columns(2)
