@@ -81,6 +81,20 @@ def trained_store(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def remedies_store(tmp_path_factory) -> Path:
+    """The remedies set (the blog RNN, one run per remedy, the blog LSTM), clipping at 0.5, each run 20 steps."""
+    from rnnviz.config import remedies
+
+    path = tmp_path_factory.mktemp("remedies") / "set.sqlite"
+    cfg = quick_config(steps=20)
+    short = ("steps", "batch_size", "probe_every", "eval_every", "probe_batch", "data_dir", "threads")
+    with Store(path) as store:
+        for run in remedies(clip=0.5, **{k: getattr(cfg, k) for k in short}):
+            assert train(run, store).status == "finished"
+    return path
+
+
+@pytest.fixture(scope="session")
 def sweep_store(tmp_path_factory) -> Path:
     """A set of 2 x 2 grid points times 2 seeds, trained here one after another as Ray's workers would."""
     from rnnviz import sets

@@ -15,7 +15,7 @@ import pytest
 
 from rnnviz import figures
 from rnnviz.api import open_run
-from rnnviz.config import RunConfig
+from rnnviz.config import REMEDIES, RunConfig
 from rnnviz.store import Store
 
 from .browser import CHROMIUM, chromium, data_root, streamlit_server
@@ -81,6 +81,15 @@ def cut(info: dict) -> list[str]:
     ]
 
 
+def text_problems(info: dict, where: str) -> list[str]:
+    """What a viewer would call broken in one chart's text: overlaps, repeated ticks, text cut at the edge."""
+    return (
+        [f"{where}: {a!r} on {b!r}" for a, b in overlaps(info["boxes"])]
+        + [f"{where}: ticks repeat {labels}" for labels in repeated_ticks(info["boxes"])]
+        + [f"{where}: {text!r} cut at the edge" for text in cut(info)]
+    )
+
+
 def chart_frames(page, at_least: int, timeout_s: float = 30) -> list:
     """The page's charts (each in the iframe of rnnviz/dashboard/livechart/), once every one of them is drawn."""
     deadline = time.monotonic() + timeout_s
@@ -140,9 +149,7 @@ def test_charts_text_never_overlaps_and_each_run_keeps_its_colour(dashboard, tmp
                     caption = page.locator("[data-testid=stMain] [data-testid=stCaptionContainer]").first.inner_text()
                     if present and "sidebar" in caption:  # presenter mode hides it
                         problems.append(f"{where}: the caption sends the room to the sidebar: {caption!r}")
-                problems += [f"{where}: {a!r} on {b!r}" for a, b in overlaps(info["boxes"])]
-                problems += [f"{where}: ticks repeat {labels}" for labels in repeated_ticks(info["boxes"])]
-                problems += [f"{where}: {text!r} cut at the edge" for text in cut(info)]
+                problems += text_problems(info, where)
                 for trace, colour in info["colours"]:
                     if run := re.match(r"(\d+) · ", trace or ""):
                         colours.setdefault(int(run[1]), set()).add(colour)
@@ -150,6 +157,40 @@ def test_charts_text_never_overlaps_and_each_run_keeps_its_colour(dashboard, tmp
                     handle.screenshot(path=str(shots / f"{name}-{mode}-{k}.png"))
     assert not problems, "\n".join(problems)
     assert colours == {1: {figures.run_color(1)}, 2: {figures.run_color(2)}}
+
+
+# Each column of the Remedies table: where its right edge is, and where the table's visible part ends.
+TABLE = """() => { const t = document.querySelector('[data-testid=stMain] [data-testid=stDataFrame]');
+  const s = t.querySelector('.dvn-scroller'); const r = t.getBoundingClientRect();
+  return {need: s.scrollWidth, shown: s.clientWidth, right: r.right,
+          main: document.querySelector('[data-testid=stMain]').getBoundingClientRect().right}; }"""
+
+
+def test_the_remedies_page_text_never_overlaps_and_its_table_shows_every_column(remedies_store, tmp_path):
+    shots = Path(os.environ.get("RNNVIZ_SHOTS") or tmp_path / "shots")
+    shots.mkdir(parents=True, exist_ok=True)
+    runs = ",".join(map(str, range(1, len(REMEDIES) + 1)))
+    problems = []
+    with streamlit_server(remedies_store, data_root(tmp_path, MNIST_DIR)) as url, chromium() as browser:
+        page = browser.new_page(viewport=SCREEN)
+        for present in (False, True):
+            mode = "presenter" if present else "normal"
+            page.goto(f"{url}/remedies?runs={runs}" + ("&present=1" if present else ""))
+            page.wait_for_selector("[data-testid=stMain] h1", timeout=30_000)
+            frames = chart_frames(page, 3)
+            page.mouse.move(1, 1)
+            page.screenshot(path=str(shots / f"remedies-{mode}.png"), full_page=True)
+            for _, frame in frames:
+                info = frame.evaluate(READ)
+                problems += text_problems(info, f"remedies ({mode}) '{info['title']}'")
+            if present:  # no controls, and no table: what is left of the form would be an empty box
+                if page.locator("[data-testid=stMain] [data-testid=stForm]").is_visible():
+                    problems.append("remedies (presenter): the launch form shows")
+                continue
+            table = page.evaluate(TABLE)
+            if table["need"] > table["shown"] + 1 or table["right"] > table["main"] + 1:
+                problems.append(f"remedies ({mode}): the table's columns are cut: {table}")
+    assert not problems, "\n".join(problems)
 
 
 # The modebar a pointer on the chart brings up, and the texts it could hide: titles (the chart's, its panels').
