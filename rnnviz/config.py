@@ -376,18 +376,19 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 # What each blog preset showed over 5 seeds on the 8,000/2,000 subset, and how long a run took on one core of a
-# busy 2-core machine (load 4-11): bench/blog_experiments.py, the README's results table.
+# 2-core machine training two runs at once (load 1-4): bench/blog_experiments.py, the README's results table.
 PRESET_HELP = {
-    "blog-rnn": "vanilla tanh RNN, Adam lr 0.01: saturated (91.5-95.7% of |h| > 0.99) in 5 of 5 seeds; collapsed "
-    "to ~10% in 2 of 5 seeds, ended at 32-35% in the other 3; 1.5-4.5 min a run",
-    "blog-lstm": "LSTM at the same settings: 97.5-98.4% (mean 98.1%) in 5 of 5 seeds; 3-6 min a run",
+    "blog-rnn": "vanilla tanh RNN, Adam lr 0.01: saturated (91-94% of |h| > 0.99) in 5 of 5 seeds; collapsed "
+    "to ~10% in 2 of 5 seeds, ended at 43-44% in the other 3; 1-1.5 min a run",
+    "blog-lstm": "LSTM at the same settings: 98.0-98.8% (mean 98.4%) in 5 of 5 seeds; about 2 min a run",
     "tutorial-lstm": "LSTM, Adam lr 0.001, batch 128, 100,000 samples, output layer from N(0, 1) (the TensorFlow "
-    "tutorial): 94.8-96.0% in 5 of 5 seeds; 0.5-1.5 min a run",
+    "tutorial): 94.8-96.0% in 5 of 5 seeds; about 20 s a run",
     "sgd-lstm": f"LSTM, plain gradient descent lr 0.001, batch 128, {SGD_EPOCHS} epochs: learns slowly, 64-71% on "
-    "the validation split after them in 5 of 5 seeds; 2-3 min a run",
+    "the validation split after them in 5 of 5 seeds; 1-2 min a run",
     "quick-rnn": "blog-rnn at lr 0.015 for 1,200 steps: collapses to ~10% with the gradient at t = 1 vanished "
-    "in 5 of 5 seeds; 48 s on one core of a busy 2-core machine",
-    "quick-lstm": "blog-lstm at lr 0.015 for 1,200 steps: reaches 96-98% (mean 97%) in 5 of 5 seeds",
+    "in 5 of 5 seeds; 13-15 s a run on a free core",
+    "quick-lstm": "blog-lstm at lr 0.015 for 1,200 steps: reaches 97.0-97.5% (mean 97.3%) in 5 of 5 seeds; about "
+    "25 s a run on a free core",
     "long-rnn": "vanilla tanh RNN reading 7 pixels a step (112 steps), blog settings: fails",
     "long-lstm": "LSTM reading 7 pixels a step (112 steps), blog settings: still learns",
     "pixel-rnn": "vanilla tanh RNN reading one pixel a step (784 steps): fails; slow on a CPU",
@@ -398,13 +399,13 @@ PRESET_HELP = {
 # The remedies for the collapsing blog RNN, one change each; the same seed gives every run the same data
 # order. Its first and last runs are the blog pair. (name, the change, what it shows)
 REMEDIES: tuple[tuple[str, dict[str, Any], str], ...] = (
-    ("blog-rnn", {}, "the collapsing RNN itself: tanh, Adam lr 0.01"),
-    ("remedies-clip", {"clip": 1.0}, "gradient clipping at a norm threshold"),
+    ("blog-rnn", {}, "nothing: the blog's tanh RNN"),
+    ("remedies-clip", {"clip": 1.0}, "gradient clipping"),
     ("remedies-lr", {"lr": 0.001}, "a learning rate ten times smaller"),
     ("remedies-orthogonal", {"init": "orthogonal"}, "orthogonal recurrent weights"),
-    ("remedies-irnn", {"nonlinearity": "relu", "init": "identity"}, "IRNN: identity recurrent weights and relu"),
+    ("remedies-irnn", {"nonlinearity": "relu", "init": "identity"}, "IRNN: identity recurrent weights, relu"),
     ("remedies-gru", {"cell": "gru"}, "a GRU cell"),
-    ("blog-lstm", {"cell": "lstm", "forget_bias": 1.0}, "an LSTM with forget bias 1.0 (the blog's LSTM)"),
+    ("blog-lstm", {"cell": "lstm", "forget_bias": 1.0}, "the blog's LSTM (forget bias 1.0)"),
 )
 
 

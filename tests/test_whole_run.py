@@ -105,13 +105,13 @@ def test_the_blog_pair_watched_to_its_end_through_a_network_drop_load_and_a_serv
         # the sidebar's "Step shown" follows the runs (it stood at the step of the page's last full rerun)
         assert all(end >= 0.85 * configs[0].steps for end in scrubbers.values()), scrubbers
 
-        # why it vanished, at the end (#17; over seeds 0-2: ||dh_T/dh_1|| 0 to 3e-25, mean tanh slope 0.044 to
-        # 0.047, the LSTM's forget path at t = 1 0.015 to 0.030)
+        # why it faded, at the end: what holds in every seed (seeds 0-4 at one thread: ||dh_T/dh_1|| 0 to 2.0e-4,
+        # seed 0 the largest, mean tanh slope 0.035 to 0.041, the LSTM's forget path at t = 1 0.017 to 0.030)
         with Store(store) as s:
             jacobian_t1 = s.series(ids[0], "jacobian_norm")[1][-1][0]
             slope = s.scalars(ids[0], ["tanh_slope_mean"])["value"].iloc[-1]
             forget_t1 = s.series(ids[1], "forget_path")[1][-1][0]
-        assert jacobian_t1 < 1e-6 and slope < 0.1 and forget_t1 > 1e-2, (jacobian_t1, slope, forget_t1)
+        assert jacobian_t1 < 1e-3 and slope < 0.1 and forget_t1 > 1e-2, (jacobian_t1, slope, forget_t1)
 
         # the Overview's status lines state the step the chart beside them draws: a line that reran with the
         # page, every 5 s, stated a step 2.5 s old on average, and read as stuck next to a moving chart
