@@ -65,10 +65,10 @@ def of(run) -> str:
         best_step, best = int(steps[acc.argmax()]), float(acc.max())
         last_step, last = int(steps[-1]), float(acc[-1])
         if best - last >= 0.1:
-            fell = f"fell from {_pct(best)} (step {best_step}) to {_pct(last)} (step {last_step})"
+            fell = f"fell from {_pct(best)} (step {best_step:,}) to {_pct(last)} (step {last_step:,})"
             parts.append(f"{what} accuracy {fell}")
         else:
-            parts.append(f"{what} accuracy {_pct(last)} at step {last_step}")
+            parts.append(f"{what} accuracy {_pct(last)} at step {last_step:,}")
     elif len(batch := _tail(run.scalar("accuracy")[1])):
         parts.append(f"batch accuracy {_pct(batch.mean())} over the last {len(batch)} steps")
     if name != "test_accuracy" and len(test := _tail(run.scalar("test_accuracy")[1], 1)):
