@@ -166,6 +166,17 @@ def test_a_line_that_reaches_0_on_a_log_axis_is_marked_at_the_floor_and_named():
     assert not notes(vanished) and len(vanished.data[1].x) == len(x)
 
 
+def test_a_line_beyond_float32s_range_is_drawn_whole():
+    t = np.arange(1, 29)
+    bound = 32.0 ** (28 - t)  # the Pascanu bound of a trained blog RNN: 32^27 = 4e40 at t = 1
+    tiny = 10.0 ** -(t + 20.0)  # down to 1e-48
+    fig = figures.lines([("bound", t, bound, "red"), ("tiny", t, tiny, "blue")], "b", "b", "k", log_y=True)
+    np.testing.assert_allclose(fig.data[0].y, bound, rtol=1e-12)  # float32 made the first 2 points missing
+    np.testing.assert_allclose(fig.data[1].y, tiny, rtol=1e-12)
+    flow = np.linspace(0.1, 1, 28)
+    assert figures.lines([("1 · rnn", t, flow, "red")], "r", "r", "k").data[0].y.dtype == np.float32  # still
+
+
 def test_log_axes_label_decades_only(pair):
     rnn, lstm = pair
     figs = [charts.global_norm(rnn), charts.param_norms(lstm), charts.gradient_curve(pair), charts.metric(pair, "loss")]
@@ -257,7 +268,7 @@ def test_tables_show_a_dash_for_a_missing_value(tmp_path, monkeypatch):
     page = open_page("remedies")
     assert page.dataframe[0].proto.placeholder == figures.MISSING
     table = page.dataframe[0].value
-    assert table["gradient at t=1"].isna().sum() == 0 and table["test accuracy"].notna().all()
+    assert table["gradient at t=1"].isna().sum() == 0 and table["test"].notna().all()
     titles = [fig["layout"]["title"]["text"] for fig in shown(page)[:2]]
     assert titles == ["Validation accuracy", "Saturated units (fraction of |h| > 0.99)"]
 

@@ -27,6 +27,14 @@ from .look import (
 )
 
 
+def _fits_float32(y: np.ndarray) -> bool:
+    """Whether every value keeps its magnitude as a float32 (normal range, or exactly 0)."""
+    big = np.abs(np.asarray(y, dtype=float))
+    big = big[np.isfinite(big) & (big > 0)]
+    info = np.finfo(np.float32)
+    return not big.size or (float(big.max()) < float(info.max) and float(big.min()) >= float(info.tiny))
+
+
 def _zeros_at_floor(series: list[Line], yrange: list[float]) -> tuple[list[Line], list[dict]]:
     """A value of exactly 0 has no place on a log axis, so its line would just end there: it is drawn at the
     axis floor instead and marked with triangles in its line's colour, which the legend names. Returns the
@@ -105,8 +113,10 @@ def lines(
     traces = []
     for label, x, y, colour in series:
         x, y = downsample(x, y)
-        # float32 halves the bytes sent every second; 7 digits are plenty, and steps up to 16M stay exact
-        x, y = x.astype(np.float32), np.where(np.isfinite(y), y, np.nan).astype(np.float32)
+        # float32 halves the bytes sent every second; 7 digits are plenty, and steps up to 16M stay exact. A
+        # line beyond float32's range (the Pascanu bound over 27 steps reaches 1e40) keeps float64.
+        y = np.where(np.isfinite(y), y, np.nan)
+        x, y = x.astype(np.float32), y.astype(np.float32) if _fits_float32(y) else y
         traces.append(
             dict(
                 type="scatter",
