@@ -302,7 +302,7 @@ def test_remedies_page_shows_the_set_side_by_side(remedies_store, monkeypatch):
         runs = store.runs().set_index("name")
         clipped = store.scalars(int(runs.loc["remedies-clip", "run_id"]), ["clipped"])["value"].mean()
     assert table["run"].str.split(" · ").str[1].tolist() == [name for name, _, _ in REMEDIES]
-    np.testing.assert_allclose(table["test accuracy"], runs.loc[[n for n, _, _ in REMEDIES], "test_accuracy"])
+    np.testing.assert_allclose(table["test"], 100 * runs.loc[[n for n, _, _ in REMEDIES], "test_accuracy"])
     # only the clipping run clips; it says how often, where it says what it changes
     assert table["what changes"].str.contains("% of steps").tolist() == [n == "remedies-clip" for n, _, _ in REMEDIES]
     assert f"gradient clipping at 0.5 ({clipped:.0%} of steps)" in table["what changes"].tolist()
@@ -345,6 +345,18 @@ def test_remedies_button_launches_the_set_under_the_cap(empty_store, tmp_path, m
         runs = store.runs().sort_values("run_id")
     assert runs["status"].tolist() == ["queued"] * 2 + ["waiting"] * 5 and spawned == runs["run_id"].tolist()[:2]
     assert sorted(at.session_state["selected_runs"]) == runs["run_id"].tolist()
+
+
+def test_a_short_remedies_set_is_evaluated_ten_times_as_the_blogs_is(empty_store, tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNVIZ_DATA_DIR", str(data_root(tmp_path, MNIST_DIR)))
+    monkeypatch.setattr(runner, "_spawn", lambda store, run_id, *extra: None)
+    at = open_page("remedies")
+    next(n for n in at.number_input if n.label == "Steps").set_value(300)
+    next(b for b in at.button if b.label.startswith("Launch the remedies set")).click().run()
+    assert not at.exception, at.exception
+    with Store(os.environ["RNNVIZ_STORE"]) as store:
+        configs = [json.loads(c) for c in store.runs()["config"]]
+    assert len(configs) == len(REMEDIES) and {(c["steps"], c["eval_every"]) for c in configs} == {(300, 30)}
 
 
 def test_remedies_set_launched_after_the_blog_pair_keeps_the_pairs_runs_and_colours(empty_store, tmp_path, monkeypatch):

@@ -166,6 +166,12 @@ TABLE = """() => { const t = document.querySelector('[data-testid=stMain] [data-
           main: document.querySelector('[data-testid=stMain]').getBoundingClientRect().right}; }"""
 
 
+STATIC_TABLE = """() => { const t = document.querySelector('[data-testid=stMain] [data-testid=stTable]');
+  if (!t || !t.getBoundingClientRect().width) return null; const r = t.getBoundingClientRect();
+  return {need: t.scrollWidth, shown: t.clientWidth, right: r.right, text: t.innerText,
+          main: document.querySelector('[data-testid=stMain]').getBoundingClientRect().right}; }"""
+
+
 def test_the_remedies_page_text_never_overlaps_and_its_table_shows_every_column(remedies_store, tmp_path):
     shots = Path(os.environ.get("RNNVIZ_SHOTS") or tmp_path / "shots")
     shots.mkdir(parents=True, exist_ok=True)
@@ -183,9 +189,14 @@ def test_the_remedies_page_text_never_overlaps_and_its_table_shows_every_column(
             for _, frame in frames:
                 info = frame.evaluate(READ)
                 problems += text_problems(info, f"remedies ({mode}) '{info['title']}'")
-            if present:  # no controls, and no table: what is left of the form would be an empty box
+            if present:  # no controls (what is left of the form would be an empty box); the table as text
                 if page.locator("[data-testid=stMain] [data-testid=stForm]").is_visible():
                     problems.append("remedies (presenter): the launch form shows")
+                fits = page.evaluate(STATIC_TABLE)
+                if not fits or fits["need"] > fits["shown"] + 1 or fits["right"] > fits["main"] + 1:
+                    problems.append(f"remedies (presenter): the table is missing or cut: {fits}")
+                elif not all(name in fits["text"] for name, _, _ in REMEDIES):
+                    problems.append(f"remedies (presenter): the table lacks runs: {fits['text']!r}")
                 continue
             table = page.evaluate(TABLE)
             if table["need"] > table["shown"] + 1 or table["right"] > table["main"] + 1:

@@ -11,7 +11,7 @@ import streamlit as st
 
 from rnnviz import charts, findings, runner
 from rnnviz import data as datamod
-from rnnviz.config import REMEDIES, ConfigError, Limits, remedies
+from rnnviz.config import REMEDIES, ConfigError, Limits, preset, remedies
 from rnnviz.dashboard import live, reads, shown, state
 from rnnviz.figures import MISSING
 from rnnviz.findings import gradient_ratio
@@ -26,7 +26,7 @@ st.caption(
 path = reads.store_path()
 WHAT = {name: what for name, _, what in REMEDIES}
 
-with st.form("remedies"):
+with st.form("remedies", enter_to_submit=False):  # Enter in a field started the whole set
     c1, c2, c3, c4 = st.columns([1, 1, 1, 2], vertical_alignment="bottom")
     clip = c1.number_input(
         "Clip threshold", 0.01, 100.0, 1.0, step=0.5, help="The global gradient-norm threshold of the clipping run"
@@ -40,14 +40,15 @@ with st.form("remedies"):
         disabled=reads.store_readonly(path),
     )
 limits = Limits.from_env()
-# Plain words for the room; the setting and the command behind them are in the tooltip.
-st.caption(
-    f"At most {limits.active_runs} runs train at once on this machine, sharing its cores; the others wait their "
-    "turn and start as runs finish. For a talk, record the set beforehand, so that nothing waits in front of "
-    "the room.",
-    help=f"The cap on runs at once is ${Limits.env_name('active_runs')}. `python -m rnnviz demo` records the "
-    "whole set ahead of a talk (docs/talks.md).",
-)
+# Plain words (the setting and the command behind them in the tooltip), about controls a talk does not show.
+if not shown.presenting():
+    st.caption(
+        f"At most {limits.active_runs} runs train at once on this machine, sharing its cores; the others wait "
+        "their turn and start as runs finish. For a talk, record the set beforehand, so that nothing waits in "
+        "front of the room.",
+        help=f"The cap on runs at once is ${Limits.env_name('active_runs')}. `python -m rnnviz demo` records the "
+        "whole set ahead of a talk (docs/talks.md).",
+    )
 
 if launch:
     try:
@@ -57,7 +58,11 @@ if launch:
             known = set(store.runs()["run_id"].astype(int))
             # runs of these very settings (the blog pair trained on the Train page) are reused, not trained again
             # under new ids: the RNN and the LSTM keep their ids, so their colours, on every page
-            ids = runner.launch(remedies(clip, steps=int(steps), seed=int(seed)), store, limits, reuse=True)
+            # a short set is evaluated 10 times, as the blog's 5,000 steps are: at 500 steps apart a 300-step
+            # run drew one validation point, at its end
+            often = min(preset("blog-rnn").eval_every, max(int(steps) // 10, 1))
+            configs = remedies(clip, steps=int(steps), seed=int(seed), eval_every=often)
+            ids = runner.launch(configs, store, limits, reuse=True)
     except (ConfigError, StoreError) as exc:
         st.error(f"Not started: {exc}")
     else:
@@ -69,7 +74,7 @@ if launch:
 if reused := st.session_state.pop(state.REMEDIES_REUSED, None):
     names = reads.runs_table(path).set_index("run_id")["name"]
     st.info(
-        f"Already trained with these settings, so part of the set as they are: "
+        f"Runs of these very settings are already here (trained or training), so part of the set as they are: "
         f"{', '.join(f'**{i} · {names.get(i, i)}**' for i in reused)}.",
         icon=":material/recycling:",
     )
@@ -97,6 +102,11 @@ def last_value(run: shown.ShownRun, name: str) -> float:
     return float(values[-1]) if len(values) else np.nan
 
 
+def percent(value: float | None) -> float:
+    """A fraction in percent; NaN (a dash) for one not measured yet (None in a run still training)."""
+    return np.nan if value is None else 100 * float(value)
+
+
 def table(runs: list[shown.ShownRun]) -> pd.DataFrame:
     rows = []
     for r in runs:
@@ -110,9 +120,10 @@ def table(runs: list[shown.ShownRun]) -> pd.DataFrame:
                 "what changes": what,
                 "status": shown.status_text(r.row["status"]),
                 "step": int(r.row["step"]),
-                "validation accuracy": last_value(r, findings.evaluated(r)),
-                "test accuracy": r.row["test_accuracy"],
-                "saturated |h|": r.row["saturated_fraction"],
+                # percentages, one decimal each: Streamlit's "percent" wrote 97% beside 96.05%
+                "validation": percent(last_value(r, findings.evaluated(r))),
+                "test": percent(r.row["test_accuracy"]),
+                "|h| > 0.99": percent(r.row["saturated_fraction"]),
                 # as text: a ratio that underflowed to 0 says so, where a number column printed "0.0e+0"
                 "gradient at t=1": None if ratio is None else "0 (underflowed)" if ratio == 0 else f"{ratio:.1e}",
             }
@@ -126,6 +137,41 @@ def text_width(texts: pd.Series) -> int:
     return int(6.2 * max((len(str(t)) for t in texts), default=10)) + 24
 
 
+def interactive(rows: pd.DataFrame) -> None:
+    """The table as a dataframe: short headers, so that it fits the page beside the sidebar at 1440 px with a
+    run waiting for a slot; the full names in the headers' tooltips."""
+    percent = "%.1f%%"
+    st.dataframe(
+        rows,
+        hide_index=True,
+        placeholder=MISSING,
+        column_config={
+            # the names whole, and pinned: where the table is wider than the page, the other columns scroll
+            "run": st.column_config.TextColumn(pinned=True, width=text_width(rows["run"])),
+            "what changes": st.column_config.TextColumn(width=text_width(rows["what changes"])),
+            "validation": st.column_config.NumberColumn(
+                format=percent, help="Validation accuracy: the latest evaluation during training"
+            ),
+            "test": st.column_config.NumberColumn(format=percent, help="Test accuracy, at the end of the run"),
+            "|h| > 0.99": st.column_config.NumberColumn(
+                format=percent, help="Hidden activations saturated (|h| > 0.99) at the latest probe"
+            ),
+            "gradient at t=1": st.column_config.TextColumn(
+                help="||dL/dh_1|| / ||dL/dh_T|| at the latest probe: the share of the gradient that reaches t = 1"
+            ),
+        },
+    )
+
+
+def presented(rows: pd.DataFrame) -> pd.DataFrame:
+    """The table as text for a static table: the same figures, a dash for one not measured yet."""
+    out = rows.set_index("run")
+    for name in ("validation", "test", "|h| > 0.99"):
+        out[name] = out[name].map(lambda v: MISSING if np.isnan(v) else f"{v:.1f}%")
+    out["gradient at t=1"] = out["gradient at t=1"].fillna(MISSING)
+    return out
+
+
 def render(runs: list[shown.ShownRun]) -> None:
     style = shown.style()
     live.resume_waiting(path, reads.runs_table(path))
@@ -136,24 +182,10 @@ def render(runs: list[shown.ShownRun]) -> None:
             help="So that the other pages, the step scrubber and replay show the remedies set",
         )
     rows = table(runs)
-    st.dataframe(
-        rows,
-        hide_index=True,
-        placeholder=MISSING,
-        column_config={
-            # the names whole, and pinned: where the table is wider than the page, the other columns scroll
-            "run": st.column_config.TextColumn(pinned=True, width=text_width(rows["run"])),
-            "what changes": st.column_config.TextColumn(width=text_width(rows["what changes"])),
-            "validation accuracy": st.column_config.NumberColumn(
-                format="percent", help="The latest evaluation during training, on the validation split"
-            ),
-            "test accuracy": st.column_config.NumberColumn(format="percent", help="At the end of the run"),
-            "saturated |h|": st.column_config.NumberColumn(format="percent"),
-            "gradient at t=1": st.column_config.TextColumn(
-                help="||dL/dh_1|| / ||dL/dh_T|| at the latest probe: the share of the gradient that reaches t = 1"
-            ),
-        },
-    )
+    if shown.presenting():  # a table the room can read, at the page's large font (presenter mode hides dataframes)
+        st.table(presented(rows))
+    else:
+        interactive(rows)
     c1, c2 = st.columns(2)
     with c1:
         held_out = findings.evaluated(runs[0])

@@ -139,9 +139,9 @@ def blog_pair() -> None:
         st.subheader("Why a vanilla RNN fails where an LSTM learns")
         st.markdown(
             f"One click trains the blog's pair side by side on sequential MNIST, {configs[0].steps:,} steps each "
-            "with the same seed and batches (the blog's settings: Adam lr 0.01, batch 100, Glorot init): watch the "
-            "tanh RNN's gradient fade before it reaches the first rows and its units saturate at ±1, while the "
-            "LSTM learns."
+            "with the same seed and batches (the blog's settings: Adam lr 0.01, batch 100, Glorot init): watch most "
+            "of the tanh RNN's gradient vanish before it reaches the first rows and its units saturate at ±1, while "
+            "the LSTM learns."
         )
         c1, c2 = st.columns([1, 3], vertical_alignment="center")
         clicked = c1.button(
