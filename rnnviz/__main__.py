@@ -140,6 +140,12 @@ def build_parser() -> Parser:
         help="start the dashboard (extra arguments go to `streamlit run`, e.g. --server.port 8600)",
     )
     _store_arg(p)
+    p.add_argument(
+        "--data-dir",
+        default="",
+        help="where the dashboard's runs find MNIST: a folder of its four IDX files, or one holding mnist/ "
+        "(sets $RNNVIZ_DATA_DIR; without it, ~/.cache/rnnviz/mnist, where the Train page's download puts it)",
+    )
     p.add_argument("--dry-run", action="store_true", help="print the streamlit command instead of running it")
 
     p = sub.add_parser("presets", help="list the named presets and their settings")
@@ -323,10 +329,11 @@ def cmd_runs(args: argparse.Namespace) -> int:
     elif df.empty:
         print("no runs yet; start one with `python -m rnnviz train --preset quick-lstm`")
     else:
-        df["sweep_id"] = df["sweep_id"].astype("Int64")  # a set's id, or <NA>
+        df["sweep_id"] = ["-" if v is None or v != v else str(int(v)) for v in df["sweep_id"]]  # a set's id
         for name in ("test_accuracy", "saturated_fraction", "seconds"):  # a column of runs still training is None
             df[name] = df[name].astype(float)
-        df["seconds"] = df["seconds"].fillna(df["elapsed"])  # so far, for a run still training
+        seconds = df["seconds"].fillna(df["elapsed"])  # so far, for a run still training
+        df["seconds"] = ["-" if v != v else f"{v:.1f}" for v in seconds]
         print(df[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}", na_rep="-"))
     return 0
 
@@ -383,6 +390,8 @@ def cmd_app(args: argparse.Namespace) -> int:
     env = dict(os.environ)  # the server's: it finds the store in $RNNVIZ_STORE
     if args.store:
         env["RNNVIZ_STORE"] = str(Path(args.store).expanduser().resolve())
+    if args.data_dir:
+        env["RNNVIZ_DATA_DIR"] = str(Path(args.data_dir).expanduser().resolve())
     # glibc gives each of the server's many threads its own malloc arena; their fragmentation grew the
     # server by ~25 MiB a minute under three watching tabs, two arenas by ~4 (bench/bench_load.py).
     env.setdefault("MALLOC_ARENA_MAX", "2")
@@ -396,7 +405,7 @@ def cmd_app(args: argparse.Namespace) -> int:
     ]
     cmd += args.streamlit_args
     if args.dry_run:
-        print(shlex.join(cmd))
+        print(shlex.join([f"{k}={env[k]}" for k in ("RNNVIZ_STORE", "RNNVIZ_DATA_DIR") if k in env] + cmd))
         return 0
     os.execve(sys.executable, cmd, env)
 

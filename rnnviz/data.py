@@ -155,8 +155,9 @@ def candidate_dirs(name: str, data_dir: str = "") -> list[Path]:
     if data_dir:
         return [Path(data_dir).expanduser()]
     dirs = []
-    if os.environ.get("RNNVIZ_DATA_DIR"):
-        dirs.append(Path(os.environ["RNNVIZ_DATA_DIR"]).expanduser() / name)
+    if os.environ.get("RNNVIZ_DATA_DIR"):  # a folder holding <name>/, or the dataset's files themselves
+        root = Path(os.environ["RNNVIZ_DATA_DIR"]).expanduser()
+        dirs += [root / name, root]
     dirs.append(cache_dir() / name)
     dirs += [Path(d) for d in DATASETS[name]["system_dirs"]]
     return dirs

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from rnnviz import data as datamod
 from rnnviz.__main__ import build_parser, config_from_args
 from rnnviz.config import RunConfig
 from rnnviz.store import Store
@@ -105,6 +106,14 @@ def test_runs_lists_a_run_still_training_with_its_seconds_so_far_and_no_nan(tmp_
     # the columns right of the name (which may hold spaces)
     values = dict(zip(header.split()[-7:], row.split()[-7:]))
     assert values["status"] == "running" and values["test_accuracy"] == "-" and float(values["seconds"]) >= 0
+    assert values["sweep_id"] == "-" and "<NA>" not in done.stdout
+
+
+def test_app_finds_mnist_in_the_folder_of_its_files_given_as_the_data_dir(monkeypatch):
+    monkeypatch.setenv("RNNVIZ_DATA_DIR", str(MNIST_DIR))  # the IDX files themselves, not a folder holding mnist/
+    assert datamod.locate("mnist") == MNIST_DIR
+    dry = rnnviz("app", "--dry-run", "--data-dir", str(MNIST_DIR))
+    assert dry.returncode == 0 and f"RNNVIZ_DATA_DIR={MNIST_DIR.resolve()}" in dry.stdout, dry
 
 
 def test_output_into_a_closed_pipe_ends_quietly(tmp_path):
