@@ -155,9 +155,9 @@ def candidate_dirs(name: str, data_dir: str = "") -> list[Path]:
     if data_dir:
         return [Path(data_dir).expanduser()]
     dirs = []
-    if os.environ.get("RNNVIZ_DATA_DIR"):  # a folder holding <name>/, or the dataset's files themselves
+    if os.environ.get("RNNVIZ_DATA_DIR"):  # a folder holding <name>/, or MNIST's files themselves
         root = Path(os.environ["RNNVIZ_DATA_DIR"]).expanduser()
-        dirs += [root / name, root]
+        dirs += [root / name] + ([root] if name == "mnist" else [])  # not Fashion-MNIST: its files bear MNIST's names
     dirs.append(cache_dir() / name)
     dirs += [Path(d) for d in DATASETS[name]["system_dirs"]]
     return dirs

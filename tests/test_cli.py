@@ -112,6 +112,7 @@ def test_runs_lists_a_run_still_training_with_its_seconds_so_far_and_no_nan(tmp_
 def test_app_finds_mnist_in_the_folder_of_its_files_given_as_the_data_dir(monkeypatch):
     monkeypatch.setenv("RNNVIZ_DATA_DIR", str(MNIST_DIR))  # the IDX files themselves, not a folder holding mnist/
     assert datamod.locate("mnist") == MNIST_DIR
+    assert MNIST_DIR not in datamod.candidate_dirs("fashion-mnist")  # its files bear the same names
     dry = rnnviz("app", "--dry-run", "--data-dir", str(MNIST_DIR))
     assert dry.returncode == 0 and f"RNNVIZ_DATA_DIR={MNIST_DIR.resolve()}" in dry.stdout, dry
 
