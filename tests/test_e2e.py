@@ -223,10 +223,12 @@ def test_a_talk_replays_in_presenter_mode_then_inspects_a_digit(trained_store, t
         page.goto(url + "/gradient_flow?runs=1,2&present=1&replay=10")  # a link from the speaker's notes
         page.get_by_text("Replay: step").wait_for(timeout=30000)
         assert not page.locator("[data-testid=stSidebar]").is_visible()  # presenter mode: no controls
-        # the replay's clock starts once the charts are on screen: the room sees it from its first steps
+        # the replay's clock starts once the charts are on screen: the room sees it from its first steps. It shows 3
+        # steps a second, and the step written beside the charts can lag them by a rerun (CI read step 5 under
+        # load); a replay whose clock ran while the charts were grey placeholders (~3 s) was at step 9 or later
         wait_in_charts(page, ".main-svg")
         first = replay_step(page)
-        assert first is not None and first <= 3, first
+        assert first is not None and first <= 6, first
         deadline = time.monotonic() + 30
         while (now := replay_step(page)) is not None and now == first:
             assert time.monotonic() < deadline, "the replay did not advance"
