@@ -30,6 +30,12 @@ def test_each_remedy_changes_one_thing_of_the_blog_rnn():
     assert {r.seed for r in runs} == {0} and {r.steps for r in runs} == {5000}
 
 
+def test_a_short_set_is_evaluated_ten_times_unless_told_how_often():
+    assert {r.eval_every for r in remedies(steps=300)} == {30}  # the page's and `rnnviz demo --steps 300`'s
+    assert {r.eval_every for r in remedies(steps=300, eval_every=100)} == {100}
+    assert {r.eval_every for r in remedies()} == {preset("blog-rnn").eval_every}  # the blog pair's own, reused
+
+
 def test_waiting_runs_are_claimed_under_the_cap_and_never_twice(tmp_path):
     path = tmp_path / "claim.sqlite"
     with Store(path) as store:

@@ -11,7 +11,7 @@ import streamlit as st
 
 from rnnviz import charts, findings, runner
 from rnnviz import data as datamod
-from rnnviz.config import REMEDIES, ConfigError, Limits, preset, remedies
+from rnnviz.config import REMEDIES, ConfigError, Limits, remedies
 from rnnviz.dashboard import live, reads, shown, state
 from rnnviz.figures import MISSING
 from rnnviz.findings import gradient_ratio
@@ -58,11 +58,7 @@ if launch:
             known = set(store.runs()["run_id"].astype(int))
             # runs of these very settings (the blog pair trained on the Train page) are reused, not trained again
             # under new ids: the RNN and the LSTM keep their ids, so their colours, on every page
-            # a short set is evaluated 10 times, as the blog's 5,000 steps are: at 500 steps apart a 300-step
-            # run drew one validation point, at its end
-            often = min(preset("blog-rnn").eval_every, max(int(steps) // 10, 1))
-            configs = remedies(clip, steps=int(steps), seed=int(seed), eval_every=often)
-            ids = runner.launch(configs, store, limits, reuse=True)
+            ids = runner.launch(remedies(clip, steps=int(steps), seed=int(seed)), store, limits, reuse=True)
     except (ConfigError, StoreError) as exc:
         st.error(f"Not started: {exc}")
     else:
@@ -140,7 +136,7 @@ def text_width(texts: pd.Series) -> int:
 def interactive(rows: pd.DataFrame) -> None:
     """The table as a dataframe: short headers, so that it fits the page beside the sidebar at 1440 px with a
     run waiting for a slot; the full names in the headers' tooltips."""
-    percent = "%.1f%%"
+    one_decimal = "%.1f%%"
     st.dataframe(
         rows,
         hide_index=True,
@@ -150,11 +146,11 @@ def interactive(rows: pd.DataFrame) -> None:
             "run": st.column_config.TextColumn(pinned=True, width=text_width(rows["run"])),
             "what changes": st.column_config.TextColumn(width=text_width(rows["what changes"])),
             "validation": st.column_config.NumberColumn(
-                format=percent, help="Validation accuracy: the latest evaluation during training"
+                format=one_decimal, help="Validation accuracy: the latest evaluation during training"
             ),
-            "test": st.column_config.NumberColumn(format=percent, help="Test accuracy, at the end of the run"),
+            "test": st.column_config.NumberColumn(format=one_decimal, help="Test accuracy, at the end of the run"),
             "|h| > 0.99": st.column_config.NumberColumn(
-                format=percent, help="Hidden activations saturated (|h| > 0.99) at the latest probe"
+                format=one_decimal, help="Hidden activations saturated (|h| > 0.99) at the latest probe"
             ),
             "gradient at t=1": st.column_config.TextColumn(
                 help="||dL/dh_1|| / ||dL/dh_T|| at the latest probe: the share of the gradient that reaches t = 1"
