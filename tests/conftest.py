@@ -69,6 +69,13 @@ def quick_config(**changes) -> RunConfig:
     return RunConfig(**values)
 
 
+def quick(**changes) -> dict:
+    """The settings that make a preset's run short: quick_config's steps, batch, probes, data and threads."""
+    cfg = quick_config(**changes)
+    keep = ("steps", "batch_size", "probe_every", "eval_every", "probe_batch", "data_dir", "threads")
+    return {k: getattr(cfg, k) for k in keep}
+
+
 @pytest.fixture(scope="session")
 def trained_store(tmp_path_factory) -> Path:
     """A store holding one finished RNN run (id 1) and one finished LSTM run (id 2)."""
@@ -86,10 +93,8 @@ def remedies_store(tmp_path_factory) -> Path:
     from rnnviz.config import remedies
 
     path = tmp_path_factory.mktemp("remedies") / "set.sqlite"
-    cfg = quick_config(steps=20)
-    short = ("steps", "batch_size", "probe_every", "eval_every", "probe_batch", "data_dir", "threads")
     with Store(path) as store:
-        for run in remedies(clip=0.5, **{k: getattr(cfg, k) for k in short}):
+        for run in remedies(clip=0.5, **quick(steps=20)):
             assert train(run, store).status == "finished"
     return path
 

@@ -287,12 +287,6 @@ def test_inspector_explains_a_run_without_a_checkpoint(full_store, trained_store
     assert not at.exception and "has no checkpoint yet" in at.warning[0].value
 
 
-def quick(**changes) -> dict:
-    cfg = quick_config(**changes)
-    keep = ("steps", "batch_size", "probe_every", "eval_every", "probe_batch", "data_dir", "threads")
-    return {k: getattr(cfg, k) for k in keep}
-
-
 def test_remedies_page_shows_the_set_side_by_side(remedies_store, monkeypatch):
     monkeypatch.setenv("RNNVIZ_STORE", str(remedies_store))
     at = open_page("remedies")

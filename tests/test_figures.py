@@ -16,8 +16,9 @@ from rnnviz.report import report_figures
 from rnnviz.store import Store
 from rnnviz.trainer import train
 
+from .conftest import quick
 from .test_app import figures as shown
-from .test_app import open_page, quick
+from .test_app import open_page
 
 
 @pytest.fixture(scope="module")

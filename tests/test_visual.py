@@ -159,17 +159,16 @@ def test_charts_text_never_overlaps_and_each_run_keeps_its_colour(dashboard, tmp
     assert colours == {1: {figures.run_color(1)}, 2: {figures.run_color(2)}}
 
 
-# Each column of the Remedies table: where its right edge is, and where the table's visible part ends.
-TABLE = """() => { const t = document.querySelector('[data-testid=stMain] [data-testid=stDataFrame]');
-  const s = t.querySelector('.dvn-scroller'); const r = t.getBoundingClientRect();
-  return {need: s.scrollWidth, shown: s.clientWidth, right: r.right,
+# A table of the page (the dataframe's scroller, or a static table): the width its columns need, the width it
+# shows, its right edge and the page's, and its text; null when it is not on screen.
+TABLE = """([table, scroller]) => { const t = document.querySelector(`[data-testid=stMain] [data-testid=${table}]`);
+  if (!t || !t.getBoundingClientRect().width) return null; const s = scroller ? t.querySelector(scroller) : t;
+  return {need: s.scrollWidth, shown: s.clientWidth, right: t.getBoundingClientRect().right, text: t.innerText,
           main: document.querySelector('[data-testid=stMain]').getBoundingClientRect().right}; }"""
 
 
-STATIC_TABLE = """() => { const t = document.querySelector('[data-testid=stMain] [data-testid=stTable]');
-  if (!t || !t.getBoundingClientRect().width) return null; const r = t.getBoundingClientRect();
-  return {need: t.scrollWidth, shown: t.clientWidth, right: r.right, text: t.innerText,
-          main: document.querySelector('[data-testid=stMain]').getBoundingClientRect().right}; }"""
+def table_cut(fits: dict | None) -> bool:
+    return not fits or fits["need"] > fits["shown"] + 1 or fits["right"] > fits["main"] + 1
 
 
 def test_the_remedies_page_text_never_overlaps_and_its_table_shows_every_column(remedies_store, tmp_path):
@@ -192,14 +191,14 @@ def test_the_remedies_page_text_never_overlaps_and_its_table_shows_every_column(
             if present:  # no controls (what is left of the form would be an empty box); the table as text
                 if page.locator("[data-testid=stMain] [data-testid=stForm]").is_visible():
                     problems.append("remedies (presenter): the launch form shows")
-                fits = page.evaluate(STATIC_TABLE)
-                if not fits or fits["need"] > fits["shown"] + 1 or fits["right"] > fits["main"] + 1:
+                fits = page.evaluate(TABLE, ["stTable", None])
+                if table_cut(fits):
                     problems.append(f"remedies (presenter): the table is missing or cut: {fits}")
                 elif not all(name in fits["text"] for name, _, _ in REMEDIES):
                     problems.append(f"remedies (presenter): the table lacks runs: {fits['text']!r}")
                 continue
-            table = page.evaluate(TABLE)
-            if table["need"] > table["shown"] + 1 or table["right"] > table["main"] + 1:
+            table = page.evaluate(TABLE, ["stDataFrame", ".dvn-scroller"])
+            if table_cut(table):
                 problems.append(f"remedies ({mode}): the table's columns are cut: {table}")
     assert not problems, "\n".join(problems)
 
