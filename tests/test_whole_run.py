@@ -34,6 +34,10 @@ RECOVER_S = 8.0  # after a disruption ends, the time a line may take to catch up
 # lines lag by seconds (bench/bench_dashboard.py --whole measures how many); a chart that stopped, as
 # before, lagged by minutes.
 LAG_S = 20.0
+# Every timing here is in seconds or in the runs' own steps, so the test holds for a faster or a slower
+# trainer: RNNVIZ_TEST_BATCH (the blog's 100 by default) changes the speed of its runs, e.g. 25 to run them
+# ~3x faster, 250 ~2x slower. Why the gradient faded is the blog settings' result, checked at batch 100 only.
+BATCH = int(os.environ.get("RNNVIZ_TEST_BATCH", "100"))
 
 
 def busy(cores: int) -> list[subprocess.Popen]:
@@ -54,7 +58,8 @@ def test_the_blog_pair_watched_to_its_end_through_a_network_drop_load_and_a_serv
     Store(store).close()
     data, port = data_root(tmp_path, MNIST_DIR), free_port()
     configs = [
-        preset(name, data_dir=str(MNIST_DIR), threads=1, jacobian_examples=1) for name in ("blog-rnn", "blog-lstm")
+        preset(name, data_dir=str(MNIST_DIR), threads=1, jacobian_examples=1, batch_size=BATCH)
+        for name in ("blog-rnn", "blog-lstm")
     ]
     with contextlib.ExitStack() as server, chromium() as browser:
         url = server.enter_context(streamlit_server(store, data, port))
@@ -69,15 +74,12 @@ def test_the_blog_pair_watched_to_its_end_through_a_network_drop_load_and_a_serv
         disruptions: list[tuple[float, float]] = []
         planned = [0.15, 0.35, 0.55]  # of the RNN's steps: network drop, overload, server restart
         ongoing: tuple[float, float, Callable[[], object]] | None = None  # (start, planned end, how to end it)
-        scrubbers: dict[str, int] = {}  # each page's step scrubber's end, read near the end of the RNN's run
         while True:
             watching.sample(watches, pages, store, ids)
             with Store(store) as s:
                 runs = s.runs().set_index("run_id")
             if all(runs.loc[i, "status"] not in UNFINISHED for i in ids):
                 break
-            if not scrubbers and runs.loc[ids[0], "step"] >= 0.95 * configs[0].steps:
-                scrubbers = {name: watching.scrubber_end(page) for name, page in pages.items()}
             now = time.monotonic()
             if ongoing is not None and now >= ongoing[1]:
                 ongoing[2]()
@@ -102,8 +104,6 @@ def test_the_blog_pair_watched_to_its_end_through_a_network_drop_load_and_a_serv
             watching.sample(watches, pages, store, ids)
             time.sleep(0.5)
         assert len(disruptions) == 3, disruptions
-        # the sidebar's "Step shown" follows the runs (it stood at the step of the page's last full rerun)
-        assert all(end >= 0.85 * configs[0].steps for end in scrubbers.values()), scrubbers
 
         # why it faded, at the end: what holds in every seed (seeds 0-4 at one thread: ||dh_T/dh_1|| 0 to 2.0e-4,
         # seed 0 the largest, mean tanh slope 0.035 to 0.041, the LSTM's forget path at t = 1 0.017 to 0.030)
@@ -111,7 +111,8 @@ def test_the_blog_pair_watched_to_its_end_through_a_network_drop_load_and_a_serv
             jacobian_t1 = s.series(ids[0], "jacobian_norm")[1][-1][0]
             slope = s.scalars(ids[0], ["tanh_slope_mean"])["value"].iloc[-1]
             forget_t1 = s.series(ids[1], "forget_path")[1][-1][0]
-        assert jacobian_t1 < 1e-3 and slope < 0.1 and forget_t1 > 1e-2, (jacobian_t1, slope, forget_t1)
+        if BATCH == 100:
+            assert jacobian_t1 < 1e-3 and slope < 0.1 and forget_t1 > 1e-2, (jacobian_t1, slope, forget_t1)
 
         # the Overview's status lines state the step the chart beside them draws: a line that reran with the
         # page, every 5 s, stated a step 2.5 s old on average, and read as stuck next to a moving chart
@@ -121,6 +122,11 @@ def test_the_blog_pair_watched_to_its_end_through_a_network_drop_load_and_a_serv
             assert key in watches["overview"].lines, f"no status line for run {run} on the Overview"
             calm_lags += watches["overview"].lag_series(key, since=opened + RECOVER_S, until=disruptions[0][0])
         assert calm_lags and statistics.median(calm_lags) < 2.0, f"status lines lag {statistics.median(calm_lags)} s"
+        # and every page's "Step shown" reaches the newest step as closely, in seconds: its end trailed the runs by
+        # the page's 5 s rerun, which a fast machine's RNN turns into 640 steps (13% of the run), a slow one's 400
+        for name, watch in watches.items():
+            lags = watch.lag_series(watch.scrubber, since=opened + RECOVER_S, until=disruptions[0][0])
+            assert lags and statistics.median(lags) < 2.0, f"{name}: the step scrubber lags {statistics.median(lags)} s"
 
         last = watching.committed(store, ids)
         for name, watch in watches.items():

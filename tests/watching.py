@@ -38,6 +38,7 @@ READ_CHART = """() => {
   return {title: title, lines: lines};
 }"""
 LABEL = re.compile(r"(\d+) · ")
+LATEST = 0  # in Watch.steps, the newest step of any watched run (run ids start at 1)
 # A run's status line in words (the Overview's, under its title): "3 · blog-rnn training, step 1,234 of 5,000".
 STATUS_LINE = re.compile(r"(\d+) · \S+ [a-z ]+, step ([\d,]+) of [\d,]+")
 
@@ -58,6 +59,8 @@ class Watch:
     lines: dict[str, Line] = field(default_factory=dict)
     last: list[dict] = field(default_factory=list)  # READ_CHART's answers at the latest sample
     steps: dict[int, list[tuple[float, int]]] = field(default_factory=dict)  # run -> (time, committed step)
+    # the sidebar's "Step shown": its end follows the newest step of the picked runs (LATEST in `steps`)
+    scrubber: Line = field(default_factory=lambda: Line(LATEST))
 
     def lags(self, since: float = 0.0, until: float = float("inf")) -> dict[str, float]:
         """Per line, the longest time it took to draw a step committed between `since` and `until` (to within
@@ -66,9 +69,11 @@ class Watch:
         end counts up to then."""
         return {key: max(self.lag_series(key, since, until), default=0.0) for key in self.lines}
 
-    def lag_series(self, key: str, since: float = 0.0, until: float = float("inf")) -> list[float]:
-        """Each sampled commit's lag on one line (see `lags`)."""
-        line, out, j = self.lines[key], [], 0
+    def lag_series(self, key: str | Line, since: float = 0.0, until: float = float("inf")) -> list[float]:
+        """Each sampled commit's lag on one line (see `lags`), given by its key or itself."""
+        line, out, j = self.lines[key] if isinstance(key, str) else key, [], 0
+        if not line.drawn:
+            return out
         for t0, step in self.steps.get(line.run, []):
             if not max(since, line.drawn[0][0]) <= t0 <= until:
                 continue
@@ -132,8 +137,11 @@ def sample(watches: dict[str, Watch], pages: dict, store: Path, ids: list[int]) 
                 watch.lines.setdefault(key, Line(run)).drawn.append((now, line["last"], line["gap"]))
         for run, step in read_status_lines(page).items():  # text that states a step lags no more than a line
             watch.lines.setdefault(f"status line / {run}", Line(run)).drawn.append((now, step, 0))
+        if (end := scrubber_end(page)) >= 0:
+            watch.scrubber.drawn.append((now, end, 0))
     now = time.monotonic()
-    for run, step in committed(store, ids).items():
+    steps = committed(store, ids)
+    for run, step in [*steps.items(), (LATEST, max(steps.values(), default=0))]:
         for watch in watches.values():
             watch.steps.setdefault(run, []).append((now, step))
 

@@ -11,7 +11,7 @@ import streamlit as st
 from ..figures import run_color
 from ..store import UNFINISHED, Status, StoreError
 from . import state
-from .live import FED_REFRESH_S, feeding, resume_waiting
+from .live import resume_waiting
 from .reads import REFRESH_S, runs_table, store_path
 from .shown import Replay, presenting, status_text
 
@@ -90,8 +90,8 @@ def _replay_rate(steps: int, seconds: int) -> str:
 
 def _step_controls(last: int, live: bool = False) -> None:
     """The step scrubber and replay, for the picked runs' `last` step. While a picked run trains (`live`) and
-    the scrubber is at its right end, the charts follow the latest step, which the scrubber's own number (as
-    of the sidebar's last refresh, every few seconds) trailed: it says "latest" instead of a number of its own."""
+    the scrubber is at its right end, the charts follow the latest step; its own number would trail them by up
+    to the second between the sidebar's refreshes, so it says "latest" instead of a number of its own."""
     if last <= 0:
         return
     pinned = state.pinned()
@@ -135,14 +135,15 @@ def _step_controls(last: int, live: bool = False) -> None:
 
 def _picked_runs(path: str) -> None:
     """What the picked runs do now and the step controls, kept current while any of them trains: one short
-    line for each picked run that has not finished, and a scrubber that reaches their latest step (drawn
-    only when the whole page reruns, it stood at the step of the page's last rerun)."""
+    line for each picked run that has not finished, and a scrubber that reaches their latest step. Both are
+    reread every second, as the charts are: at the page's own pace (every 5 s while its charts feed
+    themselves) the scrubber's end trailed a run by 5 s of its steps, 640 steps of a fast machine's RNN."""
     runs = runs_table(path).set_index("run_id")
     picked = [r for r in st.session_state[state.SELECTED] if r in runs.index]
     polling = runs.loc[picked, "status"].isin(UNFINISHED).any() and state.live_updates()
     before = list(runs.loc[picked, "status"])
 
-    @st.fragment(run_every=(FED_REFRESH_S if feeding() else REFRESH_S) if polling else None)
+    @st.fragment(run_every=REFRESH_S if polling else None)
     def controls() -> None:
         now = runs_table(path).set_index("run_id")
         shown = now.loc[[r for r in picked if r in now.index]]
