@@ -34,9 +34,14 @@ RECOVER_S = 8.0  # after a disruption ends, the time a line may take to catch up
 # lines lag by seconds (bench/bench_dashboard.py --whole measures how many); a chart that stopped, as
 # before, lagged by minutes.
 LAG_S = 20.0
-# Every timing here is in seconds or in the runs' own steps, so the test holds for a faster or a slower
-# trainer: RNNVIZ_TEST_BATCH (the blog's 100 by default) changes the speed of its runs, e.g. 25 to run them
-# ~3x faster, 250 ~2x slower. Why the gradient faded is the blog settings' result, checked at batch 100 only.
+# A calm spell before each disruption, in which lines are held to LAG_S and text to 2 s. The disruptions are
+# planned in seconds, not in the RNN's steps: on a fast machine (an RNN of 39 s) 15% of its steps came before
+# the pages had recovered from opening, and the calm spell before the first disruption was empty.
+CALM_S = 6.0
+# Every timing here is in seconds measured against the steps the runs committed, so the test holds for a
+# faster or a slower trainer. RNNVIZ_TEST_BATCH (the blog's 100 by default) changes their steps a second and
+# not the time they take: batch 25 over 20,000 steps, ~3x the steps a second; 250 over 2,000, ~2x fewer.
+# Why the gradient faded is the blog settings' result, checked at batch 100 only.
 BATCH = int(os.environ.get("RNNVIZ_TEST_BATCH", "100"))
 
 
@@ -58,7 +63,7 @@ def test_the_blog_pair_watched_to_its_end_through_a_network_drop_load_and_a_serv
     Store(store).close()
     data, port = data_root(tmp_path, MNIST_DIR), free_port()
     configs = [
-        preset(name, data_dir=str(MNIST_DIR), threads=1, jacobian_examples=1, batch_size=BATCH)
+        preset(name, data_dir=str(MNIST_DIR), threads=1, jacobian_examples=1, batch_size=BATCH, steps=500_000 // BATCH)
         for name in ("blog-rnn", "blog-lstm")
     ]
     with contextlib.ExitStack() as server, chromium() as browser:
@@ -72,7 +77,8 @@ def test_the_blog_pair_watched_to_its_end_through_a_network_drop_load_and_a_serv
         opened = time.monotonic()
         watches = {name: watching.Watch(name) for name in PAGES}
         disruptions: list[tuple[float, float]] = []
-        planned = [0.15, 0.35, 0.55]  # of the RNN's steps: network drop, overload, server restart
+        planned = ["network drop", "overload", "server restart"]
+        next_at = opened + RECOVER_S + CALM_S
         ongoing: tuple[float, float, Callable[[], object]] | None = None  # (start, planned end, how to end it)
         while True:
             watching.sample(watches, pages, store, ids)
@@ -85,25 +91,26 @@ def test_the_blog_pair_watched_to_its_end_through_a_network_drop_load_and_a_serv
                 ongoing[2]()
                 disruptions.append((ongoing[0], time.monotonic()))
                 ongoing = None
-            elif ongoing is None and planned and runs.loc[ids[0], "step"] >= planned[0] * configs[0].steps:
-                what = 3 - len(planned)
-                planned.pop(0)
-                if what == 0:  # the page's network drops for 5 s: its requests and its websocket fail
+                next_at = disruptions[-1][1] + RECOVER_S + CALM_S
+            elif ongoing is None and planned and now >= next_at:
+                what = planned.pop(0)
+                if what == "network drop":  # the page's network drops for 5 s: its requests and its websocket fail
                     context.set_offline(True)
                     ongoing = (now, now + 5, lambda: context.set_offline(False))
-                elif what == 1:  # six processes spin on the two cores for 10 s
+                elif what == "overload":  # six processes spin on the two cores for 10 s
                     spinners = busy(cores=6)
                     ongoing = (now, now + 10, functools.partial(kill, spinners))
                 else:  # the server is stopped (Ctrl-C, as in a terminal) and started again; trainers go on
                     server.close()
                     server.enter_context(streamlit_server(store, data, port))
                     disruptions.append((now, time.monotonic()))
+                    next_at = disruptions[-1][1] + RECOVER_S + CALM_S
             time.sleep(0.5)
         finished = time.monotonic()
         while time.monotonic() < finished + RECOVER_S:  # what a person sees in the seconds after the end
             watching.sample(watches, pages, store, ids)
             time.sleep(0.5)
-        assert len(disruptions) == 3, disruptions
+        assert not planned, f"the pair ended {finished - opened:.0f} s after the pages opened, before: {planned}"
 
         # why it faded, at the end: what holds in every seed (seeds 0-4 at one thread: ||dh_T/dh_1|| 0 to 2.0e-4,
         # seed 0 the largest, mean tanh slope 0.035 to 0.041, the LSTM's forget path at t = 1 0.017 to 0.030)
@@ -116,16 +123,20 @@ def test_the_blog_pair_watched_to_its_end_through_a_network_drop_load_and_a_serv
 
         # the Overview's status lines state the step the chart beside them draws: a line that reran with the
         # page, every 5 s, stated a step 2.5 s old on average, and read as stuck next to a moving chart
+        # (in the calm spells: between the disruptions, each followed by RECOVER_S to catch up)
+        calm = [(opened + RECOVER_S, disruptions[0][0])]
+        calm += [(end + RECOVER_S, nxt[0]) for (_, end), nxt in zip(disruptions, disruptions[1:])]
+        calm += [(disruptions[-1][1] + RECOVER_S, finished)]
         calm_lags = []
         for run in ids:
             key = f"status line / {run}"
             assert key in watches["overview"].lines, f"no status line for run {run} on the Overview"
-            calm_lags += watches["overview"].lag_series(key, since=opened + RECOVER_S, until=disruptions[0][0])
+            calm_lags += [lag for since, until in calm for lag in watches["overview"].lag_series(key, since, until)]
         assert calm_lags and statistics.median(calm_lags) < 2.0, f"status lines lag {statistics.median(calm_lags)} s"
         # and every page's "Step shown" reaches the newest step as closely, in seconds: its end trailed the runs by
         # the page's 5 s rerun, which a fast machine's RNN turns into 640 steps (13% of the run), a slow one's 400
         for name, watch in watches.items():
-            lags = watch.lag_series(watch.scrubber, since=opened + RECOVER_S, until=disruptions[0][0])
+            lags = [lag for since, until in calm for lag in watch.lag_series(watch.scrubber, since, until)]
             assert lags and statistics.median(lags) < 2.0, f"{name}: the step scrubber lags {statistics.median(lags)} s"
 
         last = watching.committed(store, ids)
@@ -137,10 +148,7 @@ def test_the_blog_pair_watched_to_its_end_through_a_network_drop_load_and_a_serv
                     where = f"{name}: {chart['title']} / {line['name']}"
                     assert line["last"] == last[run], f"{where} ends at step {line['last']} of {last[run]}"
                     assert line["top"] >= last[run], f"{where}: its axis ends at {line['top']}, before {last[run]}"
-            # between the disruptions (each followed by RECOVER_S to catch up), no line lags for long
-            calm = [(opened + RECOVER_S, disruptions[0][0])]
-            calm += [(end + RECOVER_S, nxt[0]) for (_, end), nxt in zip(disruptions, disruptions[1:])]
-            calm += [(disruptions[-1][1] + RECOVER_S, finished)]
+            # in the calm spells no line lags for long
             for since, until in calm:
                 lags = watch.lags(since=since, until=until)
                 worst = max(lags, key=lags.get)
