@@ -39,8 +39,12 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"rnnviz: error: {message} (see `python -m {self.prog} --help`)\n")
 
 
+# Settings whose flag is not their name: the adding problem's length reads as the literature writes it.
+FLAGS = {"length": "seq-len"}
+
+
 def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
+    return "--" + FLAGS.get(name, name.replace("_", "-"))
 
 
 def _add_config_flags(p: argparse.ArgumentParser) -> None:

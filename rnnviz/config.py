@@ -19,6 +19,8 @@ INITS = ("default", "glorot", "orthogonal", "identity")
 HEAD_INITS = ("same", "normal")
 OPTIMIZERS = ("adam", "sgd")
 VIEWS = ("rows", "chunks", "pixels")
+# what a run learns (rnnviz/tasks.py): MNIST's digits in a view; the digit, then blank steps; the adding problem
+TASKS = ("mnist", "delayed", "adding")
 DEVICES = ("auto", "cpu", "cuda")
 DATASETS = ("mnist", "fashion-mnist")
 WATCHED = "external"  # the dataset of runs recorded by rnnviz.watch (a user's own loop and data)
@@ -149,6 +151,26 @@ class RunConfig:
         "seeds the weights and the data order; same seed, same batches",
         Rule(low=0, high=2**63 - 1, high_text="2**63 - 1"),
     )
+    # task (rnnviz/tasks.py)
+    task: str = _f(
+        "mnist",
+        "what the run learns: mnist (classify the digit read in its view), delayed (the digit, then `delay` blank "
+        "steps, then its class), adding (the adding problem: the sum of the two marked values of `length` steps, "
+        "regression scored by mean squared error)",
+        Rule(choices=TASKS),
+    )
+    delay: int = _f(
+        0,
+        "delayed task only: blank time steps between the digit's last step and the step its class is read at",
+        Rule(low=0, why="0 reads the class at the digit's last step"),
+    )
+    length: int = _f(
+        100,
+        "adding task only (flag --seq-len): time steps T of each sequence",
+        # 2: one marked step in each half; 2,000: 12,000 generated sequences take 190 MB (the literature's
+        # longest is 1,000)
+        Rule(low=2, high=2000),
+    )
     # data
     dataset: str = _f("mnist", "mnist or fashion-mnist", Rule(choices=DATASETS))
     data_dir: str = _f("", "directory holding the four IDX files; empty: look up or download")
@@ -229,6 +251,20 @@ class RunConfig:
                 refuse(f.name, problem)
         if fine("view", "chunk") and self.view == "chunks" and 784 % self.chunk:
             refuse("chunk", f"must divide 784 (e.g. 7, 14, 28, 112), got {self.chunk}")
+        if fine("task", "view", "permute", "dataset") and self.task == "adding":
+            for name, default, what in (
+                ("view", "rows", "view"),
+                ("permute", False, "permutation"),
+                ("dataset", "mnist", "dataset"),
+            ):
+                if getattr(self, name) != default:
+                    refuse(
+                        name,
+                        f"the adding problem reads (value, marker) pairs, not digits, so it has no {what}; "
+                        f"leave {name} at {value_text(default)} (set its length with --seq-len)",
+                    )
+        if fine("task", "delay") and self.delay and self.task != "delayed":
+            refuse("delay", f"applies to the delayed task only (--task delayed), not to task {self.task}")
         if fine("init", "cell") and self.init == "identity" and self.cell != "rnn":
             refuse("init", "identity init (IRNN) applies to the vanilla RNN only")
         order = [f.name for f in dataclasses.fields(self)]
@@ -239,14 +275,22 @@ class RunConfig:
         return self.epochs * (train_images // self.batch_size) if self.epochs else self.steps
 
     @property
-    def seq_len(self) -> int:
-        """Time steps T of one sequence."""
+    def view_len(self) -> int:
+        """Time steps of a digit read in the run's view."""
         return {"rows": 28, "chunks": 784 // self.chunk, "pixels": 784}[self.view]
 
     @property
+    def seq_len(self) -> int:
+        """Time steps T of one sequence: the view's, with the delayed task's blank steps, or the adding
+        problem's length."""
+        if self.task == "adding":
+            return self.length
+        return self.view_len + (self.delay if self.task == "delayed" else 0)
+
+    @property
     def input_size(self) -> int:
-        """Pixels read at each time step."""
-        return 784 // self.seq_len
+        """Inputs read at each time step: pixels, or the adding problem's value and marker."""
+        return 2 if self.task == "adding" else 784 // self.view_len
 
     @property
     def display_name(self) -> str:

@@ -85,7 +85,13 @@ def checkpointed_model(store: Store, run_id: int) -> tuple[SeqClassifier, int]:
 
 
 def test_digits(cfg: RunConfig) -> TestDigits:
-    """The test digits of the run's dataset, read the way the run reads them (view, chunk, permutation)."""
+    """The test digits of the run's dataset, read the way the run reads them (view, chunk, permutation); a
+    DataError for a run of another task, which reads no digit or reads blank steps after it."""
+    if cfg.task != "mnist":
+        raise DataError(
+            f"this run learns the {cfg.task} task; the digit inspector follows runs that read a digit alone "
+            "(task mnist). Its gradients over the whole sequence are on the Gradient flow page."
+        )
     _, test = datamod.load(cfg.dataset, cfg.data_dir)
     perm = datamod.permutation(cfg.seed) if cfg.permute else None
     return TestDigits(

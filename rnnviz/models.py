@@ -1,4 +1,5 @@
-"""Sequence classifiers: a fused nn.RNN/LSTM/GRU for training and an unrolled pass over the same weights."""
+"""Sequence models: a fused nn.RNN/LSTM/GRU for training and an unrolled pass over the same weights, with a
+classification head (10 classes) or a regression head (one output, the adding problem)."""
 
 from __future__ import annotations
 
@@ -39,12 +40,15 @@ def layer0(rnn: Recurrent) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, to
 
 
 class SeqClassifier(nn.Module):
-    """A recurrent layer read over T steps, then a linear head on the last hidden state."""
+    """A recurrent layer read over T steps, then a linear head on the last hidden state: `outputs` logits, or
+    one number for a regression."""
 
     rnn: Recurrent
     head: nn.Module
 
-    def __init__(self, cell: str, input_size: int, hidden_size: int, nonlinearity: str = "tanh") -> None:
+    def __init__(
+        self, cell: str, input_size: int, hidden_size: int, nonlinearity: str = "tanh", outputs: int = N_CLASSES
+    ) -> None:
         super().__init__()
         self.cell = cell
         self.nonlinearity = nonlinearity if cell == "rnn" else "tanh"
@@ -56,7 +60,7 @@ class SeqClassifier(nn.Module):
             self.rnn = nn.GRU(input_size, hidden_size, batch_first=True)
         else:
             raise ValueError(f"unknown cell {cell!r}")
-        self.head = nn.Linear(hidden_size, N_CLASSES)
+        self.head = nn.Linear(hidden_size, outputs)
 
     @classmethod
     def around(cls, rnn: Recurrent, head: nn.Module) -> SeqClassifier:
@@ -180,10 +184,15 @@ def init_weights(
 
 def build_model(cfg: RunConfig) -> SeqClassifier:
     """The classifier a config describes, initialised (uses torch's global RNG)."""
-    model = SeqClassifier(cfg.cell, cfg.input_size, cfg.hidden_size, cfg.nonlinearity)
+    outputs = 1 if cfg.task == "adding" else N_CLASSES
+    model = SeqClassifier(cfg.cell, cfg.input_size, cfg.hidden_size, cfg.nonlinearity, outputs)
     init_weights(model, cfg.init, cfg.forget_bias, cfg.sigma_w, cfg.head_init)
     return model
 
 
-def loss_fn(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return F.cross_entropy(logits, y)
+def loss_fn(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The loss of the task the targets belong to: cross-entropy for classes (int64), the mean squared error
+    of the one output for numbers (float, a regression)."""
+    if y.is_floating_point():
+        return F.mse_loss(out.squeeze(1), y)
+    return F.cross_entropy(out, y)

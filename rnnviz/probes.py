@@ -108,7 +108,7 @@ def probe(
 def evaluate(
     model: SeqClassifier, xs: torch.Tensor, ys: torch.Tensor, to_float, batch: int = 1000
 ) -> tuple[float, float]:
-    """Accuracy and mean loss over a whole split (xs uint8 sequences)."""
+    """Accuracy (NaN for a regression) and mean loss over a whole split (xs as stored, to_float reads them)."""
     correct, total_loss = 0, 0.0
     device = next(model.parameters()).device
     for s in range(0, len(xs), batch):
@@ -116,5 +116,6 @@ def evaluate(
         y = ys[s : s + batch].to(device)
         logits, _ = model(x)
         total_loss += loss_fn(logits, y).item() * len(y)
-        correct += (logits.argmax(1) == y).sum().item()
-    return correct / len(xs), total_loss / len(xs)
+        if not y.is_floating_point():
+            correct += (logits.argmax(1) == y).sum().item()
+    return correct / len(xs) if not ys.is_floating_point() else float("nan"), total_loss / len(xs)

@@ -32,6 +32,7 @@ def parse_grid(items: list[str]) -> dict[str, list[Any]]:
     for item in items:
         name, sep, values = item.partition("=")
         name = name.strip().replace("-", "_")
+        name = "length" if name == "seq_len" else name  # the flag's name (--seq-len) for the adding problem's length
         if not sep or not values.strip():
             raise ConfigError("grid", f"{item!r}: write a field and its values, e.g. lr=0.001,0.003,0.01")
         if name not in FIELDS:

@@ -15,10 +15,9 @@ import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 
-import numpy as np
 import torch
 
-from . import data as datamod
+from . import tasks
 from .config import TEST_HEADS, ConfigError, RunConfig, cores
 from .data import DataError
 from .models import SeqClassifier, build_model, loss_fn
@@ -44,6 +43,8 @@ class RunResult:
     validation_loss: float | None = None
     test_accuracy_128: float | None = None  # the first 128 and 256 test digits, as the TensorFlow tutorials report
     test_accuracy_256: float | None = None
+    task: str = "mnist"
+    baseline_loss: float | None = None  # the adding problem's test loss of predicting 1 (~0.167)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -72,12 +73,14 @@ class Prepared:
     model: SeqClassifier
     opt: torch.optim.Optimizer
     device: torch.device
-    train_x: torch.Tensor  # (N, T, I) uint8, the training split less the validation split
-    train_y: torch.Tensor  # (N,)
-    val_x: torch.Tensor  # (V, T, I) uint8, held out of the training images (data.validation_split)
+    train_x: torch.Tensor  # (N, T, I) as stored (tasks.TaskData), the training split less the validation split
+    train_y: torch.Tensor  # (N,) classes, or targets of a regression
+    val_x: torch.Tensor  # (V, T, I), held out of the training images (data.validation_split)
     val_y: torch.Tensor
     test_x: torch.Tensor
     test_y: torch.Tensor
+    inputs: Callable[[torch.Tensor], torch.Tensor]  # a stored batch -> the model's float input (B, T, I)
+    baseline_loss: float | None  # a regression's test loss of its best constant guess
     probe_x: torch.Tensor  # (P, T, I) float, the fixed probe batch
     probe_y: torch.Tensor
     batches: Iterator[torch.Tensor]
@@ -109,25 +112,18 @@ def prepare(cfg: RunConfig, store: RunStore, run_id: int, resume: bool, progress
     # instead; nothing below 1e-38 changes a loss or a figure.
     torch.set_flush_denormal(True)
     device = resolve_device(cfg.device)
-    train_split, test_split = datamod.load(cfg.dataset, cfg.data_dir, progress=progress)
-    perm = datamod.permutation(cfg.seed) if cfg.permute else None
-    images = datamod.sequences(train_split.images, cfg.seq_len, perm)  # (N, T, I) uint8
-    labels = torch.from_numpy(train_split.labels.astype(np.int64))
-    train_idx, val_idx = (torch.from_numpy(i) for i in datamod.validation_split(len(images), cfg.seed))
-    train_x, val_x = images[train_idx], images[val_idx]
-    test_x = datamod.sequences(test_split.images, cfg.seq_len, perm)
-    if len(train_x) < cfg.batch_size:
+    task = tasks.load(cfg, progress)
+    if len(task.train_x) < cfg.batch_size:
         raise DataError(
-            f"batch size {cfg.batch_size} is larger than the training split ({len(train_x)} images, "
-            f"{len(val_x)} more held out for validation)"
+            f"batch size {cfg.batch_size} is larger than the training split ({len(task.train_x)} sequences, "
+            f"{len(task.val_x)} more held out for validation)"
         )
-    test_y = torch.from_numpy(test_split.labels.astype(np.int64))
 
     torch.manual_seed(cfg.seed)
     model = build_model(cfg).to(device)
     opt = (torch.optim.Adam if cfg.optimizer == "adam" else torch.optim.SGD)(model.parameters(), lr=cfg.lr)
     store.set_hist_edges(run_id, hist_edges(cfg.cell, cfg.nonlinearity, cfg.hist_bins))
-    batches = batch_order(len(train_x), cfg.batch_size, torch.Generator().manual_seed(cfg.seed))
+    batches = batch_order(len(task.train_x), cfg.batch_size, torch.Generator().manual_seed(cfg.seed))
     if state:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
@@ -137,18 +133,20 @@ def prepare(cfg: RunConfig, store: RunStore, run_id: int, resume: bool, progress
         model,
         opt,
         device,
-        train_x,
-        labels[train_idx],
-        val_x,
-        labels[val_idx],
-        test_x,
-        test_y,
-        datamod.to_float(test_x[: cfg.probe_batch]).to(device),
-        test_y[: cfg.probe_batch].to(device),
+        task.train_x,
+        task.train_y,
+        task.val_x,
+        task.val_y,
+        task.test_x,
+        task.test_y,
+        task.inputs,
+        task.baseline_loss,
+        task.inputs(task.test_x[: cfg.probe_batch]).to(device),
+        task.test_y[: cfg.probe_batch].to(device),
         batches,
         start,
-        cfg.total_steps(len(train_x)),
-        len(train_x) // cfg.batch_size,
+        cfg.total_steps(len(task.train_x)),
+        len(task.train_x) // cfg.batch_size,
     )
 
 
@@ -180,7 +178,7 @@ def train_step(cfg: RunConfig, p: Prepared, rec: WriteBuffer, step: int) -> tupl
     """One fused forward and backward pass on the step's batch, the update (its gradient clipped if asked)
     and the step's cheap statistics recorded. Returns them, and why the run diverged (None if it did not)."""
     idx = next(p.batches)
-    x = datamod.to_float(p.train_x[idx].to(p.device))  # (B, T, I)
+    x = p.inputs(p.train_x[idx].to(p.device))  # (B, T, I)
     y = p.train_y[idx].to(p.device)
     logits, hs = p.model(x)  # (B, C), (B, T, H)
     loss = loss_fn(logits, y)
@@ -202,7 +200,7 @@ def train_step(cfg: RunConfig, p: Prepared, rec: WriteBuffer, step: int) -> tupl
     sat_all, sat_last = saturation(hs, cfg.saturation)
     stats = {
         "loss": loss_v,
-        "accuracy": (logits.argmax(1) == y).float().mean().item(),
+        **({} if y.is_floating_point() else {"accuracy": (logits.argmax(1) == y).float().mean().item()}),
         "clipped": float(clipped),
         "saturated": sat_all,
         "saturated_last": sat_last,
@@ -222,12 +220,14 @@ class Epoch:
 
     def add(self, stats: dict[str, float]) -> None:
         self.loss += stats["loss"]
-        self.accuracy += stats["accuracy"]
+        self.accuracy += stats.get("accuracy", math.nan)
         self.steps += 1
 
     def close(self, evaluated: dict[str, float]) -> dict[str, float]:
         """The epoch's records, with the validation accuracy evaluated at its end; the sums start again."""
-        out = {"epoch/loss": self.loss / self.steps, "epoch/accuracy": self.accuracy / self.steps}
+        out = {"epoch/loss": self.loss / self.steps}
+        if self.accuracy == self.accuracy:  # a regression has none
+            out["epoch/accuracy"] = self.accuracy / self.steps
         if "validation_accuracy" in evaluated:
             out["epoch/validation_accuracy"] = evaluated["validation_accuracy"]
         self.loss, self.accuracy, self.steps = 0.0, 0.0, 0
@@ -254,10 +254,11 @@ def train(
     step, status, error = 0, Status.RUNNING, None
     end: dict[str, float] = {}
     val_acc = None
+    baseline: float | None = None
     bar: ProgressBar | None = None
     try:
         p = prepare(cfg, store, run_id, resume, progress)
-        model, opt = p.model, p.opt
+        model, opt, baseline = p.model, p.opt, p.baseline_loss
         if p.start:
             rec.summary["test_accuracy"] = store.run(run_id)["test_accuracy"]
         rec.summary["total_steps"] = p.steps
@@ -273,10 +274,12 @@ def train(
         def run_eval(at: int, test: bool) -> dict[str, float]:
             got: dict[str, float] = {}
             if len(p.val_x):
-                got["validation_accuracy"], got["validation_loss"] = evaluate(model, p.val_x, p.val_y, datamod.to_float)
+                got["validation_accuracy"], got["validation_loss"] = evaluate(model, p.val_x, p.val_y, p.inputs)
             if test:
-                got["test_accuracy"], got["test_loss"] = evaluate(model, p.test_x, p.test_y, datamod.to_float)
-                rec.summary["test_accuracy"] = got["test_accuracy"]
+                got["test_accuracy"], got["test_loss"] = evaluate(model, p.test_x, p.test_y, p.inputs)
+                if got["test_accuracy"] == got["test_accuracy"]:
+                    rec.summary["test_accuracy"] = got["test_accuracy"]
+            got = {k: v for k, v in got.items() if v == v}  # a regression has no accuracy
             rec.scalar(at, got)
             return got
 
@@ -316,9 +319,10 @@ def train(
             end = run_eval(step, test=True)
             if cfg.epochs and epoch.steps and step % p.steps_per_epoch == 0:
                 rec.scalar(step, epoch.close(end))
-            for k in TEST_HEADS:
-                end[f"test_accuracy_{k}"] = evaluate(model, p.test_x[:k], p.test_y[:k], datamod.to_float)[0]
-            rec.scalar(step, {f"test_accuracy_{k}": end[f"test_accuracy_{k}"] for k in TEST_HEADS})
+            if "test_accuracy" in end:
+                for k in TEST_HEADS:
+                    end[f"test_accuracy_{k}"] = evaluate(model, p.test_x[:k], p.test_y[:k], p.inputs)[0]
+                rec.scalar(step, {f"test_accuracy_{k}": end[f"test_accuracy_{k}"] for k in TEST_HEADS})
             run_probe(step)
         rec.flush(step, force=True)
         if status in (Status.FINISHED, Status.STOPPED):
@@ -352,6 +356,8 @@ def train(
         validation_loss=end.get("validation_loss"),
         test_accuracy_128=end.get("test_accuracy_128"),
         test_accuracy_256=end.get("test_accuracy_256"),
+        task=cfg.task,
+        baseline_loss=baseline,
     )
 
 

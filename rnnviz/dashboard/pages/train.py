@@ -57,6 +57,8 @@ def located(name: str) -> str | None:
 
 def data_problems(cfg: RunConfig) -> list[ConfigError]:
     """The data a config reads, if it is not on this machine."""
+    if cfg.task == "adding":
+        return []  # drawn from the seed
     if cfg.data_dir:
         try:
             datamod.check_dir(cfg.data_dir)
@@ -265,7 +267,13 @@ slots: dict[str, DeltaGenerator] = {}
 
 
 # Settings whose names do not read as words; the others are labelled by their name ("hidden size").
-LABELS = {"lr": "Learning rate", "sigma_w": "Recurrent weight scale σ_w", "data_dir": "Data directory"}
+LABELS = {
+    "length": "Sequence length T (adding)",
+    "delay": "Delay D (delayed digit)",
+    "lr": "Learning rate",
+    "sigma_w": "Recurrent weight scale σ_w",
+    "data_dir": "Data directory",
+}
 
 
 def field(col, name: str, widget, *args, **kwargs):
@@ -299,6 +307,9 @@ with settings:
     v["epochs"] = field(c2, "epochs", st.number_input, value=base.epochs, step=1, min_value=0)
     v["clip"] = field(c2, "clip", st.text_input, value=f"{base.clip:g}")
     v["seed"] = field(c2, "seed", st.number_input, value=base.seed, step=1)
+    v["task"] = choose(c3, "task")
+    v["delay"] = field(c3, "delay", st.number_input, value=base.delay, step=10, disabled=v["task"] != "delayed")
+    v["length"] = field(c3, "length", st.number_input, value=base.length, step=10, disabled=v["task"] != "adding")
     v["view"] = choose(c3, "view")
     v["chunk"] = field(c3, "chunk", st.number_input, value=base.chunk, step=1)
     v["permute"] = field(c3, "permute", st.checkbox, value=base.permute)
@@ -336,7 +347,7 @@ def parse(values: dict) -> tuple[RunConfig, list[ConfigError]]:
             problems.append(ConfigError(name, f"must be a number, got {values[name]!r}"))
             out[name] = getattr(base, name)  # a number in its place, so the other fields are still checked
     for name in ("hidden_size", "batch_size", "steps", "epochs", "seed", "chunk", "threads", "probe_every",
-                 "eval_every"):  # fmt: skip
+                 "eval_every", "delay", "length"):  # fmt: skip
         out[name] = int(values[name])
     cfg = RunConfig.from_dict(out)
     problems += cfg.problems()
