@@ -14,7 +14,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, NoReturn
 
-from . import cluster, runner, sets
+from . import cluster, horizon, runner, sets
 from . import data as datamod
 from .config import (
     PRESET_HELP,
@@ -183,6 +183,39 @@ def build_parser() -> Parser:
     p.add_argument("--data-dir", default="", help="directory holding the MNIST IDX files (default: look up)")
     _store_arg(p)
 
+    p = sub.add_parser(
+        "horizon",
+        help="how long can each cell remember? RNN, LSTM (and more) over a range of lengths of a memory task, "
+        "several seeds each, as a set on Ray; prints each cell's memory horizon and a JSON line",
+    )
+    which = p.add_mutually_exclusive_group()
+    q, f = horizon.QUICK, horizon.FULL
+    which.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"the talk's horizon (the default): {', '.join(q.variants)} on the adding problem at T = "
+        f"{', '.join(map(str, q.lengths))}, {q.seeds} seeds, {q.steps} steps of {q.hidden_size} units; about 5 "
+        "minutes on 2 cores",
+    )
+    which.add_argument(
+        "--full",
+        action="store_true",
+        help=f"for a cluster: {', '.join(f.variants)} at T = {', '.join(map(str, f.lengths))}, {f.seeds} seeds, "
+        f"{f.steps} steps of {f.hidden_size} units",
+    )
+    p.add_argument("--task", choices=list(horizon.LENGTH_FIELD), help="adding (default) or delayed")
+    p.add_argument("--lengths", help="comma-separated lengths T (adding) or delays D (delayed), e.g. 10,20,40")
+    p.add_argument("--cells", help=f"comma-separated, of {', '.join(horizon.VARIANTS)}")
+    p.add_argument("--seeds", type=int, help="seeds per cell and length")
+    p.add_argument("--steps", type=int, help="training steps of every run")
+    p.add_argument("--hidden-size", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--data-dir", default="", help="delayed task: directory holding the MNIST IDX files")
+    p.add_argument("--k", type=int, default=0, help="seeds that must beat the task at a length (default: a majority)")
+    p.add_argument("--again", action="store_true", help="run it anew even if the store holds this horizon")
+    p.add_argument("--ray-address", default=None, help="join this Ray cluster (default: $RAY_ADDRESS, else local)")
+    _store_arg(p)
+
     # A background run, started by the runner. Without help= argparse lists no help line for it, and the
     # metavar names only the commands for people (help=SUPPRESS printed "==SUPPRESS==" instead of hiding it).
     sub.metavar = "{" + ",".join(sub.choices) + "}"
@@ -304,6 +337,52 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         outcome = sets.result(store, sweep_id)
     print(json.dumps({**outcome, "store": str(store.path)}), flush=True)
     return {Status.FINISHED: 0, Status.STOPPED: 130}.get(outcome["status"], 1)
+
+
+def horizon_spec(args: argparse.Namespace) -> horizon.HorizonSpec:
+    """The horizon the flags ask for: --quick (the default) or --full, with any of its settings changed."""
+    spec = horizon.FULL if args.full else horizon.QUICK
+    changes: dict[str, Any] = {}
+    try:
+        if args.lengths:
+            changes["lengths"] = tuple(int(v) for v in args.lengths.split(","))
+    except ValueError:
+        raise ConfigError("lengths", f"give whole numbers separated by commas, got {args.lengths!r}") from None
+    if args.cells:
+        changes["variants"] = tuple(v.strip() for v in args.cells.split(","))
+    for name in ("task", "seeds", "steps", "hidden_size", "lr"):
+        if getattr(args, name) is not None:
+            changes[name] = getattr(args, name)
+    if args.data_dir:
+        changes["extra"] = {**spec.extra, "data_dir": args.data_dir}
+    spec = dataclasses.replace(spec, **changes)
+    if spec.seeds < 1:
+        raise ConfigError("seeds", f"must be at least 1, got {spec.seeds}")
+    if not 0 <= args.k <= spec.seeds:
+        raise ConfigError("k", f"must be between 1 and the seeds ({spec.seeds}), got {args.k}")
+    return spec
+
+
+def cmd_horizon(args: argparse.Namespace) -> int:
+    hspec = horizon_spec(args)
+    hspec.set_spec().validate(Limits.from_env())  # every bad value is refused before Ray starts
+    name = f"memory horizon ({'full' if args.full else 'quick' if not (args.lengths or args.cells) else 'custom'})"
+    with Store(args.store) as store:
+        try:
+            sweep_id = horizon.record(
+                hspec, store, name, args.again, args.ray_address, report=cluster.progress_to_stderr
+            )
+        except cluster.SetStopped as stopped:
+            sweep_id = stopped.sweep_id
+        except KeyboardInterrupt:
+            print("rnnviz: stopped before the set started; nothing was recorded", file=sys.stderr)
+            return 130
+        outcome = horizon.summary(store, sweep_id, args.k or None)
+        status = store.sweep(sweep_id)["status"]
+    for line in horizon.findings_table(outcome):
+        print(line, file=sys.stderr)
+    print(json.dumps({**outcome, "status": status, "store": str(store.path)}), flush=True)
+    return {Status.FINISHED: 0, Status.STOPPED: 130}.get(status, 1)
 
 
 def cmd_sweeps(args: argparse.Namespace) -> int:
@@ -485,6 +564,7 @@ COMMANDS = {
     "standby": cmd_standby,
     "runs": cmd_runs,
     "sweep": cmd_sweep,
+    "horizon": cmd_horizon,
     "sweeps": cmd_sweeps,
     "presets": cmd_presets,
     "export": cmd_export,

@@ -1,4 +1,5 @@
-"""The figures the blog posts printed, by preset, so that charts and the results table can set rnnviz's beside them.
+"""The figures the blog posts printed, by preset, so that charts and the results table can set rnnviz's beside them;
+and the memory tasks' published results (the adding problem, pixel and permuted-pixel MNIST), with their sources.
 
 Only numbers are kept here, each at the training step rnnviz records it at. The collapse post counts its
 steps from 0 and prints the batch it has just trained on: its step k is rnnviz's step k + 1 (rnnviz records
@@ -65,3 +66,45 @@ PUBLISHED: dict[str, Published] = {
 def published(preset_name: str) -> Published | None:
     """What the posts printed for a preset (its name as the run is named, before any changes); None if nothing."""
     return PUBLISHED.get(preset_name.split(" (")[0])
+
+
+@dataclass(frozen=True)
+class MemoryResult:
+    """A published result on a memory task: which lengths a model beat the task at, and at which it did not."""
+
+    source: str
+    model: str
+    beat: tuple[int, ...]
+    not_beat: tuple[int, ...]
+    budget: str
+
+
+_ARJOVSKY = "Arjovsky, Shah & Bengio 2016 (uRNN), the adding problem"
+_ARJOVSKY_BUDGET = "128 hidden units, their own optimiser settings and number of iterations: not rnnviz's budget"
+# The adding problem: lengths at which each model's test MSE went clearly below predicting 1 (0.167).
+ADDING: tuple[MemoryResult, ...] = (
+    MemoryResult(_ARJOVSKY, "tanh RNN", (), (100, 200, 400, 750), _ARJOVSKY_BUDGET),
+    MemoryResult(_ARJOVSKY, "LSTM", (100, 200, 400), (750,), _ARJOVSKY_BUDGET),
+)
+
+
+@dataclass(frozen=True)
+class PixelResult:
+    """A published test accuracy (%) on pixel-by-pixel MNIST (784 steps) and its permuted version."""
+
+    model: str
+    pixel: str
+    permuted: str
+    source: str
+
+
+PIXEL_MNIST: tuple[PixelResult, ...] = (
+    PixelResult("tanh RNN", "35.0", "35.0", "Arjovsky et al. 2016, table 1"),
+    PixelResult("IRNN", "97.0", "82.0", "Le, Jaitly & Hinton 2015"),
+    PixelResult("LSTM", "98.2-98.9", "88.0-90.2", "Arjovsky et al. 2016; Cooijmans et al. 2017, table 1"),
+    PixelResult("uRNN", "95.1", "91.4", "Arjovsky et al. 2016, table 1"),
+)
+PIXEL_BUDGET = (
+    "the papers trained on all 60,000 digits for many epochs (hundreds of thousands of steps) on GPUs; rnnviz's "
+    "pixel presets train 2,000 steps on the 8,000-digit subset"
+)

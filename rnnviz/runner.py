@@ -226,11 +226,12 @@ def stand_by(
     return job
 
 
-def start_set(flags: list[str], store: Store) -> Path:
-    """Start `rnnviz sweep FLAGS` in the background, like a trainer, so a set outlives the dashboard that
-    started it; returns its log. The set shows in the store once Ray has started."""
-    log = store.path.parent / "logs" / f"{store.path.stem}-set-{time.strftime('%Y%m%d-%H%M%S')}.log"
-    _background(["sweep", *flags, "--store", str(store.path)], log)
+def start_set(flags: list[str], store: Store, command: str = "sweep") -> Path:
+    """Start `rnnviz sweep FLAGS` (or another command that runs a set, `horizon`) in the background, like a
+    trainer, so a set outlives the dashboard that started it; returns its log. The set shows in the store once
+    Ray has started."""
+    log = store.path.parent / "logs" / f"{store.path.stem}-{command}-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    _background([command, *flags, "--store", str(store.path)], log)
     return log
 
 

@@ -69,13 +69,15 @@ PARSERS: dict[str, Callable[[str], Any]] = {"int": int, "float": float, "bool": 
 @dataclass
 class SetSpec:
     """A set of runs: every point of the grid (its fields' values crossed) times `seeds` seeds, counted up
-    from the base config's seed."""
+    from the base config's seed; with `variants` (named changes to the base, such as cells that differ in
+    several settings), the grid is run for each of them."""
 
     base: RunConfig
     grid: dict[str, list[Any]] = field(default_factory=dict)
     seeds: int = 1
+    variants: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def points(self) -> list[dict[str, Any]]:
+    def grid_points(self) -> list[dict[str, Any]]:
         """The grid's points, the first field varying slowest. Sweeping chunk reads the digits in chunks."""
         points: list[dict[str, Any]] = [{}]
         for name, values in self.grid.items():
@@ -84,16 +86,27 @@ class SetSpec:
             points = [{**p, "view": "chunks"} for p in points]
         return points
 
+    def named_points(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every point of the set with its variant's name ('' without variants): the variant's changes and the
+        grid point's values together, variants varying slowest."""
+        variants = self.variants or {"": {}}
+        # each variant says every setting that any of them changes, so that its runs are told apart by them
+        changed = {k: getattr(self.base, k) for changes in variants.values() for k in changes}
+        return [(name, {**changed, **changes, **p}) for name, changes in variants.items() for p in self.grid_points()]
+
+    def points(self) -> list[dict[str, Any]]:
+        return [point for _, point in self.named_points()]
+
     def configs(self) -> list[RunConfig]:
-        """Every run of the set, named for its grid point and seed: blog-rnn (lr 0.003, seed 1). What the
-        base changed from its preset is in the set's name."""
+        """Every run of the set, named for its variant (else the base), grid point and seed: blog-rnn (lr
+        0.003, seed 1). What the base changed from its preset is in the set's name."""
         stem = self.base.display_name.split(" (")[0]
         runs = []
-        for point in self.points():
+        for variant, point in self.named_points():
             for k in range(self.seeds):
                 cfg = self.base.replace(**point, seed=self.base.seed + k)
                 shown = [f"{name.replace('_', ' ')} {value_text(point[name])}" for name in self.grid]
-                runs.append(cfg.replace(name=f"{stem} ({', '.join([*shown, f'seed {cfg.seed}'])})"))
+                runs.append(cfg.replace(name=f"{variant or stem} ({', '.join([*shown, f'seed {cfg.seed}'])})"))
         return runs
 
     def validate(self, limits: Limits) -> SetSpec:
@@ -113,12 +126,13 @@ class SetSpec:
         return self
 
     def to_json(self) -> str:
-        return json.dumps({"base": dataclasses.asdict(self.base), "grid": self.grid, "seeds": self.seeds})
+        values = {"base": dataclasses.asdict(self.base), "grid": self.grid, "seeds": self.seeds}
+        return json.dumps({**values, "variants": self.variants} if self.variants else values)
 
     @classmethod
     def from_json(cls, text: str) -> SetSpec:
         values = json.loads(text)
-        return cls(RunConfig.from_dict(values["base"]), values["grid"], values["seeds"])
+        return cls(RunConfig.from_dict(values["base"]), values["grid"], values["seeds"], values.get("variants", {}))
 
 
 def group_key(cfg: RunConfig) -> str:
@@ -196,10 +210,11 @@ def summary(store: Store, sweep_id: int) -> pd.DataFrame:
     cfgs = {int(r): RunConfig.from_dict(json.loads(c)) for r, c in zip(runs["run_id"], runs["config"])}
     ratios = {r: _last(store, r, "grad_h_ratio") for r in cfgs}
     rows = []
-    for point in spec.points():
+    for variant, point in spec.named_points():
         ids = [r for r, cfg in cfgs.items() if all(getattr(cfg, k) == v for k, v in point.items())]
         mine = runs[runs["run_id"].isin(ids)]
-        row: dict[str, Any] = {k: point[k] for k in spec.grid}
+        row: dict[str, Any] = {"variant": variant} if spec.variants else {}
+        row.update({k: point[k] for k in spec.grid})
         row["runs"] = ids
         row["finished"] = int((mine["status"] == Status.FINISHED).sum())
         row["statuses"] = ", ".join(sorted(set(mine["status"])))

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from rnnviz import charts, figures, findings, runner, sets
+from rnnviz import charts, figures, findings, horizon, runner, sets
 from rnnviz import data as datamod
 from rnnviz.config import PRESETS, ConfigError, Limits, preset
-from rnnviz.dashboard import live, reads, shown, state
+from rnnviz.dashboard import horizon_view, live, reads, shown, state
 from rnnviz.figures import CHART_CONFIG, MISSING
 from rnnviz.store import Status, Store, StoreError
 
@@ -116,6 +116,8 @@ def body(sweep_id: int) -> None:
         st.rerun(scope="app")  # the set ended: draw it once more, without polling
     spec = json.loads(row["spec"])
     grid = spec["grid"]
+    if horizon.is_horizon(sets.SetSpec.from_json(row["spec"])):
+        horizon_view.draw(path, sweep_id)
     total = sum(len(r) for r in table["runs"])
     where = f"Ray at `{row['ray_address']}`" if row["ray_address"] else "Ray"
     st.markdown(
@@ -141,7 +143,8 @@ def body(sweep_id: int) -> None:
     mine = runs[runs["sweep_id"] == sweep_id].sort_values("run_id")
     if mine.empty:
         return
-    labels = [", ".join(f"{n.replace('_', ' ')} {r[n]}" for n in names) or "every run" for _, r in table.iterrows()]
+    named = ["variant", *names] if "variant" in table else names  # a set of variants (cells) names them first
+    labels = [", ".join(f"{n.replace('_', ' ')} {r[n]}" for n in named) or "every run" for _, r in table.iterrows()]
     chosen = st.multiselect(
         "Grid points drawn", labels, default=labels[:MAX_GROUPS], key=f"sw-groups-{sweep_id}",
         help="Each is one group: the mean over its seeds, with their band (min to max; the interquartile "
@@ -160,7 +163,7 @@ def body(sweep_id: int) -> None:
     st.subheader("Every grid point")
     shown_table = pd.DataFrame(
         {
-            **{n: table[n] for n in names},
+            **{n: table[n] for n in named},
             "seeds done": [f"{f} of {len(r)}" for f, r in zip(table["finished"], table["runs"])],
             "test accuracy (mean)": table["test_accuracy_mean"],
             "min": table["test_accuracy_min"],

@@ -23,7 +23,7 @@ from rnnviz.config import (
     rnn_vs_lstm,
     rule_of,
 )
-from rnnviz.dashboard import reads, shown, state
+from rnnviz.dashboard import horizon_view, reads, shown, state
 from rnnviz.data import DataError
 from rnnviz.figures import MISSING
 from rnnviz.store import ACTIVE, RESUMABLE, UNFINISHED, Store, StoreError
@@ -239,9 +239,21 @@ def data_status() -> None:
         st.rerun()
 
 
+def memory_horizon() -> None:
+    """How long can each cell remember: the memory horizon one click away, and the newest one drawn."""
+    with st.container(border=True):
+        st.subheader("How long can it remember?")
+        st.caption(
+            "Row MNIST is 28 steps, a short memory. The adding problem asks for two values seen up to T steps "
+            "before the answer, with no download: where does each cell stop remembering? (docs/memory.md)"
+        )
+        horizon_view.section(path)
+
+
 blog_pair()
 data_status()
 blog_experiments()
+memory_horizon()
 
 names = ["custom", *PRESETS]
 # ?preset=NAME in the URL picks the preset and opens the settings, so a link can open the form ready for a demo.
