@@ -9,7 +9,9 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .groups import _rgba
-from .look import DEFAULT_STYLE, PERCENT, Style, axis, base_layout, color, log_axis, y_axis
+from .look import DEFAULT_STYLE, PALETTE, PERCENT, Style, axis, base_layout, log_axis, y_axis
+
+SYMBOLS = ("x-open", "square-open", "diamond-open")  # the published results, one symbol each
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ def memory_horizon(
     task; the baseline (predicting 1: 0.167, or chance: 10%) dashed, the line a seed must cross dotted."""
     traces = []
     for i, c in enumerate(cells):
-        colour = color(i)
+        colour = PALETTE[i % len(PALETTE)]  # the first cell (the RNN) red, the second blue, as the blog pair
         shade = dict(color=_rgba(colour, 0.0), width=0)
         hover = [f"{c.label}, length {int(t)}: mean %{{y:.3g}}, {b} seeds beat it" for t, b in zip(c.lengths, c.beat)]
         traces += [
@@ -62,10 +64,11 @@ def memory_horizon(
                  hovertemplate=[h + "<extra></extra>" for h in hover], line=dict(color=colour, width=3),
                  marker=dict(size=10), cliponaxis=False),
         ]  # fmt: skip
-    for r in references:
+    for j, r in enumerate(references):
         traces.append(
             dict(type="scatter", x=list(r.lengths), y=[r.value] * len(r.lengths), mode="markers", name=r.label,
-                 marker=dict(symbol="x-open", size=12, color="#555555"), hovertemplate=r.label + "<extra></extra>")
+                 marker=dict(symbol=SYMBOLS[j % len(SYMBOLS)], size=12 + 4 * j, color="#555555"),
+                 hovertemplate=r.label + "<extra></extra>")
         )  # fmt: skip
     drawn = [c.lengths for c in cells] + [np.asarray(r.lengths, float) for r in references]
     lengths = np.concatenate(drawn or [np.ones(1)])
@@ -78,10 +81,12 @@ def memory_horizon(
         dict(type="line", xref="paper", x0=0, x1=1, y0=y, y1=y, line=dict(color="#444444", width=2, dash=d))
         for _, y, d in lines
     ]
+    # an annotation on a log axis is placed in decades, a shape in data units
     notes = [
-        dict(text=f"{t} ({y:.3g})" if regression else f"{t} ({y:.0%})", xref="paper", x=1, xanchor="right", y=y,
-             yanchor="bottom", showarrow=False, font=dict(size=style.font_size - 1, color="#444444"))
-        for t, y, _ in lines
+        dict(text=f"{t} ({y:.3g})" if regression else f"{t} ({y:.0%})", xref="paper", x=0, xanchor="left",
+             y=np.log10(y) if regression else y, yanchor="bottom" if d == "dash" else "top", showarrow=False,
+             font=dict(size=style.font_size - 1, color="#444444"), bgcolor="rgba(255,255,255,0.8)")
+        for t, y, d in lines
     ]  # fmt: skip
     if regression:
         values = np.concatenate([c.lo for c in cells] + [[baseline]])
@@ -96,7 +101,7 @@ def memory_horizon(
         data=traces,
         layout=base_layout(
             style,
-            "How long can it remember? Mean over seeds, band min to max; k/n seeds beat it",
+            "Score against length: mean over seeds, band min to max",
             key,
             xaxis=xaxis,
             yaxis=yaxis,
