@@ -7,6 +7,7 @@ import hashlib
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,12 +15,14 @@ import torch
 
 from rnnviz import tasks
 from rnnviz.__main__ import main
+from rnnviz.figures import MAX_ROWS
 from rnnviz.models import SeqClassifier, build_model
 from rnnviz.probes import evaluate
 from rnnviz.store import Store
 from rnnviz.trainer import train
 
 from .conftest import ROOT, quick_config
+from .test_app import figures, open_page, values
 
 
 def digest(seed: int, length: int) -> str:
@@ -133,3 +136,36 @@ def test_a_regression_head_has_one_output():
     model = SeqClassifier("gru", 2, 8, outputs=1)
     out, hs = model(torch.zeros(3, 5, 2))
     assert out.shape == (3, 1) and hs.shape == (3, 5, 8)
+
+
+@pytest.fixture(scope="module")
+def adding_store(tmp_path_factory) -> Path:
+    """An RNN and an LSTM on the adding problem at T = 300, a few steps each."""
+    path = tmp_path_factory.mktemp("adding") / "runs.sqlite"
+    with Store(path) as store:
+        for cell in ("rnn", "lstm"):
+            cfg = quick_config(cell=cell, task="adding", length=300, hidden_size=16, steps=4, probe_every=2,
+                               eval_every=2, data_dir="", name=f"adding-{cell}")  # fmt: skip
+            assert train(cfg, store).status == "finished"
+    return path
+
+
+@pytest.mark.parametrize("page", ["overview", "gradient_flow", "saturation", "gates", "compare", "inspector"])
+def test_every_page_draws_an_adding_run_with_hundreds_of_steps_legibly(adding_store, monkeypatch, page):
+    monkeypatch.setenv("RNNVIZ_STORE", str(adding_store))
+    at = open_page(page)
+    assert not at.exception, at.exception
+    if page == "inspector":  # no digit to inspect: it says so and where to look instead
+        assert any("the digit inspector follows runs that read a digit" in w.value for w in at.warning)
+        return
+    specs = figures(at)
+    assert specs, "no chart drawn"
+    over_time_steps = 0
+    for spec in specs:
+        axes = {k: v for k, v in spec["layout"].items() if k.startswith("yaxis")}
+        for trace in spec["data"]:
+            axis = axes.get("yaxis" + trace.get("yaxis", "y")[1:], {})
+            if trace.get("type") == "heatmap" and "time step" in str(axis.get("title")):
+                over_time_steps += 1  # 300 time steps averaged into rows a screen can show
+                assert len(values(trace["z"])) <= MAX_ROWS, spec["layout"]["title"]
+    assert over_time_steps or page != "gradient_flow"
