@@ -181,3 +181,19 @@ def test_each_seed_has_its_own_horizon_and_the_cells_are_compared_seed_by_seed()
     assert horizon.seed_horizons(lstm) == {0: 40}  # seed 1 has not finished T = 40
     said = horizon.compared(pd.concat([rnn, lstm]), "rnn", "lstm")
     assert said == "The tanh RNN's horizon is below the LSTM (forget bias 1)'s in 1 of 1 seeds (seed 0: 20 vs 40)."
+
+
+def test_one_click_starts_the_quick_horizon_in_the_background(tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNVIZ_STORE", str(tmp_path / "runs.sqlite"))
+    started = []
+
+    def start_set(flags, store, command="sweep"):
+        started.append((flags, Path(store.path), command))
+        return tmp_path / "horizon.log"
+
+    monkeypatch.setattr("rnnviz.runner.start_set", start_set)
+    at = open_page("train")
+    next(b for b in at.button if b.label == "How long can it remember?").click().run()
+    assert not at.exception, at.exception
+    assert started == [(["--quick"], tmp_path / "runs.sqlite", "horizon")]
+    assert any("Starting the quick horizon on Ray" in s.value for s in at.success)
