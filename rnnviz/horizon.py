@@ -242,12 +242,14 @@ def findings(df: pd.DataFrame, spec: sets.SetSpec, k: int) -> list[str]:
             said = "has no result yet"
         elif reach == 0:
             first = int(rows["length"].iloc[0])
-            said = f"{beating.split(' (')[0]} at none of the lengths tried, not even {unit} = {first}"
+            verb = beating.split(" (")[0].replace("beats", "beat").replace("tells", "tell")
+            said = f"does not {verb} in {k} of {spec.seeds} seeds at any length tried, not even {unit} = {first}"
         elif reach == last:
             said = f"{beating} at every length tried: its horizon exceeds {unit} = {last}"
         else:
             said = f"{beating} up to {unit} = {reach}: its memory horizon"
-        out.append(f"{label}: {said}, in at least {k} of {spec.seeds} seeds ({counts}).")
+        agree = "" if reach in (0, None) else f", in at least {k} of {spec.seeds} seeds"
+        out.append(f"{label}: {said}{agree} ({counts}).")
     variants = list(dict.fromkeys(df["variant"]))
     for other in variants[1:]:
         sentence = compared(df, variants[0], other) if "seed_beat" in df else None
