@@ -179,7 +179,7 @@ def test_a_training_run_is_called_training_on_every_page(tmp_path, monkeypatch):
         starting = store.create_run(quick_config(name="next-lstm", cell="lstm"))
     monkeypatch.setenv("RNNVIZ_STORE", str(path))
     at = open_page("train")
-    table = at.dataframe[0].value.set_index("run_id")
+    table = next(d.value for d in at.dataframe if "run_id" in d.value.columns).set_index("run_id")
     assert table.loc[training, "status"] == "training" and table.loc[starting, "status"] == "starting"
     picker = next(s for s in at.selectbox if s.label == "Run")
     assert picker.options == [f"{starting} · next-lstm (starting)", f"{training} · live-rnn (training)"]
