@@ -165,7 +165,8 @@ def test_the_train_page_offers_the_horizon_and_draws_the_newest(horizon_store, t
     assert not at.exception, at.exception
     assert any(b.label == "How long can it remember?" for b in at.button)
     text = " ".join(m.value for m in at.markdown)
-    assert "memory horizon (test)" in text and "tanh RNN: " in text and "in at least 2 of 2 seeds" in text
+    # 3 steps learn nothing: every cell is said to beat the baseline nowhere
+    assert "memory horizon (test)" in text and "tanh RNN: does not beat the baseline in 2 of 2 seeds" in text
     at = open_page("sweeps")
     assert not at.exception, at.exception
     assert "tanh RNN, orthogonal W_hh: " in " ".join(m.value for m in at.markdown)
