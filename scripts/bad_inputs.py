@@ -25,7 +25,7 @@ from rnnviz.__main__ import _flag, main  # noqa: E402
 from rnnviz.config import RunConfig  # noqa: E402
 from rnnviz.data import DataError  # noqa: E402
 from rnnviz.store import SCHEMA_VERSION, Store, StoreError, export_run  # noqa: E402
-from tests.bad_inputs import FORM, GRIDS, OUT_OF_RANGE, WRONG_TYPE  # noqa: E402
+from tests.bad_inputs import FORM, GRIDS, HORIZONS, OUT_OF_RANGE, WRONG_TYPE  # noqa: E402
 from tests.conftest import MNIST_DIR, write_dataset, write_idx  # noqa: E402
 from tests.test_data import _Server  # noqa: E402
 
@@ -195,6 +195,12 @@ def main_table() -> None:
             line = cli("sweep", "--store", store, "--data-dir", str(MNIST_DIR), "--steps", "1", *flags)
             print(f"| `{' '.join(flags)}` | {cell(line, tmp)} |")
         print("\nTests: `tests/test_bad_input.py::test_a_bad_set_of_runs_gets_one_line_and_records_nothing`.\n")
+        print("## The memory horizon (`rnnviz horizon`; refused before Ray starts, nothing recorded)\n")
+        print("| flags | message |")
+        print("| --- | --- |")
+        for flags, _ in HORIZONS:
+            print(f"| `{' '.join(flags)}` | {cell(cli('horizon', '--store', store, *flags), tmp)} |")
+        print("\nTests: `tests/test_horizon.py::test_a_bad_horizon_gets_one_line_and_records_nothing`.\n")
         print("## Files, downloads and stores\n")
         print("| input | message | test |")
         print("| --- | --- | --- |")

@@ -104,3 +104,14 @@ GRIDS = [
     (["--cpus-per-run", "0"], "--cpus-per-run: must be above 0, got 0"),
     (["--ray-address", "127.0.0.1:1"], "nothing answers at the Ray cluster address 127.0.0.1:1"),
 ]
+
+# The memory horizon (`rnnviz horizon`): refused before Ray starts, with the words of the message.
+HORIZONS = [
+    (["--cells", "rnn,transformer"], "--cells: unknown 'transformer'; choose from rnn, lstm, gru"),
+    (["--lengths", "10,x"], "--lengths: give whole numbers separated by commas, got '10,x'"),
+    (["--lengths", "10,10"], "--lengths: give distinct lengths, got 10, 10"),
+    (["--lengths", "1,10"], "--seq-len: must be between 2 and 2000, got 1"),
+    (["--task", "delayed", "--lengths", "-1"], "--delay: must be >= 0"),
+    (["--k", "4"], "--k: must be between 1 and the seeds (3), got 4"),
+    (["--seeds", "0"], "--seeds: must be at least 1, got 0"),
+]

@@ -15,6 +15,7 @@ from rnnviz.__main__ import main
 from rnnviz.store import Status, Store
 from rnnviz.trainer import train
 
+from .bad_inputs import HORIZONS
 from .test_app import open_page, values
 
 TINY = horizon.HorizonSpec(lengths=(4, 6), variants=("rnn", "lstm", "orthogonal"), seeds=2, steps=3, hidden_size=4)
@@ -124,18 +125,7 @@ def test_the_chart_draws_each_cells_means_the_baseline_and_the_line_to_cross(hor
     assert {tuple(values(t["x"]).tolist()) for t in published} == {(100, 200, 400, 750), (750,)}
 
 
-@pytest.mark.parametrize(
-    "flags, message",
-    [
-        (["--cells", "rnn,transformer"], "--cells: unknown 'transformer'; choose from rnn, lstm, gru"),
-        (["--lengths", "10,x"], "--lengths: give whole numbers separated by commas, got '10,x'"),
-        (["--lengths", "10,10"], "--lengths: give distinct lengths, got 10, 10"),
-        (["--lengths", "1,10"], "--seq-len: must be between 2 and 2000, got 1"),
-        (["--task", "delayed", "--lengths", "-1"], "--delay: must be >= 0"),
-        (["--k", "4"], "--k: must be between 1 and the seeds (3), got 4"),
-        (["--seeds", "0"], "--seeds: must be at least 1, got 0"),
-    ],
-)
+@pytest.mark.parametrize("flags, message", HORIZONS, ids=[" ".join(c[0]) for c in HORIZONS])
 def test_a_bad_horizon_gets_one_line_and_records_nothing(capsys, tmp_path, flags, message):
     store = tmp_path / "untouched.sqlite"
     assert main(["horizon", "--store", str(store), *flags]) == 2
