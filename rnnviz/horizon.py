@@ -141,27 +141,31 @@ def majority(n: int) -> int:
     return n // 2 + 1
 
 
+# A horizon that is not even the shortest length tried (which may be a delay of 0, so 0 cannot say it).
+NOWHERE = -1
+
+
 def horizon(rows: pd.DataFrame, k: int) -> int | None:
     """The longest length up to which every length tried has at least k seeds that beat the task, of one
-    variant's rows; 0 when it fails at the shortest, None until the shortest has k finished seeds."""
-    reached = 0
+    variant's rows; NOWHERE when it fails at the shortest, None until the shortest has k finished seeds."""
+    reached = NOWHERE
     for _, row in rows.sort_values("length").iterrows():
         if row["beat"] >= k:
             reached = int(row["length"])
         elif row["finished"] - row["beat"] > len(row["runs"]) - k:  # k can no longer be reached here
             return reached
         else:
-            return reached or None
+            return None if reached == NOWHERE else reached
     return reached
 
 
 def seed_horizons(rows: pd.DataFrame) -> dict[int, int]:
     """Each finished seed's own horizon, of one variant's rows: the longest length up to which it beat the task
-    at every length (0: not even the shortest); a seed not finished at every length is left out."""
+    at every length (NOWHERE: not even the shortest); a seed not finished at every length is left out."""
     out = {}
     seeds = set().union(*(set(b) for b in rows["seed_beat"])) if len(rows) else set()
     for seed in sorted(seeds):
-        reached = 0
+        reached = NOWHERE
         for _, row in rows.sort_values("length").iterrows():
             if seed not in row["seed_beat"]:
                 break
@@ -184,7 +188,8 @@ def compared(df: pd.DataFrame, first: str, other: str) -> str | None:
         return None
     below = sum(mine[s] < theirs[s] for s in both)
     a, b = (VARIANTS.get(v, (v,))[0] for v in (first, other))
-    pairs = ", ".join(f"seed {s}: {mine[s]} vs {theirs[s]}" for s in both)
+    shown = {NOWHERE: "none"}
+    pairs = ", ".join(f"seed {s}: {shown.get(mine[s], mine[s])} vs {shown.get(theirs[s], theirs[s])}" for s in both)
     return f"The {a}'s horizon is below the {b}'s in {below} of {len(both)} seeds ({pairs})."
 
 
@@ -240,7 +245,7 @@ def findings(df: pd.DataFrame, spec: sets.SetSpec, k: int) -> list[str]:
         last = int(rows["length"].iloc[-1])
         if reach is None:
             said = "has no result yet"
-        elif reach == 0:
+        elif reach == NOWHERE:
             first = int(rows["length"].iloc[0])
             verb = beating.split(" (")[0].replace("beats", "beat").replace("tells", "tell")
             said = f"does not {verb} in {k} of {spec.seeds} seeds at any length tried, not even {unit} = {first}"
@@ -248,7 +253,7 @@ def findings(df: pd.DataFrame, spec: sets.SetSpec, k: int) -> list[str]:
             said = f"{beating} at every length tried: its horizon exceeds {unit} = {last}"
         else:
             said = f"{beating} up to {unit} = {reach}: its memory horizon"
-        agree = "" if reach in (0, None) else f", in at least {k} of {spec.seeds} seeds"
+        agree = "" if reach in (NOWHERE, None) else f", in at least {k} of {spec.seeds} seeds"
         out.append(f"{label}: {said}{agree} ({counts}).")
     variants = list(dict.fromkeys(df["variant"]))
     for other in variants[1:]:
@@ -315,7 +320,7 @@ def findings_table(outcome: dict[str, Any]) -> list[str]:
             mean = c["mean"].get(t)
             cells.append(f"{c['beat'].get(t, '-'):6s} {'-' if mean is None else f'{mean:.3g}':7s}")
         reach = c["horizon"]
-        said = "-" if reach is None else "none" if reach == 0 else str(reach)
+        said = "-" if reach is None else "none" if reach == NOWHERE else str(reach)
         said = f"> {reach} (all)" if reach and reach == lengths[-1] else said
         lines.append(f"{c['label']:{width}s}  " + "  ".join(cells) + f"  {said}")
     lines += outcome["findings"]

@@ -81,7 +81,8 @@ def frame(beats: dict[int, tuple[int, int]], n: int = 3) -> pd.DataFrame:
         ({10: (3, 3), 20: (3, 2), 40: (3, 0)}, 2, 20),  # the longest length with 2 of 3
         ({10: (3, 3), 20: (3, 1), 40: (3, 3)}, 2, 10),  # a lucky longer length does not extend it
         ({10: (3, 3), 20: (3, 3)}, 3, 20),  # every length: at least the last one
-        ({10: (3, 1), 20: (3, 0)}, 2, 0),  # not even the shortest
+        ({10: (3, 1), 20: (3, 0)}, 2, horizon.NOWHERE),  # not even the shortest
+        ({0: (2, 2), 25: (2, 0)}, 2, 0),  # the delayed digit read at once, and no further
         ({10: (1, 0), 20: (0, 0)}, 2, None),  # the shortest can still reach 2 of 3: not known yet
         ({10: (3, 3), 20: (1, 1)}, 2, 10),  # so far
     ],

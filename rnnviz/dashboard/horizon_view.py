@@ -130,7 +130,9 @@ def cells_table(outcome: dict) -> pd.DataFrame:
     """Cell x length: seeds that beat the task, and the mean score, as the CLI prints them."""
     rows = []
     for c in outcome["cells"]:
-        row = {"cell": c["label"], "horizon": MISSING if c["horizon"] is None else c["horizon"] or "none"}
+        reach = c["horizon"]
+        said = MISSING if reach is None else "none" if reach == horizon.NOWHERE else reach
+        row = {"cell": c["label"], "horizon": said}
         for t, beat in c["beat"].items():
             mean = c["mean"].get(t)
             row[f"{t}"] = f"{beat} ({MISSING if mean is None else f'{mean:.3g}'})"
