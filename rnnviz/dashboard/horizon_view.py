@@ -34,8 +34,7 @@ def launch(path: str) -> None:
     )
     if st.button(
         "How long can it remember?",
-        icon=":material/timer:",
-        type="primary",
+        icon=":material/timer:",  # secondary: the blog pair is the page's one primary action
         disabled=reads.store_readonly(path),
         key="horizon-start",
     ):
