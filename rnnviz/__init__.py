@@ -30,6 +30,7 @@ _LAZY = {
     "watch": "interop",
     "Watch": "interop",
     "WatchError": "interop",
+    "tanh": "unroll",
     "export_tensorboard": "store",
 }
 

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import time
-from typing import cast
+from collections.abc import Callable
+from typing import Any, cast
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .config import WATCHED, RunConfig
-from .models import MODULE_CELLS, Recurrent, SeqClassifier
+from .layered import LossFn, Probed, edges, probe_streams
+from .models import MODULE_CELLS, SeqClassifier
 from .probes import hist_edges, param_grad_norms, probe
 from .store import Status, Store, WriteBuffer
+from .unroll import State, StepFn, state_tensors, unroll_cell, unroll_module
 
 
 class WatchError(ValueError):
@@ -24,8 +29,9 @@ class Watch:
 
     Call `step(loss)` after `loss.backward()` and before `optimizer.step()`; it records the loss and the
     gradient norm of every parameter each step, and every `probe_every` steps runs the unrolled probe on
-    the fixed probe batch (||dL/dh_t||, saturation, histograms, gates). `close()` (or leaving a `with`
-    block) marks the run finished; an exception inside the block marks it failed."""
+    the fixed probe batch (||dL/dh_t||, saturation, histograms, gates; per layer and direction for a stacked or
+    bidirectional module). `close()` (or leaving a `with` block) marks the run finished; an exception inside the
+    block marks it failed."""
 
     def __init__(
         self,
@@ -39,25 +45,24 @@ class Watch:
         hist_bins: int = 200,
         total_steps: int = 0,
         jacobian_examples: int = 0,
+        outputs: str = "last",
+        loss: LossFn | None = None,
+        step: StepFn | None = None,
+        state0: State | Callable[[int], State] | None = None,
     ) -> None:
-        cell = _check_module(rnn)
-        rnn = cast(Recurrent, rnn)
         x, y = probe_batch
-        if x.dim() != 3 or x.shape[2] != rnn.input_size:
-            raise WatchError(
-                f"the probe batch must be (batch, time, {rnn.input_size}) for a batch_first module or "
-                f"(time, batch, {rnn.input_size}) otherwise; got {tuple(x.shape)}"
-            )
-        self.x = (x if rnn.batch_first else x.transpose(0, 1)).detach()
-        if len(y) != len(self.x):
-            raise WatchError(f"the probe batch has {len(self.x)} sequences but {len(y)} labels")
-        self.y = y.detach()
-        self.model = SeqClassifier.around(rnn, head)
+        # everything is checked, and the probe batch run once through the model, before the run is created
+        probed, x, what = _probed(rnn, head, x, y, outputs, loss, step, state0)
+        self.x, self.y = x.detach(), y.detach()
+        # the single-layer, one-directional module read at its last step keeps rnnviz's own probe
+        self.simple = what["simple"]
+        self.probed = probed
+        self.model: nn.Module = SeqClassifier.around(rnn, head) if self.simple else _Pair(rnn, head)  # type: ignore[arg-type]
         self.cfg = RunConfig(
-            name=name or f"watched {cell}",
-            cell=cell,
-            nonlinearity=self.model.nonlinearity,
-            hidden_size=rnn.hidden_size,
+            name=name or f"watched {what['title']}",
+            cell=probed.cell,
+            nonlinearity=probed.nonlinearity,
+            hidden_size=what["hidden_size"],
             steps=max(total_steps, 1),
             probe_every=probe_every,
             probe_batch=len(self.x),
@@ -69,7 +74,8 @@ class Watch:
         self.store = store if isinstance(store, Store) else Store(store)
         self.run_id = self.store.create_run(self.cfg)
         self.store.mark_running(self.run_id, os.getpid())
-        self.store.set_hist_edges(self.run_id, hist_edges(cell, self.model.nonlinearity, hist_bins))
+        hist = hist_edges if self.simple else edges
+        self.store.set_hist_edges(self.run_id, hist(probed.cell, probed.nonlinearity, hist_bins))
         self.rec = WriteBuffer(self.store, self.run_id)
         self.steps = 0
         self.t0 = time.monotonic()
@@ -83,16 +89,22 @@ class Watch:
         s = self.steps
         if s == 1 or s % self.cfg.probe_every == 0:
             self._probe(s)
-        norms = param_grad_norms(self.model) if any(p.grad is not None for p in self.model.parameters()) else {}
+        model = cast(SeqClassifier, self.model)  # param_grad_norms reads named_parameters only
+        norms = param_grad_norms(model) if any(p.grad is not None for p in model.parameters()) else {}
         loss_v = loss.item() if isinstance(loss, torch.Tensor) else float(loss)
         values = {"loss": loss_v, **{f"grad_norm/{k}": v for k, v in norms.items()}, **scalars}
         self.rec.scalar(s, values)
         self.rec.flush(s)
 
     def _probe(self, s: int) -> None:
-        arrays, probe_scalars = probe(
-            self.model, self.x, self.y, self.cfg.saturation, self.cfg.hist_bins, self.cfg.jacobian_examples
-        )
+        c = self.cfg
+        if self.simple:
+            model = cast(SeqClassifier, self.model)
+            arrays, probe_scalars = probe(model, self.x, self.y, c.saturation, c.hist_bins, c.jacobian_examples)
+        else:
+            arrays, probe_scalars = probe_streams(
+                self.probed, self.x, self.y, c.saturation, c.hist_bins, c.jacobian_examples
+            )
         self.rec.array(s, arrays)
         self.rec.scalar(s, {**probe_scalars, "saturated": float(arrays["sat_t"].mean())})
         self.rec.summary["saturated_fraction"] = float(arrays["sat_t"].mean())
@@ -118,29 +130,163 @@ class Watch:
             self.close(Status.FAILED, f"{exc_type.__name__}: {exc}")
 
 
+class _Pair(nn.Module):
+    """A watched model's recurrent part and head under one module, so their parameters are named rnn.* and head.*
+    as in rnnviz's own runs."""
+
+    def __init__(self, rnn: nn.Module, head: nn.Module) -> None:
+        super().__init__()
+        self.rnn, self.head = rnn, head
+
+
+def _inside(module: nn.Module) -> str:
+    """Where a model holds an nn.RNN/LSTM/GRU (" at .encoder.lstm"), or ""."""
+    for path, sub in module.named_modules():
+        if path and type(sub) in MODULE_CELLS:
+            return f"; this {type(module).__name__} holds an nn.{type(sub).__name__} at .{path}: pass that"
+    return ""
+
+
 def _check_module(rnn: nn.Module) -> str:
-    """The cell name of a module `unrolled` can follow, or a WatchError saying why not."""
+    """The cell name of a module `unroll_module` can follow, or a WatchError saying why not and what to pass."""
     cell = MODULE_CELLS.get(type(rnn))
     if cell is None:
         raise WatchError(
-            f"rnnviz.watch records torch.nn.RNN, nn.LSTM and nn.GRU modules; got {type(rnn).__name__}. "
-            "Pass the recurrent layer itself (e.g. model.rnn), not the whole model"
+            f"rnnviz.watch unrolls torch.nn.RNN, nn.LSTM and nn.GRU modules; got {type(rnn).__name__}. Pass the "
+            f"recurrent layer itself (e.g. model.rnn), not the whole model{_inside(rnn)}; for a cell of your own, "
+            "pass its one-step function as step=fn(x_t, state) -> (h_t, state) with its first state as state0"
         )
-    problems = []
-    if rnn.num_layers != 1:
-        problems.append(f"num_layers={rnn.num_layers} (only 1)")
-    if rnn.bidirectional:
-        problems.append("bidirectional=True")
-    if not rnn.bias:
-        problems.append("bias=False")
     if getattr(rnn, "proj_size", 0):
-        problems.append(f"proj_size={rnn.proj_size}")
-    if problems:
         raise WatchError(
-            "rnnviz.watch unrolls a single-layer, one-directional layer with biases; this one has "
-            + ", ".join(problems)
+            f"rnnviz.watch does not unroll an nn.LSTM with proj_size={rnn.proj_size} (h_t = W_hr (o * tanh(c_t))); "
+            "pass its one-step function as step=fn(x_t, state) -> (h_t, state), with state0, to watch it as a "
+            "custom cell"
         )
     return cell
+
+
+def _check_step(step: Any, state0: Any, x: torch.Tensor) -> State:
+    """A custom cell's first state for the probe batch, or a WatchError saying what to pass."""
+    if not callable(step):
+        raise WatchError(f"step must be a function (x_t, state) -> (h_t, state); got {type(step).__name__}")
+    try:
+        inspect.signature(step).bind(x[:, 0], None)
+    except TypeError as exc:
+        raise WatchError(
+            f"step must take two arguments, (x_t, state), and return (h_t, state); its signature is "
+            f"{inspect.signature(step)} ({exc})"
+        ) from None
+    except ValueError:  # a builtin without a signature: the dry run tells
+        pass
+    if state0 is None:
+        raise WatchError(
+            "a custom cell needs its first state: pass state0=, a tensor (batch, hidden) or a tuple of them, "
+            "or a function of the batch size that returns it (e.g. state0=lambda b: torch.zeros(b, 64))"
+        )
+    state = state0(len(x)) if callable(state0) else state0
+    try:
+        tensors = state_tensors(state)
+    except TypeError as exc:
+        raise WatchError(f"state0: {exc}") from None
+    if any(t.shape[:1] != x.shape[:1] for t in tensors):
+        raise WatchError(
+            f"state0 must hold one row per sequence of the probe batch ({len(x)}); got shapes "
+            f"{[tuple(t.shape) for t in tensors]}: pass a function of the batch size, e.g. "
+            "state0=lambda b: torch.zeros(b, 64)"
+        )
+    return state
+
+
+def _default_loss(outputs: str) -> LossFn:
+    if outputs == "last":
+        return F.cross_entropy
+    # an output at every step: class scores (B, T, C) against targets (B, T), meaned over every position
+    return lambda logits, y: F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+
+
+def _probed(
+    rnn: nn.Module,
+    head: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    outputs: str,
+    loss: LossFn | None,
+    step: StepFn | None,
+    state0: Any,
+) -> tuple[Probed, torch.Tensor, dict[str, Any]]:
+    """What the probe runs for this model, the probe batch batch-first, and words about the model; or a
+    WatchError saying what to change. The probe batch is run once through it, so nothing is recorded for a
+    model the probe would fail on."""
+    if outputs not in ("last", "all"):
+        raise WatchError(
+            f"outputs must be 'last' (the head reads the last step) or 'all' (an output and a loss at every "
+            f"step, e.g. a language model or a tagger); got {outputs!r}"
+        )
+    if loss is not None and not callable(loss):
+        raise WatchError(f"loss must be a function (outputs, targets) -> a scalar tensor; got {type(loss).__name__}")
+    if not isinstance(x, torch.Tensor) or x.dim() != 3:
+        shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+        raise WatchError(
+            f"the probe batch's inputs must be (batch, time, features) for a batch_first module or a custom cell, "
+            f"or (time, batch, features) otherwise; got {shape}"
+        )
+    if step is not None:
+        if not isinstance(rnn, nn.Module):
+            raise WatchError("with step=, pass the module that holds the cell's parameters as the first argument")
+        state = _check_step(step, state0, x)
+        probed = Probed(
+            lambda xb: unroll_cell(step, state, xb), head, outputs, loss or _default_loss(outputs), "custom", "tanh"
+        )
+        probed.step = step
+        simple = False
+        title = f"{type(rnn).__name__} (custom cell)"
+    else:
+        cell = _check_module(rnn)
+        module = cast(nn.RNN | nn.LSTM | nn.GRU, rnn)
+        if x.shape[2] != module.input_size:
+            raise WatchError(
+                f"the probe batch must be (batch, time, {module.input_size}) for a batch_first module or "
+                f"(time, batch, {module.input_size}) otherwise; got {tuple(x.shape)}"
+            )
+        x = x if module.batch_first else x.transpose(0, 1)
+        nonlinearity = module.nonlinearity if isinstance(module, nn.RNN) else "tanh"
+        probed = Probed(
+            lambda xb: unroll_module(module, xb), head, outputs, loss or _default_loss(outputs), cell, nonlinearity
+        )
+        deep, both = module.num_layers > 1, module.bidirectional
+        simple = not deep and not both and module.bias and outputs == "last" and loss is None
+        title = cell + (f", {module.num_layers} layers" if deep else "") + (", bidirectional" if both else "")
+    if len(y) != len(x):
+        raise WatchError(f"the probe batch has {len(x)} sequences but {len(y)} labels")
+    hidden = _dry_run(probed, x, y)
+    title += ", an output at every step" if outputs == "all" else ""
+    return probed, x, {"simple": simple, "title": title, "hidden_size": hidden}
+
+
+def _dry_run(p: Probed, x: torch.Tensor, y: torch.Tensor) -> int:
+    """Run the probe batch through the model once; its hidden size, or a WatchError saying what went wrong."""
+    try:
+        with torch.no_grad():
+            u, value = p.forward(x, y)
+    except WatchError:
+        raise
+    except Exception as exc:  # the user's step, head or loss refused the batch: say where, with their message
+        where = "the step function" if p.cell == "custom" else "the head or the loss"
+        raise WatchError(
+            f"the probe batch {tuple(x.shape)} could not be run through {where}: {type(exc).__name__}: {exc}. "
+            "A custom step must return (h_t, state) with h_t of shape (batch, hidden); the head receives the "
+            + (
+                "top layer's output at the last step (batch, directions * hidden)"
+                if p.outputs == "last"
+                else "top layer's output at every step (batch, time, directions * hidden)"
+            )
+        ) from None
+    if not isinstance(value, torch.Tensor) or value.dim() != 0:
+        shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+        raise WatchError(
+            f"the loss must return one number, a tensor of shape (); got {shape}: reduce it, e.g. with .mean()"
+        )
+    return int(u.top[0].trace.hs[0].shape[-1]) if u.top[0].trace.hs else 0
 
 
 def watch(
@@ -148,8 +294,11 @@ def watch(
     head: nn.Module,
     probe_batch: tuple[torch.Tensor, torch.Tensor],
     store: str | os.PathLike | Store | None = None,
-    **options,
+    **options: Any,
 ) -> Watch:
-    """Record your own loop: `rnn` is a single-layer nn.RNN/LSTM/GRU, `head` maps the last hidden state to
-    class logits (the probe's loss is cross-entropy), and `probe_batch` is a fixed (inputs, labels) batch."""
+    """Record your own loop: `rnn` is an nn.RNN/LSTM/GRU (any number of layers, either direction), or the module
+    of a custom cell whose one-step function you pass as step=fn(x_t, state) -> (h_t, state) with state0; `head`
+    maps the top layer's output to class scores; `probe_batch` is a fixed (inputs, targets) batch. With
+    outputs="all" the head reads every step (a language model, a tagger); `loss` is the probe's loss,
+    any function (outputs, targets) -> scalar (default: cross-entropy). See docs/python-api.md."""
     return Watch(rnn, head, probe_batch, store, **options)
