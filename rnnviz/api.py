@@ -24,6 +24,7 @@ from . import buckets, charts, findings, sets
 from .config import RunConfig, named_for_changes, preset
 from .figures import MAX_POINTS, Style
 from .store import Store, export_run
+from .streams import DIRECTIONS, array_name, streams_of
 
 
 def _store(store: str | os.PathLike | Store | None) -> Store:
@@ -97,9 +98,21 @@ class Run:
     def array_names(self) -> list[str]:
         return self.store.array_names(self.id)
 
-    def gradient_flow(self) -> tuple[np.ndarray, np.ndarray]:
-        """||dL/dh_t|| per probe: steps (P,) and a (P, T) array."""
-        return self.store.grad_flow(self.id)
+    def gradient_flow(
+        self, layer: int | None = None, direction: str = "forward", part: str = "total"
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """||dL/dh_t|| per probe: steps (P,) and a (P, T) array, of the layer the head reads (the top one,
+        forward) by default. A watched stacked or bidirectional model has one per `layer` (0 is the first, as torch
+        numbers them) and `direction` ("forward" or "backward", on its own time axis: its t = 1 reads the
+        sequence's last position); `streams()` lists them. With an output at every step, `part` "local" is the
+        gradient from the output at t itself, "later" the part that travelled back from later steps, "last" the
+        one from the loss at the last step alone (||dL_T/dh_t||)."""
+        return self.series(array_name(streams_of(self.array_names()), layer, direction, part))
+
+    def streams(self) -> list[tuple[int, str]]:
+        """The (layer, direction) pairs a watched stacked or bidirectional model recorded; [] for one layer read
+        one way (its quantities are under the plain names)."""
+        return [(int(s[1:].rstrip("r")), DIRECTIONS[s.endswith("r")]) for s in streams_of(self.array_names())]
 
     def histograms(self, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """A histogram over training ("h_all", "h_last", "preact", "c", "gate_f", ...): steps, counts, edges."""

@@ -194,6 +194,19 @@ def _check_step(step: Any, state0: Any, x: torch.Tensor) -> State:
             f"{[tuple(t.shape) for t in tensors]}: pass a function of the batch size, e.g. "
             "state0=lambda b: torch.zeros(b, 64)"
         )
+    try:
+        with torch.no_grad():
+            answer = step(x[:, 0], state)
+    except Exception as exc:  # the user's code: say where it failed, with its own message
+        raise WatchError(
+            f"step(x_t, state0) failed on the probe batch's first step, x_t {tuple(x[:, 0].shape)}: "
+            f"{type(exc).__name__}: {exc}"
+        ) from None
+    if not (isinstance(answer, tuple | list) and len(answer) == 2 and isinstance(answer[0], torch.Tensor)):
+        got = type(answer).__name__ + (f" of {len(answer)}" if isinstance(answer, tuple | list) else "")
+        raise WatchError(f"step must return (h_t, state), h_t a tensor (batch, hidden); it returned a {got}")
+    if answer[0].dim() != 2 or len(answer[0]) != len(x):
+        raise WatchError(f"step must return h_t of shape (batch, hidden) = ({len(x)}, H); got {tuple(answer[0].shape)}")
     return state
 
 
@@ -258,28 +271,32 @@ def _probed(
         title = cell + (f", {module.num_layers} layers" if deep else "") + (", bidirectional" if both else "")
     if len(y) != len(x):
         raise WatchError(f"the probe batch has {len(x)} sequences but {len(y)} labels")
-    hidden = _dry_run(probed, x, y)
+    hidden = _dry_run(probed, x, y, default_loss=loss is None)
     title += ", an output at every step" if outputs == "all" else ""
     return probed, x, {"simple": simple, "title": title, "hidden_size": hidden}
 
 
-def _dry_run(p: Probed, x: torch.Tensor, y: torch.Tensor) -> int:
+def _dry_run(p: Probed, x: torch.Tensor, y: torch.Tensor, default_loss: bool) -> int:
     """Run the probe batch through the model once; its hidden size, or a WatchError saying what went wrong."""
     try:
         with torch.no_grad():
             u, value = p.forward(x, y)
-    except WatchError:
-        raise
     except Exception as exc:  # the user's step, head or loss refused the batch: say where, with their message
-        where = "the step function" if p.cell == "custom" else "the head or the loss"
-        raise WatchError(
-            f"the probe batch {tuple(x.shape)} could not be run through {where}: {type(exc).__name__}: {exc}. "
-            "A custom step must return (h_t, state) with h_t of shape (batch, hidden); the head receives the "
-            + (
-                "top layer's output at the last step (batch, directions * hidden)"
-                if p.outputs == "last"
-                else "top layer's output at every step (batch, time, directions * hidden)"
+        if p.outputs == "last":
+            reads = "the head receives the top layer's output at the last step, (batch, directions * hidden)"
+        else:
+            reads = "the head receives the top layer's output at every step, (batch, time, directions * hidden)"
+        if default_loss:
+            reads += (
+                "; with outputs='all' the default loss wants targets (batch, time) of class indices"
+                if p.outputs == "all"
+                else "; the default loss is cross-entropy against one class index per sequence"
             )
+            reads += ", or pass loss=fn(outputs, targets) -> scalar"
+        raise WatchError(
+            f"the probe batch {tuple(x.shape)} could not be run through the model: {type(exc).__name__}: "
+            f"{str(exc).rstrip('.')}. "
+            f"{reads[0].upper()}{reads[1:]}"
         ) from None
     if not isinstance(value, torch.Tensor) or value.dim() != 0:
         shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__

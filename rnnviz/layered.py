@@ -23,7 +23,6 @@ from .probes import GATE_HIGH, GATE_LOW, _hist, hist_ranges
 from .unroll import Stream, Unrolled, state_tensors, with_tensors
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-PARTS = ("grad_h_local", "grad_h_later", "grad_h_last")
 
 
 @dataclass

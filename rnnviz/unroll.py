@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from .models import MODULE_CELLS, SeqClassifier, Trace
+from .streams import stream_name
 
 State = Any  # a custom cell's state: a tensor, or a tuple / list of tensors
 StepFn = Callable[[torch.Tensor, State], tuple[torch.Tensor, State]]
@@ -33,18 +34,6 @@ def tanh(a: torch.Tensor, name: str) -> torch.Tensor:
     if taps is not None:
         taps.setdefault(name, []).append(out)
     return out
-
-
-def stream_name(layer: int, reverse: bool) -> str:
-    """A stream's name in the store: l0, l1 (forward), l0r, l1r (backward), 'cell' for a custom cell."""
-    return f"l{layer}{'r' if reverse else ''}"
-
-
-def stream_label(name: str) -> str:
-    """A stream's name in words: 'layer 1, backward'."""
-    if name == "cell":
-        return "custom cell"
-    return f"layer {name[1:].rstrip('r')}, {'backward' if name.endswith('r') else 'forward'}"
 
 
 class LayerView:

@@ -25,7 +25,7 @@ from rnnviz.__main__ import _flag, main  # noqa: E402
 from rnnviz.config import RunConfig  # noqa: E402
 from rnnviz.data import DataError  # noqa: E402
 from rnnviz.store import SCHEMA_VERSION, Store, StoreError, export_run  # noqa: E402
-from tests.bad_inputs import FORM, GRIDS, HORIZONS, OUT_OF_RANGE, WRONG_TYPE  # noqa: E402
+from tests.bad_inputs import FORM, GRIDS, HORIZONS, OUT_OF_RANGE, WRONG_TYPE, watch_cases  # noqa: E402
 from tests.conftest import MNIST_DIR, write_dataset, write_idx  # noqa: E402
 from tests.test_data import _Server  # noqa: E402
 
@@ -166,6 +166,16 @@ def store_cases(tmp: Path) -> list[tuple[str, str, str]]:
     return rows
 
 
+def watch_refusal(arguments: dict, tmp: Path) -> str:
+    from rnnviz.interop import WatchError, watch
+
+    try:
+        watch(**arguments, store=tmp / "watched.sqlite")
+    except WatchError as exc:
+        return str(exc)
+    return "(accepted)"
+
+
 def main_table() -> None:
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
@@ -201,6 +211,13 @@ def main_table() -> None:
         for flags, _ in HORIZONS:
             print(f"| `{' '.join(flags)}` | {cell(cli('horizon', '--store', store, *flags), tmp)} |")
         print("\nTests: `tests/test_horizon.py::test_a_bad_horizon_gets_one_line_and_records_nothing`.\n")
+        print("## `rnnviz.watch` (refused before a run is recorded)\n")
+        print("| what is passed | message |")
+        print("| --- | --- |")
+        for what, arguments, _ in watch_cases():
+            print(f"| {what} | {cell(watch_refusal(arguments(), tmp), tmp)} |")
+        test = "test_watch_refuses_what_it_cannot_follow_saying_what_to_do_and_records_nothing"
+        print(f"\nTests: `tests/test_api.py::{test}`.\n")
         print("## Files, downloads and stores\n")
         print("| input | message | test |")
         print("| --- | --- | --- |")

@@ -1,10 +1,14 @@
-"""The corpus of bad run settings: each field's bad value and the words of the message it must get.
+"""The corpus of bad run settings (each field's bad value and the words of the message it must get) and of the
+models and probe batches `rnnviz.watch` refuses.
 
 tests/test_bad_input.py feeds every entry to the command line and, where the field is in the form, to the
 dashboard's Train page; scripts/bad_inputs.py prints the table in docs/bad-inputs.md from the same list.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 # (field, value as typed, extra flags needed for the case, words the message must contain)
 OUT_OF_RANGE = [
@@ -115,3 +119,71 @@ HORIZONS = [
     (["--k", "4"], "--k: must be between 1 and the seeds (3), got 4"),
     (["--seeds", "0"], "--seeds: must be at least 1, got 0"),
 ]
+
+
+# `rnnviz.watch`: what it cannot follow and probe batches, losses and step functions it cannot use, each
+# refused before a run is recorded. (what, the arguments to watch as a function of nothing, words of the message)
+# The arguments are built on demand so that importing this corpus does not import torch.
+
+
+def watch_cases() -> list[tuple[str, Callable[[], dict[str, Any]], str]]:
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    class Model(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lstm, self.fc = nn.LSTM(28, 8, batch_first=True), nn.Linear(8, 10)
+
+    def args(rnn=None, head=None, x=None, y=None, **options) -> dict[str, Any]:
+        rnn = nn.LSTM(28, 8, batch_first=True) if rnn is None else rnn
+        x = torch.zeros(4, 5, 28) if x is None else x
+        y = torch.zeros(4, dtype=torch.long) if y is None else y
+        return dict(rnn=rnn, head=nn.Linear(8, 10) if head is None else head, probe_batch=(x, y), **options)
+
+    cell = nn.Linear(28 + 8, 8)
+
+    def good_step(xt, h):
+        h = torch.tanh(cell(torch.cat([xt, h], 1)))
+        return h, h
+
+    return [
+        ("the whole model, not its recurrent layer", lambda: args(Model()), "holds an nn.LSTM at .lstm: pass that"),
+        (
+            "a module that is not an RNN",
+            lambda: args(nn.Linear(28, 8)),
+            "nn.RNN, nn.LSTM and nn.GRU modules; got Linear",
+        ),
+        ("an LSTM with a projection", lambda: args(nn.LSTM(28, 8, proj_size=4)), "pass its one-step function as step="),
+        ("a probe batch without a time axis", lambda: args(x=torch.zeros(4, 28)), "must be (batch, time, features)"),
+        ("a probe batch of the wrong width", lambda: args(x=torch.zeros(4, 5, 14)), "must be (batch, time, 28)"),
+        ("4 sequences, 3 labels", lambda: args(y=torch.zeros(3, dtype=torch.long)), "4 sequences but 3 labels"),
+        ("outputs='every'", lambda: args(outputs="every"), "outputs must be 'last' (the head reads the last step)"),
+        (
+            "a loss that returns one value per sequence",
+            lambda: args(loss=lambda out, y: F.cross_entropy(out, y, reduction="none")),
+            "the loss must return one number, a tensor of shape (); got (4,): reduce it",
+        ),
+        (
+            "outputs='all' with one label per sequence",
+            lambda: args(outputs="all"),
+            "with outputs='all' the default loss wants targets (batch, time)",
+        ),
+        (
+            "a step function of one argument",
+            lambda: args(cell, step=lambda xt: xt, state0=torch.zeros(4, 8)),
+            "step must take two arguments, (x_t, state), and return (h_t, state)",
+        ),
+        (
+            "a step function that returns h_t alone",
+            lambda: args(cell, step=lambda xt, h: good_step(xt, h)[0], state0=torch.zeros(4, 8)),
+            "step must return (h_t, state)",
+        ),
+        ("a custom cell without its first state", lambda: args(cell, step=good_step), "pass state0="),
+        (
+            "a first state for another batch size",
+            lambda: args(cell, step=good_step, state0=torch.zeros(2, 8)),
+            "state0 must hold one row per sequence of the probe batch (4)",
+        ),
+    ]

@@ -14,8 +14,11 @@ from rnnviz.data import load_dir, sequences, to_float
 from rnnviz.runner import check_resumable
 from rnnviz.store import Store, StoreError
 
+from .bad_inputs import watch_cases
 from .conftest import MNIST_DIR, quick_config
 from .test_app import PAGES, figures, open_page, values
+
+WATCH_CASES = watch_cases()
 
 
 def test_open_run_gives_config_records_and_the_dashboards_figures(trained_store):
@@ -155,29 +158,13 @@ def test_watch_follows_a_time_major_module_and_marks_a_crashed_loop_failed(tmp_p
     assert run.status == "failed" and "boom" in run.row["error"] and run.gradient_flow()[1].shape == (1, 28)
 
 
-@pytest.mark.parametrize(
-    "module, message",
-    [
-        (nn.Linear(28, 10), "records torch.nn.RNN, nn.LSTM and nn.GRU modules; got Linear"),
-        (nn.LSTM(28, 8, num_layers=2), "num_layers=2"),
-        (nn.GRU(28, 8, bidirectional=True), "bidirectional=True"),
-        (nn.LSTM(28, 8, proj_size=4), "proj_size=4"),
-        (nn.RNN(28, 8, bias=False), "bias=False"),
-    ],
-)
-def test_watch_refuses_what_it_cannot_unroll(module, message, tmp_path):
-    x, y = torch.zeros(4, 28, 28), torch.zeros(4, dtype=torch.long)
-    with pytest.raises(rnnviz.WatchError, match=message):
-        rnnviz.watch(module, nn.Linear(8, 10), (x, y), store=tmp_path / "w.sqlite")
-    assert not (tmp_path / "w.sqlite").exists() or rnnviz.runs(tmp_path / "w.sqlite").empty
-
-
-def test_watch_refuses_a_probe_batch_of_the_wrong_shape(tmp_path):
-    lstm, head, store = nn.LSTM(28, 8, batch_first=True), nn.Linear(8, 10), tmp_path / "w.sqlite"
-    with pytest.raises(rnnviz.WatchError, match=r"must be \(batch, time, 28\)"):
-        rnnviz.watch(lstm, head, (torch.zeros(4, 28), torch.zeros(4)), store=store)
-    with pytest.raises(rnnviz.WatchError, match="4 sequences but 3 labels"):
-        rnnviz.watch(lstm, head, (torch.zeros(4, 5, 28), torch.zeros(3)), store=store)
+@pytest.mark.parametrize("what, arguments, message", WATCH_CASES, ids=[c[0] for c in WATCH_CASES])
+def test_watch_refuses_what_it_cannot_follow_saying_what_to_do_and_records_nothing(what, arguments, message, tmp_path):
+    store = tmp_path / "w.sqlite"
+    with pytest.raises(rnnviz.WatchError) as raised:
+        rnnviz.watch(**arguments(), store=store)
+    assert message in str(raised.value), str(raised.value)
+    assert not store.exists() or rnnviz.runs(store).empty
 
 
 @pytest.mark.parametrize("cell", [nn.LSTM, nn.RNN])
