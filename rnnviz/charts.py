@@ -13,7 +13,7 @@ from typing import Any, Protocol
 import numpy as np
 import plotly.graph_objects as go
 
-from . import buckets, figures, findings, sets
+from . import buckets, figures, findings, layer_charts, sets
 from .config import GATES, TANH_GATES, RunConfig
 from .figures import Style
 from .published import published
@@ -305,7 +305,10 @@ def global_norm(run: RunData, style: Style = DEFAULT, key: str | None = None) ->
 # ---- Why (the chain of Jacobians) ----
 NOT_RECORDED = "not recorded: the run predates these probes"
 PATH_GATES = {"lstm": "f", "gru": "z"}  # the gate that scales the path from t to T: c_t, or h_t through z
-JACOBIAN = {"lstm": "||d(h_T, c_T)/d(h_t, c_t)||₂"}  # of the LSTM's whole state
+JACOBIAN = {
+    "lstm": "||d(h_T, c_T)/d(h_t, c_t)||₂",  # of the LSTM's whole state
+    "custom": "||ds_T/ds_t||₂ (the cell's whole state)",
+}
 BOUND = "bound ∏ σ_max(W_hh) × max φ'"  # drawn dashed
 
 
@@ -617,4 +620,5 @@ FIGURES: dict[str, Callable[..., go.Figure]] = {
     "gate_histograms": lambda runs, style=DEFAULT, name="f", **kw: gate_histograms(runs[0], name, style, **kw),
     "metric": lambda runs, style=DEFAULT, name="test_accuracy", **kw: metric(runs, name, style, **kw),
     "group_metric": lambda runs, style=DEFAULT, name="test_accuracy", **kw: group_metric(runs, name, style, **kw),
+    **layer_charts.FIGURES,  # a watched model's layers, directions and outputs
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rnnviz import charts, findings
+from rnnviz import charts, findings, layer_charts
 from rnnviz.dashboard import live, reads, shown
 
 st.title("Gradient flow")
@@ -22,6 +22,7 @@ def render(runs: list[shown.ShownRun]) -> None:
     zrange = charts.gradient_scale(whole) if whole else None
     live.live_chart("gf-heat", charts.gradient_flow, runs, style=style, zrange=zrange)
     live.live_chart("gf-curve", charts.gradient_curve, runs, style=style)
+    layers_and_outputs(runs, style)
     for r in runs:
         c1, c2 = st.columns(2)
         with c1:
@@ -54,6 +55,39 @@ def render(runs: list[shown.ShownRun]) -> None:
             live.live_chart(f"why-slope-{r.id}", charts.tanh_slope, [r], one=True, style=style)
     if any(r.cfg.cell in charts.PATH_GATES for r in runs):
         live.live_chart("why-paths", charts.gate_paths, runs, style=style)
+
+
+def layers_and_outputs(runs: list[shown.ShownRun], style) -> None:
+    """For watched models with several layers or directions, or an output at every step: depth and time together,
+    and the gradient split by where it comes from; each run these do not apply to says so."""
+    layered = [r for r in runs if layer_charts.streams_in(r)]
+    parted = [r for r in runs if layer_charts.has_parts(r)]
+    if not layered and not parted:
+        return
+    st.subheader("Layers, directions and outputs")
+    st.caption(
+        "The charts above show the layer the head reads (the top one; forward). Here every layer and direction: "
+        "a backward direction runs on its own time axis, so its t = 1 reads the sequence's last position."
+    )
+    for r in runs:
+        if r in layered:
+            c1, c2 = st.columns(2)
+            with c1:
+                live.live_chart(f"gf-layers-{r.id}", layer_charts.depth_time, [r], one=True, style=style)
+            with c2:
+                live.live_chart(f"gf-layer-lines-{r.id}", layer_charts.per_layer, [r], one=True, style=style)
+        else:
+            st.caption(f"`{r.label}`: {layer_charts.ONE_STREAM}.")
+    if parted:
+        st.caption(
+            "With an output and a loss at every step, the gradient reaching h_t is mostly the loss at t itself; "
+            "the part from later steps, and the loss at the last step alone (||dL_T/dh_t||), are the long-range "
+            "gradient that vanishes."
+        )
+        live.live_chart("gf-parts", layer_charts.gradient_parts, parted, style=style)
+    for r in runs:
+        if r not in parted:
+            st.caption(f"`{r.label}`: {layer_charts.LAST_ONLY}, so there are no parts to tell apart.")
 
 
 live.live(render)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rnnviz import charts
+from rnnviz import charts, layer_charts
 from rnnviz.dashboard import live, shown
 
 st.title("Saturation")
@@ -41,6 +41,9 @@ def render(runs: list[shown.ShownRun]) -> None:
     with c2:
         live.live_chart("sat-per-t", charts.saturation_per_time_step, runs, style=style)
     live.live_chart("sat-preact", charts.preactivations, runs, style=style)
+    for r in runs:  # a watched model's layers and directions (the charts above: the top layer, forward)
+        if layer_charts.streams_in(r):
+            live.live_chart(f"sat-layers-{r.id}", layer_charts.per_layer, [r], one=True, name="sat_t", style=style)
     # A switch, not an expander: a chart drawn inside a closed expander is laid out with no room for its text.
     if st.toggle("Animation over training (for talks)", key="sat-anim"):
         cols = st.columns(len(hists))
