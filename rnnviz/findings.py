@@ -75,9 +75,11 @@ def of(run) -> str:
         heads = [(k, _tail(run.scalar(f"test_accuracy_{k}")[1], 1)) for k in (128, 256)]
         shown = ", ".join(f"first {k} digits {_pct(v[-1])}" for k, v in heads if len(v))
         parts.append(f"test accuracy {_pct(test[-1])}" + (f" ({shown})" if shown else ""))
-    gradient = gradient_reading(run.series("grad_h")[1])
+    # with a loss at every step, h_1 gets its own loss's gradient: the long-range part is the last loss's alone
+    last = run.series("grad_h_last")[1]
+    gradient = gradient_reading(last if last.size else run.series("grad_h")[1])
     if gradient:
-        parts.append(gradient)
+        parts.append(f"from the loss at the last step alone, {gradient}" if last.size else gradient)
     status, error = run.row["status"], run.row["error"]
     if status in (Status.DIVERGED, Status.FAILED, Status.INTERRUPTED) and error:
         parts.append(f"{status}: {error}")

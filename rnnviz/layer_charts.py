@@ -12,12 +12,12 @@ import plotly.graph_objects as go
 
 from . import figures
 from .figures import Style
-from .streams import PARTS, stream_label, stream_name
+from .streams import PARTS, stream_label, streams_of
 
 DEFAULT = Style()
-MAX_LAYERS = 16
 DASHES = ("solid", "dash", "dot", "dashdot")
 ONE_STREAM = "one layer read one way: nothing per layer (the charts above are all of it)"
+NO_NAMED_TANH = "the cell's step names no tanh: wrap one in rnnviz.tanh(a, 'name') to record it"
 LAST_ONLY = "output read at the last step only: all of its gradient comes back from t = T"
 # What each quantity per layer is called on its chart: (title, y axis title, log axis)
 QUANTITIES = {
@@ -30,13 +30,7 @@ QUANTITIES = {
 
 def streams_in(run: Any) -> list[str]:
     """The streams a run recorded (l0, l0r, l1, ...), bottom layer first; [] for a run of one stream."""
-    found = []
-    for layer in range(MAX_LAYERS):
-        here = [s for s in (stream_name(layer, False), stream_name(layer, True)) if len(run.series(f"{s}/grad_h")[0])]
-        if not here:
-            break
-        found += here
-    return found
+    return streams_of(run.array_names())
 
 
 def _at(steps: np.ndarray, at: int | None) -> int:
@@ -128,7 +122,7 @@ def gradient_parts(
             steps, values = r.series(name)
             j = _at(steps, at)
             step = int(steps[j])
-            label = f"{r.label}: {words}" if len(runs) > 1 else words
+            label = f"{r.label}: {words}"
             lines.append((label, np.arange(1, values.shape[1] + 1), values[j], figures.color(k)))
             dashes[label] = DASHES[n % len(DASHES)]  # the parts' colours shared, a dash per run
     title = "Where the gradient reaching h_t comes from" + (f" (probe at step {step:,})" if step else "")
@@ -141,6 +135,36 @@ def gradient_parts(
         if trace.name in dashes:
             trace.line.dash = dashes[trace.name]
     return fig
+
+
+def named_tanh(run: Any, at: int | None = None, style: Style = DEFAULT, key: str | None = None) -> go.Figure:
+    """A custom cell's tanh that its step names with rnnviz.tanh: the saturated share per time step at one probe,
+    a line per name (sat_t_<name>, recorded by layered.py at the run's saturation threshold)."""
+    lines: list[figures.Line] = []
+    step = None
+    for k, name in enumerate(tanh_names(run)):
+        steps, values = run.series(f"sat_t_{name}")
+        j = _at(steps, at)
+        step = int(steps[j])
+        lines.append((f"tanh({name})", np.arange(1, values.shape[1] + 1), values[j], figures.color(k)))
+    title = f"{run.label}: saturated share of each named tanh (|tanh| > {run.cfg.saturation:g})"
+    title += f" (probe at step {step:,})" if step else ""
+    empty = figures.Empty(NO_NAMED_TANH, x=(1.0, float(run.cfg.seq_len)))
+    return figures.lines(
+        lines,
+        title,
+        "fraction",
+        key or f"sat-named-{run.id}",
+        style,
+        xtitle="time step t",
+        growing_x=False,
+        empty=empty,
+    )
+
+
+def tanh_names(run: Any) -> list[str]:
+    """The tanh a custom cell's step names with rnnviz.tanh, as recorded."""
+    return [n.removeprefix("sat_t_") for n in run.array_names() if n.startswith("sat_t_")]
 
 
 def has_parts(run: Any) -> bool:

@@ -16,7 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from . import __version__, charts, findings
+from . import __version__, charts, findings, layer_charts
 from .charts import RunData
 from .figures import CHART_CONFIG, MISSING
 
@@ -28,10 +28,19 @@ def report_figures(runs: Sequence[RunData]) -> list[tuple[str, go.Figure]]:
         (f"Loss, {charts.evaluated_title(runs).split(' (')[0]} and saturation", charts.overview(runs)),
         ("Gradient reaching each time step", charts.gradient_flow(runs)),
         ("||dL/dh_t|| at the latest probe", charts.gradient_curve(runs)),
+        *[
+            (f"{r.label}: by layer and direction", layer_charts.depth_time(r))
+            for r in runs
+            if layer_charts.streams_in(r)
+        ],
         ("Hidden activations at the latest probe", charts.saturation_histogram(runs)),
         ("Saturated share over training", charts.saturation_over_training(runs)),
         ("Saturated share per time step", charts.saturation_per_time_step(runs)),
     ]
+    if parted := [r for r in runs if layer_charts.has_parts(r)]:
+        figs.append(
+            ("With an output at every step: where the gradient comes from", layer_charts.gradient_parts(parted))
+        )
     if any(r.cfg.epochs for r in runs):
         figs.append(
             ("Per epoch: cost, training and validation accuracy", charts.epochs([r for r in runs if r.cfg.epochs]))

@@ -59,6 +59,12 @@ def scalar_names(path: str, run_id: int, version: tuple) -> list[str]:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
+def array_names(path: str, run_id: int, version: tuple) -> list[str]:
+    with Store(path) as store:
+        return store.array_names(run_id)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
 def series(path: str, run_id: int, name: str, version: tuple) -> tuple[np.ndarray, np.ndarray]:
     with Store(path) as store:
         return store.series(run_id, name)

@@ -15,7 +15,17 @@ from ..buckets import Buckets
 from ..figures import Style
 from ..store import UNFINISHED, Status
 from . import state
-from .reads import VIEW_POINTS, config, histograms, runs_table, scalar_names, scalar_view, series, store_path
+from .reads import (
+    VIEW_POINTS,
+    array_names,
+    config,
+    histograms,
+    runs_table,
+    scalar_names,
+    scalar_view,
+    series,
+    store_path,
+)
 
 
 def _upto(steps: np.ndarray, until: int | None) -> slice:
@@ -79,6 +89,9 @@ class ShownRun:
         """Steps and values of one recorded scalar as a chart draws it (empty arrays if none yet): every step
         of a short run or a zoomed window, else each bucket's min and max (Buckets.line)."""
         return self.scalar_view(name).line()
+
+    def array_names(self) -> list[str]:
+        return array_names(self.path, self.id, self.version)
 
     def series(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         steps, values = series(self.path, self.id, name, self.version)

@@ -18,7 +18,12 @@ def render(runs: list[shown.ShownRun]) -> None:
     style = shown.style()
     gated = [r for r in runs if charts.gates_of(r)]
     if not gated:
-        st.info("None of the selected runs has gates: pick an LSTM or GRU run in the sidebar.")
+        custom = " (a custom cell's gates are its own: rnnviz records the tanh its step names)"
+        st.info(
+            "None of the selected runs has gates: pick an LSTM or GRU run in the sidebar"
+            + (custom if any(r.cfg.cell == "custom" for r in runs) else "")
+            + "."
+        )
         return
     run = st.selectbox("Run", gated, format_func=lambda r: r.label, key="gates-run")
     steps = run.series(f"gate_mean_t/{charts.gates_of(run)[0]}")[0]

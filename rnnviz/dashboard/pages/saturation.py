@@ -40,7 +40,16 @@ def render(runs: list[shown.ShownRun]) -> None:
         )
     with c2:
         live.live_chart("sat-per-t", charts.saturation_per_time_step, runs, style=style)
-    live.live_chart("sat-preact", charts.preactivations, runs, style=style)
+    cells = [r for r in runs if r.cfg.cell != "custom"]
+    if cells:
+        live.live_chart("sat-preact", charts.preactivations, cells, style=style)
+    for r in runs:
+        if r.cfg.cell == "custom":  # its pre-activations are its own: the tanh its step names instead
+            st.caption(
+                f"`{r.label}` is a custom cell: rnnviz records the saturation of h and of each tanh its step names "
+                "with `rnnviz.tanh(a, 'name')`."
+            )
+            live.live_chart(f"sat-named-{r.id}", layer_charts.named_tanh, [r], one=True, style=style)
     for r in runs:  # a watched model's layers and directions (the charts above: the top layer, forward)
         if layer_charts.streams_in(r):
             live.live_chart(f"sat-layers-{r.id}", layer_charts.per_layer, [r], one=True, name="sat_t", style=style)
