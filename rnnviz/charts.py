@@ -74,11 +74,39 @@ def parameter_label(name: str) -> str:
     module, _, param = name.rpartition(".")
     if module == "head" and param in HEAD:
         return "{} ({})".format(*HEAD[param])
-    base, _, layer = param.rpartition("_l")
+    base, _, layer = param.removesuffix("_reverse").rpartition("_l")
     if module == "rnn" and base in PARAMETERS and layer.isdigit():
         symbol, role = PARAMETERS[base]
-        return f"{symbol} ({role}{f', layer {int(layer) + 1}' if int(layer) else ''})"
+        where = f", layer {int(layer) + 1}" if int(layer) else ""
+        return f"{symbol} ({role}{where}{', backward' if param.endswith('_reverse') else ''})"
     return name
+
+
+def layer_of(name: str) -> str | None:
+    """The layer and direction in words of a stacked or bidirectional module's parameter (rnn.weight_hh_l1_reverse
+    -> "layer 2, backward"), None for the head and for anything else."""
+    module, _, param = name.rpartition(".")
+    layer = param.removesuffix("_reverse").rpartition("_l")[2]
+    if module != "rnn" or not layer.isdigit():
+        return None
+    return f"layer {int(layer) + 1}, {'backward' if param.endswith('_reverse') else 'forward'}"
+
+
+def _per_layer(run: RunData, params: list[str], style: Style) -> list[figures.Line]:
+    """A watched stacked or bidirectional module's parameters, one line per layer and direction: the norm of all
+    its weights' and biases' gradients together (the head's parameters keep a line each)."""
+    groups: dict[str, list[str]] = {}
+    for n in params:
+        groups.setdefault(
+            layer_of(n.removeprefix("grad_norm/")) or parameter_label(n.removeprefix("grad_norm/")), []
+        ).append(n)
+    lines = []
+    for k, (label, names) in enumerate(groups.items()):
+        steps, values = run.scalar(names[0])
+        for n in names[1:]:
+            values = np.hypot(values, run.scalar(n)[1])  # every step records every parameter: the steps align
+        lines.append((label, along(run, steps, style), values, figures.color(k)))
+    return lines
 
 
 class RunData(Protocol):
@@ -267,6 +295,10 @@ def param_norms(run: RunData, style: Style = DEFAULT, key: str | None = None) ->
     # weights before biases, the recurrent layer before the head; b_hh after b_ih, so that it is drawn on top
     order = ("weight_hh", "weight_ih", "bias_ih", "bias_hh", "head.weight", "head.bias")
     params.sort(key=lambda n: (next((k for k, part in enumerate(order) if part in n), len(order)), n))
+    if len({layer_of(n.removeprefix("grad_norm/")) for n in params} - {None}) > 1:
+        lines = _per_layer(run, params, style)
+        title = f"{run.label}: gradient norm per layer"
+        return figures.lines(lines, title, "||dL/dθ||", key or f"gf-param-{run.id}", style, log_y=True)
     per, same = [], []
     for k, n in enumerate(params):
         label = parameter_label(n.removeprefix("grad_norm/"))

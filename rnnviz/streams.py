@@ -19,8 +19,8 @@ def stream_name(layer: int, reverse: bool) -> str:
 
 
 def stream_label(name: str) -> str:
-    """A stream's name in words: 'layer 1, backward'."""
-    return f"layer {name[1:].rstrip('r')}, {DIRECTIONS[name.endswith('r')]}"
+    """A stream's name in words, counting layers from 1 as the parameters' labels do: l0r -> 'layer 1, backward'."""
+    return f"layer {int(name[1:].rstrip('r')) + 1}, {DIRECTIONS[name.endswith('r')]}"
 
 
 def streams_of(array_names: list[str]) -> list[str]:
@@ -44,5 +44,8 @@ def array_name(streams: list[str], layer: int | None, direction: str, part: str)
         return f"{name}/{quantity}"
     if not streams and name == "l0":
         return quantity
-    have = ", ".join(stream_label(s) for s in streams) or "layer 0, forward (one layer, one direction)"
-    raise LookupError(f"this run recorded no {stream_label(name)}; it has: {have}")
+    have = ", ".join(f"({int(s[1:].rstrip('r'))}, {DIRECTIONS[s.endswith('r')]!r})" for s in streams)
+    raise LookupError(
+        f"this run recorded no layer={layer}, direction={direction!r}; it has (layer, direction): "
+        + (have or "(0, 'forward') only: one layer, one direction")
+    )

@@ -106,7 +106,7 @@ def test_recorded_gradient_per_layer_and_direction_equals_autograd_on_a_referenc
     np.testing.assert_array_equal(run.gradient_flow()[1], run.gradient_flow(1, "forward")[1])
     # the head reads the backward direction at its first step: nothing reaches its later steps
     assert run.gradient_flow(1, "backward")[1][-1][1:].max() == 0
-    with pytest.raises(LookupError, match="recorded no layer 2, forward; it has: layer 0, forward"):
+    with pytest.raises(LookupError, match=r"no layer=2, direction='forward'; it has \(layer, direction\): \(0, 'forw"):
         run.gradient_flow(2)
 
 

@@ -112,10 +112,10 @@ def test_depth_and_time_hold_the_recorded_gradient_of_every_layer_and_direction(
     (heat,) = [f for f in figures(at) if "gradient reaching layer l at step t" in f["layout"]["title"]["text"]]
     trace = heat["data"][0]
     assert list(trace["y"]) == [
-        "layer 0, forward",
-        "layer 0, backward (t = 1: last position)",
         "layer 1, forward",
         "layer 1, backward (t = 1: last position)",
+        "layer 2, forward",
+        "layer 2, backward (t = 1: last position)",
     ]
     run = rnnviz.open_run(watched, 1)
     want = np.stack([run.gradient_flow(layer, d)[1][-1] for layer, d in run.streams()])

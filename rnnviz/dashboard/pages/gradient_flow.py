@@ -66,16 +66,14 @@ def layers_and_outputs(runs: list[shown.ShownRun], style) -> None:
         return
     st.subheader("Layers, directions and outputs")
     st.caption(
-        "The charts above show the layer the head reads (the top one; forward). Here every layer and direction: "
-        "a backward direction runs on its own time axis, so its t = 1 reads the sequence's last position."
+        "The charts above show the layer the head reads (the top one, forward); here every layer and direction, "
+        "counted from 1 at the input. A backward direction runs on its own time axis: its t = 1 reads the "
+        "sequence's last position."
     )
     for r in runs:
-        if r in layered:
-            c1, c2 = st.columns(2)
-            with c1:
-                live.live_chart(f"gf-layers-{r.id}", layer_charts.depth_time, [r], one=True, style=style)
-            with c2:
-                live.live_chart(f"gf-layer-lines-{r.id}", layer_charts.per_layer, [r], one=True, style=style)
+        if r in layered:  # the page's width: a row per layer and direction, and a line each
+            live.live_chart(f"gf-layers-{r.id}", layer_charts.depth_time, [r], one=True, style=style)
+            live.live_chart(f"gf-layer-lines-{r.id}", layer_charts.per_layer, [r], one=True, style=style)
         else:
             st.caption(f"`{r.label}`: {layer_charts.ONE_STREAM}.")
     if parted:
