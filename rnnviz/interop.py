@@ -6,6 +6,7 @@ import inspect
 import os
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any, cast
 
 import torch
@@ -247,10 +248,8 @@ def _probed(
         if not isinstance(rnn, nn.Module):
             raise WatchError("with step=, pass the module that holds the cell's parameters as the first argument")
         state = _check_step(step, state0, x)
-        probed = Probed(
-            lambda xb: unroll_cell(step, state, xb), head, outputs, loss or _default_loss(outputs), "custom", "tanh"
-        )
-        probed.step = step
+        unroll = partial(unroll_cell, step, state)
+        probed = Probed(unroll, head, outputs, loss or _default_loss(outputs), "custom", "tanh", step)
         simple = False
         title = f"{type(rnn).__name__} (custom cell)"
     else:
@@ -270,7 +269,8 @@ def _probed(
         simple = not deep and not both and module.bias and outputs == "last" and loss is None
         title = cell + (f", {module.num_layers} layers" if deep else "") + (", bidirectional" if both else "")
     if len(y) != len(x):
-        raise WatchError(f"the probe batch has {len(x)} sequences but {len(y)} labels")
+        first = " (with outputs='all', targets batch first: (batch, time))" if outputs == "all" else ""
+        raise WatchError(f"the probe batch has {len(x)} sequences but {len(y)} labels{first}")
     hidden = _dry_run(probed, x, y, default_loss=loss is None)
     title += ", an output at every step" if outputs == "all" else ""
     return probed, x, {"simple": simple, "title": title, "hidden_size": hidden}

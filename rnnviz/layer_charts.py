@@ -16,6 +16,7 @@ from .streams import PARTS, stream_label, streams_of
 
 DEFAULT = Style()
 DASHES = ("solid", "dash", "dot", "dashdot")
+BOTH = " (each direction's own)"
 ONE_STREAM = "one layer read one way: nothing per layer (the charts above are all of it)"
 NO_NAMED_TANH = "the cell's step names no tanh: wrap one in rnnviz.tanh(a, 'name') to record it"
 LAST_ONLY = "output read at the last step only: all of its gradient comes back from t = T"
@@ -55,10 +56,13 @@ def depth_time(run: Any, at: int | None = None, style: Style = DEFAULT, key: str
     if not rows:
         empty = figures.Empty(ONE_STREAM, x=(1.0, float(run.cfg.seq_len)))
         return figures.lines([], title, "layer", key, style, xtitle="time step t", growing_x=False, empty=empty)
-    flow = figures.floored(np.stack(rows).astype(float))  # (S, T); an underflow sits at the floor, not a gap
-    held = figures.held_range([flow], log=True) or [-1.0, 0.0]
-    with np.errstate(divide="ignore"):
-        z = np.log10(flow)
+    flow = np.stack(rows).astype(float)  # (S, T)
+    # a gradient of exactly 0 (a direction the head reads only at its first step) is left blank and said so: on
+    # the colour scale it would sit 38 decades down and squash every other value into one colour
+    zero = flow == 0
+    held = figures.held_range([np.where(zero, np.nan, flow)], log=True) or [-1.0, 0.0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(zero, np.nan, np.log10(flow))
     t = np.arange(1, flow.shape[1] + 1)
     heat = go.Heatmap(
         x=t,
@@ -70,12 +74,30 @@ def depth_time(run: Any, at: int | None = None, style: Style = DEFAULT, key: str
         colorbar=dict(title="log10 ||dL/dh_t||", title_side="right"),
         hovertemplate="%{y}<br>t = %{x}<br>log10 ||dL/dh_t|| = %{z:.2f}<extra></extra>",
     )
+    notes = []
+    if zero.any():
+        notes.append(
+            dict(
+                text="blank: exactly 0, no gradient reaches these steps",
+                xref="paper",
+                yref="paper",
+                x=1.0,
+                y=1.0,
+                xanchor="right",
+                yanchor="bottom",
+                showarrow=False,
+                font=dict(size=style.font_size, color="#888888"),
+            )
+        )
     layout = figures.base_layout(
         style,
         title,
         key,
-        xaxis=dict(title=dict(text="time step t (each direction's own)"), automargin=True),
+        xaxis=dict(
+            title=dict(text=f"time step t{BOTH if any(s.endswith('r') for s in streams) else ''}"), automargin=True
+        ),
         yaxis=dict(title=dict(text=""), automargin=True, type="category"),
+        annotations=notes,
     )
     return figures.tidy_axes(go.Figure(data=[heat], layout=layout))
 

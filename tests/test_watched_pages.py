@@ -120,8 +120,13 @@ def test_depth_and_time_hold_the_recorded_gradient_of_every_layer_and_direction(
     run = rnnviz.open_run(watched, 1)
     want = np.stack([run.gradient_flow(layer, d)[1][-1] for layer, d in run.streams()])
     got = values(trace["z"]).reshape(4, T)
-    # the head reads the backward direction at its first step: its later steps get exactly 0, drawn at the floor
-    np.testing.assert_allclose(got, np.log10(np.maximum(want, np.finfo(np.float32).tiny)), rtol=1e-5)
+    # the head reads the backward direction at its first step: its later steps get exactly 0, left blank and said so
+    assert (want[3, 1:] == 0).all() and np.isnan(got[3, 1:]).all()
+    np.testing.assert_allclose(got[want > 0], np.log10(want[want > 0]), rtol=1e-5)
+    assert heat["layout"]["annotations"][0]["text"] == "blank: exactly 0, no gradient reaches these steps"
+    # the colour scale spans the decades of the gradients that do reach: whole decades around them
+    zmin, zmax = trace["zmin"], trace["zmax"]
+    assert zmin <= np.log10(want[want > 0].min()) and zmax >= np.log10(want.max()) and zmin > -15
     assert heat["layout"]["title"]["text"].endswith(f"(probe at step {run.gradient_flow()[0][-1]})")
     assert "`2 · lm`" not in texts(at)  # only run 1 is shown
     assert "output read at the last step only" in texts(at)  # no parts to tell apart, in words
