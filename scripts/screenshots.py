@@ -75,6 +75,7 @@ def main(store: str, shots: dict[str, str]) -> None:
                 page.get_by_role("button", name="One it gets wrong").click()
                 page.get_by_text(": wrong.").wait_for(timeout=30000)
             page.wait_for_timeout(3000 if "replay" not in path else 20000)  # mid-replay for the replay shot
+            page.mouse.move(1, 1)  # no tooltip of the last button clicked, no hover label over a chart
             out = ROOT / "assets" / f"{name}.png"
             page.screenshot(path=str(out), full_page=name not in ("train", "report") and "present" not in path)
             page.close()
