@@ -488,9 +488,8 @@ def saturation_animation(
     run: RunData, which: str = "h_all", style: Style = DEFAULT, key: str | None = None
 ) -> go.Figure:
     steps, counts, edges = run.histograms(which)
-    return figures.histogram_animation(
-        "h", steps, counts, edges, run.label, key or f"sat-anim-{run.id}", style, colour=run_colour(run)
-    )
+    return figures.histogram_animation("h", steps, counts, edges, run.label, key or f"sat-anim-{run.id}", style,
+                                       colour=run_colour(run), threshold=run.cfg.saturation)  # fmt: skip
 
 
 # ---- Gates (LSTM and GRU) ----

@@ -235,8 +235,15 @@ def test_the_saturation_animation_labels_a_few_steps_and_plays_in_its_runs_colou
     slider, menu = fig.layout.sliders[0], fig.layout.updatemenus[0]
     assert {s.label for s in slider.steps} == {""} and slider.ticklen == slider.minorticklen == 0  # no smear
     assert [a.text for a in fig.layout.annotations] == ["1", "10", "20", "30"]  # the probes; at most 5 of 120
-    assert not slider.currentvalue.visible and fig.layout.title.text == "2 · test-lstm: step 30"
-    assert all(frame.layout.title.text == f"2 · test-lstm: step {frame.name}" for frame in fig.frames)
+    # each frame's title: the step and the share beyond the run's threshold it draws
+    titled = re.compile(r"2 · test-lstm: step (\d+)<br>([\d.]+)% of \|h\| > 0.99")
+    assert not slider.currentvalue.visible and titled.fullmatch(fig.layout.title.text)[1] == "30"
+    for frame in fig.frames:
+        step, share = titled.fullmatch(frame.layout.title.text).groups()
+        bars = frame.data[0]
+        assert step == frame.name and float(share) == pytest.approx(
+            100 * np.asarray(bars.y)[np.abs(np.asarray(bars.x)) > 0.99].sum(), abs=0.05
+        )
     assert menu.pad.t > slider.pad.t and [b.label for b in menu.buttons] == ["Play", "Pause"]  # under the slider
     assert {frame.data[0].marker.color for frame in fig.frames} == {charts.run_colour(lstm)}
 

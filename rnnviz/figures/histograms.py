@@ -135,11 +135,15 @@ def histogram_animation(
     frame_ms: int = 150,
     *,
     colour: str,
+    threshold: float | None = None,
 ) -> go.Figure:
     """One histogram per probe step (of the run `title` names, drawn in `colour`), played as an animation
     (for talks). Under the axis, a slider with a few labelled steps, and under it Play and Pause; the step
-    shown is in the title, which each frame sets."""
+    shown is in the title, which each frame sets. With a threshold, the bins beyond it are drawn TAIL_PX
+    wider, as histogram_bars draws them, and each frame's title writes their share."""
     centres, widths = (edges[:-1] + edges[1:]) / 2, np.diff(edges)
+    tail = np.abs(centres) > threshold if threshold is not None else np.zeros(len(centres), bool)
+    outline = dict(color=colour, width=np.where(tail, TAIL_PX, 0).tolist())
     keep = np.unique(np.linspace(0, len(steps) - 1, min(len(steps), 120)).round().astype(int))
     totals = np.maximum(counts.sum(1, keepdims=True), 1)
     fracs = counts / totals
@@ -147,10 +151,12 @@ def histogram_animation(
     names = [str(int(steps[j])) for j in keep]
 
     def bar(j: int) -> dict:
-        return dict(type="bar", x=centres, y=fracs[j], width=widths, name=title, marker=dict(color=colour))
+        return dict(type="bar", x=centres, y=fracs[j], width=widths, name=title,
+                    marker=dict(color=colour, line=outline))  # fmt: skip
 
     def heading(j: int) -> str:
-        return f"{title}: step {int(steps[j]):,}"
+        share = f"<br>{share_text(saturated_share(edges, counts[j], threshold), threshold)}" if threshold else ""
+        return f"{title}: step {int(steps[j]):,}{share}"  # the share on a line of its own: a half page is narrow
 
     frames = [dict(name=name, data=[bar(j)], layout=dict(title=dict(text=heading(j)))) for name, j in zip(names, keep)]
     go_to = dict(mode="immediate", frame=dict(duration=0, redraw=True), transition=dict(duration=0))
@@ -201,6 +207,9 @@ def histogram_animation(
             )
         ],
     )
+    if threshold is not None:  # room for the title's second line
+        layout["margin"] = {**layout["margin"], "t": layout["margin"]["t"] + int(1.3 * (f + 4))}
+        layout["height"] += int(1.3 * (f + 4))
     return go.Figure(data=[bar(keep[-1])] if len(keep) else [], layout=layout, frames=frames)
 
 
