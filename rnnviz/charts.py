@@ -156,10 +156,21 @@ def along(run: RunData, steps: np.ndarray, style: Style) -> np.ndarray:
     return steps * run.cfg.batch_size if style.samples else steps
 
 
+def colour_of(cfg: RunConfig, name: str) -> str:
+    """The colour of the run of these settings and name: its role's (tanh RNN, LSTM, GRU), in the shade of its
+    variant and seed; the pages' run chips wear it too."""
+    return figures.run_color(cfg.cell, sets.group_label(name), cfg.seed)
+
+
+def run_colour(run: RunData) -> str:
+    """A run's colour in every figure."""
+    return colour_of(run.cfg, str(run.row["name"]))
+
+
 def _line(run: RunData, name: str, style: Style = DEFAULT) -> figures.Line:
     """A recorded scalar as a line in the run's colour."""
     steps, values = run.scalar(name)
-    return (run.label, along(run, steps, style), values, figures.run_color(run.id))
+    return (run.label, along(run, steps, style), values, run_colour(run))
 
 
 # ---- Overview ----
@@ -190,7 +201,7 @@ def epochs(runs: Sequence[RunData], style: Style = DEFAULT, key: str = "epochs")
 
     def per_epoch(r: RunData, name: str) -> figures.Line:
         values = r.scalar(name)[1]
-        return (r.label, np.arange(1, len(values) + 1), values, figures.run_color(r.id))
+        return (r.label, np.arange(1, len(values) + 1), values, run_colour(r))
 
     empty = figures.Empty("no epoch finished yet")
     panels = [
@@ -222,7 +233,7 @@ def beside_published(
         steps = np.array(sorted(pub.points[name]))
         values = np.array([pub.points[name][s] for s in steps])
         label = f"published: {pub.source}, {r.cfg.cell.upper()}"
-        points.append((label, along(r, steps, style), values, figures.color(len(points))))
+        points.append((label, along(r, steps, style), values, figures.run_color(r.cfg.cell)))  # the role's colour
     return figures.with_points(fig, points)
 
 
@@ -243,9 +254,9 @@ def gradient_flow(
 
 
 def gradient_scale(runs: Sequence[RunData]) -> tuple[float, float] | None:
-    """The gradient heatmap's colour scale for these runs: the whole decades their records span."""
-    held = figures.held_range([figures.floored(r.series("grad_h")[1]) for r in runs], log=True)
-    return (held[0], held[1]) if held else None
+    """The gradient heatmap's colour scale for these runs, (floor, top) in log10: the one their whole records
+    give, which the scrubber and a replay hold while they show the runs cut at an earlier step."""
+    return figures.gradient_decades([r.series("grad_h")[1] for r in runs])
 
 
 def per_time_step(runs: Sequence[RunData], name: str, at: int | None) -> list[figures.Line]:
@@ -256,7 +267,7 @@ def per_time_step(runs: Sequence[RunData], name: str, at: int | None) -> list[fi
         if len(steps):
             j = probe_index(steps, at)
             t = np.arange(1, values.shape[1] + 1)
-            lines.append((f"{r.label} (probe at step {int(steps[j]):,})", t, values[j], figures.run_color(r.id)))
+            lines.append((f"{r.label} (probe at step {int(steps[j]):,})", t, values[j], run_colour(r)))
     return lines
 
 
@@ -330,7 +341,7 @@ def global_norm(run: RunData, style: Style = DEFAULT, key: str | None = None) ->
         run.cfg.clip,
         key or f"gf-global-{run.id}",
         style,
-        colour=figures.run_color(run.id),
+        colour=run_colour(run),
     )
 
 
@@ -433,7 +444,7 @@ def gate_paths(
         if found:
             what = f"mean ∏ {gate}" if gate else "||dh_T/dh_t||₂"
             t = np.arange(1, len(found[1]) + 1)
-            lines.append((f"{r.label}: {what} (step {found[0]})", t, found[1], figures.run_color(r.id)))
+            lines.append((f"{r.label}: {what} (step {found[0]})", t, found[1], run_colour(r)))
     return figures.lines(
         lines,
         "Cell-state path ∏ f_k against the RNN's Jacobian",
@@ -461,7 +472,9 @@ def saturation_histogram(
         steps, counts, edges = r.histograms(which)
         if len(steps):
             j = probe_index(steps, at)
-            bars.append((f"{r.label} (probe at step {int(steps[j]):,})", edges, counts[j], figures.run_color(r.id)))
+            bars.append((f"{r.label} (probe at step {int(steps[j]):,})", edges, counts[j], run_colour(r)))
+    if threshold is None:
+        threshold = runs[0].cfg.saturation if runs else 0.99
     title = f"Hidden activations h ({hidden_label(which)})"
     return figures.histogram_bars(bars, title, key, style, threshold=threshold)
 
@@ -479,7 +492,7 @@ def saturation_over_training(
     for r in runs:
         steps, counts, edges = r.histograms(which)
         if len(steps):
-            over.append((r.label, along(r, steps, style), beyond(edges, counts, threshold), figures.run_color(r.id)))
+            over.append((r.label, along(r, steps, style), beyond(edges, counts, threshold), run_colour(r)))
     title = f"Share of |h| > {threshold:g} over training ({hidden_label(which)})"
     return figures.lines(over, title, "fraction", key, style, empty=figures.Empty("no probe yet"))
 
@@ -502,7 +515,7 @@ def preactivations(
     for r in runs:
         steps, counts, edges = r.histograms("preact")
         if len(steps):
-            bars.append((r.label, edges, counts[probe_index(steps, at)], figures.run_color(r.id)))
+            bars.append((r.label, edges, counts[probe_index(steps, at)], run_colour(r)))
     return figures.histogram_bars(bars, "Pre-activations of the cell's tanh (outer bins collect |a| > 10)", key, style)
 
 
@@ -510,9 +523,8 @@ def saturation_animation(
     run: RunData, which: str = "h_all", style: Style = DEFAULT, key: str | None = None
 ) -> go.Figure:
     steps, counts, edges = run.histograms(which)
-    return figures.histogram_animation(
-        "h", steps, counts, edges, run.label, key or f"sat-anim-{run.id}", style, colour=figures.run_color(run.id)
-    )
+    return figures.histogram_animation("h", steps, counts, edges, run.label, key or f"sat-anim-{run.id}", style,
+                                       colour=run_colour(run), threshold=run.cfg.saturation)  # fmt: skip
 
 
 # ---- Gates (LSTM and GRU) ----
@@ -599,13 +611,13 @@ def group_bands(runs: Sequence[RunData], name: str, style: Style = DEFAULT) -> l
     for r in runs:
         by_group.setdefault(sets.group_key(r.cfg), []).append(r)
     bands = []
-    for k, members in enumerate(by_group.values()):
+    for members in by_group.values():
         # every seed in the same buckets, so that they line up step for step
         last = max(int(r.row["step"]) for r in members)
         views = [r.scalar_view(name, steps=(0, last)) for r in members]
         steps = np.unique(np.concatenate([v.start for v in views])) if views else np.zeros(0)
         table = np.full((len(members), len(steps)), np.nan)
-        for j, v in enumerate(views):  # not k: that is the group's, which picks its colour
+        for j, v in enumerate(views):
             table[j, np.searchsorted(steps, v.start)] = v.mean
         mean, lo, hi = sets.band(table) if len(steps) else (steps, steps, steps)
         n = len(members)
@@ -613,7 +625,7 @@ def group_bands(runs: Sequence[RunData], name: str, style: Style = DEFAULT) -> l
         bands.append(
             figures.Band(f"{label}: {n} seed{'s' * (n > 1)}, {sets.band_name(n)}", along(members[0], steps, style),
                          mean, lo, hi,
-                         figures.PALETTE[k % len(figures.PALETTE)])
+                         figures.run_color(members[0].cfg.cell, label))
         )  # fmt: skip
     return bands
 

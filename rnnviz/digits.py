@@ -19,10 +19,11 @@ from .models import SeqClassifier, build_model
 from .store import Store
 
 DEFAULT = Style()
-# The digit classes must not pass for runs (figures.PALETTE: red, blue, green, purple...): Cividis' navy to
-# grey to gold (the nearest of them to a run colour is 25 CIELAB units off it), and a marker shape per class,
-# which tells neighbouring shades apart where the colours alone would not.
-CLASS_COLORS = "#00224e #11336d #34466d #50586d #686b71 #807e76 #989176 #b2a66f #cebc62 #e9d44d".split()
+# The ten digit classes in a qualitative palette that a projector keeps apart: Kelly's colours of maximum
+# contrast (with near-black for his grey), each at least 35 CIELAB units from every other; a sequential scale
+# (Cividis' navy to gold) put neighbouring digits 10 units apart, one blur on a washed-out screen. A marker shape
+# per class tells them apart where colour alone would not (a grey print, a colour-blind viewer).
+CLASS_COLORS = "#222222 #f3c300 #875692 #f38400 #a1caf1 #be0032 #c2b280 #008856 #e68fac #0067a5".split()
 CLASS_SYMBOLS = "circle square diamond cross x triangle-up triangle-down star hexagon pentagon".split()
 MAX_TIME_COLUMNS = 300  # time steps a units x time heatmap sends to the browser (T = 784 is strided)
 PREDICT_LIMIT = 2000  # test digits searched for mistakes: bounded, so a 784-step model answers in seconds

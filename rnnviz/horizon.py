@@ -337,7 +337,7 @@ def chart(store: Store, sweep_id: int, style: Any = None) -> Any:
     """The horizon's figure (figures.horizon.memory_horizon) from the store: each variant's score against
     length over its finished seeds, and for the adding problem the published RNN and LSTM that stayed at
     the baseline."""
-    from .figures import DEFAULT_STYLE
+    from .figures import DEFAULT_STYLE, run_color
     from .figures.horizon import Cell, Reference, memory_horizon
     from .published import ADDING
 
@@ -345,11 +345,14 @@ def chart(store: Store, sweep_id: int, style: Any = None) -> Any:
     task = spec.base.task
     df = table(store, sweep_id)
     cells = []
-    for _, rows in df.groupby("variant", sort=False):
+    for variant, rows in df.groupby("variant", sort=False):
         rows = rows.sort_values("length")
+        cell = spec.variants.get(str(variant), {}).get("cell", spec.base.cell)
         cells.append(
             Cell(
                 rows["label"].iloc[0],
+                # its role's colour (the plain cell in its own shade, a remedy in another), as on every page
+                run_color(cell, "" if variant == cell else str(variant)),
                 rows["length"].to_numpy(float),
                 rows["mean"].to_numpy(float),
                 rows["min"].to_numpy(float),

@@ -3,8 +3,11 @@
 python -m rnnviz demo --long --store /tmp/demo.sqlite     # the blog pair (runs 1 and 7), the remedies set, 112 steps
 python scripts/screenshots.py /tmp/demo.sqlite            # every page, presenter mode, a replay
 python scripts/screenshots.py /tmp/demo.sqlite long=gradient_flow?runs=8,9   # only the named shots
+python scripts/screenshots.py /tmp/pair.sqlite --pair 1,2 overview gradient_flow   # the pair's shots, by name
 
-A shot is NAME=PATH: the page path with its query (runs, step, present, replay), saved as assets/NAME.png.
+A shot is NAME=PATH: the page path with its query (runs, step, present, replay), saved as assets/NAME.png; a
+bare NAME takes the path of SHOTS. `--pair RNN,LSTM` names the blog pair's run ids (1,7 after `demo`): pick a
+pair that shows the story on the machine that took it, and say its seed and outcome in the README's captions.
 """
 
 from __future__ import annotations
@@ -22,6 +25,13 @@ from rnnviz.store import Store  # noqa: E402
 from tests.browser import chromium, data_root, streamlit_server  # noqa: E402
 
 BLOG = "runs=1,7"  # blog-rnn and blog-lstm in a store that `rnnviz demo` filled
+
+
+def shots_of(blog: str) -> dict[str, str]:
+    """The shots, with the blog pair's runs `blog` ("runs=1,7")."""
+    return {name: path.replace(BLOG, blog) for name, path in SHOTS.items()}
+
+
 SHOTS = {
     "train": "",
     "overview": f"overview?{BLOG}",
@@ -46,7 +56,7 @@ def main(store: str, shots: dict[str, str]) -> None:
         chromium() as browser,
     ):
         for name, path in shots.items():
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})  # a new session reads the URL
+            page = browser.new_page(viewport={"width": 1440, "height": 900})  # a new session reads the URL
             if path.startswith("report?"):
                 ids = [int(r) for r in path.split("runs=")[1].split(",")]
                 with Store(store) as s:
@@ -65,6 +75,7 @@ def main(store: str, shots: dict[str, str]) -> None:
                 page.get_by_role("button", name="One it gets wrong").click()
                 page.get_by_text(": wrong.").wait_for(timeout=30000)
             page.wait_for_timeout(3000 if "replay" not in path else 20000)  # mid-replay for the replay shot
+            page.mouse.move(1, 1)  # no tooltip of the last button clicked, no hover label over a chart
             out = ROOT / "assets" / f"{name}.png"
             page.screenshot(path=str(out), full_page=name not in ("train", "report") and "present" not in path)
             page.close()
@@ -72,5 +83,11 @@ def main(store: str, shots: dict[str, str]) -> None:
 
 
 if __name__ == "__main__":
-    picked = dict(arg.split("=", 1) for arg in sys.argv[2:])
-    main(sys.argv[1], picked or SHOTS)
+    args = sys.argv[2:]
+    blog = BLOG
+    if "--pair" in args:
+        k = args.index("--pair")
+        blog, args = f"runs={args[k + 1]}", args[:k] + args[k + 2 :]
+    every = shots_of(blog)
+    picked = dict(arg.split("=", 1) if "=" in arg else (arg, every[arg]) for arg in args)
+    main(sys.argv[1], picked or every)

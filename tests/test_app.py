@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 from rnnviz import runner
 from rnnviz.config import REMEDIES, preset
 from rnnviz.dashboard.shown import Replay
+from rnnviz.figures import gradient_decades
 from rnnviz.store import Store
 from rnnviz.trainer import train
 
@@ -102,9 +103,14 @@ def test_gradient_flow_heatmap_holds_log10_of_the_recorded_gradients(full_store,
     panels = [t for t in heat["data"] if t["type"] == "heatmap"]
     assert [a["text"] for a in heat["layout"]["annotations"]] == ["1 · test-rnn", "2 · test-lstm"]
     with Store(trained_store) as store:
+        floor = gradient_decades([store.grad_flow(i)[1] for i in (1, 2)])[0]
         for run_id, panel in zip((1, 2), panels):
             steps, flow = store.grad_flow(run_id)
-            np.testing.assert_allclose(values(panel["z"]), np.log10(flow).T, rtol=1e-5)  # (T, probe steps)
+            with np.errstate(divide="ignore"):
+                drawn = np.log10(flow)
+            # under the colour scale's floor: the band "below", or for exactly 0 the band "underflowed"
+            drawn = np.where(drawn < floor, np.where(np.isneginf(drawn), floor - 0.75, floor - 0.25), drawn)
+            np.testing.assert_allclose(values(panel["z"]), drawn.T, rtol=1e-5)  # (T, probe steps)
             np.testing.assert_array_equal(values(panel["x"]), steps)
 
 
@@ -152,8 +158,10 @@ def test_the_step_scrubber_moves_every_chart_of_every_page(full_store):
     assert xmax(heat) == 10  # the probes are at steps 1, 10, 20, 30: the last one up to step 15
     assert all("(probe at step 10)" in t["name"] for t in curve["data"])  # the probe's step, so named
     at.switch_page("rnnviz/dashboard/pages/saturation.py").run()
-    panels = [a["text"] for a in figures(at)[0]["layout"]["annotations"]]
+    notes = [a["text"] for a in figures(at)[0]["layout"]["annotations"]]
+    panels = [n for n in notes if " · " in n]  # the panels' titles; each panel writes its saturated share too
     assert len(panels) == 2 and all("(probe at step 10)" in p for p in panels)
+    assert len([n for n in notes if "% of |h| > 0.99" in n]) == 2
     at.slider(key="scrub").set_value(30).run()  # the right end follows the latest step again
     assert "step" not in at.query_params and xmax(figures(at)[1]) == 30
 

@@ -57,11 +57,13 @@ def test_a_run_has_one_colour_on_every_figure_whatever_its_place(pair):
     for fig in figs:
         for run_id, colours in run_colours(fig).items():
             seen.setdefault(run_id, set()).update(colours)
-    assert seen == {1: {figures.run_color(1)}, 2: {figures.run_color(2)}}
-    assert figures.run_color(1) != figures.run_color(2)
+    assert seen == {1: {charts.run_colour(rnn)}, 2: {charts.run_colour(lstm)}}
+    # each a shade of its role's colour: the tanh RNN's red, the LSTM's blue
+    shades = {cell: {figures.shade(base, a) for a in figures.SHADES} for cell, base in figures.ROLES.items()}
+    assert charts.run_colour(rnn) in shades["rnn"] and charts.run_colour(lstm) in shades["lstm"]
 
 
-def test_the_ten_digit_classes_have_ten_looks_none_a_runs():
+def test_the_ten_digit_classes_have_ten_looks_a_projector_keeps_apart():
     T = 28
     probs = np.full((T, 10), 0.1)
     insp = digits.Inspection(
@@ -74,9 +76,13 @@ def test_the_ten_digit_classes_have_ten_looks_none_a_runs():
     )
     traces = digits.probabilities_figure(insp, 5).data
     assert len({t.line.color for t in traces}) == 10 and len({t.marker.symbol for t in traces}) == 10
-    # none can pass for a run: every class colour is far from each run colour
-    nearest = min(cielab_distance(c, r) for c in digits.CLASS_COLORS for r in figures.PALETTE)
-    assert nearest > 20, nearest
+    # a qualitative palette: every two classes at least 30 CIELAB units apart (a sequential scale put
+    # neighbouring digits 10 apart), and on a washed-out projector (half-way to white) still 15 apart
+    colours = [t.line.color for t in traces]
+    nearest = min(cielab_distance(a, b) for i, a in enumerate(colours) for b in colours[i + 1 :])
+    washed = [figures.shade(c, 0.5) for c in colours]
+    faded = min(cielab_distance(a, b) for i, a in enumerate(washed) for b in washed[i + 1 :])
+    assert nearest >= 30 and faded >= 15, (nearest, faded)
 
 
 def cielab_distance(a: str, b: str) -> float:
@@ -92,22 +98,28 @@ def cielab_distance(a: str, b: str) -> float:
     return float(np.linalg.norm(lab(a) - lab(b)))
 
 
-def test_the_heatmaps_colour_scale_spans_whole_decades_and_holds_when_given():
+def test_the_heatmaps_colour_scale_spans_six_decades_below_its_top_and_holds_when_given():
     steps = np.array([1, 10, 20])
     flow = np.array([[3e-5, 0.2], [2e-9, 0.3], [0.0, 0.4]])  # t = 1 underflows to 0 at step 20
     fig = figures.gradient_heatmaps([("1 · rnn", steps, flow)], "k")
-    assert (fig.layout.coloraxis.cmin, fig.layout.coloraxis.cmax) == (-38, 0)  # 0 drawn at float32's floor
+    # the top the whole decade above 0.4, the floor 6 below it, and two bands under the floor
+    assert (fig.layout.coloraxis.cmin, fig.layout.coloraxis.cmax) == (-7, 0)
+    below, underflowed = -6.25, -6.75  # 2e-9 is below the floor, 0 underflowed: each in its own band
+    assert np.asarray(fig.data[0].z)[0] == pytest.approx([np.log10(3e-5), below, underflowed])
+    bar = fig.layout.coloraxis.colorbar
+    assert list(bar.tickvals[:2]) == [underflowed, below]
+    assert list(bar.ticktext[:2]) == ["0 (underflowed)", "below 10<sup>-6</sup>"]
     early = figures.gradient_heatmaps([("1 · rnn", steps[:1], flow[:1])], "k")
-    assert (early.layout.coloraxis.cmin, early.layout.coloraxis.cmax) == (-5, 0)
-    held = figures.gradient_heatmaps([("1 · rnn", steps[:1], flow[:1])], "k", zrange=(-38, 0))
-    assert (held.layout.coloraxis.cmin, held.layout.coloraxis.cmax) == (-38, 0)
+    assert (early.layout.coloraxis.cmin, early.layout.coloraxis.cmax) == (-7, 0)
+    held = figures.gradient_heatmaps([("1 · rnn", steps[:1], flow[:1])], "k", zrange=(-5, 1))
+    assert (held.layout.coloraxis.cmin, held.layout.coloraxis.cmax) == (-6, 1)
 
 
 def test_a_replay_shows_the_gradient_on_the_whole_runs_colour_scale(trained_store, monkeypatch):
     monkeypatch.setenv("RNNVIZ_STORE", str(trained_store))
     at = open_page("gradient_flow")
-    whole = [figures.floored(open_run(trained_store, i).gradient_flow()[1]) for i in (1, 2)]
-    scale = figures.held_range(whole, log=True)
+    floor, top = figures.gradient_decades([open_run(trained_store, i).gradient_flow()[1] for i in (1, 2)])
+    scale = [floor - 1, top]  # the floor, and the two bands under it
     for step in (1, 15, 30):  # the first probe, one between, the end
         at.slider(key="scrub").set_value(step).run()
         coloraxis = shown(at)[0]["layout"]["coloraxis"]
@@ -223,10 +235,17 @@ def test_the_saturation_animation_labels_a_few_steps_and_plays_in_its_runs_colou
     slider, menu = fig.layout.sliders[0], fig.layout.updatemenus[0]
     assert {s.label for s in slider.steps} == {""} and slider.ticklen == slider.minorticklen == 0  # no smear
     assert [a.text for a in fig.layout.annotations] == ["1", "10", "20", "30"]  # the probes; at most 5 of 120
-    assert not slider.currentvalue.visible and fig.layout.title.text == "2 · test-lstm: step 30"
-    assert all(frame.layout.title.text == f"2 · test-lstm: step {frame.name}" for frame in fig.frames)
+    # each frame's title: the step and the share beyond the run's threshold it draws
+    titled = re.compile(r"2 · test-lstm: step (\d+)<br>([\d.]+)% of \|h\| > 0.99")
+    assert not slider.currentvalue.visible and titled.fullmatch(fig.layout.title.text)[1] == "30"
+    for frame in fig.frames:
+        step, share = titled.fullmatch(frame.layout.title.text).groups()
+        bars = frame.data[0]
+        assert step == frame.name and float(share) == pytest.approx(
+            100 * np.asarray(bars.y)[np.abs(np.asarray(bars.x)) > 0.99].sum(), abs=0.05
+        )
     assert menu.pad.t > slider.pad.t and [b.label for b in menu.buttons] == ["Play", "Pause"]  # under the slider
-    assert {frame.data[0].marker.color for frame in fig.frames} == {figures.run_color(2)}
+    assert {frame.data[0].marker.color for frame in fig.frames} == {charts.run_colour(lstm)}
 
 
 def test_a_long_animation_labels_five_steps_where_the_slider_puts_them():
@@ -265,7 +284,7 @@ def test_tables_show_a_dash_for_a_missing_value(tmp_path, monkeypatch):
         store.create_run(RunConfig(name="queued"))  # no accuracy, no saturation yet
     monkeypatch.setenv("RNNVIZ_STORE", str(path))
     train_page = open_page("train")
-    assert train_page.dataframe[0].proto.placeholder == figures.MISSING  # not 'None'
+    assert {t.proto.placeholder for t in train_page.dataframe} == {figures.MISSING}  # not 'None', in every table
     page = open_page("remedies")
     assert page.dataframe[0].proto.placeholder == figures.MISSING
     table = page.dataframe[0].value

@@ -26,7 +26,7 @@ def overview_at(step: int):
     """The Overview's figure for two runs that have reached `step`: loss, accuracy every 100 steps, saturation."""
     x = np.arange(1, step + 1)
     acc = np.arange(100, step + 1, 100)
-    red, blue = figures.run_color(1), figures.run_color(2)
+    red, blue = figures.run_color("rnn"), figures.run_color("lstm")
     loss = [("rnn", x, 2.3 * np.exp(-x / 3000) + 0.1, red), ("lstm", x, 2.4 * np.exp(-x / 500), blue)]
     accuracy = [("rnn", acc, 0.1 + 0.0 * acc, red), ("lstm", acc, 0.98 - 0.8 * np.exp(-acc / 400), blue)]
     saturated = [("rnn", x, 1 - np.exp(-x / 800), red), ("lstm", x, 0.004 * (1 - np.exp(-x / 800)), blue)]

@@ -94,7 +94,7 @@ def draw(path: str, sweep_id: int) -> None:
             st.markdown(f"- {line}")
         if outcome["task"] == "adding":
             st.markdown("**Published** (their budgets differ from ours)")
-            st.dataframe(published_adding(), hide_index=True)
+            st.dataframe(published_adding(), hide_index=True, placeholder=MISSING)
     st.dataframe(cells_table(outcome), hide_index=True, placeholder=MISSING)
 
 
@@ -121,6 +121,7 @@ def published_pixels() -> None:
             }
         ),
         hide_index=True,
+        placeholder=MISSING,
     )
     st.caption(f"Published test accuracies; {PIXEL_BUDGET}.")
 

@@ -8,11 +8,11 @@ from urllib.parse import urlencode
 import pandas as pd
 import streamlit as st
 
-from ..figures import run_color
+from ..charts import colour_of
 from ..store import UNFINISHED, Status, StoreError
 from . import state
 from .live import resume_waiting
-from .reads import REFRESH_S, runs_table, store_path
+from .reads import REFRESH_S, config, runs_table, store_path
 from .shown import Replay, presenting, status_text
 
 REPLAY_SECONDS = (10, 20, 30, 60, 120, 300)
@@ -160,6 +160,12 @@ def _picked_runs(path: str) -> None:
         controls()
 
 
+def ink(background: str) -> str:
+    """Text legible on a background colour: white on a dark one, near-black on a light shade."""
+    r, g, b = (int(background[k : k + 2], 16) for k in (1, 3, 5))
+    return "white" if 0.299 * r + 0.587 * g + 0.114 * b < 150 else "#111111"
+
+
 def sidebar() -> None:
     """The run picker shared by every page, the step scrubber and replay, the presenter switches."""
     path = store_path()
@@ -210,9 +216,10 @@ def sidebar() -> None:
     )
     st.sidebar.caption(f"Store: `{path}`")
     # Each picked run's chip in its charts' colour (the theme's own colour is neutral, so no run claims it).
+    colours = {r: colour_of(config(path, r), str(names[r])) for r in st.session_state["selected_runs"]}
     chips = "".join(
-        f'[data-testid=stSidebar] [data-tag][aria-label^="{r} · "] {{ background: {run_color(r)}; color: white; }}'
-        for r in st.session_state["selected_runs"]
+        f'[data-testid=stSidebar] [data-tag][aria-label^="{r} · "] {{ background: {c}; color: {ink(c)}; }}'
+        for r, c in colours.items()
     )
     # Streamlit fades every element while a fragment reruns; once a second that repaints every chart.
     st.html(

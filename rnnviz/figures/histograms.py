@@ -22,6 +22,20 @@ from .look import (
     y_axis,
 )
 
+TAIL_PX = 10  # the outline that widens a saturated bin's bar: at 200 bins over [-1, 1] a bin is 1-2 px wide
+
+
+def saturated_share(edges: np.ndarray, counts: np.ndarray, threshold: float) -> float:
+    """The share of values beyond +-threshold in one histogram: the bins whose centre lies beyond it."""
+    centres = (edges[:-1] + edges[1:]) / 2
+    total = counts.sum()
+    return float(counts[np.abs(centres) > threshold].sum() / total) if total else 0.0
+
+
+def share_text(share: float, threshold: float) -> str:
+    """A saturated share as a chart writes it: 95.7% of |h| > 0.99."""
+    return f"{share:.1%} of |h| > {threshold:g}"
+
 
 def histogram_bars(
     runs: list[Histogram],
@@ -30,37 +44,58 @@ def histogram_bars(
     style: Style = DEFAULT_STYLE,
     threshold: float | None = None,
 ) -> go.Figure:
-    """Side-by-side histograms (label, edges, counts, colour) as fractions; dashed lines at +-threshold."""
+    """Side-by-side histograms (label, edges, counts, colour) as fractions. With a threshold, the bins beyond
+    +-threshold are drawn TAIL_PX wider than they are (a saturated RNN's mass, in one bin of 1-2 px each side,
+    read as an empty chart), dashed lines behind the bars mark it, and each panel writes its share in numbers."""
     fig = make_subplots(
         rows=1, cols=max(1, len(runs)), subplot_titles=[r[0] for r in runs] or [""], horizontal_spacing=0.08
     )
     for i, (label, edges, counts, colour) in enumerate(runs):
         total = counts.sum()
         frac = counts / total if total else counts
+        centres = (edges[:-1] + edges[1:]) / 2
+        tail = np.abs(centres) > threshold if threshold is not None else np.zeros(len(centres), bool)
         fig.add_trace(
             go.Bar(
-                x=(edges[:-1] + edges[1:]) / 2,
+                x=centres,
                 y=frac,
                 width=np.diff(edges),
                 name=label,
-                marker_color=colour,
+                marker=dict(color=colour, line=dict(color=colour, width=np.where(tail, TAIL_PX, 0))),
                 showlegend=False,
                 hovertemplate="%{x:.3f}: %{y:.2%}<extra></extra>",
             ),
             row=1,
             col=i + 1,
         )
-        if threshold is not None:
-            for x in (-threshold, threshold):
-                if edges[0] <= x <= edges[-1]:
-                    fig.add_vline(x=x, line_dash="dash", line_color="grey", row=1, col=i + 1)
-        fig.update_yaxes(tickformat=PERCENT, row=1, col=i + 1)
+        top = float(frac.max()) if len(frac) and frac.max() > 0 else 1.0
+        fig.update_yaxes(tickformat=PERCENT, range=[0, 1.3 * top], row=1, col=i + 1)  # room for the share
         fig.update_xaxes(**padded(edges), row=1, col=i + 1)
-    fig.update_annotations(font_size=style.font_size)  # the panels' run labels, large for talks too
+        if threshold is None:
+            continue
+        for x in (-threshold, threshold):
+            if edges[0] <= x <= edges[-1]:
+                fig.add_vline(x=x, line_dash="dash", line_color="grey", layer="below", row=1, col=i + 1)
+        axes = dict(x=f"x{i + 1}" if i else "x", y=f"y{i + 1}" if i else "y")
+        fig.add_annotation(
+            text=f"<b>{share_text(saturated_share(edges, counts, threshold), threshold)}</b>",
+            xref=f"{axes['x']} domain",
+            yref=f"{axes['y']} domain",
+            x=0.5,
+            y=1,
+            yanchor="top",
+            showarrow=False,
+            font=dict(size=style.font_size + 2, color="#222222"),
+            bgcolor="rgba(255, 255, 255, 0.85)",
+        )
+    fig.update_annotations(font_size=style.font_size, selector=dict(yref="paper"))  # the panels' run labels
     if not runs:
         fig.update_yaxes(range=[0, 1], tickformat=PERCENT)
         fig.add_annotation(note("no probe yet", style))
-    return tidy_axes(fig).update_layout(base_layout(style, title, key, panels=True, bargap=0))
+    # the y labels stand a font's width off the axis: at large fonts the x axis' first label (-10 under the
+    # pre-activations) reached under the y axis' 0%
+    fig = tidy_axes(fig).update_yaxes(ticklabelstandoff=style.font_size)
+    return fig.update_layout(base_layout(style, title, key, panels=True, bargap=0))
 
 
 def _slider_labels(names: list[str], yshift: int) -> list[dict]:
@@ -100,11 +135,15 @@ def histogram_animation(
     frame_ms: int = 150,
     *,
     colour: str,
+    threshold: float | None = None,
 ) -> go.Figure:
     """One histogram per probe step (of the run `title` names, drawn in `colour`), played as an animation
     (for talks). Under the axis, a slider with a few labelled steps, and under it Play and Pause; the step
-    shown is in the title, which each frame sets."""
+    shown is in the title, which each frame sets. With a threshold, the bins beyond it are drawn TAIL_PX
+    wider, as histogram_bars draws them, and each frame's title writes their share."""
     centres, widths = (edges[:-1] + edges[1:]) / 2, np.diff(edges)
+    tail = np.abs(centres) > threshold if threshold is not None else np.zeros(len(centres), bool)
+    outline = dict(color=colour, width=np.where(tail, TAIL_PX, 0).tolist())
     keep = np.unique(np.linspace(0, len(steps) - 1, min(len(steps), 120)).round().astype(int))
     totals = np.maximum(counts.sum(1, keepdims=True), 1)
     fracs = counts / totals
@@ -112,10 +151,12 @@ def histogram_animation(
     names = [str(int(steps[j])) for j in keep]
 
     def bar(j: int) -> dict:
-        return dict(type="bar", x=centres, y=fracs[j], width=widths, name=title, marker=dict(color=colour))
+        return dict(type="bar", x=centres, y=fracs[j], width=widths, name=title,
+                    marker=dict(color=colour, line=outline))  # fmt: skip
 
     def heading(j: int) -> str:
-        return f"{title}: step {int(steps[j]):,}"
+        share = f"<br>{share_text(saturated_share(edges, counts[j], threshold), threshold)}" if threshold else ""
+        return f"{title}: step {int(steps[j]):,}{share}"  # the share on a line of its own: a half page is narrow
 
     frames = [dict(name=name, data=[bar(j)], layout=dict(title=dict(text=heading(j)))) for name, j in zip(names, keep)]
     go_to = dict(mode="immediate", frame=dict(duration=0, redraw=True), transition=dict(duration=0))
@@ -166,6 +207,9 @@ def histogram_animation(
             )
         ],
     )
+    if threshold is not None:  # room for the title's second line
+        layout["margin"] = {**layout["margin"], "t": layout["margin"]["t"] + int(1.3 * (f + 4))}
+        layout["height"] += int(1.3 * (f + 4))
     return go.Figure(data=[bar(keep[-1])] if len(keep) else [], layout=layout, frames=frames)
 
 

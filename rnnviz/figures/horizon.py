@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .groups import _rgba
-from .look import DEFAULT_STYLE, PALETTE, PERCENT, Style, axis, base_layout, log_axis, y_axis
+from .look import DEFAULT_STYLE, PERCENT, Style, axis, base_layout, log_axis, y_axis
 
 SYMBOLS = ("x-open", "square-open", "diamond-open")  # the published results, one symbol each
 
@@ -20,6 +20,7 @@ class Cell:
     task at each length, and the run ids behind each point (for a click)."""
 
     label: str
+    colour: str
     lengths: np.ndarray
     mean: np.ndarray
     lo: np.ndarray
@@ -51,8 +52,8 @@ def memory_horizon(
     classifier's accuracy: each cell's mean over seeds with its band and, on hover, how many seeds beat the
     task; the baseline (predicting 1: 0.167, or chance: 10%) dashed, the line a seed must cross dotted."""
     traces = []
-    for i, c in enumerate(cells):
-        colour = PALETTE[i % len(PALETTE)]  # the first cell (the RNN) red, the second blue, as the blog pair
+    for c in cells:
+        colour = c.colour
         shade = dict(color=_rgba(colour, 0.0), width=0)
         hover = [f"{c.label}, length {int(t)}: mean %{{y:.3g}}, {b} seeds beat it" for t, b in zip(c.lengths, c.beat)]
         traces += [

@@ -281,7 +281,7 @@ def with_points(fig: go.Figure, points: list[Line]) -> go.Figure:
                 y=y,
                 name=label,
                 mode="markers",
-                marker=dict(color=colour, size=9, symbol="diamond", line=dict(color="white", width=1)),
+                marker=dict(color=colour, size=11, symbol="diamond", line=dict(color="#222222", width=1.5)),
             )
         )
     return fig

@@ -3,13 +3,30 @@ still while live series grow."""
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
 
-# Runs are coloured by their id (run_color), so a run looks the same on every page, in every figure and report.
-PALETTE = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
+# One colour per role, not per run id: a tanh RNN is red, an LSTM blue, a GRU green on every page, in the
+# published overlay and in reports, whichever runs are drawn beside it. Variants of a role (the remedies, any
+# other named settings) and its seeds wear shades of it (run_color).
+ROLES = {"rnn": "#d62728", "lstm": "#1f77b4", "gru": "#2ca02c"}
+OTHER_ROLE = "#9467bd"  # a cell rnnviz does not know
+PALETTE = [ROLES["rnn"], ROLES["lstm"], ROLES["gru"], OTHER_ROLE]
+# Each shade mixes the role's colour with black (< 0) or white (> 0): the first five far apart for one set.
+SHADES = (0.0, -0.45, 0.4, -0.7, 0.2, -0.25, 0.5)  # none paler than half-way to white
+# Variants whose shade is fixed, so that a set's runs never share one: the remedies set in its order.
+VARIANTS = {
+    "blog-rnn": 0,
+    "remedies-clip": 1,
+    "remedies-lr": 2,
+    "remedies-orthogonal": 3,
+    "remedies-irnn": 4,
+    "blog-lstm": 0,
+    "remedies-gru": 0,
+}
 # The parts of one run (its parameters, its gates) take other colours, so none passes for a run.
 PARTS = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666"]
 # Plotly's options for every chart, in the dashboard and in reports: no logo, a PNG download at 2x. The
@@ -26,15 +43,7 @@ MAX_POINTS = 400  # points per line sent to the browser
 MAX_COLUMNS = 300  # heatmap columns (training steps) sent to the browser
 MAX_ROWS = 112  # heatmap rows (time steps): T = 784 is averaged in groups of 7, about 3 pixels a row
 MISSING = "–"  # in tables, a value not recorded (yet) or one that does not apply
-UNDERFLOW = float(np.finfo(np.float32).tiny)  # where a gradient of exactly 0 is drawn (float32's smallest normal)
 ROUND = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)  # axis ends, times a power of ten
-
-
-def floored(gradients: np.ndarray) -> np.ndarray:
-    """Gradient norms for a log scale: one that underflowed to exactly 0 (float32, hundreds of steps back;
-    the trainer flushes denormals) has vanished completely, so it is drawn at UNDERFLOW, the floor of the
-    scale, rather than left out. NaN stays a gap."""
-    return np.where(gradients == 0, UNDERFLOW, gradients)
 
 
 @dataclass(frozen=True)
@@ -57,9 +66,19 @@ class Style:
         return "samples seen" if self.samples else "training step"
 
 
-def run_color(run_id: int) -> str:
-    """A run's colour: the same wherever the run is drawn, whatever else is drawn with it."""
-    return PALETTE[(run_id - 1) % len(PALETTE)]
+def shade(colour: str, amount: float) -> str:
+    """#rrggbb mixed with white (amount > 0) or black (amount < 0) by |amount|."""
+    rgb = np.array([int(colour[k : k + 2], 16) for k in (1, 3, 5)], float)
+    mixed = rgb + (255 - rgb) * amount if amount > 0 else rgb * (1 + amount)
+    return "#" + "".join(f"{int(round(v)):02x}" for v in mixed)
+
+
+def run_color(cell: str, variant: str = "", seed: int = 0) -> str:
+    """A run's colour: its role's (the cell), in the shade of its variant (its name without the seed: fixed for
+    VARIANTS, any other by a stable hash), moved on by its seed. The same wherever the run is drawn, whatever
+    else is drawn with it."""
+    k = VARIANTS.get(variant, 1 + zlib.crc32(variant.encode()) % (len(SHADES) - 1) if variant else 0)
+    return shade(ROLES.get(cell, OTHER_ROLE), SHADES[(k + seed) % len(SHADES)])
 
 
 def color(i: int) -> str:

@@ -11,7 +11,8 @@ from rnnviz.dashboard import live, reads, shown
 st.title("Gradient flow")
 st.caption(
     "How much of the loss's gradient reaches each time step t. Dark at the bottom (t = 1) means the "
-    "first rows of the digit no longer influence learning: the vanishing gradient."
+    "first rows of the digit no longer influence learning: the vanishing gradient. The colours span 6 decades "
+    "below the largest gradient; grey is further below, black exactly 0 (underflowed)."
 )
 
 

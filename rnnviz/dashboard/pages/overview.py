@@ -54,8 +54,9 @@ def overview_or_groups(runs: list[shown.ShownRun], style) -> None:
         for k, name in enumerate((findings.evaluated(runs[0]), "saturated", "loss")):
             with cols[k % 2]:
                 live.live_chart(f"ov-{name}", charts.group_metric, runs, name=name, style=style)
-    else:
-        live.live_chart("overview", charts.overview, runs, style=style)
+    else:  # large fonts beside the sidebar: the presenter's height, or the panels' ticks run into each other
+        large = style.font_size > charts.DEFAULT.font_size
+        live.live_chart("overview", charts.overview, runs, style=style, height=PRESENTER_HEIGHT if large else None)
 
 
 def beside_published(runs: list[shown.ShownRun], style) -> None:
