@@ -32,9 +32,10 @@ def sharing() -> bool:
     return bool(KEY)
 
 
-def is_key(candidate: str | None) -> bool:
-    """Whether `candidate` is this server start's secret (compared in constant time)."""
-    return bool(KEY) and hmac.compare_digest((candidate or "").encode(), KEY.encode())
+def is_key(candidate: object) -> bool:
+    """Whether `candidate` is this server start's secret (compared in constant time); anything but a string
+    is not."""
+    return bool(KEY) and isinstance(candidate, str) and hmac.compare_digest(candidate.encode(), KEY.encode())
 
 
 @contextlib.contextmanager

@@ -6,8 +6,15 @@ from __future__ import annotations
 import ipaddress
 import secrets
 import socket
+from typing import TYPE_CHECKING
 
+from . import roles
 from .config import ConfigError
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
 
 PRESENTER_PATH = "/rnnviz-presenter"
 DEFAULT_PORT = 8501  # Streamlit's
@@ -94,3 +101,29 @@ def exposure_warning(address: str) -> str:
         "download data into it and start sets of runs, over plain HTTP. For a room, use `rnnviz app --share`: "
         "viewers only watch, and only the presenter link acts (docs/security.md)."
     )
+
+
+def presenter_link(request: Request) -> Response:
+    """The presenter link's route: its secret becomes an HttpOnly cookie (no script in a page can read it, so
+    none can leak it), and the browser goes on to the dashboard, whose address bar on a projector shows no
+    secret. A wrong or old key (the server restarted) gets a page that points to the viewer link."""
+    from starlette.responses import HTMLResponse, RedirectResponse
+
+    if not roles.is_key(request.query_params.get("key")):
+        return HTMLResponse(
+            "<p>This presenter link is not the one of this server start (it makes a new one each time it starts). "
+            'The dashboard is open to watch at <a href="/">the viewer link</a>.</p>',
+            status_code=403,
+            headers={"Cache-Control": "no-store"},
+        )
+    response = RedirectResponse(
+        "/", status_code=303, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+    )
+    response.set_cookie(roles.COOKIE, roles.KEY, httponly=True, samesite="strict", path="/")
+    return response
+
+
+def presenter_route() -> Route:
+    from starlette.routing import Route
+
+    return Route(PRESENTER_PATH, presenter_link, methods=["GET"])
