@@ -21,7 +21,7 @@ REPLAY_SECONDS = (10, 20, 30, 60, 120, 300)
 # What a link may ask for: a replay of 1 s to an hour (a shorter one had no step to show, a longer one never
 # visibly moves), and steps and run ids below this (a larger number is no step or run any store holds).
 REPLAY_RANGE = (1.0, 3600.0)
-LARGEST = 2**53
+LARGEST = 10**12
 
 
 def _number(q, name: str, kind: type, notes: list[str]) -> float | None:
@@ -38,7 +38,7 @@ def _number(q, name: str, kind: type, notes: list[str]) -> float | None:
         return None
     low, high = REPLAY_RANGE if name == "replay" else (0, LARGEST)
     if not low <= value <= high:  # NaN too
-        notes.append(f"{shown} is outside {low:g} to {high:g}")
+        notes.append(f"{shown} is outside {low:,.0f} to {high:,.0f}")
         return None
     return value
 
