@@ -215,3 +215,26 @@ def test_a_viewer_sees_no_control_that_acts_and_the_presenter_sees_them(shared_s
     assert "Follow the presenter" not in [t.label for t in presenter.toggle]
     if page == "train":  # the viewer still sees every run in the table
         assert len(viewer.dataframe[0].value) == 2 and "presenter starts, stops and deletes" in viewer.info[0].value
+
+
+def test_a_following_viewer_gets_the_presenters_page_runs_and_step(shared_store, monkeypatch):
+    from rnnviz.dashboard import follow
+
+    st.cache_data.clear()
+    st.cache_resource.clear()  # a new server process: nothing published yet
+    with monkeypatch.context() as presenting:
+        presenting.setattr(roles, "is_key", lambda candidate: True)
+        presenting.setenv("RNNVIZ_STANDBY", "0")
+        presenter = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+        presenter.query_params.update(runs="1", step="10")
+        presenter.run()
+        presenter.switch_page("rnnviz/dashboard/pages/gradient_flow.py").run()
+    view = follow.stage().read()
+    assert view is not None and (view.page, view.runs, view.pinned) == ("gradient_flow", (1,), 10)
+    viewer = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert follow.stage().read() == view  # a viewer publishes nothing
+    viewer.toggle(key=follow.FOLLOWING).set_value(True).run()
+    viewer.run()  # the check found the page behind; this run applies the view
+    assert not viewer.exception, viewer.exception
+    assert viewer.session_state["selected_runs"] == [1] and viewer.session_state["pinned_step"] == 10
+    assert viewer.slider(key="scrub").value == 10 and viewer.title[0].value == "Gradient flow"

@@ -263,13 +263,19 @@ def test_a_following_viewer_lands_on_the_presenters_page_runs_and_step(shared):
     url, _ = shared
     with chromium() as browser:
         viewer = watched(browser, url)
-        viewer.get_by_text("Follow the presenter").click()
+        viewer.locator("[data-testid=stSidebar]").get_by_text("Follow the presenter", exact=True).click()
         presenter = watched(browser, url, presenter=True)
         for path, runs, step in (("gradient_flow", "2", 10), ("saturation", "2", 20)):
             t0 = time.monotonic()
             presenter.goto(f"{url}/{path}?runs={runs}&step={step}")
             wanted = (f"/{path}?", f"step={step}", f"runs={runs}")
-            wait_for(lambda wanted=wanted: all(w in viewer.url for w in wanted), timeout=30)
+            try:
+                # the address as the tab has it now (page.url is only brought up to date by Playwright's calls)
+                wait_for(lambda wanted=wanted: all(w in viewer.evaluate("location.href") for w in wanted), timeout=60)
+            except AssertionError:
+                viewer.screenshot(path="/tmp/i28/follow.png")
+                raise AssertionError(f"the viewer is on {viewer.url}, the presenter on {presenter.url}") from None
             took = time.monotonic() - t0
-            assert viewer.locator("[data-testid=stSidebar] [data-testid=stSliderThumbValue]").inner_text() == str(step)
+            thumb = viewer.locator("[data-testid=stSidebar] [data-testid=stSliderThumbValue]")
+            wait_for(lambda step=step, thumb=thumb: thumb.inner_text() == str(step), timeout=30)  # the scrubber too
             print(f"the viewer followed to {path} in {took:.1f} s (the presenter's page load included)")

@@ -43,6 +43,17 @@ def _number(q, name: str, kind: type, notes: list[str]) -> float | None:
     return value
 
 
+def link_values(q) -> tuple[list[int], int | None, float | None, list[str]]:
+    """A link's runs, step and replay (None where it gives none), and a note for each that is not what it
+    should be (docs/bad-inputs.md lists them)."""
+    notes: list[str] = []
+    parts = [part.strip() for part in q.get("runs", "").split(",") if part.strip()]
+    wanted = [_number({"runs": part}, "runs", int, notes) for part in parts]
+    step = _number(q, "step", int, notes)
+    replay = _number(q, "replay", float, notes)
+    return [int(r) for r in wanted if r is not None], None if step is None else int(step), replay, notes
+
+
 def _from_url(ids: list[int]) -> None:
     """Once per browser session: the runs, step, presenter mode, samples axis and replay a link carries. A link
     with a parameter that is not what it should be is ignored, with a note that says which and why; parameters
@@ -51,18 +62,14 @@ def _from_url(ids: list[int]) -> None:
         return
     st.session_state[state.URL_READ] = True
     q = st.query_params
-    notes: list[str] = []
-    parts = [part.strip() for part in q.get("runs", "").split(",") if part.strip()]
-    wanted = [_number({"runs": part}, "runs", int, notes) for part in parts]
-    step = _number(q, "step", int, notes)
-    replay = _number(q, "replay", float, notes)
+    wanted, step, replay, notes = link_values(q)
     if notes:  # a broken link: the latest runs, rather than a view the link did not mean
         st.toast("The link's " + "; ".join(notes) + ": showing the latest runs instead.", icon=":material/link_off:")
         return
     if wanted:  # a run deleted since the link was made is left out (the page says when none is left)
-        st.session_state[state.SELECTED] = [int(r) for r in wanted if r in ids]
+        st.session_state[state.SELECTED] = [r for r in wanted if r in ids]
     if step is not None:
-        st.session_state[state.PINNED] = int(step)
+        st.session_state[state.PINNED] = step
     st.session_state[state.PRESENT] = q.get("present") == "1"
     st.session_state[state.SAMPLES] = q.get("samples") == "1"
     if replay is not None:
