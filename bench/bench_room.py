@@ -68,7 +68,7 @@ def open_tabs(browser, url: str, ids: list[int], n: int = 3) -> list:
     tabs = []
     for _ in range(n):
         page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-        page.goto(f"{url}/overview?runs={','.join(map(str, ids))}")
+        page.goto(f"{url}/overview?runs={','.join(map(str, ids))}", timeout=180_000)
         page.get_by_text("Training loss").wait_for(timeout=120_000)
         tabs.append(page)
     return tabs
@@ -76,7 +76,10 @@ def open_tabs(browser, url: str, ids: list[int], n: int = 3) -> list:
 
 def chart_progress(page) -> int | None:
     """The progress of the figure the tab's first chart shows (data-progress of livechart's frame)."""
-    handle = page.locator("iframe[title='rnnviz.dashboard.livechart.livechart']").first.element_handle()
+    charts = page.locator("iframe[title='rnnviz.dashboard.livechart.livechart']")
+    if not charts.count():  # the page is being drawn again
+        return None
+    handle = charts.first.element_handle(timeout=5_000)
     frame = handle.content_frame() if handle else None
     if frame is None:
         return None
@@ -104,11 +107,63 @@ def answers(url: str) -> float:
     return time.monotonic() - t0
 
 
+def room(args: argparse.Namespace, url: str, browser, pid: int, store_path: Path, ids: list[int]) -> dict:
+    """The windows: alone, then (room, alone) `args.cycles` times; returns the figures."""
+    progress = Progress(store_path, ids)
+    query = f"runs={','.join(map(str, ids))}"
+    alone, crowded, lags, rss, back = [], [], [], [], []
+    with Store(store_path) as store:
+        rss.append({"before": rss_mib(pid)})
+        alone.append(rates(store, ids, args.window))
+        for _ in range(args.cycles):
+            tabs = open_tabs(browser, url, ids)
+            crowd, stop, threads = sim.start(url, args.viewers, "overview", query)
+            time.sleep(args.settle)  # 50 first page runs are a one-off: measure the steady cost of watching
+            rss[-1]["room"] = rss_mib(pid)
+            t0, before = time.monotonic(), steps(store, ids)  # the speed over the window the lags are sampled
+            lags.append(watch_lags(tabs, progress, args.window))
+            after, dt = steps(store, ids), time.monotonic() - t0
+            crowded.append({i: (after[i] - before[i]) / dt for i in ids})
+            errors = [e for v in crowd for e in v.errors]
+            sim.leave(stop, threads)  # the 50 leave at once
+            for page in tabs:
+                page.context.close()
+            health = answers(url)
+            late = open_tabs(browser, url, ids, 1)  # someone arriving just then gets the page
+            late[0].context.close()
+            back.append({"health_s": round(health, 2), "feed_polls": sum(v.polls for v in crowd),
+                         "feeds_per_viewer": statistics.mean(len(v.feeds) for v in crowd),
+                         "viewer_errors": errors[:3], "viewer_error_count": len(errors)})  # fmt: skip
+            time.sleep(5)
+            rss[-1]["left"] = rss_mib(pid)
+            alone.append(rates(store, ids, args.window))
+            rss.append({"before": rss_mib(pid)})
+    progress.stop.set()
+    every_lag = [x for w in lags for x in w]
+    return {
+        "viewers": args.viewers,
+        "real_tabs": 3,
+        "steps_per_s": {
+            i: {"alone": [round(w[i], 1) for w in alone], "room": [round(w[i], 1) for w in crowded]} for i in ids
+        },
+        "ratio_room_vs_alone": alternating_ratio(crowded, alone),
+        "chart_lag_s": {
+            "median": round(statistics.median(every_lag), 2) if every_lag else None,
+            "max": round(max(every_lag), 2) if every_lag else None,
+            "samples": len(every_lag),
+        },
+        "server_rss_mib": rss,
+        "server_mib_per_viewer": [round((r["room"] - r["before"]) / (args.viewers + 3), 2) for r in rss if "room" in r],
+        "after_leaving_at_once": back,
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--viewers", type=int, default=50)
     ap.add_argument("--window", type=float, default=30.0, help="seconds of each speed measurement")
     ap.add_argument("--cycles", type=int, default=2, help="room windows, each between two alone windows")
+    ap.add_argument("--settle", type=float, default=30.0, help="seconds from the room's arrival to its window")
     args = ap.parse_args()
     os.environ[roles.ENV] = "bench-presenter-secret-not-used-by-viewers"
     os.environ["RNNVIZ_STANDBY"] = "0"
@@ -117,71 +172,21 @@ def main() -> None:
         tmp = Path(tmp)
         store_path = tmp / "room.sqlite"
         with streamlit_server(store_path, data_root(tmp, MNIST)) as url, chromium() as browser:
-            pid = server_pid(url)
             with Store(store_path) as store:
-                ids = runner.launch(
-                    [preset(n, steps=10_000_000, threads=1, data_dir=str(MNIST)) for n in ("blog-rnn", "blog-lstm")],
-                    store,
-                    runner.Limits.from_env(),
-                )
-                while min(steps(store, ids).values()) < 50:
-                    time.sleep(0.5)
-            progress = Progress(store_path, ids)
-            query = f"runs={','.join(map(str, ids))}"
-            alone, room, lags, rss, back = [], [], [], [], []
-            with Store(store_path) as store:
-                rss.append({"before": rss_mib(pid)})
-                alone.append(rates(store, ids, args.window))
-                for _ in range(args.cycles):
-                    crowd, stop, threads = sim.start(url, args.viewers, "overview", query)
-                    tabs = open_tabs(browser, url, ids)
-                    time.sleep(5)  # arrivals are a one-off; measure the steady cost of watching
-                    rss[-1]["room"] = rss_mib(pid)
-                    t0, before = time.monotonic(), steps(store, ids)  # the speed over the window the lags are sampled
-                    lags.append(watch_lags(tabs, progress, args.window))
-                    dt = time.monotonic() - t0
-                    after = steps(store, ids)
-                    room.append({i: (after[i] - before[i]) / dt for i in ids})
-                    polls = sum(v.polls for v in crowd)
-                    errors = [e for v in crowd for e in v.errors]
-                    feeds = statistics.mean(len(v.feeds) for v in crowd)
-                    sim.leave(stop, threads)  # the 50 leave at once
-                    for page in tabs:
-                        page.context.close()
-                    health = answers(url)
-                    late = open_tabs(browser, url, ids, 1)  # someone arriving just then gets the page
-                    late[0].context.close()
-                    back.append({"health_s": round(health, 2), "feed_polls": polls, "feeds_per_viewer": feeds,
-                                 "viewer_errors": errors[:3], "viewer_error_count": len(errors)})  # fmt: skip
-                    time.sleep(5)
-                    rss[-1]["left"] = rss_mib(pid)
-                    alone.append(rates(store, ids, args.window))
-                    rss.append({"before": rss_mib(pid)})
-                for i in ids:
-                    runner.stop(store, i)
-            progress.stop.set()
-            log = (tmp / f"streamlit-{url.rsplit(':', 1)[1]}.log").read_text()
-    every_lag = [x for w in lags for x in w]
-    per_viewer = [(r["room"] - r["before"]) / (args.viewers + 3) for r in rss if "room" in r]
-    report = {
-        "load_average_at_start": [round(x, 1) for x in load],
-        "load_average_at_end": [round(x, 1) for x in os.getloadavg()],
-        "viewers": args.viewers,
-        "real_tabs": 3,
-        "steps_per_s": {
-            i: {"alone": [round(w[i], 1) for w in alone], "room": [round(w[i], 1) for w in room]} for i in ids
-        },
-        "ratio_room_vs_alone": alternating_ratio(room, alone),
-        "chart_lag_s": {
-            "median": round(statistics.median(every_lag), 2) if every_lag else None,
-            "max": round(max(every_lag), 2) if every_lag else None,
-            "samples": len(every_lag),
-        },
-        "server_rss_mib": rss,
-        "server_mib_per_viewer": [round(x, 2) for x in per_viewer],
-        "after_leaving_at_once": back,
-        "server_log_tracebacks": log.count("Traceback"),
-    }
+                configs = [preset(n, steps=200_000, threads=1, data_dir=str(MNIST)) for n in ("blog-rnn", "blog-lstm")]
+                ids = runner.launch(configs, store, runner.Limits.from_env())
+                try:
+                    while min(steps(store, ids).values()) < 50:
+                        time.sleep(0.5)
+                    report = room(args, url, browser, server_pid(url), store_path, ids)
+                finally:  # the trainers outlive the server: they stop even when a step above failed
+                    for i in ids:
+                        runner.stop(store, i)
+            report["server_log_tracebacks"] = (
+                (tmp / f"streamlit-{url.rsplit(':', 1)[1]}.log").read_text().count("Traceback")
+            )
+    report["load_average_at_start"] = [round(x, 1) for x in load]
+    report["load_average_at_end"] = [round(x, 1) for x in os.getloadavg()]
     print(json.dumps(report, indent=1))
 
 

@@ -103,7 +103,7 @@ def start(url: str, n: int, page: str, query: str) -> tuple[list[Viewer], thread
     threads = [threading.Thread(target=v.run, daemon=True) for v in viewers]
     for t in threads:
         t.start()
-        time.sleep(0.05)  # a room does not arrive in the same millisecond
+        time.sleep(0.2)  # a room arrives over seconds, not in the same millisecond
     return viewers, stop, threads
 
 
