@@ -234,7 +234,7 @@ def page_cases() -> None:
     for query, _ in BAD_LINKS:
         notes = link_values(dict(parse_qsl(query)))[3]
         said = "The link's " + "; ".join(notes) + ": showing the latest runs instead."
-        print(f"| link `?{query}` | a note: {cell(said, Path('/'))} | `{test}` |")
+        print(f"| link `?{query}` | a note: {cell(said, Path('/no-such-dir'))} | `{test}` |")
     print(f"| an unknown link parameter (`?foo=<img ...>`) | left alone, unread | `{test}` |")
     for name in HOSTILE_NAMES:
         print(
@@ -243,7 +243,10 @@ def page_cases() -> None:
         )
     for token in FEED_GUESSES:
         status = Feeds().poll(token, "")[0]
-        print(f"| live-chart token guessed: `/rnnviz-feed/{token}` | HTTP {status}, no figure | `{test}` |")
+        print(
+            f"| live-chart token guessed: `/rnnviz-feed/{token}` | HTTP {status} (or 400 where the server refuses the "
+            f"path first), no figure | `{test}` |"
+        )
     roles.KEY = "a secret"  # as in a shared server, asked from outside a presenter's session
     try:
         roles.require("delete runs", StoreError)
