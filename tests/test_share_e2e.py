@@ -201,11 +201,7 @@ class Held:
 def button(page, name: str, exact: bool = False):
     """A button once it can be clicked (the page has caught up with the runs' statuses)."""
     found = page.get_by_role("button", name=name, exact=exact)
-    try:
-        expect(found).to_be_enabled(timeout=90_000)  # a loaded 2-core machine took 40 s to draw a page
-    except AssertionError:
-        page.screenshot(path="/tmp/i28/button.png", full_page=True)
-        raise
+    expect(found).to_be_enabled(timeout=90_000)  # a loaded 2-core machine took 40 s to draw a page
     return found
 
 
