@@ -14,7 +14,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, NoReturn
 
-from . import cluster, horizon, runner, sets
+from . import cluster, horizon, roles, runner, sets, share
 from . import data as datamod
 from .config import (
     PRESET_HELP,
@@ -149,6 +149,15 @@ def build_parser() -> Parser:
         default="",
         help="where the dashboard's runs find MNIST: a folder of its four IDX files, or one holding mnist/ "
         "(sets $RNNVIZ_DATA_DIR; without it, ~/.cache/rnnviz/mnist, where the Train page's download puts it)",
+    )
+    p.add_argument(
+        "--share",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="ADDRESS",
+        help="show the dashboard to a room: listen on this machine's network address (or ADDRESS) and print a "
+        "viewer link (watch only) and a presenter link (acts; its secret is made for this server start)",
     )
     p.add_argument("--dry-run", action="store_true", help="print the streamlit command instead of running it")
 
@@ -487,10 +496,38 @@ def cmd_app(args: argparse.Namespace) -> int:
         *streamlit_flags(settings),
     ]
     cmd += args.streamlit_args
+    if args.share is not None:
+        cmd += _share(args, env)
+    else:
+        address = share.streamlit_option(args.streamlit_args, "server.address") or env.get("STREAMLIT_SERVER_ADDRESS")
+        if share.exposed(address):
+            print(share.exposure_warning(str(address)), file=sys.stderr, flush=True)
     if args.dry_run:
-        print(shlex.join([f"{k}={env[k]}" for k in ("RNNVIZ_STORE", "RNNVIZ_DATA_DIR") if k in env] + cmd))
+        print(shlex.join([f"{k}={env[k]}" for k in ("RNNVIZ_STORE", "RNNVIZ_DATA_DIR", roles.ENV) if k in env] + cmd))
         return 0
     os.execve(sys.executable, cmd, env)
+
+
+def _share(args: argparse.Namespace, env: dict[str, str]) -> list[str]:
+    """`app --share`: the secret in the server's environment (rnnviz.roles), the two links printed, and the
+    Streamlit flags that listen on the address and port the links name."""
+    if share.streamlit_option(args.streamlit_args, "server.address") is not None:
+        raise ConfigError("share", "give the address to --share (`--share 192.168.1.20`), not --server.address")
+    address = share.check_address(args.share) if args.share else share.network_address()
+    port_text = share.streamlit_option(args.streamlit_args, "server.port") or str(share.DEFAULT_PORT)
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ConfigError("share", f"--server.port must be a port number, got {port_text!r}")
+    port = int(port_text)
+    env[roles.ENV] = share.new_key()
+    viewer, presenter = share.links(address, port, env[roles.ENV])
+    print(
+        f"Sharing the dashboard on {share.base_url(address, port)} (plain HTTP: see docs/security.md).\n"
+        f"  Viewers (they watch, follow you, and cannot start, stop or delete anything): {viewer}\n"
+        f"  Presenter (for you alone; valid until this server stops): {presenter}",
+        flush=True,
+    )
+    # the port pinned: Streamlit moves to the next free port when its default is taken, and the links would lie
+    return [f"--server.address={address}", f"--server.port={port}", f"--browser.serverAddress={address}"]
 
 
 def cmd_stop(args: argparse.Namespace) -> int:

@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import roles
+
 FILES = {
     "train_images": "train-images-idx3-ubyte",
     "train_labels": "train-labels-idx1-ubyte",
@@ -219,6 +221,7 @@ def _fetch(url: str, dest: Path, md5: str, progress: bool) -> None:
 
 def download(name: str, progress: bool = True, mirrors: list[str] | None = None) -> Path:
     """Fetch the dataset into the cache, trying each mirror in turn; returns the directory."""
+    roles.require("download data", DataError)
     spec = DATASETS[name]
     target = cache_dir() / name
     target.mkdir(parents=True, exist_ok=True)
@@ -265,6 +268,7 @@ def load(
 
 def install_from(src: str | Path, name: str) -> Path:
     """Copy a directory of MNIST-layout files into the cache (checked first)."""
+    roles.require("add data", DataError)
     load_dir(src)
     target = cache_dir() / name
     target.mkdir(parents=True, exist_ok=True)

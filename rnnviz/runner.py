@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import data as datamod
+from . import roles
 from .config import EXECUTION_ONLY, WATCHED, ConfigError, Limits, RunConfig, cores
 from .store import ACTIVE, RESUMABLE, UNFINISHED, Status, Store, StoreError
 from .store.liveness import proc_start, process_alive
@@ -237,7 +238,8 @@ def start_set(flags: list[str], store: Store, command: str = "sweep") -> Path:
 
 def _background(args: list[str], log: Path) -> int:
     """`python -m rnnviz ARGS` in a new session (it outlives the Streamlit server, its reloads and its Ctrl-C),
-    its output appended to `log`; returns its pid."""
+    its output appended to `log`; returns its pid. Every trainer, warm trainer and set starts here."""
+    roles.require("start trainers", StoreError)
     log.parent.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PACKAGE_ROOT), env.get("PYTHONPATH", "")) if p)

@@ -25,7 +25,17 @@ from rnnviz.__main__ import _flag, main  # noqa: E402
 from rnnviz.config import RunConfig  # noqa: E402
 from rnnviz.data import DataError  # noqa: E402
 from rnnviz.store import SCHEMA_VERSION, Store, StoreError, export_run  # noqa: E402
-from tests.bad_inputs import FORM, GRIDS, HORIZONS, OUT_OF_RANGE, WRONG_TYPE, watch_cases  # noqa: E402
+from tests.bad_inputs import (  # noqa: E402
+    BAD_LINKS,
+    FEED_GUESSES,
+    FORM,
+    GRIDS,
+    HORIZONS,
+    HOSTILE_NAMES,
+    OUT_OF_RANGE,
+    WRONG_TYPE,
+    watch_cases,
+)
 from tests.conftest import MNIST_DIR, write_dataset, write_idx  # noqa: E402
 from tests.test_data import _Server  # noqa: E402
 
@@ -223,6 +233,45 @@ def main_table() -> None:
         print("| --- | --- | --- |")
         for what, text, test in [*file_cases(tmp), *store_cases(tmp)]:
             print(f"| {what} | {cell(text, tmp)} | `{test}` |")
+        page_cases()
+
+
+def page_cases() -> None:
+    """What reaches a shared dashboard through the page: links, run names, live-chart tokens, a viewer's
+    actions."""
+    from urllib.parse import parse_qsl
+
+    from rnnviz import roles
+    from rnnviz.dashboard.livechart.feed import Feeds
+    from rnnviz.dashboard.sidebar import link_values
+
+    test = "tests/test_share_e2e.py (real Chromium)"
+    print("\n## Through the page (a shared dashboard's viewers, links, names)\n")
+    print("| input | what happens | test |")
+    print("| --- | --- | --- |")
+    for query, _ in BAD_LINKS:
+        notes = link_values(dict(parse_qsl(query)))[3]
+        said = "The link's " + "; ".join(notes) + ": showing the latest runs instead."
+        print(f"| link `?{query}` | a note: {cell(said, Path('/no-such-dir'))} | `{test}` |")
+    print(f"| an unknown link parameter (`?foo=<img ...>`) | left alone, unread | `{test}` |")
+    for name in HOSTILE_NAMES:
+        print(
+            f"| run named `{name}` | shown as that text on every page, in the runs table, the picker, chart "
+            f"legends and tooltips and the HTML report; no script runs, no dialog opens | `{test}` |"
+        )
+    for token in FEED_GUESSES:
+        status = Feeds().poll(token, "")[0]
+        print(
+            f"| live-chart token guessed: `/rnnviz-feed/{token}` | HTTP {status} (or 400 where the server refuses the "
+            f"path first), no figure | `{test}` |"
+        )
+    roles.KEY = "a secret"  # as in a shared server, asked from outside a presenter's session
+    try:
+        roles.require("delete runs", StoreError)
+    except StoreError as exc:
+        print(f"| a viewer's message asking to start, stop, resume or delete (e.g. delete) | {exc} | "
+              "`tests/test_share.py`, `tests/test_share_e2e.py` |")  # fmt: skip
+    roles.KEY = ""
 
 
 if __name__ == "__main__":

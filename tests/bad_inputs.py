@@ -187,3 +187,21 @@ def watch_cases() -> list[tuple[str, Callable[[], dict[str, Any]], str]]:
             "state0 must hold one row per sequence of the probe batch (4)",
         ),
     ]
+
+
+# Through the page of a shared dashboard (tests/test_share_e2e.py checks them in real Chromium, as viewer).
+# Run names made of markup: shown as the text they are on every page, in the charts' tooltips and the report.
+HOSTILE_NAMES = ["<img src=x onerror=alert(1)>", '</script><script>alert(2)</script><svg onload="alert(3)">']
+# Links whose runs, step or replay are not what they should be (with markup, wrong types, huge or negative
+# numbers, unknown parameters): the whole link is ignored with a note naming each, never a traceback.
+BAD_LINKS = [
+    ("runs=<script>alert(4)</script>&step=1e999&replay=-1", ["is not a whole number", "is outside 1 to 3,600"]),
+    ("runs=1,2&step=-5&foo=<img src=x onerror=alert(5)>", ["`step=-5` is outside 0 to 1,000,000,000,000"]),
+    (
+        "runs=99999999999999999999999&replay=nan&present=<b>",
+        ["`runs=99999999999999999999999` is outside", "`replay=nan` is outside"],
+    ),
+    ("step=2&replay=1e-300&runs=1", ["`replay=1e-300` is outside 1 to 3,600"]),
+]
+# Guessed live-chart tokens (/rnnviz-feed/<token>): no figure, whatever the guess.
+FEED_GUESSES = ["x" * 22, "../../_stcore/health", "%3Cscript%3E"]

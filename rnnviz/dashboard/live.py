@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from .. import charts, runner, sets
+from .. import charts, roles, runner, sets
 from ..config import ConfigError, Limits
 from ..figures import CHART_CONFIG
 from ..store import Status, Store, StoreError
@@ -154,8 +154,10 @@ def progress_of(runs: list[ShownRun]) -> int:
 def resume_waiting(path: str, runs: pd.DataFrame) -> None:
     """Start runs of a launched set that still wait although slots are free: normally the trainer that
     ends starts the next, but a trainer killed outright starts nothing."""
-    # a set's runs (sweep_id) wait for Ray, not for a free slot here
-    if ((runs["status"] == Status.WAITING) & runs["sweep_id"].isna()).any() and not store_readonly(path):
+    # a set's runs (sweep_id) wait for Ray, not for a free slot here; a viewer's page starts none (the
+    # presenter's pages do, and the trainers themselves)
+    waiting = ((runs["status"] == Status.WAITING) & runs["sweep_id"].isna()).any()
+    if waiting and not store_readonly(path) and roles.presenter():
         try:
             with Store(path) as store:
                 started = runner.start_waiting(store, Limits.from_env())

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from rnnviz.dashboard import sidebar
+from rnnviz.dashboard import follow, sidebar
 
 PAGES_DIR = Path(__file__).parent / "pages"
 FAVICON = Path(__file__).parent / "web" / "favicon.png"
@@ -29,5 +29,8 @@ def main() -> None:
         st.Page(PAGES_DIR / "inspector.py", title="Digit inspector", icon=":material/pageview:"),
     ]
     page = st.navigation(pages)
+    follow.apply()
+    follow.follow(page, pages)
     sidebar.sidebar()
+    follow.publish(page)
     page.run()

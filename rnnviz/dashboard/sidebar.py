@@ -18,26 +18,61 @@ from .shown import Replay, presenting, status_text
 REPLAY_SECONDS = (10, 20, 30, 60, 120, 300)
 
 
+# What a link may ask for: a replay of 1 s to an hour (a shorter one had no step to show, a longer one never
+# visibly moves), and steps and run ids below this (a larger number is no step or run any store holds).
+REPLAY_RANGE = (1.0, 3600.0)
+LARGEST = 10**12
+
+
+def _number(q, name: str, kind: type, notes: list[str]) -> float | None:
+    """A link's parameter as a number of `kind` (int or float) within range, or None with a note saying why it
+    was ignored (the text cut short in a code span, so markup in it shows as the text it is)."""
+    text = q.get(name, "")
+    if not text:
+        return None
+    shown = "`" + f"{name}={text[:40]}".replace("`", "'") + "`"
+    try:
+        value = kind(text)
+    except (ValueError, OverflowError):
+        notes.append(f"{shown} is not a {'whole ' if kind is int else ''}number")
+        return None
+    low, high = REPLAY_RANGE if name == "replay" else (0, LARGEST)
+    if not low <= value <= high:  # NaN too
+        notes.append(f"{shown} is outside {low:,.0f} to {high:,.0f}")
+        return None
+    return value
+
+
+def link_values(q) -> tuple[list[int], int | None, float | None, list[str]]:
+    """A link's runs, step and replay (None where it gives none), and a note for each that is not what it
+    should be (docs/bad-inputs.md lists them)."""
+    notes: list[str] = []
+    parts = [part.strip() for part in q.get("runs", "").split(",") if part.strip()]
+    wanted = [_number({"runs": part}, "runs", int, notes) for part in parts]
+    step = _number(q, "step", int, notes)
+    replay = _number(q, "replay", float, notes)
+    return [int(r) for r in wanted if r is not None], None if step is None else int(step), replay, notes
+
+
 def _from_url(ids: list[int]) -> None:
-    """Once per browser session: the runs, step, presenter mode, samples axis and replay a link carries."""
+    """Once per browser session: the runs, step, presenter mode, samples axis and replay a link carries. A link
+    with a parameter that is not what it should be is ignored, with a note that says which and why; parameters
+    it does not know are left alone."""
     if st.session_state.get(state.URL_READ):
         return
     st.session_state[state.URL_READ] = True
     q = st.query_params
-    try:
-        wanted = [int(r) for r in q.get("runs", "").split(",") if r.strip()]
-        step = int(q["step"]) if q.get("step") else None
-        replay = float(q["replay"]) if q.get("replay") else None
-    except ValueError:
-        st.toast("The link's runs, step or replay are not numbers; showing the latest runs instead.")
+    wanted, step, replay, notes = link_values(q)
+    if notes:  # a broken link: the latest runs, rather than a view the link did not mean
+        st.toast("The link's " + "; ".join(notes) + ": showing the latest runs instead.", icon=":material/link_off:")
         return
-    if wanted:
+    if wanted:  # a run deleted since the link was made is left out (the page says when none is left)
         st.session_state[state.SELECTED] = [r for r in wanted if r in ids]
-    if step is not None and step >= 0:
+    if step is not None:
         st.session_state[state.PINNED] = step
     st.session_state[state.PRESENT] = q.get("present") == "1"
     st.session_state[state.SAMPLES] = q.get("samples") == "1"
-    if replay and 0 < replay < float("inf"):
+    if replay is not None:
         st.session_state[state.REPLAY_FROM_URL] = replay
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .. import buckets, checkpoints
+from .. import buckets, checkpoints, roles
 from ..config import RunConfig
 from .liveness import proc_start, process_alive
 from .status import ACTIVE, Status
@@ -411,6 +411,7 @@ class Store:
 
     # ---- writing (the trainer) ----
     def create_run(self, cfg: RunConfig, status: Status = Status.QUEUED, sweep_id: int | None = None) -> int:
+        roles.require("start runs", StoreError)
         with self.transaction() as c:
             cur = c.execute(
                 "INSERT INTO runs (name, config, status, created, total_steps, host, sweep_id) "
@@ -545,6 +546,7 @@ class Store:
 
     def request_stop(self, run_id: int) -> None:
         """A trainer honours the flag within about a second; a waiting run is stopped before it starts."""
+        roles.require("stop runs", StoreError)
         self._require(run_id)
         with self.transaction() as c:
             c.execute("UPDATE runs SET stop_requested = 1 WHERE id = ?", (run_id,))
@@ -556,6 +558,7 @@ class Store:
     def claim_waiting(self, slots: int) -> list[int]:
         """Move the oldest waiting runs to queued while fewer than `slots` runs are queued or running; one
         transaction, so two launchers at once never start the same run or pass the cap."""
+        roles.require("start runs", StoreError)
         self.reap()
         with self.transaction() as c:
             (busy,) = c.execute("SELECT COUNT(*) FROM runs WHERE status IN (?, ?)", ACTIVE).fetchone()
@@ -573,6 +576,7 @@ class Store:
         return ids
 
     def delete_run(self, run_id: int) -> None:
+        roles.require("delete runs", StoreError)
         self._require(run_id)
         with self.transaction() as c:
             for table, key in (("scalars", "run_id"), ("scalar_levels", "run_id"), ("arrays", "run_id"),

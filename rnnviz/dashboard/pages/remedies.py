@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from rnnviz import charts, findings, runner
+from rnnviz import charts, findings, roles, runner
 from rnnviz import data as datamod
 from rnnviz.config import REMEDIES, ConfigError, Limits, remedies
 from rnnviz.dashboard import live, reads, shown, state
@@ -26,22 +26,24 @@ st.caption(
 path = reads.store_path()
 WHAT = {name: what for name, _, what in REMEDIES}
 
-with st.form("remedies", enter_to_submit=False):  # Enter in a field started the whole set
-    c1, c2, c3, c4 = st.columns([1, 1, 1, 2], vertical_alignment="bottom")
-    clip = c1.number_input(
-        "Clip threshold", 0.01, 100.0, 1.0, step=0.5, help="The global gradient-norm threshold of the clipping run"
-    )
-    steps = c2.number_input("Steps", 100, 200_000, 5000, step=500, help="Training steps of every run in the set")
-    seed = c3.number_input("Seed", 0, 2**31, 0, help="Weights and data order; the same for every run")
-    launch = c4.form_submit_button(
-        f"Launch the remedies set ({len(REMEDIES)} runs)",
-        type="primary",
-        width="stretch",
-        disabled=reads.store_readonly(path),
-    )
+launch = False
+if roles.presenter():  # viewers of a shared dashboard see the set, and launch nothing
+    with st.form("remedies", enter_to_submit=False):  # Enter in a field started the whole set
+        c1, c2, c3, c4 = st.columns([1, 1, 1, 2], vertical_alignment="bottom")
+        clip = c1.number_input(
+            "Clip threshold", 0.01, 100.0, 1.0, step=0.5, help="The global gradient-norm threshold of the clipping run"
+        )
+        steps = c2.number_input("Steps", 100, 200_000, 5000, step=500, help="Training steps of every run in the set")
+        seed = c3.number_input("Seed", 0, 2**31, 0, help="Weights and data order; the same for every run")
+        launch = c4.form_submit_button(
+            f"Launch the remedies set ({len(REMEDIES)} runs)",
+            type="primary",
+            width="stretch",
+            disabled=reads.store_readonly(path),
+        )
 limits = Limits.from_env()
 # Plain words (the setting and the command behind them in the tooltip), about controls a talk does not show.
-if not shown.presenting():
+if not shown.presenting() and roles.presenter():
     st.caption(
         f"At most {limits.active_runs} runs train at once on this machine, sharing its cores; the others wait "
         "their turn and start as runs finish. For a talk, record the set beforehand, so that nothing waits in "

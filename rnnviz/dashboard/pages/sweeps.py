@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from rnnviz import charts, figures, findings, horizon, runner, sets
+from rnnviz import charts, figures, findings, horizon, roles, runner, sets
 from rnnviz import data as datamod
 from rnnviz.config import PRESETS, ConfigError, Limits, preset
 from rnnviz.dashboard import horizon_view, live, reads, shown, state
@@ -219,7 +219,7 @@ def launch_form() -> None:
     st.success(f"Starting {n} runs on Ray; the set appears below within a few seconds (its log: `{log}`).")
 
 
-if not shown.presenting():
+if not shown.presenting() and roles.presenter():  # viewers of a shared dashboard start no set
     launch_form()
 try:
     sweeps = sweeps_table(path)

@@ -1,0 +1,105 @@
+"""The runs table of the Train page, with its Stop, Resume and Delete for the presenter (viewers of a shared
+dashboard see the table alone; rnnviz.roles refuses their actions anyway)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from rnnviz import runner
+from rnnviz.config import ConfigError
+from rnnviz.dashboard import reads, shown
+from rnnviz.figures import MISSING
+from rnnviz.store import ACTIVE, RESUMABLE, UNFINISHED, Store, StoreError
+
+
+@st.dialog("Delete run?")
+def confirm_delete(path: str, run_id: int, label: str) -> None:
+    st.write(f"Delete run **{label}** and everything it recorded? This cannot be undone.")
+    if st.button("Delete", type="primary"):
+        try:
+            with Store(path) as store:
+                store.delete_run(run_id)
+        except StoreError as exc:
+            st.error(str(exc))
+            return
+        reads.runs_table.clear()
+        st.rerun()
+
+
+def act(path: str, action, run_id: int, done: str) -> None:
+    """Stop or resume a run; a store that refuses the write says why instead of raising."""
+    try:
+        with Store(path) as store:
+            action(store, run_id)
+    except (StoreError, ConfigError) as exc:
+        st.error(str(exc))
+        return
+    reads.runs_table.clear()
+    st.toast(done)
+
+
+def section(path: str, readonly: bool, actions: bool = True) -> None:
+    """The runs table, refreshed while runs train; with `actions`, the picker of a run and its buttons."""
+    runs = reads.runs_table(path)
+    if runs.empty:
+        st.info(
+            "No runs yet. Click **Train RNN vs LSTM** above for the blog pair, or start any run in the settings."
+            if actions
+            else "No runs yet: they show here as soon as the presenter starts them."
+        )
+        return
+    polling = runs["status"].isin(UNFINISHED).any()
+
+    @st.fragment(run_every=reads.REFRESH_S if polling else None)
+    def table() -> None:
+        df = reads.runs_table(path)
+        st.dataframe(
+            df.assign(status=df["status"].map(shown.status_text))[
+                [
+                    "run_id",
+                    "name",
+                    "cell",
+                    "status",
+                    "step",
+                    "progress",
+                    "test_accuracy",
+                    "saturated_fraction",
+                    "elapsed",
+                    "error",
+                ]
+            ],
+            hide_index=True,
+            placeholder=MISSING,
+            column_config={
+                "run_id": st.column_config.NumberColumn("id", width="small"),
+                "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0),
+                "test_accuracy": st.column_config.NumberColumn("test accuracy", format="percent"),
+                "saturated_fraction": st.column_config.NumberColumn("saturated", format="percent"),
+                "elapsed": st.column_config.NumberColumn("elapsed (s)", format="%.0f"),
+            },
+        )
+        if polling and df.set_index("run_id")["status"].to_dict() != runs.set_index("run_id")["status"].to_dict():
+            st.rerun(scope="app")  # a run started, ended or was stopped: the picker and buttons below follow
+
+    table()
+    if not actions:
+        return
+    c1, c2, c4, c3, _ = st.columns([2, 1, 1, 1, 1], vertical_alignment="bottom")
+    run_id = c1.selectbox("Run", runs["run_id"].tolist(), format_func=lambda r: shown.run_label(runs, r))
+    status = runs.set_index("run_id").loc[run_id, "status"]
+    if c2.button("Stop", disabled=readonly or status not in UNFINISHED, width="stretch"):
+        act(path, runner.stop, run_id, f"Asked run {run_id} to stop; it saves and ends within about a second.")
+    if c4.button(
+        "Resume",
+        disabled=readonly or status not in RESUMABLE,
+        width="stretch",
+        help="Continue a stopped, failed or interrupted run from its last checkpoint",
+    ):
+        act(path, runner.resume, run_id, f"Resuming run {run_id} from its last checkpoint.")
+    if c3.button(
+        "Delete…",
+        disabled=readonly or status in ACTIVE,
+        width="stretch",
+        help="Stop a run before deleting it",
+    ):
+        confirm_delete(path, run_id, shown.run_label(runs, run_id))
