@@ -16,7 +16,8 @@ from torch import nn
 from .config import WATCHED, RunConfig
 from .layered import LossFn, Probed, edges, probe_streams
 from .models import MODULE_CELLS, SeqClassifier
-from .probes import hist_edges, param_grad_norms, probe
+from .probes import hist_edges, probe
+from .stepstats import StepRows, grad_norms
 from .store import Status, Store, WriteBuffer
 from .unroll import State, StepFn, state_tensors, unroll_cell, unroll_module
 
@@ -78,24 +79,45 @@ class Watch:
         hist = hist_edges if self.simple else edges
         self.store.set_hist_edges(self.run_id, hist(probed.cell, probed.nonlinearity, hist_bins))
         self.rec = WriteBuffer(self.store, self.run_id)
+        self.rows = StepRows()  # each step's values stay on the device until a commit is due
         self.steps = 0
         self.t0 = time.monotonic()
         self.closed = False
 
-    def step(self, loss: torch.Tensor | float, **scalars: float) -> None:
-        """Record one training step (extra scalars, e.g. accuracy=0.9, are recorded too)."""
+    def step(self, loss: torch.Tensor | float, **scalars: torch.Tensor | float) -> None:
+        """Record one training step (extra scalars, e.g. accuracy=0.9, are recorded too). Tensors are not read
+        here: they stay on their device, with the gradient norms, and move to the host in one transfer when a
+        commit is due, so a step never waits for the device."""
         if self.closed:
             raise WatchError("this watch is closed; start a new one with rnnviz.watch(...)")
         self.steps += 1
         s = self.steps
         if s == 1 or s % self.cfg.probe_every == 0:
             self._probe(s)
-        model = cast(SeqClassifier, self.model)  # param_grad_norms reads named_parameters only
-        norms = param_grad_norms(model) if any(p.grad is not None for p in model.parameters()) else {}
-        loss_v = loss.item() if isinstance(loss, torch.Tensor) else float(loss)
-        values = {"loss": loss_v, **{f"grad_norm/{k}": v for k, v in norms.items()}, **scalars}
-        self.rec.scalar(s, values)
+        names: list[str] = []
+        parts: list[torch.Tensor] = []
+        host: dict[str, float] = {}
+        for k, v in {"loss": loss, **scalars}.items():
+            if isinstance(v, torch.Tensor):
+                names.append(k)
+                parts.append(v.detach().reshape(1).float())
+            else:
+                host[k] = float(v)
+        named = [(n, p.grad) for n, p in self.model.named_parameters() if p.grad is not None]
+        if named:
+            names += [f"grad_norm/{n}" for n, _ in named] + ["grad_norm/global"]
+            parts.append(grad_norms([g for _, g in named]).float())
+        device = parts[0].device if parts else torch.device("cpu")
+        row = torch.cat([t.to(device) for t in parts]) if parts else torch.zeros(0)
+        self.rows.add(s, tuple(names), row, host)
+        if self.rec.due():
+            self._read()
         self.rec.flush(s)
+
+    def _read(self) -> None:
+        """The held steps' values into the store's buffer (one transfer)."""
+        for at, values in self.rows.drain():
+            self.rec.scalar(at, values)
 
     def _probe(self, s: int) -> None:
         c = self.cfg
@@ -116,6 +138,7 @@ class Watch:
         self.closed = True
         if status == Status.FINISHED and self.steps and self.steps % self.cfg.probe_every:
             self._probe(self.steps)  # the weights the loop ends with
+        self._read()
         self.rec.flush(self.steps, force=True)
         self.store.finish(self.run_id, status, error, time.monotonic() - self.t0)
 

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from .config import TANH_GATES
-from .jacobians import why
+from .jacobians import spectral_norms, why
 from .models import GATES, SeqClassifier, layer0, loss_fn
 
 GATE_LOW, GATE_HIGH = 0.1, 0.9  # Karpathy et al. 2015: left- / right-saturated gate
@@ -27,26 +27,19 @@ def hist_edges(cell: str, nonlinearity: str, bins: int) -> dict[str, np.ndarray]
     return {k: np.linspace(lo, hi, bins + 1) for k, (lo, hi) in hist_ranges(cell, nonlinearity).items()}
 
 
-def param_grad_norms(model: SeqClassifier) -> dict[str, float]:
-    """L2 norm of the gradient of each parameter tensor, plus their global norm under 'global'."""
-    names, grads = zip(*[(n, p.grad) for n, p in model.named_parameters() if p.grad is not None])
-    norms = torch.stack(torch._foreach_norm(list(grads)))
-    values = norms.tolist()
-    out = dict(zip(names, values))
-    out["global"] = float(torch.linalg.vector_norm(norms))
-    return out
-
-
-def saturation(hs: torch.Tensor, threshold: float) -> tuple[float, float]:
-    """Fraction of |h| > threshold over all time steps, and at the last step. hs: (B, T, H)."""
-    B, T, H = hs.shape
-    per_t = hs.detach().abs().gt_(threshold).sum((0, 2))  # (T,); in-place float ops: 3x faster than bool
-    return per_t.sum().item() / (B * T * H), per_t[-1].item() / (B * H)
-
-
-def _hist(x: torch.Tensor, lo: float, hi: float, bins: int) -> np.ndarray:
+def _hist(x: torch.Tensor, lo: float, hi: float, bins: int) -> torch.Tensor:
     x = x.detach().float().reshape(-1).clamp(lo, hi)
-    return torch.histc(x, bins=bins, min=lo, max=hi).cpu().numpy().astype(np.float32)
+    return torch.histc(x, bins=bins, min=lo, max=hi)
+
+
+def to_host(arrays: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
+    """Device tensors to float32 numpy arrays of the same shapes, in one transfer."""
+    flat = torch.cat([v.detach().float().reshape(-1) for v in arrays.values()]).cpu().numpy()
+    out, at = {}, 0
+    for k, v in arrays.items():
+        out[k] = flat[at : at + v.numel()].reshape(v.shape)
+        at += v.numel()
+    return out
 
 
 def probe(
@@ -58,7 +51,8 @@ def probe(
     jacobian_examples: int = 0,
 ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
     """Unrolled pass on a fixed batch: arrays (per time step, histograms, per unit, the factors of the gradient's
-    decay from jacobians.why, dh_T/dh_t on the first `jacobian_examples` sequences) and scalars."""
+    decay from jacobians.why, dh_T/dh_t on the first `jacobian_examples` sequences) and scalars. Everything is
+    computed on the model's device and moved to the host in one transfer."""
     h0 = x.new_zeros(len(x), model.hidden_size, requires_grad=True)  # a node, so that dL/dh_0 is measured too
     trace = model.unrolled(x, h0)
     loss = loss_fn(trace.logits, y)
@@ -67,15 +61,13 @@ def probe(
         hs = torch.stack([h.detach() for h in trace.hs], 1)  # (B, T, H)
         absh = hs.abs()
         # mean over the batch of ||dL/dh_t||; x B undoes the 1/B of the mean loss
-        grad_h = torch.stack(dh, 1).norm(dim=2).mean(0) * len(x)  # (T + 1,)
-        arrays: dict[str, np.ndarray] = {
-            "grad_h": grad_h[1:].cpu().numpy(),  # (T,)
-            "sat_t": (absh > threshold).float().mean((0, 2)).cpu().numpy(),  # (T,)
-            "mean_abs_h_t": absh.mean((0, 2)).cpu().numpy(),  # (T,)
+        grad_h = torch.stack(dh).norm(dim=2).mean(1) * len(x)  # (T + 1,)
+        arrays: dict[str, torch.Tensor] = {
+            "grad_h": grad_h[1:],  # (T,)
+            "sat_t": (absh > threshold).float().mean((0, 2)),  # (T,)
+            "mean_abs_h_t": absh.mean((0, 2)),  # (T,)
             # per unit: fraction of (example, step) with h < -thr and with h > thr
-            "unit_sat_h": torch.stack([(hs < -threshold).float().mean((0, 1)), (hs > threshold).float().mean((0, 1))])
-            .cpu()
-            .numpy(),  # (2, H)
+            "unit_sat_h": torch.stack([(hs < -threshold).float().mean((0, 1)), (hs > threshold).float().mean((0, 1))]),
         }
         ranges = hist_ranges(model.cell, model.nonlinearity)
         arrays["hist/h_last"] = _hist(hs[:, -1], *ranges["h_last"], bins)
@@ -85,23 +77,21 @@ def probe(
             arrays["hist/c"] = _hist(trace.cs, *ranges["c"], bins)
         for g, v in trace.gates.items():  # v: (B, T, H)
             arrays[f"hist/gate_{g}"] = _hist(v, *ranges[f"gate_{g}"], bins)
-            arrays[f"gate_mean_t/{g}"] = v.mean((0, 2)).cpu().numpy()  # (T,)
+            arrays[f"gate_mean_t/{g}"] = v.mean((0, 2))  # (T,)
             if g not in TANH_GATES:
-                arrays[f"unit_sat/{g}"] = (
-                    torch.stack([(v < GATE_LOW).float().mean((0, 1)), (v > GATE_HIGH).float().mean((0, 1))])
-                    .cpu()
-                    .numpy()
+                arrays[f"unit_sat/{g}"] = torch.stack(
+                    [(v < GATE_LOW).float().mean((0, 1)), (v > GATE_HIGH).float().mean((0, 1))]
                 )  # (2, H)
-        sigma = torch.linalg.matrix_norm(layer0(model.rnn)[1].detach(), ord=2)
-        why_arrays, why_scalars = why(model, trace, grad_h, jacobian_examples, sigma)
-        arrays.update(why_arrays)
-        scalars = {
-            **why_scalars,
-            "probe_loss": loss.item(),
-            "sigma_max_whh": sigma.item(),
-            "grad_h_ratio": float(arrays["grad_h"][0] / max(arrays["grad_h"][-1], 1e-30)),
-        }
-    return {k: np.asarray(v, dtype=np.float32) for k, v in arrays.items()}, scalars
+        sigma = spectral_norms(layer0(model.rnn)[1].detach()[None])[0]
+        arrays.update(why(model, trace, hs, grad_h, jacobian_examples, sigma))
+        host = to_host({**arrays, "probe_loss": loss.detach(), "sigma_max_whh": sigma})
+    scalars = {k: float(host.pop(k)) for k in ("probe_loss", "sigma_max_whh")}
+    scalars["tanh_slope_mean"] = float(host["tanh_slope"].mean())
+    for name in ("jacobian_norm", "forget_path"):
+        if name in host:
+            scalars[f"{name}_t1"] = float(host[name][0])
+    scalars["grad_h_ratio"] = float(host["grad_h"][0] / max(host["grad_h"][-1], 1e-30))
+    return host, scalars
 
 
 @torch.no_grad()

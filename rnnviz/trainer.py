@@ -21,7 +21,8 @@ from . import tasks
 from .config import TEST_HEADS, ConfigError, RunConfig, cores
 from .data import DataError
 from .models import SeqClassifier, build_model, loss_fn
-from .probes import evaluate, hist_edges, param_grad_norms, probe, saturation
+from .probes import evaluate, hist_edges, probe
+from .stepstats import StepRows, clip_, grad_norms, saturated_counts
 from .store import RunStore, Status, StoreError, WriteBuffer
 
 
@@ -58,10 +59,15 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def batch_order(n: int, batch_size: int, gen: torch.Generator) -> Iterator[torch.Tensor]:
-    """Endless shuffled mini-batches, epoch after epoch; the generator alone fixes the order."""
+def batch_order(
+    n: int, batch_size: int, gen: torch.Generator, device: torch.device | None = None
+) -> Iterator[torch.Tensor]:
+    """Endless shuffled mini-batches, epoch after epoch; the generator alone fixes the order. With a CUDA
+    device, each epoch's order is copied there once, from pinned memory, without waiting for the device."""
     while True:
         order = torch.randperm(n, generator=gen)
+        if device is not None and device.type == "cuda":
+            order = order.pin_memory().to(device, non_blocking=True)
         for s in range(0, n - batch_size + 1, batch_size):
             yield order[s : s + batch_size]
 
@@ -73,8 +79,8 @@ class Prepared:
     model: SeqClassifier
     opt: torch.optim.Optimizer
     device: torch.device
-    train_x: torch.Tensor  # (N, T, I) as stored (tasks.TaskData), the training split less the validation split
-    train_y: torch.Tensor  # (N,) classes, or targets of a regression
+    train_x: torch.Tensor  # (N, T, I) as stored (tasks.TaskData) on the device, the training split less validation
+    train_y: torch.Tensor  # (N,) classes, or targets of a regression, on the device
     val_x: torch.Tensor  # (V, T, I), held out of the training images (data.validation_split)
     val_y: torch.Tensor
     test_x: torch.Tensor
@@ -87,6 +93,7 @@ class Prepared:
     start: int  # the step it goes on from: 0, or a resumed run's checkpoint
     steps: int  # the step it ends at (cfg.total_steps of its training split)
     steps_per_epoch: int
+    columns: tuple[str, ...] = ()  # the names of a training step's statistics, in their row's order (train_step)
 
 
 def warm_up() -> None:
@@ -123,18 +130,21 @@ def prepare(cfg: RunConfig, store: RunStore, run_id: int, resume: bool, progress
     model = build_model(cfg).to(device)
     opt = (torch.optim.Adam if cfg.optimizer == "adam" else torch.optim.SGD)(model.parameters(), lr=cfg.lr)
     store.set_hist_edges(run_id, hist_edges(cfg.cell, cfg.nonlinearity, cfg.hist_bins))
-    batches = batch_order(len(task.train_x), cfg.batch_size, torch.Generator().manual_seed(cfg.seed))
+    batches = batch_order(len(task.train_x), cfg.batch_size, torch.Generator().manual_seed(cfg.seed), device)
     if state:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         for _ in range(start):  # the same batches follow as in an uninterrupted run
             next(batches)
+    grads = [f"grad_norm/{n}" for n, _ in model.named_parameters()]
+    scored = () if task.train_y.is_floating_point() else ("accuracy",)  # a regression has no accuracy
+    columns = ("loss", *scored, "clipped", "saturated", "saturated_last", *grads, "grad_norm/global")
     return Prepared(
         model,
         opt,
         device,
-        task.train_x,
-        task.train_y,
+        task.train_x.to(device),  # the whole split, as stored: no copy to the device per step
+        task.train_y.to(device),
         task.val_x,
         task.val_y,
         task.test_x,
@@ -147,6 +157,7 @@ def prepare(cfg: RunConfig, store: RunStore, run_id: int, resume: bool, progress
         start,
         cfg.total_steps(len(task.train_x)),
         len(task.train_x) // cfg.batch_size,
+        columns,
     )
 
 
@@ -174,40 +185,64 @@ class ProgressBar:
             self.bar.close()
 
 
-def train_step(cfg: RunConfig, p: Prepared, rec: WriteBuffer, step: int) -> tuple[dict[str, float], str | None]:
-    """One fused forward and backward pass on the step's batch, the update (its gradient clipped if asked)
-    and the step's cheap statistics recorded. Returns them, and why the run diverged (None if it did not)."""
+def train_step(cfg: RunConfig, p: Prepared, rows: StepRows, step: int) -> None:
+    """One fused forward and backward pass on the step's batch, the update (its gradient clipped if asked) and
+    the step's statistics (p.columns) held on the device as one row; nothing here waits for the device, and
+    `record` reads the rows in batches (and finds a loss that is no longer finite there)."""
     idx = next(p.batches)
-    x = p.inputs(p.train_x[idx].to(p.device))  # (B, T, I)
-    y = p.train_y[idx].to(p.device)
+    x = p.inputs(p.train_x[idx])  # (B, T, I)
+    y = p.train_y[idx]
     logits, hs = p.model(x)  # (B, C), (B, T, H)
     loss = loss_fn(logits, y)
     p.opt.zero_grad(set_to_none=True)
     loss.backward()
-    norms = param_grad_norms(p.model)
-    loss_v = loss.item()
-    if not (math.isfinite(loss_v) and math.isfinite(norms["global"])):
-        stats = {"loss": loss_v, "grad_norm/global": norms["global"]}
-        rec.scalar(step, stats)
-        return stats, (
-            f"loss became {loss_v} at step {step} (gradient norm {norms['global']:.3g}); "
-            "lower the learning rate or set gradient clipping"
-        )
-    clipped = 0.0 < cfg.clip < norms["global"]
-    if clipped:
-        torch.nn.utils.clip_grad_norm_(p.model.parameters(), cfg.clip)
+    grads = [q.grad for q in p.model.parameters() if q.grad is not None]
+    norms = grad_norms(grads)  # (P + 1,), the global norm last
+    clipped = clip_(grads, norms[-1], cfg.clip).float() if cfg.clip > 0 else torch.zeros_like(loss)
     p.opt.step()
-    sat_all, sat_last = saturation(hs, cfg.saturation)
-    stats = {
-        "loss": loss_v,
-        **({} if y.is_floating_point() else {"accuracy": (logits.argmax(1) == y).float().mean().item()}),
-        "clipped": float(clipped),
-        "saturated": sat_all,
-        "saturated_last": sat_last,
-        **{f"grad_norm/{k}": v for k, v in norms.items()},
+    # counts, not fractions: `as_recorded` divides them on the host, in float64, as the host always did; a
+    # regression (float targets) has no accuracy
+    head = [loss.detach()] if y.is_floating_point() else [loss.detach(), (logits.argmax(1) == y).sum().float()]
+    rows.add(step, p.columns, torch.cat([torch.stack([*head, clipped]), saturated_counts(hs, cfg.saturation), norms]))
+
+
+def as_recorded(cfg: RunConfig, p: Prepared, values: dict[str, float]) -> dict[str, float]:
+    """A drained row of train_step's counts as the fractions recorded (accuracy and saturation)."""
+    B, T, H = cfg.batch_size, p.train_x.shape[1], cfg.hidden_size
+    return {
+        **values,
+        **({"accuracy": values["accuracy"] / B} if "accuracy" in values else {}),
+        "saturated": values["saturated"] / (B * T * H),
+        "saturated_last": values["saturated_last"] / (B * H),
     }
-    rec.scalar(step, stats)
-    return stats, None
+
+
+class Held:
+    """The training steps' statistics held on the device (train_step's rows), read in one transfer at each
+    probe, evaluation, checkpoint and commit into the store's buffer, the epoch's sums and the progress bar."""
+
+    def __init__(self, cfg: RunConfig, p: Prepared, rec: WriteBuffer, epoch: Epoch, bar: ProgressBar) -> None:
+        self.cfg, self.p, self.rec, self.epoch, self.bar = cfg, p, rec, epoch, bar
+        self.rows = StepRows()
+        self.diverged: tuple[int, str] | None = None  # the first step whose loss or gradient is not finite, and why
+
+    def read(self, val_acc: float | None) -> bool:
+        """Record every held step; True if one diverged (it is recorded, the steps after it are dropped)."""
+        if self.diverged:
+            return True
+        for at, v in self.rows.drain():
+            loss, norm = v["loss"], v["grad_norm/global"]
+            if not (math.isfinite(loss) and math.isfinite(norm)):
+                self.rec.scalar(at, {"loss": loss, "grad_norm/global": norm})
+                why = f"loss became {loss} at step {at} (gradient norm {norm:.3g}); "
+                self.diverged = (at, why + "lower the learning rate or set gradient clipping")
+                return True
+            stats = as_recorded(self.cfg, self.p, v)
+            self.rec.scalar(at, stats)
+            if self.cfg.epochs:
+                self.epoch.add(stats)
+            self.bar.update(at, stats["loss"], stats["saturated"], val_acc)
+        return False
 
 
 @dataclass
@@ -256,6 +291,7 @@ def train(
     val_acc = None
     baseline: float | None = None
     bar: ProgressBar | None = None
+    held: Held | None = None
     try:
         p = prepare(cfg, store, run_id, resume, progress)
         model, opt, baseline = p.model, p.opt, p.baseline_loss
@@ -283,36 +319,42 @@ def train(
             rec.scalar(at, got)
             return got
 
+        held = Held(cfg, p, rec, epoch, bar)
         step = p.start
         for step in range(p.start + 1, p.steps + 1):
-            # probe: the unrolled pass on the probe batch, with the weights that produce this step's loss
-            if step == 1 or step % cfg.probe_every == 0:
-                run_probe(step)
-            # one training step, its statistics recorded; a loss that is no longer finite ends the run
-            stats, error = train_step(cfg, p, rec, step)
-            if error:
-                status = Status.DIVERGED
+            # probe: the unrolled pass on the probe batch, with the weights that produce this step's loss (never
+            # the weights of a run that has diverged: what is held is read first)
+            probing = step == 1 or step % cfg.probe_every == 0
+            if probing and held.read(val_acc):
                 break
+            if probing:
+                run_probe(step)
+            # one training step, its statistics held on the device
+            train_step(cfg, p, held.rows, step)
             # evaluation on the validation split, an epoch's means and a checkpoint, every so often (the end
-            # has its own, below)
+            # has its own, below), and a commit every FLUSH_S: the held statistics are read first, in one transfer
             epoch_end = bool(cfg.epochs) and step % p.steps_per_epoch == 0
-            if cfg.epochs:
-                epoch.add(stats)
-            if (step % cfg.eval_every == 0 or epoch_end) and step < p.steps:
+            evaluating = (step % cfg.eval_every == 0 or epoch_end) and step < p.steps
+            checkpointing = step % cfg.checkpoint_every == 0 and step < p.steps
+            if (evaluating or checkpointing or rec.due()) and held.read(val_acc):
+                break
+            if evaluating:
                 got = run_eval(step, cfg.test_during_training)
                 val_acc = got.get("validation_accuracy")
                 if epoch_end:
                     rec.scalar(step, epoch.close(got))
-            if step % cfg.checkpoint_every == 0 and step < p.steps:
+            if checkpointing:
                 rec.flush(step, force=True)  # a checkpoint never runs ahead of the records it resumes
                 store.save_checkpoint(run_id, step, model, opt)
-            bar.update(step, stats["loss"], stats["saturated"], val_acc)
             # commit what is due; stop if asked (from the store or the caller)
             if rec.flush(step) or should_stop():
                 status = Status.STOPPED
                 break
         else:
             status = Status.FINISHED
+        held.read(val_acc)  # what the last steps left held
+        if held.diverged:
+            (step, error), status = held.diverged, Status.DIVERGED
         # the end: the validation split, the test split (whole and its first digits) and a last probe of the
         # weights the run ends with, and its checkpoint
         if status != Status.DIVERGED:
@@ -329,13 +371,13 @@ def train(
             store.save_checkpoint(run_id, step, model, opt)
     except KeyboardInterrupt:
         status, error = Status.STOPPED, None
-        _safe_flush(rec, step)
+        _safe_flush(rec, step, held)
     except (ConfigError, DataError, StoreError) as exc:
         status, error = Status.FAILED, str(exc)
     except Exception as exc:  # a failed run must still be recorded as failed, with its reason
         status, error = Status.FAILED, f"{type(exc).__name__}: {exc}"
         traceback.print_exc(file=sys.stderr)
-        _safe_flush(rec, step)
+        _safe_flush(rec, step, held)
     finally:
         if bar is not None:
             bar.close()
@@ -372,9 +414,12 @@ def _record_end(store: RunStore, run_id: int, status: Status, error: str | None,
     return error
 
 
-def _safe_flush(rec: WriteBuffer, step: int) -> None:
-    """Keep what was measured before a failure, if the store still accepts writes."""
+def _safe_flush(rec: WriteBuffer, step: int, held: Held | None) -> None:
+    """Keep what was measured before a failure (the statistics still held on the device too), if the store
+    still accepts writes."""
     try:
+        if held is not None:
+            held.read(None)
         rec.flush(step, force=True)
     except Exception as exc:  # the store itself may be what failed
         print(f"rnnviz: could not save the last records: {exc}", file=sys.stderr)

@@ -6,7 +6,8 @@ import numpy as np
 import torch
 
 from rnnviz.models import SeqClassifier, loss_fn
-from rnnviz.probes import hist_edges, param_grad_norms, probe, saturation
+from rnnviz.probes import hist_edges, probe
+from rnnviz.stepstats import grad_norms, saturated_counts
 
 
 def test_grad_h_equals_retain_grad_reference():
@@ -38,15 +39,16 @@ def test_histograms_count_every_value_with_fixed_edges():
 
 def test_saturation_counts_units_beyond_the_threshold():
     hs = torch.tensor([[[0.0, 0.995], [-0.999, 0.5]]])  # (B=1, T=2, H=2)
-    all_steps, last = saturation(hs, 0.99)
-    assert all_steps == 0.5 and last == 0.5
+    all_steps, last = saturated_counts(hs, 0.99).tolist()  # counts: the trainer divides by B T H and B H
+    assert all_steps / 4 == 0.5 and last / 2 == 0.5
 
 
 def test_param_grad_norms_and_global_norm():
     model = SeqClassifier("gru", 3, 4)
     logits, _ = model(torch.rand(2, 5, 3))
     loss_fn(logits, torch.tensor([1, 2])).backward()
-    norms = param_grad_norms(model)
+    names = [n for n, _ in model.named_parameters()]
     grads = [p.grad for p in model.parameters()]
+    norms = dict(zip([*names, "global"], grad_norms(grads).tolist()))
     assert np.isclose(norms["global"], torch.cat([g.flatten() for g in grads]).norm().item(), rtol=1e-5)
     assert np.isclose(norms["rnn.weight_hh_l0"], model.rnn.weight_hh_l0.grad.norm().item(), rtol=1e-5)

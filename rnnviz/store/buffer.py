@@ -56,9 +56,13 @@ class WriteBuffer:
     def array(self, step: int, values: dict[str, np.ndarray]) -> None:
         self.arrays += [(step, k, v) for k, v in values.items()]
 
+    def due(self) -> bool:
+        """Whether the next `flush` commits: FLUSH_S has passed since the last."""
+        return time.monotonic() - self.last_flush >= FLUSH_S
+
     def flush(self, step: int, force: bool = False) -> bool:
         """Commit if due (or forced); returns whether a stop has been requested."""
-        if force or time.monotonic() - self.last_flush >= FLUSH_S:
+        if force or self.due():
             self.stop_requested |= self.store.append(self.run_id, step, self.scalars, self.arrays, self.summary)
             self.scalars, self.arrays = [], []
             self.last_flush = time.monotonic()
