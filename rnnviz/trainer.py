@@ -224,24 +224,29 @@ class Held:
     def __init__(self, cfg: RunConfig, p: Prepared, rec: WriteBuffer, epoch: Epoch, bar: ProgressBar) -> None:
         self.cfg, self.p, self.rec, self.epoch, self.bar = cfg, p, rec, epoch, bar
         self.rows = StepRows()
+        self.unread: list[tuple[int, dict[str, float]]] = []  # drained, not yet recorded (a Ctrl-C may come between)
         self.diverged: tuple[int, str] | None = None  # the first step whose loss or gradient is not finite, and why
 
     def read(self, val_acc: float | None) -> bool:
         """Record every held step; True if one diverged (it is recorded, the steps after it are dropped)."""
         if self.diverged:
             return True
-        for at, v in self.rows.drain():
+        self.unread += self.rows.drain()
+        while self.unread:
+            at, v = self.unread[0]
             loss, norm = v["loss"], v["grad_norm/global"]
             if not (math.isfinite(loss) and math.isfinite(norm)):
                 self.rec.scalar(at, {"loss": loss, "grad_norm/global": norm})
                 why = f"loss became {loss} at step {at} (gradient norm {norm:.3g}); "
                 self.diverged = (at, why + "lower the learning rate or set gradient clipping")
+                self.unread = []
                 return True
             stats = as_recorded(self.cfg, self.p, v)
             self.rec.scalar(at, stats)
             if self.cfg.epochs:
                 self.epoch.add(stats)
             self.bar.update(at, stats["loss"], stats["saturated"], val_acc)
+            self.unread.pop(0)
         return False
 
 
