@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from .config import GATES, TANH_GATES
-from .jacobians import why
+from .jacobians import spectral_norms, why
 from .probes import GATE_HIGH, GATE_LOW, _hist, hist_ranges
 from .unroll import Stream, Unrolled, state_tensors, with_tensors
 
@@ -94,10 +94,13 @@ def _stream_arrays(
         arrays[f"gate_mean_t/{g}"] = v.detach().mean((0, 2))
     scalars: dict[str, float] = {}
     if s.view is not None:
-        sigma = torch.linalg.matrix_norm(s.view.rnn.weight_hh_l0.detach(), ord=2)
-        why_arrays, scalars = why(s.view.as_model(), s.trace, grad, jacobian_examples, sigma)
-        arrays.update({k: torch.from_numpy(v) for k, v in why_arrays.items()})
-        scalars["sigma_max_whh"] = sigma.item()
+        sigma = spectral_norms(s.view.rnn.weight_hh_l0.detach()[None])[0]
+        why_arrays = why(s.view.as_model(), s.trace, hs.detach(), grad, jacobian_examples, sigma)
+        arrays.update(why_arrays)
+        scalars = {"sigma_max_whh": sigma.item(), "tanh_slope_mean": why_arrays["tanh_slope"].mean().item()}
+        for name in ("jacobian_norm", "forget_path"):
+            if name in why_arrays:
+                scalars[f"{name}_t1"] = why_arrays[name][0].item()
     else:
         arrays["step_gain"] = torch.where(grad[1:] > 0, grad[:-1] / grad[1:].clamp_min(1e-38), torch.nan)
         for k, (name, v) in enumerate(s.tanhs.items()):
