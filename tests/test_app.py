@@ -299,7 +299,7 @@ def test_remedies_page_shows_the_set_side_by_side(remedies_store, monkeypatch):
     np.testing.assert_allclose(table["test"], 100 * runs.loc[[n for n, _, _ in REMEDIES], "test_accuracy"])
     # only the clipping run clips; it says how often, where it says what it changes
     assert table["what changes"].str.contains("% of steps").tolist() == [n == "remedies-clip" for n, _, _ in REMEDIES]
-    assert f"gradient clipping at 0.5 ({clipped:.0%} of steps)" in table["what changes"].tolist()
+    assert f"gradient clipping at 0.5 ({100 * clipped:.1f}% of steps)" in table["what changes"].tolist()
     columns = json.loads(at.dataframe[0].proto.columns)  # the run names whole (~6.2 px a character), pinned
     assert columns["run"]["pinned"] and columns["run"]["width"] >= 6.2 * table["run"].str.len().max()
     assert columns["what changes"]["width"] >= 6.2 * table["what changes"].str.len().max()
