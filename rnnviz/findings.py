@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from . import words
@@ -14,12 +16,14 @@ FADED = 1e-2  # below this share of the last step's gradient, most of it is lost
 # The one verdict on how much gradient reaches t = 1, by level of the measured ratio ||dL/dh_1|| / ||dL/dh_T||
 # (what the heatmap and the curve draw): every reading that says whether the gradient reaches the start takes
 # its words from here, so no two pages can say opposite things about one run.
-UNDERFLOWED, GONE, FADING, FLOWS = "underflowed", "vanished", "fading", "flows"
+GROWN = 10.0  # above this, the gradient grows on its way back to t = 1: it explodes
+UNDERFLOWED, GONE, FADING, FLOWS, GROWS = "underflowed", "vanished", "fading", "flows", "grows"
 VERDICT = {
-    UNDERFLOWED: "none of it reaches t = 1: it underflowed to 0 (below float32's smallest number)",
+    UNDERFLOWED: "it underflowed to 0 (below float32's smallest number)",
     GONE: "it has vanished: the first rows of the digit no longer steer learning",
     FADING: "most of it is lost on the way back",
     FLOWS: "it still flows back",
+    GROWS: "it grows on the way back: the gradient explodes",
 }
 
 
@@ -29,7 +33,16 @@ def level(ratio: float) -> str:
         return UNDERFLOWED
     if ratio < VANISHED:
         return GONE
-    return FADING if ratio < FADED else FLOWS
+    if ratio < FADED:
+        return FADING
+    return FLOWS if ratio <= GROWN else GROWS
+
+
+def verdict(ratio: float, T: int) -> str:
+    """The sentence every reading says about the gradient reaching t = 1."""
+    if ratio == 0:
+        return f"none of the gradient at t = {T} reaches t = 1: {VERDICT[UNDERFLOWED]}"
+    return f"the gradient reaching t = 1 is {words.ratio(ratio)} times the one at t = {T}: {VERDICT[level(ratio)]}"
 
 
 def gradient_ratio(flow: np.ndarray) -> float | None:
@@ -39,10 +52,19 @@ def gradient_ratio(flow: np.ndarray) -> float | None:
     return float(flow[-1, 0]) / float(flow[-1, -1])
 
 
-def reach(run) -> tuple[float, str] | None:
-    """The gradient ratio at the latest probe shown and its level, None before the first probe."""
-    ratio = gradient_ratio(run.series("grad_h")[1])
-    return None if ratio is None else (ratio, level(ratio))
+class Reach(NamedTuple):
+    """The gradient reaching t = 1 at the latest probe shown: the ratio, its level, and T (the probe's length)."""
+
+    ratio: float
+    level: str
+    T: int
+
+
+def reach(run) -> Reach | None:
+    """How much gradient reaches t = 1 at the latest probe shown, None before the first probe."""
+    flow = run.series("grad_h")[1]
+    ratio = gradient_ratio(flow)
+    return None if ratio is None else Reach(ratio, level(ratio), flow.shape[1])
 
 
 def gradient_reading(flow: np.ndarray) -> str | None:
@@ -50,10 +72,7 @@ def gradient_reading(flow: np.ndarray) -> str | None:
     ratio = gradient_ratio(flow)
     if ratio is None:
         return None
-    T = flow.shape[1]
-    if ratio == 0:
-        return f"the gradient at t = {T}: {VERDICT[UNDERFLOWED]}"
-    return f"the gradient reaching t = 1 is {words.ratio(ratio)} times the one at t = {T}: {VERDICT[level(ratio)]}"
+    return verdict(ratio, flow.shape[1])
 
 
 def evaluated(run) -> str:
@@ -149,11 +168,8 @@ def why(run, others=()) -> str | None:
     measured = reach(run)
     if slope is None or measured is None:
         return None
-    ratio, lvl = measured
-    T = run.cfg.seq_len
-    verdict = f"the gradient reaching t = 1 is {words.ratio(ratio)} times the one at t = {T}: {VERDICT[lvl]}"
-    if lvl == UNDERFLOWED:
-        verdict = f"the gradient at t = {T}: {VERDICT[lvl]}"
+    ratio, lvl, T = measured  # T of the probe: a watched loop's sequences need not be 28 steps long
+    said = verdict(ratio, T)
     jac = _latest(run, "jacobian_norm_t1")
     symbol = "||d(h_T, c_T)/d(h_1, c_1)||" if run.cfg.cell == "lstm" else "||dh_T/dh_1||"
     chain = f"{words.gloss(symbol)} is {words.ratio(jac)}" if jac is not None else ""
@@ -167,18 +183,19 @@ def why(run, others=()) -> str | None:
             else f"along the {carrier} alone, the {kind} gates {gate} from t = 2 to {T} keep {words.ratio(path)} "
             "of it (their mean product)"
         )
-        if lvl == FLOWS:
-            verdict += _through_rnns(others)
+        if lvl in (FLOWS, GROWS):
+            said += _through_rnns(others)
         elif path is not None and path < FADED:
-            verdict += f"; the {kind} gates close the {carrier}'s path"
-        return f"**{run.label}**: {'; '.join(p for p in (verdict, chain, scale) if p)}."
+            said += f"; the {kind} gates close the {carrier}'s path"
+        return f"**{run.label}**: {'; '.join(p for p in (said, chain, scale) if p)}."
     sigma = _latest(run, "sigma_max_whh")
     if sigma is None:
         return None
     weights = f"{words.gloss('σ_max(W_hh)')} is {words.ratio(sigma)}"
-    slopes = f"the mean tanh slope φ' (1 - h², near 0 where a unit saturates) is {words.ratio(slope)}"
-    if lvl == FLOWS:
-        cause = f"{weights} and {slopes}, and the chain of Jacobians still spans the {T} steps"
+    slope_symbol = words.gloss("φ'")
+    slopes = f"the mean tanh slope {slope_symbol} is {words.ratio(slope)}"
+    if lvl in (FLOWS, GROWS):
+        cause = f"{weights} and {slopes}, and the chain of Jacobians spans the {T} steps"
     elif sigma >= 1 and slope < SATURATED_SLOPE:
         cause = f"{weights}, yet {slopes}: saturation, not the weights, stops the gradient"
     elif sigma < 1 and slope >= SATURATED_SLOPE:
@@ -187,4 +204,4 @@ def why(run, others=()) -> str | None:
         cause = f"{weights} and {slopes}: the weights and saturation both stop the gradient"
     else:
         cause = f"{weights} and {slopes}: neither alone is below 1; their product over {T} steps stops the gradient"
-    return f"**{run.label}**: {'; '.join(p for p in (verdict, chain, cause) if p)}."
+    return f"**{run.label}**: {'; '.join(p for p in (said, chain, cause) if p)}."

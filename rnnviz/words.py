@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from .config import WATCHED, RunConfig
 from .figures import MISSING
 
@@ -102,7 +104,13 @@ def setting_value(cfg: RunConfig, name: str) -> str:
         return "yes" if value else "no"
     if name == "clip" and not value:
         return "off"
-    return f"{value:g}" if isinstance(value, float) else str(value) if value != "" else MISSING
+    return number(value) if isinstance(value, float) else str(value) if value != "" else MISSING
+
+
+def number(x: float) -> str:
+    """A setting's number as written in a form, never in Python's scientific format: 1e-05 -> '0.00001'."""
+    text = f"{x:g}"
+    return np.format_float_positional(x, trim="-") if "e" in text else text
 
 
 # The symbols of the readings and captions, each with the plain sentence shown beside it or in its tooltip.

@@ -347,12 +347,13 @@ class Recorded:
 @pytest.mark.parametrize(
     "cell, ratio, latest, words",
     [
-        ("rnn", 1e-9, dict(sigma_max_whh=1.9, tanh_slope_mean=0.02), "is 1.9, yet the mean tanh slope φ' (1 - h², "
-         "near 0 where a unit saturates) is 0.02: saturation, not the weights, stops the gradient"),
+        ("rnn", 1e-9, dict(sigma_max_whh=1.9, tanh_slope_mean=0.02), "is 1.9, yet the mean tanh slope φ' (the slope of "
+         "tanh, 1 - h²: near 0 where a unit is saturated) is 0.02: saturation, not the weights, stops the gradient"),
         ("rnn", 1e-4, dict(sigma_max_whh=0.5, tanh_slope_mean=0.9, jacobian_norm_t1=1e-9), "is 1.0 × 10⁻⁹; the "
-         "mean tanh slope φ' (1 - h², near 0 where a unit saturates) is 0.9, but σ_max(W_hh) (the most one step's "
-         "recurrent weights can stretch the gradient) is 0.5: each step can shrink the gradient by that much"),
-        ("rnn", 0.2, dict(sigma_max_whh=1.2, tanh_slope_mean=0.6, jacobian_norm_t1=0.3), "still spans the 28 steps"),
+         "mean tanh slope φ' (the slope of tanh, 1 - h²: near 0 where a unit is saturated) is 0.9, but σ_max(W_hh) "
+         "(the most one step's recurrent weights can stretch the gradient) is 0.5: each step can shrink the gradient"),
+        ("rnn", 0.2, dict(sigma_max_whh=1.2, tanh_slope_mean=0.6, jacobian_norm_t1=0.3), "the chain of Jacobians "
+         "spans the 28 steps"),
         ("lstm", 0.3, dict(tanh_slope_mean=0.6, forget_path_t1=0.2), "the gradient reaching t = 1 is 0.3 times the "
          "one at t = 28: it still flows back; along the cell state alone, the forget gates f from t = 2 to 28 keep "
          "0.2 of it (their mean product)."),
@@ -363,7 +364,7 @@ class Recorded:
         ("lstm", 0.001, dict(tanh_slope_mean=0.6, forget_path_t1=0.001, jacobian_norm_t1=0.001), "most of it is "
          "lost on the way back; the forget gates close the cell state's path"),
         ("gru", 1e-9, dict(tanh_slope_mean=0.6, forget_path_t1=1e-8), "it has vanished"),
-        ("rnn", 0.0, dict(sigma_max_whh=19.0, tanh_slope_mean=0.04, jacobian_norm_t1=0.0), "none of it reaches t = 1: "
+        ("rnn", 0.0, dict(sigma_max_whh=19.0, tanh_slope_mean=0.04, jacobian_norm_t1=0.0), "reaches t = 1: "
          "it underflowed to 0 (below float32's smallest number); ||dh_T/dh_1|| (how much a change to the hidden "
          "state at t = 1 can still change it at t = T) is 0 (underflowed); σ_max(W_hh)"),
     ],

@@ -111,7 +111,7 @@ def test_a_784_step_run_records_every_step_and_its_figures_stay_small(tmp_path):
     assert len(curve.x) <= MAX_POINTS + 1 and curve.x[-1] > 780 and np.all(np.asarray(curve.y) > 0)  # no log-axis gaps
     underflowed = flow.copy()
     underflowed[:, 0] = 0
-    said = "the gradient at t = 784: none of it reaches t = 1: it underflowed to 0 (below float32's smallest number)"
+    said = "none of the gradient at t = 784 reaches t = 1: it underflowed to 0 (below float32's smallest number)"
     assert gradient_reading(underflowed) == said
 
 
