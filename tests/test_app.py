@@ -532,4 +532,24 @@ def test_the_sweeps_page_starts_a_set_with_rnnviz_sweep_and_refuses_a_bad_grid(e
     assert not at.exception, at.exception
     assert started == [["--preset", "quick-rnn", "--steps", "1200", "--seeds", "3", "--grid", "lr=0.001,0.01",
                         "--grid", "chunk=28,14"]]  # fmt: skip
-    assert "Starting 12 runs on Ray" in at.success[0].value
+    assert any("Starting 12 runs on Ray" in i.value for i in at.info)
+
+
+def test_a_set_started_on_the_sweeps_page_appears_there_by_itself(empty_store, tmp_path, monkeypatch):
+    """The set reaches the store seconds after the click (Ray starts first); the page looks for it every second
+    and picks it, so that it follows its runs live, with no reload."""
+    from rnnviz import sets
+
+    monkeypatch.setenv("RNNVIZ_DATA_DIR", str(data_root(tmp_path, MNIST_DIR)))
+    spec = sets.SetSpec(quick_config(cell="rnn"), {"lr": [0.001, 0.01]}, 2)
+    monkeypatch.setattr(runner, "start_set", lambda flags, store: tmp_path / "set.log")
+    at = open_page("sweeps")
+    next(b for b in at.button if b.label == "Start the set on Ray").click().run()
+    assert any("the set appears here in a few seconds" in i.value for i in at.info)
+    with Store(os.environ["RNNVIZ_STORE"]) as store:  # Ray has started: `rnnviz sweep` records the set
+        sweep_id = store.create_sweep("the set just started", spec.to_json(), "ray", "127.0.0.1:6379")
+    at.run()  # the page's next look, a second later
+    assert not at.exception, at.exception
+    assert at.selectbox(key="sweep-picked").value == sweep_id
+    assert any("**the set just started**: running" in m.value for m in at.markdown)
+    assert not any("appears here" in i.value for i in at.info)

@@ -8,6 +8,7 @@ RNN whose loop records no accuracy and no length)."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -149,7 +150,11 @@ def page_texts(at) -> list[tuple[str, str]]:
     out += [(e.proto.body, "") for kind in ("info", "warning", "error", "success") for e in at.get(kind)]
     for frame in [*at.dataframe, *at.table]:
         df = frame.value
-        out += [(" ".join(map(str, df.columns)), ""), (" ".join(map(str, df.index)), "")]
+        config = json.loads(getattr(frame.proto, "columns", "") or "{}")  # a dataframe's headers and formats
+        heads = [config.get(str(c), {}).get("label") or str(c) for c in df.columns]
+        formats = [c.get("type_config", {}).get("format") for c in config.values()]
+        out += [(" ".join(heads), ""), (" ".join(map(str, df.index)), "")]
+        out += [(f"{fmt} format of a column: writes 97.0% as 97%", "") for fmt in formats if fmt == "percent"]
         out += [(str(v), "") for v in df.to_numpy().ravel()]
     return out
 
@@ -158,10 +163,12 @@ FIELDS = sorted({f for f in dir(rnnviz.config.RunConfig()) if "_" in f and not f
                 | {"test_accuracy", "saturated_fraction", "total_steps", "grad_h_ratio"})  # fmt: skip
 
 
-def bad_words(text: str, tooltip: str) -> list[str]:
+def bad_words(text: str, tooltip: str, names: list[str]) -> list[str]:
     """What a room should not read: raw field names, Python's scientific format, a symbol without its sentence,
     a share not written as a percentage with one decimal (a round threshold, 'below 20%', is a threshold)."""
     plain = re.sub(r"`[^`]*`|\]\([^)]*\)", "", text)  # code (a command, an argument) is code; links' addresses
+    for name in names:  # a run's name is a name (remedies-lr, a set's "(lr 0.01, seed 1)"), not a reading
+        plain = plain.replace(name, "")
     found = [f"field {f}" for f in FIELDS if re.search(rf"\b{f}\b", plain)]
     found += [f"format {m}" for m in re.findall(r"\d(?:\.\d+)?e[+-]\d+", plain)]
     found += [f"'lr' {m}" for m in re.findall(r"\blr\b[:=]?", plain)]
@@ -173,22 +180,27 @@ def bad_words(text: str, tooltip: str) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("page", ["overview", "gradient_flow", "saturation", "gates", "compare"])
-def test_pages_speak_in_words_on_every_outcome(outcomes, monkeypatch, page):
-    monkeypatch.setenv("RNNVIZ_STORE", str(outcomes))
-    with Store(outcomes) as store:
-        ids = store.runs()["run_id"].astype(int).tolist()
+@pytest.mark.parametrize(
+    "page, runs",
+    [(p, "outcomes") for p in ("train", "overview", "gradient_flow", "saturation", "gates", "compare")]
+    + [("remedies", "remedies_store"), ("sweeps", "sweep_store"), ("compare", "sweep_store")],
+)
+def test_pages_speak_in_words_on_every_outcome(request, monkeypatch, page, runs):
+    path = request.getfixturevalue(runs)
+    monkeypatch.setenv("RNNVIZ_STORE", str(path))
+    with Store(path) as store:
+        ids, names = store.runs()["run_id"].astype(int).tolist(), sorted(store.runs()["name"], key=len)[::-1]
     at = open_page(page)
     at.session_state["selected_runs"] = ids
     at.run()
     assert not at.exception, at.exception
     texts = page_texts(at)
     assert texts
-    bad = {(text[:90], b) for text, tip in texts for b in bad_words(text, tip)}
+    bad = {(text[:90], b) for text, tip in texts for b in bad_words(text, tip, names)}
     assert not bad, "\n".join(map(str, sorted(bad)))
-    if page == "overview":  # a watched loop without total_steps: its step alone, never "of 1"
+    if page == "overview" and runs == "outcomes":  # a watched loop without total_steps: its step alone, never "of 1"
         lines = " ".join(t for t, _ in texts)
         assert re.search(r"watched lstm` finished, step 10\b(?! of)", lines), lines
-    if page == "gradient_flow":
+    if page == "gradient_flow" and runs == "outcomes":
         said = " ".join(t for t, _ in texts)
         assert "pass `jacobian_examples=1` to `rnnviz.watch(...)`" in said and "Train page" in said

@@ -19,9 +19,10 @@ from rnnviz.store import Store, StoreError
 
 st.title("Remedies")
 st.caption(
-    "The blog's tanh RNN (Adam, lr 0.01) saturated in 5 of 5 seeds measured, and collapsed to chance in 2 of 5 "
-    "(seeds and thread counts change it). Each run below changes one thing and keeps the "
-    "seed, so every run sees the same batches in the same order."
+    "The blog's tanh RNN (Adam at a learning rate of 0.01) saturated, with its gradient at t = 1 decades below "
+    "t = T, in 10 of 10 seeds measured; its accuracy collapsed to chance in 4 of 10 (which seeds depends on the "
+    "machine's floating point). Each run below changes one thing and keeps the seed, so every run sees the same "
+    "batches in the same order."
 )
 path = reads.store_path()
 WHAT = {name: what for name, _, what in REMEDIES}
