@@ -116,7 +116,7 @@ def test_gradient_flow_says_why_with_each_runs_chain_slopes_and_the_lstms_path(f
         assert any(t.startswith(f"{run}: tanh") and t.endswith("slope over training") for t in titles)
     assert "Cell-state path ∏ f_k against the RNN's Jacobian" in titles
     text = " ".join(m.value for m in at.markdown)
-    assert "the mean tanh slope is" in text and "forget gates f from t = 2 to 28" in text
+    assert "the mean tanh slope φ" in text and "forget gates f from t = 2 to 28" in text
 
 
 def test_gates_page_shows_the_lstm_gates(full_store):
@@ -249,6 +249,9 @@ def test_replay_plays_a_finished_run_back_on_every_page(full_store):
     replay.started -= 5  # half of the 10 s have passed
     at.switch_page("rnnviz/dashboard/pages/gradient_flow.py").run()
     assert 10 <= xmax(figures(at)[0]) <= 20 and "Replay: step 1" in at.get("progress")[0].proto.text
+    assert 10 <= at.slider(key="scrub").value <= 20  # the step scrubber stands where the replay is, not at 30
+    curve = next(f for f in figures(at) if "||dL/dh_t|| at" in f["layout"]["title"]["text"])
+    assert curve["layout"]["title"]["text"].startswith("||dL/dh_t|| at the step shown")  # not "latest probe"
     replay.started -= 10
     at.run()
     assert "replay" not in at.session_state and not at.get("progress")

@@ -25,7 +25,7 @@ from rnnviz.store import Store
 from rnnviz.trainer import train
 
 from .conftest import quick_config
-from .test_app import open_page
+from .test_app import open_page, values
 
 # What each level of the gradient's verdict may be called anywhere; a phrase of one level in a reading of a run
 # measured at another is a contradiction (the second phrase of FADING is what Gradient flow said before).
@@ -204,3 +204,36 @@ def test_pages_speak_in_words_on_every_outcome(request, monkeypatch, page, runs)
     if page == "gradient_flow" and runs == "outcomes":
         said = " ".join(t for t, _ in texts)
         assert "pass `jacobian_examples=1` to `rnnviz.watch(...)`" in said and "Train page" in said
+
+
+def test_a_watched_loop_says_its_step_alone_and_draws_the_accuracy_it_was_given(tmp_path, monkeypatch):
+    """Without total_steps the pages said "step 376 of 1" and "100%"; the batch accuracy passed to step() was not
+    drawn, under "no evaluation yet" for ever."""
+    from .test_app import figures
+
+    path = tmp_path / "watched.sqlite"
+    torch.manual_seed(0)
+    rnn, head = torch.nn.RNN(28, 16, batch_first=True), torch.nn.Linear(16, 10)
+    x, y = torch.randn(8, 28, 28), torch.randint(0, 10, (8,))
+    w = rnnviz.watch(rnn, head, (x, y), store=str(path), name="my loop", probe_every=5)
+    try:
+        for k in range(12):
+            loss = torch.nn.functional.cross_entropy(head(rnn(x)[0][:, -1]), y)
+            loss.backward()
+            w.step(loss, accuracy=0.25 + 0.05 * k)
+        monkeypatch.setenv("RNNVIZ_STORE", str(path))
+        at = open_page("overview")
+        at.session_state["selected_runs"] = [w.run_id]
+        at.run()
+        assert not at.exception, at.exception
+        said = " ".join(m.value for m in [*at.markdown, *at.caption])
+        with Store(path) as store:
+            step = int(store.runs()["step"].iloc[0])  # as far as the loop's records have been written
+        assert f"`1 · my loop` training, step {step}" in said and "of 1" not in said, said
+        assert f"my loop: training, step {step}" in said and "100" not in said  # the sidebar's line
+        panels = {a["text"] for a in figures(at)[0]["layout"]["annotations"]}
+        assert any("batch accuracy" in p for p in panels) and not any("no evaluation" in p for p in panels), panels
+        drawn = [t for t in figures(at)[0]["data"] if t.get("yaxis") == "y2"]
+        assert drawn and np.isclose(np.nanmax(values(drawn[0]["y"])), 0.25 + 0.05 * (step - 1))
+    finally:
+        w.close()
