@@ -20,7 +20,7 @@ GROWN = 10.0  # above this, the gradient grows on its way back to t = 1: it expl
 UNDERFLOWED, GONE, FADING, FLOWS, GROWS = "underflowed", "vanished", "fading", "flows", "grows"
 VERDICT = {
     UNDERFLOWED: "it underflowed to 0 (below float32's smallest number)",
-    GONE: "it has vanished: the first rows of the digit no longer steer learning",
+    GONE: "it has vanished: the first time steps no longer steer learning",
     FADING: "most of it is lost on the way back",
     FLOWS: "it still flows back",
     GROWS: "it grows on the way back: the gradient explodes",

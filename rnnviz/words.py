@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 
 from .config import WATCHED, RunConfig
-from .figures import MISSING
 
+MISSING = "–"  # a value not recorded (yet), or a setting the run does not read (tables, figures.MISSING)
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 

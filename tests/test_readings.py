@@ -182,7 +182,7 @@ def bad_words(text: str, tooltip: str, names: list[str]) -> list[str]:
 
 @pytest.mark.parametrize(
     "page, runs",
-    [(p, "outcomes") for p in ("train", "overview", "gradient_flow", "saturation", "gates", "compare")]
+    [(p, "outcomes") for p in ("train", "overview", "gradient_flow", "saturation", "gates", "compare", "inspector")]
     + [("remedies", "remedies_store"), ("sweeps", "sweep_store"), ("compare", "sweep_store")],
 )
 def test_pages_speak_in_words_on_every_outcome(request, monkeypatch, page, runs):

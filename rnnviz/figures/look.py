@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
+from ..words import MISSING  # noqa: F401  (re-exported: in tables, a value not recorded yet or not read)
+
 # Runs are coloured by their id (run_color), so a run looks the same on every page, in every figure and report.
 PALETTE = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
 # The parts of one run (its parameters, its gates) take other colours, so none passes for a run.
@@ -25,7 +27,6 @@ MODEBAR_PX = 32  # Plotly draws its modebar 2 px from the top, 23 px high; a tit
 MAX_POINTS = 400  # points per line sent to the browser
 MAX_COLUMNS = 300  # heatmap columns (training steps) sent to the browser
 MAX_ROWS = 112  # heatmap rows (time steps): T = 784 is averaged in groups of 7, about 3 pixels a row
-MISSING = "–"  # in tables, a value not recorded (yet) or one that does not apply
 UNDERFLOW = float(np.finfo(np.float32).tiny)  # where a gradient of exactly 0 is drawn (float32's smallest normal)
 ROUND = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)  # axis ends, times a power of ten
 

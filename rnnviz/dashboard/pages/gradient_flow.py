@@ -23,7 +23,10 @@ def not_recorded(r: shown.ShownRun) -> str:
         if r.cfg.dataset == WATCHED
         else "set *Jacobian examples* to 1 in the Train page's settings (or `--jacobian-examples 1`)"
     )
-    return f"This run did not record its chain of Jacobians ||dh_T/dh_t||; {how} to record them."
+    return (
+        "This run did not record its chain of Jacobians ||dh_T/dh_t|| (how much a change to the hidden state at "
+        f"step t can still change it at t = T); {how} to record them."
+    )
 
 
 def render(runs: list[shown.ShownRun]) -> None:
