@@ -10,7 +10,7 @@ import streamlit as st
 
 from .. import words
 from ..figures import run_color
-from ..store import UNFINISHED, Status, StoreError
+from ..store import UNFINISHED, Status, Store, StoreError
 from . import state
 from .live import resume_waiting
 from .reads import REFRESH_S, config, runs_table, store_path
@@ -142,6 +142,23 @@ def _step_controls(last: int, live: bool = False) -> None:
     st.caption("Replays " + _replay_rate(last, seconds))
 
 
+def _run_lines(path: str, picked: list[int], polling: bool) -> None:
+    """One line for each picked run that has not finished, reread from the store every second while one
+    trains: the rest of the sidebar reruns every 5 s, and a line that old said "starting" beside a chart
+    hundreds of steps on."""
+
+    @st.fragment(run_every=REFRESH_S if polling else None)
+    def lines() -> None:
+        with Store(path) as store:
+            now = store.runs().set_index("run_id")
+        shown = now.loc[[r for r in picked if r in now.index]]
+        unfinished = shown[shown["status"] != Status.FINISHED]
+        if len(unfinished):
+            st.caption("  \n".join(f"{r} · {row['name']}: {_state(path, r, row)}" for r, row in unfinished.iterrows()))
+
+    lines()
+
+
 def _picked_runs(path: str) -> None:
     """What the picked runs do now and the step controls, kept current while any of them trains: one short
     line for each picked run that has not finished, and a scrubber that reaches their latest step. Both are
@@ -158,9 +175,8 @@ def _picked_runs(path: str) -> None:
     def controls() -> None:
         now = runs_table(path).set_index("run_id")
         shown = now.loc[[r for r in picked if r in now.index]]
-        unfinished = shown[shown["status"] != Status.FINISHED]
-        if len(unfinished):
-            st.caption("  \n".join(f"{r} · {row['name']}: {_state(path, r, row)}" for r, row in unfinished.iterrows()))
+        if (shown["status"] != Status.FINISHED).any():
+            _run_lines(path, picked, polling)
         _step_controls(int(shown["step"].max()) if len(shown) else 0, live=bool(shown["status"].isin(UNFINISHED).any()))
         if st.session_state.pop(state.STEP_MOVED, False) or (polling and list(shown["status"]) != before):
             # the step moved (every chart follows it), or a picked run started or ended: the page draws them
