@@ -25,6 +25,7 @@ from rnnviz.store import Store
 from rnnviz.trainer import train
 
 from .conftest import quick_config
+from .outcomes import writable_copy
 from .test_app import open_page, values
 
 # What each level of the gradient's verdict may be called anywhere; a phrase of one level in a reading of a run
@@ -67,7 +68,7 @@ def watched(store: Store, cell: str, T: int, accuracy: bool) -> int:
 
 
 @pytest.fixture(scope="module")
-def outcomes(tmp_path_factory) -> Path:
+def made(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("outcomes") / "runs.sqlite"
     with Store(path) as store:
         for name, changes in TRAINED:
@@ -75,6 +76,18 @@ def outcomes(tmp_path_factory) -> Path:
         watched(store, "lstm", 14, accuracy=True)  # forget-gate product < 0.01, ratio ~0.1
         watched(store, "rnn", 28, accuracy=False)
     return path
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory) -> Path:
+    """The recorded blog runs of every outcome (tests/data/outcomes/), in a copy the dashboard may open."""
+    return writable_copy(tmp_path_factory.mktemp("recorded"))
+
+
+@pytest.fixture(params=["made", "recorded"])
+def outcomes(request) -> Path:
+    """Each store of outcomes: the short runs made here, and the recorded 5,000-step blog runs."""
+    return request.getfixturevalue(request.param)
 
 
 def levels_said(text: str) -> set[str]:
@@ -94,10 +107,13 @@ def chart_level(run: Run) -> str:
     return findings.level(float(y[0] / y[-1]) if y[0] > charts.figures.UNDERFLOW else 0.0)
 
 
-def test_the_outcomes_cover_every_verdict(outcomes):
-    with Store(outcomes) as store:
-        said = {findings.reach(Run(store, i)).level for i in store.runs()["run_id"]}
-    assert said >= {findings.UNDERFLOWED, findings.GONE, findings.FADING, findings.FLOWS}
+def test_the_outcomes_cover_every_verdict(made, recorded):
+    def levels(path: Path) -> set[str]:
+        with Store(path) as store:
+            return {findings.reach(Run(store, int(i))).level for i in store.runs()["run_id"]}
+
+    assert levels(made) >= {findings.UNDERFLOWED, findings.GONE, findings.FADING, findings.FLOWS}
+    assert levels(recorded) >= {findings.UNDERFLOWED, findings.FLOWS}  # the blog RNN that underflowed, the LSTM
 
 
 def test_every_reading_of_every_run_says_what_its_numbers_say(outcomes, tmp_path, capsys):
@@ -132,10 +148,10 @@ def test_every_reading_of_every_run_says_what_its_numbers_say(outcomes, tmp_path
         assert sats[int(line.split()[0])] in line.split(), line
 
 
-def test_the_known_contradiction_cannot_come_back(outcomes):
+def test_the_known_contradiction_cannot_come_back(made):
     """A watched LSTM whose forget gates keep under 1% of the cell state while 10% of the gradient reaches
     t = 1: Gradient flow said 'most of the gradient is lost' above a chart flat at that ratio."""
-    with Store(outcomes) as store:
+    with Store(made) as store:
         lstm = next(Run(store, int(i)) for i, n in store.runs()[["run_id", "name"]].values if n == "watched lstm")
         path = findings._latest(lstm, "forget_path_t1")
         measured = findings.reach(lstm)
@@ -182,7 +198,8 @@ def bad_words(text: str, tooltip: str, names: list[str]) -> list[str]:
 
 @pytest.mark.parametrize(
     "page, runs",
-    [(p, "outcomes") for p in ("train", "overview", "gradient_flow", "saturation", "gates", "compare", "inspector")]
+    [(p, "made") for p in ("train", "overview", "gradient_flow", "saturation", "gates", "compare", "inspector")]
+    + [(p, "recorded") for p in ("overview", "gradient_flow", "saturation", "compare", "remedies")]
     + [("remedies", "remedies_store"), ("sweeps", "sweep_store"), ("compare", "sweep_store")],
 )
 def test_pages_speak_in_words_on_every_outcome(request, monkeypatch, page, runs):
@@ -198,10 +215,10 @@ def test_pages_speak_in_words_on_every_outcome(request, monkeypatch, page, runs)
     assert texts
     bad = {(text[:90], b) for text, tip in texts for b in bad_words(text, tip, names)}
     assert not bad, "\n".join(map(str, sorted(bad)))
-    if page == "overview" and runs == "outcomes":  # a watched loop without total_steps: its step alone, never "of 1"
+    if page == "overview" and runs == "made":  # a watched loop without total_steps: its step alone, never "of 1"
         lines = " ".join(t for t, _ in texts)
         assert re.search(r"watched lstm` finished, step 10\b(?! of)", lines), lines
-    if page == "gradient_flow" and runs == "outcomes":
+    if page == "gradient_flow" and runs == "made":
         said = " ".join(t for t, _ in texts)
         assert "pass `jacobian_examples=1` to `rnnviz.watch(...)`" in said and "Train page" in said
 
