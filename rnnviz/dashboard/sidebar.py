@@ -10,7 +10,7 @@ import streamlit as st
 
 from .. import words
 from ..figures import run_color
-from ..store import UNFINISHED, Status, Store, StoreError
+from ..store import UNFINISHED, Status, StoreError
 from . import state
 from .live import resume_waiting
 from .reads import REFRESH_S, config, runs_table, store_path
@@ -142,23 +142,6 @@ def _step_controls(last: int, live: bool = False) -> None:
     st.caption("Replays " + _replay_rate(last, seconds))
 
 
-def _run_lines(path: str, picked: list[int], polling: bool) -> None:
-    """One line for each picked run that has not finished, reread from the store every second while one
-    trains: the rest of the sidebar reruns every 5 s, and a line that old said "starting" beside a chart
-    hundreds of steps on."""
-
-    @st.fragment(run_every=REFRESH_S if polling else None)
-    def lines() -> None:
-        with Store(path) as store:
-            now = store.runs().set_index("run_id")
-        shown = now.loc[[r for r in picked if r in now.index]]
-        unfinished = shown[shown["status"] != Status.FINISHED]
-        if len(unfinished):
-            st.caption("  \n".join(f"{r} · {row['name']}: {_state(path, r, row)}" for r, row in unfinished.iterrows()))
-
-    lines()
-
-
 def _picked_runs(path: str) -> None:
     """What the picked runs do now and the step controls, kept current while any of them trains: one short
     line for each picked run that has not finished, and a scrubber that reaches their latest step. Both are
@@ -168,15 +151,15 @@ def _picked_runs(path: str) -> None:
     picked = [r for r in st.session_state[state.SELECTED] if r in runs.index]
     polling = runs.loc[picked, "status"].isin(UNFINISHED).any() and state.live_updates()
     before = list(runs.loc[picked, "status"])
-
     replaying = state.replay() is not None  # the scrubber follows the replay's step
 
     @st.fragment(run_every=REFRESH_S if polling or replaying else None)
     def controls() -> None:
         now = runs_table(path).set_index("run_id")
         shown = now.loc[[r for r in picked if r in now.index]]
-        if (shown["status"] != Status.FINISHED).any():
-            _run_lines(path, picked, polling)
+        unfinished = shown[shown["status"] != Status.FINISHED]
+        if len(unfinished):
+            st.caption("  \n".join(f"{r} · {row['name']}: {_state(path, r, row)}" for r, row in unfinished.iterrows()))
         _step_controls(int(shown["step"].max()) if len(shown) else 0, live=bool(shown["status"].isin(UNFINISHED).any()))
         if st.session_state.pop(state.STEP_MOVED, False) or (polling and list(shown["status"]) != before):
             # the step moved (every chart follows it), or a picked run started or ended: the page draws them
