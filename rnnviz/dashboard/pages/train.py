@@ -142,8 +142,9 @@ def blog_pair() -> None:
         st.markdown(
             f"One click trains the blog's pair side by side on sequential MNIST, {configs[0].steps:,} steps each "
             "with the same seed and batches (the blog's settings: Adam at a learning rate of 0.01, batches of 100, "
-            "Glorot init): watch the tanh RNN's units saturate at ±1 and the gradient reaching its first rows fall "
-            "decades below the last row's, while the LSTM's stays open and it learns. Every seed shows that; "
+            "Glorot init): watch the tanh RNN's units saturate at ±1 and its gradient vanish on the way back to the "
+            "first rows (decades below the last row's), while the LSTM's path stays open and the LSTM learns. Every "
+            "seed shows that; "
             "whether the RNN's accuracy then collapses to chance depends on the seed and on this machine's "
             "floating point (in 4 of 10 seeds where it was measured)."
         )
