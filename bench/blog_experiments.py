@@ -37,7 +37,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rnnviz import cluster, sets  # noqa: E402
+from rnnviz import cluster, sets, words  # noqa: E402
 from rnnviz.api import Run  # noqa: E402
 from rnnviz.config import preset  # noqa: E402
 from rnnviz.published import PUBLISHED  # noqa: E402
@@ -45,6 +45,7 @@ from rnnviz.store import Status, Store  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "mnist-10k"
 EXPERIMENTS = ("blog-rnn", "blog-lstm", "tutorial-lstm", "sgd-lstm")
+DECADES_BELOW = 1e-2  # a gradient at t = 1 this far below t = T (2 decades) is a clearly different colour
 BLOG_STEPS = (101, 301, 401, 2001, 3001, 4001)  # the post's steps 100, 300, 400, 2,000, 3,000, 4,000
 TUTORIAL_SAMPLES = (1280, 10240, 20480)
 EPOCHS_SHOWN = (1, 10, 25)
@@ -78,6 +79,34 @@ def final(runs: list[Run], name: str) -> list[float]:
     return out
 
 
+def ratios(run: Run) -> tuple[np.ndarray, np.ndarray]:
+    """Probe steps and ||dL/dh_1|| / ||dL/dh_T|| at each (0 where it underflowed), the ratio the charts draw."""
+    steps, flow = run.series("grad_h")
+    return steps, flow[:, 0] / np.maximum(flow[:, -1], 1e-45)
+
+
+def decades(values: list[float]) -> str:
+    """Ratios over seeds: their median and range, in the dashboard's words (rnnviz.words.ratio)."""
+    return f"median {words.ratio(float(np.median(values)))} ({words.ratio(min(values))} to {words.ratio(max(values))})"
+
+
+def gradient_rows(runs: list[Run]) -> list[tuple[str, str, str]]:
+    """What every seed shows of the gradient reaching t = 1: at the end, and over training from step 1,000."""
+    n = len(runs)
+    end = [float(ratios(r)[1][-1]) for r in runs]
+    late = [float(np.mean(v[s >= 1000] <= DECADES_BELOW)) for s, v in (ratios(r) for r in runs)]
+    under = sum(v == 0 for v in end)
+    return [
+        (
+            "\\|\\|dL/dh_1\\|\\| / \\|\\|dL/dh_T\\|\\| at the end (the gradient reaching t = 1)",
+            "not printed",
+            f"{decades(end)}; 2 or more decades below t = T in {sum(v <= DECADES_BELOW for v in end)} of {n} seeds; "
+            f"underflowed to 0 in {under} of {n}",
+        ),
+        ("probes from step 1,000 on with t = 1 2 or more decades below t = T", "not printed", spread(late)),
+    ]
+
+
 def rows_for(name: str, runs: list[Run]) -> list[tuple[str, str, str]]:
     """(what, published, rnnviz) rows of one experiment."""
     n = len(runs)
@@ -97,6 +126,11 @@ def rows_for(name: str, runs: list[Run]) -> list[tuple[str, str, str]]:
         sat = [float(r.row["saturated_fraction"]) for r in runs]
         rows.append(("saturated h (\\|h\\| > 0.99) at the end", "h printed at +-0.9999" if name == "blog-rnn" else "-",
                      spread(sat)))  # fmt: skip
+        rows += gradient_rows(runs)
+        if name == "blog-lstm":
+            path = [v for r in runs if len(v := r.scalar("forget_path_t1")[1])]
+            rows.append(("mean product of f from t = 2 to 28 at the end (the cell-state path)", "not printed",
+                         decades([float(v[-1]) for v in path])))  # fmt: skip
         for step in BLOG_STEPS:
             rows.append(
                 (

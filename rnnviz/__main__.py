@@ -14,7 +14,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, NoReturn
 
-from . import cluster, horizon, roles, runner, sets, share
+from . import cluster, horizon, roles, runner, sets, share, words
 from . import data as datamod
 from .config import (
     PRESET_HELP,
@@ -426,7 +426,9 @@ def cmd_runs(args: argparse.Namespace) -> int:
             df[name] = df[name].astype(float)
         seconds = df["seconds"].fillna(df["elapsed"])  # so far, for a run still training
         df["seconds"] = ["-" if v != v else f"{v:.1f}" for v in seconds]
-        print(df[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}", na_rep="-"))
+        for name in ("test_accuracy", "saturated_fraction"):  # shares as percentages, as the dashboard writes them
+            df[name] = ["-" if v != v else words.percent(v) for v in df[name]]
+        print(df[cols].to_string(index=False, na_rep="-"))
     return 0
 
 
@@ -568,7 +570,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
             return 130
         runs = store.runs().set_index("run_id").loc[ids]
     cols = ["name", "status", "step", "test_accuracy", "saturated_fraction"]
-    print(runs[cols].to_string(float_format=lambda v: f"{v:.3f}"))
+    for name in ("test_accuracy", "saturated_fraction"):
+        runs[name] = ["-" if v is None or v != v else words.percent(v) for v in runs[name]]
+    print(runs[cols].to_string())
     print(
         f"\nrecorded in {store.path}. Open it with `rnnviz app`: the Remedies page shows the set, and Replay in "
         "the sidebar plays any run back at the speed you pick."

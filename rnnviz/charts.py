@@ -14,7 +14,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from . import buckets, figures, findings, layer_charts, sets
-from .config import GATES, TANH_GATES, RunConfig
+from .config import GATES, TANH_GATES, WATCHED, RunConfig
 from .figures import Style
 from .published import published
 
@@ -179,7 +179,17 @@ def evaluated_title(runs: Sequence[RunData]) -> str:
     names = {findings.evaluated(r) for r in runs}
     if names == {"test_accuracy"}:
         return "test accuracy"  # runs recorded before rnnviz held out a validation split
+    if names == {"accuracy"}:
+        return "batch accuracy"  # loops recorded with rnnviz.watch, which evaluate nothing of their own
     return "validation accuracy" + (" (test, for runs recorded before the validation split)" if len(names) > 1 else "")
+
+
+def no_evaluation(runs: Sequence[RunData]) -> figures.Empty:
+    """What an accuracy panel says while it has nothing to draw: a watched loop that records no accuracy will
+    never have one."""
+    if runs and all(r.cfg.dataset == WATCHED for r in runs):
+        return figures.Empty("no accuracy recorded: pass step(loss, accuracy=...)")
+    return NO_EVALUATION
 
 
 def overview(
@@ -188,7 +198,7 @@ def overview(
     held_out = evaluated_title(runs)
     panels = [
         figures.Panel("training loss", [_line(r, "loss", style) for r in runs]),
-        figures.Panel(held_out, [_line(r, findings.evaluated(r), style) for r in runs], True, NO_EVALUATION),
+        figures.Panel(held_out, [_line(r, findings.evaluated(r), style) for r in runs], True, no_evaluation(runs)),
         figures.Panel("saturated |h|", [_line(r, "saturated", style) for r in runs]),
     ]
     title = f"Training loss, {held_out.split(' (')[0]} and saturated hidden activations (all time steps)"
@@ -280,7 +290,14 @@ def gradient_curve(
     runs: Sequence[RunData], at: int | None = None, style: Style = DEFAULT, key: str = "gf-curve"
 ) -> go.Figure:
     curves = per_time_step(runs, "grad_h", at)  # a gradient that underflowed to 0 is marked at the floor
-    title = "||dL/dh_t|| against time step" if at is not None else "||dL/dh_t|| at each run's latest probe"
+    scrubbed = any(getattr(r, "until", None) is not None for r in runs)  # a page showing an earlier step
+    title = (
+        "||dL/dh_t|| against time step"
+        if at is not None
+        else "||dL/dh_t|| at the step shown"
+        if scrubbed
+        else "||dL/dh_t|| at each run's latest probe"
+    )
     return figures.lines(
         curves,
         title,

@@ -33,7 +33,8 @@ class Watch:
     gradient norm of every parameter each step, and every `probe_every` steps runs the unrolled probe on
     the fixed probe batch (||dL/dh_t||, saturation, histograms, gates; per layer and direction for a stacked or
     bidirectional module). `close()` (or leaving a `with` block) marks the run finished; an exception inside the
-    block marks it failed."""
+    block marks it failed. `total_steps`, the loop's length if known, lets the pages say "step N of total_steps";
+    0 (unknown) has them say "step N"."""
 
     def __init__(
         self,

@@ -12,13 +12,13 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from . import __version__, charts, findings, layer_charts
+from . import __version__, charts, findings, layer_charts, words
 from .charts import RunData
-from .figures import CHART_CONFIG, MISSING
+from .config import RunConfig
+from .figures import CHART_CONFIG
 
 
 def report_figures(runs: Sequence[RunData]) -> list[tuple[str, go.Figure]]:
@@ -63,18 +63,22 @@ def _markdown(text: str) -> str:
 
 
 def _settings(runs: Sequence[RunData]) -> str:
-    rows = [dataclasses.asdict(r.cfg) for r in runs]
+    """Every setting in words (a dash where a run does not read one), then how each run ended."""
     head = "".join(f"<th>{html.escape(r.label)}</th>" for r in runs)
     body = []
-    for name in rows[0]:
-        shown = [str(row[name]) for row in rows]
+    for f in dataclasses.fields(RunConfig):
+        shown = [words.setting_value(r.cfg, f.name) for r in runs]
         differ = ' class="differ"' if len(set(shown)) > 1 else ""
         cells = "".join(f"<td>{html.escape(v)}</td>" for v in shown)
-        body.append(f"<tr{differ}><th>{html.escape(name)}</th>{cells}</tr>")
-    for name, fmt in (("status", "{}"), ("step", "{}"), ("test_accuracy", "{:.1%}"), ("saturated_fraction", "{:.1%}")):
-        recorded = [r.row.get(name) for r in runs]
-        cells = "".join(f"<td>{MISSING if pd.isna(v) else fmt.format(v)}</td>" for v in recorded)
-        body.append(f"<tr><th>{name.replace('_', ' ')}</th>{cells}</tr>")
+        body.append(f"<tr{differ}><th>{html.escape(words.setting(f.name))}</th>{cells}</tr>")
+    ended = {
+        "status": [str(r.row.get("status")) for r in runs],
+        "step reached": [words.step(r.row["step"]) for r in runs],
+        "test accuracy": [words.percent(r.row.get("test_accuracy")) for r in runs],
+        "saturated (|h| > threshold)": [words.percent(findings.saturated(r)) for r in runs],
+    }
+    for name, values in ended.items():
+        body.append(f"<tr><th>{name}</th>{''.join(f'<td>{html.escape(v)}</td>' for v in values)}</tr>")
     return f"<table><tr><th></th>{head}</tr>{''.join(body)}</table>"
 
 

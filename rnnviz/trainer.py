@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from . import tasks
+from . import tasks, words
 from .config import TEST_HEADS, ConfigError, RunConfig, cores
 from .data import DataError
 from .models import SeqClassifier, build_model, loss_fn
@@ -177,8 +177,8 @@ class ProgressBar:
             return
         self.bar.update(1)
         if step % 50 == 0:
-            val = f"{val_acc:.3f}" if val_acc is not None else "-"
-            self.bar.set_postfix(loss=f"{loss:.3f}", sat=f"{saturated:.2f}", val=val)
+            val = words.percent(val_acc) if val_acc is not None else "-"  # shares as the dashboard writes them
+            self.bar.set_postfix(loss=f"{loss:.3f}", saturated=words.percent(saturated), validation=val)
 
     def close(self) -> None:
         if self.bar is not None:

@@ -122,7 +122,7 @@ def test_gradient_flow_says_why_with_each_runs_chain_slopes_and_the_lstms_path(f
         assert any(t.startswith(f"{run}: tanh") and t.endswith("slope over training") for t in titles)
     assert "Cell-state path ∏ f_k against the RNN's Jacobian" in titles
     text = " ".join(m.value for m in at.markdown)
-    assert "the mean tanh slope is" in text and "forget gates f from t = 2 to 28" in text
+    assert "the mean tanh slope φ" in text and "forget gates f from t = 2 to 28" in text
 
 
 def test_gates_page_shows_the_lstm_gates(full_store):
@@ -257,6 +257,9 @@ def test_replay_plays_a_finished_run_back_on_every_page(full_store):
     replay.started -= 5  # half of the 10 s have passed
     at.switch_page("rnnviz/dashboard/pages/gradient_flow.py").run()
     assert 10 <= xmax(figures(at)[0]) <= 20 and "Replay: step 1" in at.get("progress")[0].proto.text
+    assert 10 <= at.slider(key="scrub").value <= 20  # the step scrubber stands where the replay is, not at 30
+    curve = next(f for f in figures(at) if "||dL/dh_t|| at" in f["layout"]["title"]["text"])
+    assert curve["layout"]["title"]["text"].startswith("||dL/dh_t|| at the step shown")  # not "latest probe"
     replay.started -= 10
     at.run()
     assert "replay" not in at.session_state and not at.get("progress")
@@ -307,7 +310,7 @@ def test_remedies_page_shows_the_set_side_by_side(remedies_store, monkeypatch):
     np.testing.assert_allclose(table["test"], 100 * runs.loc[[n for n, _, _ in REMEDIES], "test_accuracy"])
     # only the clipping run clips; it says how often, where it says what it changes
     assert table["what changes"].str.contains("% of steps").tolist() == [n == "remedies-clip" for n, _, _ in REMEDIES]
-    assert f"gradient clipping at 0.5 ({clipped:.0%} of steps)" in table["what changes"].tolist()
+    assert f"gradient clipping at 0.5 ({100 * clipped:.1f}% of steps)" in table["what changes"].tolist()
     columns = json.loads(at.dataframe[0].proto.columns)  # the run names whole (~6.2 px a character), pinned
     assert columns["run"]["pinned"] and columns["run"]["width"] >= 6.2 * table["run"].str.len().max()
     assert columns["what changes"]["width"] >= 6.2 * table["what changes"].str.len().max()
@@ -540,4 +543,24 @@ def test_the_sweeps_page_starts_a_set_with_rnnviz_sweep_and_refuses_a_bad_grid(e
     assert not at.exception, at.exception
     assert started == [["--preset", "quick-rnn", "--steps", "1200", "--seeds", "3", "--grid", "lr=0.001,0.01",
                         "--grid", "chunk=28,14"]]  # fmt: skip
-    assert "Starting 12 runs on Ray" in at.success[0].value
+    assert any("Starting 12 runs on Ray" in i.value for i in at.info)
+
+
+def test_a_set_started_on_the_sweeps_page_appears_there_by_itself(empty_store, tmp_path, monkeypatch):
+    """The set reaches the store seconds after the click (Ray starts first); the page looks for it every second
+    and picks it, so that it follows its runs live, with no reload."""
+    from rnnviz import sets
+
+    monkeypatch.setenv("RNNVIZ_DATA_DIR", str(data_root(tmp_path, MNIST_DIR)))
+    spec = sets.SetSpec(quick_config(cell="rnn"), {"lr": [0.001, 0.01]}, 2)
+    monkeypatch.setattr(runner, "start_set", lambda flags, store: tmp_path / "set.log")
+    at = open_page("sweeps")
+    next(b for b in at.button if b.label == "Start the set on Ray").click().run()
+    assert any("the set appears here in a few seconds" in i.value for i in at.info)
+    with Store(os.environ["RNNVIZ_STORE"]) as store:  # Ray has started: `rnnviz sweep` records the set
+        sweep_id = store.create_sweep("the set just started", spec.to_json(), "ray", "127.0.0.1:6379")
+    at.run()  # the page's next look, a second later
+    assert not at.exception, at.exception
+    assert at.selectbox(key="sweep-picked").value == sweep_id
+    assert any("**the set just started**: running" in m.value for m in at.markdown)
+    assert not any("appears here" in i.value for i in at.info)

@@ -25,8 +25,8 @@ def test_report_command_writes_one_self_contained_file(trained_store, tmp_path, 
     assert text.count("Plotly.newPlot(") == n
     assert text.count("plotly.js v") >= 1 and "<script src=" not in text  # plotly.js inline, nothing fetched
     assert "<b>1 · test-rnn</b>" in text and "saturated" in text  # the readings
-    assert "the mean tanh slope is" in text and "Cell-state path" in text  # and why the gradient vanishes
-    assert "<th>forget_bias</th>" in text and 'class="differ"' in text  # settings, differences marked
+    assert "the mean tanh slope φ" in text and "Cell-state path" in text  # and why the gradient vanishes
+    assert "<th>forget-gate bias</th>" in text and 'class="differ"' in text  # settings, differences marked
 
 
 def test_report_refuses_a_directory_and_unknown_runs(trained_store, tmp_path, capsys):

@@ -53,8 +53,9 @@ def section(path: str, readonly: bool, actions: bool = True) -> None:
     @st.fragment(run_every=reads.REFRESH_S if polling else None)
     def table() -> None:
         df = reads.runs_table(path)
+        shares = {n: 100 * df[n].astype(float) for n in ("test_accuracy", "saturated_fraction")}  # as percentages
         st.dataframe(
-            df.assign(status=df["status"].map(shown.status_text))[
+            df.assign(status=df["status"].map(shown.status_text), **shares)[
                 [
                     "run_id",
                     "name",
@@ -73,8 +74,9 @@ def section(path: str, readonly: bool, actions: bool = True) -> None:
             column_config={
                 "run_id": st.column_config.NumberColumn("id", width="small"),
                 "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0),
-                "test_accuracy": st.column_config.NumberColumn("test accuracy", format="percent"),
-                "saturated_fraction": st.column_config.NumberColumn("saturated", format="percent"),
+                # one decimal, as on every page (Streamlit's "percent" wrote 97%)
+                "test_accuracy": st.column_config.NumberColumn("test accuracy", format="%.1f%%"),
+                "saturated_fraction": st.column_config.NumberColumn("saturated", format="%.1f%%"),
                 "elapsed": st.column_config.NumberColumn("elapsed (s)", format="%.0f"),
             },
         )

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 import pandas as pd
 import streamlit as st
 
+from .. import words
 from ..charts import colour_of
 from ..store import UNFINISHED, Status, StoreError
 from . import state
@@ -109,10 +110,15 @@ def _toggle_replay(last: int) -> None:
     st.session_state[state.STEP_MOVED] = True
 
 
-def _state(row: pd.Series) -> str:
-    """A picked run's state in a few words; a training run's with its progress."""
+def _state(path: str, run_id: int, row: pd.Series) -> str:
+    """A picked run's state in a few words; a training run's with its progress (its step, where its length is
+    not known: a loop watched without `total_steps`)."""
     if row["status"] == Status.RUNNING:
-        return f"{status_text(row['status'])}, {row['progress']:.0%}"
+        row = row.copy()
+        row["run_id"] = run_id
+        if words.total_steps(row, config(path, run_id)) is None:
+            return f"{status_text(row['status'])}, {words.progress(row['step'], None)}"
+        return f"{status_text(row['status'])}, {words.percent(row['progress'])}"
     return status_text(row["status"])
 
 
@@ -138,7 +144,10 @@ def _step_controls(last: int, live: bool = False) -> None:
             " { visibility: hidden; }</style><span></span>"
         )
         st.caption("Following the latest step, live: the charts show each run's newest records.")
-    st.session_state[state.SCRUB] = min(pinned, last) if pinned is not None else last
+    replay = state.replay()
+    # during a replay the scrubber stands at the replay's step, as every chart does
+    at = replay.step() if replay is not None else pinned
+    st.session_state[state.SCRUB] = min(at, last) if at is not None else last
     st.slider(
         "Step shown",
         0,
@@ -177,14 +186,15 @@ def _picked_runs(path: str) -> None:
     picked = [r for r in st.session_state[state.SELECTED] if r in runs.index]
     polling = runs.loc[picked, "status"].isin(UNFINISHED).any() and state.live_updates()
     before = list(runs.loc[picked, "status"])
+    replaying = state.replay() is not None  # the scrubber follows the replay's step
 
-    @st.fragment(run_every=REFRESH_S if polling else None)
+    @st.fragment(run_every=REFRESH_S if polling or replaying else None)
     def controls() -> None:
         now = runs_table(path).set_index("run_id")
         shown = now.loc[[r for r in picked if r in now.index]]
         unfinished = shown[shown["status"] != Status.FINISHED]
         if len(unfinished):
-            st.caption("  \n".join(f"{r} · {row['name']}: {_state(row)}" for r, row in unfinished.iterrows()))
+            st.caption("  \n".join(f"{r} · {row['name']}: {_state(path, r, row)}" for r, row in unfinished.iterrows()))
         _step_controls(int(shown["step"].max()) if len(shown) else 0, live=bool(shown["status"].isin(UNFINISHED).any()))
         if st.session_state.pop(state.STEP_MOVED, False) or (polling and list(shown["status"]) != before):
             # the step moved (every chart follows it), or a picked run started or ended: the page draws them

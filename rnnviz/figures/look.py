@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
+from ..words import MISSING  # noqa: F401  (re-exported: in tables, a value not recorded yet or not read)
+
 # One colour per role, not per run id: a tanh RNN is red, an LSTM blue, a GRU green on every page, in the
 # published overlay and in reports, whichever runs are drawn beside it. Variants of a role (the remedies, any
 # other named settings) and its seeds wear shades of it (run_color).
@@ -42,7 +44,6 @@ MODEBAR_PX = 32  # Plotly draws its modebar 2 px from the top, 23 px high; a tit
 MAX_POINTS = 400  # points per line sent to the browser
 MAX_COLUMNS = 300  # heatmap columns (training steps) sent to the browser
 MAX_ROWS = 112  # heatmap rows (time steps): T = 784 is averaged in groups of 7, about 3 pixels a row
-MISSING = "–"  # in tables, a value not recorded (yet) or one that does not apply
 ROUND = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)  # axis ends, times a power of ten
 
 

@@ -7,9 +7,9 @@ import dataclasses
 import pandas as pd
 import streamlit as st
 
-from rnnviz import charts, findings
+from rnnviz import charts, findings, words
 from rnnviz.api import Run
-from rnnviz.config import TEST_HEADS
+from rnnviz.config import EXECUTION_ONLY, TEST_HEADS, RunConfig
 from rnnviz.dashboard import live, reads, shown
 from rnnviz.figures import MISSING
 from rnnviz.report import html_report
@@ -22,26 +22,23 @@ st.caption("Runs picked in the sidebar, from this session or earlier ones, on th
 def latest(run: shown.ShownRun, name: str) -> str:
     """A scalar's latest value as a percentage, or a dash."""
     values = run.scalar(name)[1]
-    return f"{values[-1]:.1%}" if len(values) else MISSING
+    return words.percent(values[-1]) if len(values) else MISSING
 
 
 def settings_table(runs: list[shown.ShownRun]) -> pd.DataFrame:
-    """The config fields in which the runs differ, and how each run ended."""
-    cfgs = {r.label: dataclasses.asdict(r.cfg) for r in runs}
-    df = pd.DataFrame(cfgs)
-    differ = df.astype(str).nunique(axis=1) > 1
-    out = df[differ].astype(str)
+    """The settings in which the runs differ, in words (a dash where a run does not read one, as an RNN its
+    forget-gate bias), and how each run ended."""
+    names = [f.name for f in dataclasses.fields(RunConfig) if f.name not in EXECUTION_ONLY]
+    df = pd.DataFrame({r.label: [words.setting_value(r.cfg, n) for n in names] for r in runs}, index=names)
+    out = df[df.nunique(axis=1) > 1]
+    out.index = [words.setting(n) for n in out.index]
     out.loc["status"] = [shown.status_text(r.row["status"]) for r in runs]
-    out.loc["steps"] = [str(r.row["step"]) for r in runs]
-    out.loc["test accuracy"] = [
-        f"{r.row['test_accuracy']:.1%}" if pd.notna(r.row["test_accuracy"]) else MISSING for r in runs
-    ]
+    out.loc["step reached"] = [words.step(r.row["step"]) for r in runs]
+    out.loc["test accuracy"] = [words.percent(r.row["test_accuracy"]) for r in runs]
     for k in TEST_HEADS:
         out.loc[f"test accuracy, first {k} digits"] = [latest(r, f"test_accuracy_{k}") for r in runs]
     out.loc["validation accuracy"] = [latest(r, "validation_accuracy") for r in runs]
-    out.loc["saturated"] = [
-        f"{r.row['saturated_fraction']:.1%}" if pd.notna(r.row["saturated_fraction"]) else MISSING for r in runs
-    ]
+    out.loc["saturated (|h| > threshold)"] = [words.percent(findings.saturated(r)) for r in runs]
     return out
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rnnviz import charts, findings, layer_charts
+from rnnviz import charts, findings, layer_charts, words
+from rnnviz.config import WATCHED
 from rnnviz.dashboard import live, reads, shown
 
 st.title("Gradient flow")
@@ -14,6 +15,19 @@ st.caption(
     "first rows of the digit no longer influence learning: the vanishing gradient. The colours span 6 decades "
     "below the largest gradient; grey is further below, black exactly 0 (underflowed)."
 )
+
+
+def not_recorded(r: shown.ShownRun) -> str:
+    """How to record the Jacobians a run did not, in the words of the way it was trained."""
+    how = (
+        "pass `jacobian_examples=1` to `rnnviz.watch(...)`"
+        if r.cfg.dataset == WATCHED
+        else "set *Jacobian examples* to 1 in the Train page's settings (or `--jacobian-examples 1`)"
+    )
+    return (
+        "This run did not record its chain of Jacobians ||dh_T/dh_t|| (how much a change to the hidden state at "
+        f"step t can still change it at t = T); {how} to record them."
+    )
 
 
 def render(runs: list[shown.ShownRun]) -> None:
@@ -32,13 +46,15 @@ def render(runs: list[shown.ShownRun]) -> None:
             live.live_chart(f"gf-global-{r.id}", charts.global_norm, [r], one=True, style=style)
             share = charts.clipped_share(r)
             if share is not None:
-                st.caption(f"Clipping at {r.cfg.clip:g} fired on {share:.1%} of steps.")
+                st.caption(f"Clipping at {r.cfg.clip:g} fired on {words.percent(share)} of steps.")
     st.subheader("Why it vanishes")
     st.caption(
-        "dL/dh_t = (dh_T/dh_t)^T dL/dh_T, and dh_T/dh_t is a product of one Jacobian per step, each "
-        "diag(φ'(a_k)) W_hh in a vanilla RNN: at most σ_max(W_hh) · max φ' (dashed, Pascanu et al. 2013). "
-        "Where tanh saturates its slope φ' is near 0, and the product collapses.",
-        help="Every quantity measured, per cell, is in docs/why-it-vanishes.md",  # off the screen in a talk
+        "The gradient reaching t = 1 is a product of one factor per step. In a vanilla RNN each factor is at most "
+        "σ_max(W_hh) × the steepest tanh slope φ' (the dashed Pascanu bound): where tanh saturates, its slope is "
+        "near 0 and the product collapses.",
+        help=words.glossary("σ_max(W_hh)", "φ'", "Pascanu bound", "||dh_T/dh_1||")
+        + "  \ndL/dh_t = (dh_T/dh_t)^T dL/dh_T, and dh_T/dh_t = ∏ diag(φ'(a_k)) W_hh. Every quantity measured, "
+        "per cell, is in docs/why-it-vanishes.md",  # off the screen in a talk
     )
     for r in runs:
         reading = findings.why(r, runs)
@@ -48,10 +64,7 @@ def render(runs: list[shown.ShownRun]) -> None:
         with c1:
             live.live_chart(f"why-chain-{r.id}", charts.why_chain, [r], one=True, style=style)
             if r.cfg.jacobian_examples == 0:
-                st.caption(
-                    "This run did not record its Jacobians ||dh_T/dh_t||; set *Jacobian examples* to 1 in the "
-                    "Train page's settings (or `--jacobian-examples 1`) to record them."
-                )
+                st.caption(not_recorded(r))
         with c2:
             live.live_chart(f"why-slope-{r.id}", charts.tanh_slope, [r], one=True, style=style)
     if any(r.cfg.cell in charts.PATH_GATES for r in runs):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from rnnviz import checkpoints, digits
+from rnnviz import checkpoints, digits, words
 from rnnviz import data as datamod
 from rnnviz.charts import GATE_NAMES
 from rnnviz.config import GATES, TANH_GATES
@@ -108,7 +108,7 @@ verdict = "right" if insp.prediction == insp.label else "wrong"
 st.markdown(
     f"Run **{shown.run_label(runs, run_id)}** at its checkpoint of step **{ckpt_step:,}**. Digit "
     f"#{st.session_state['insp-digit']} is a **{insp.label}**; the model answers **{insp.prediction}** "
-    f"({insp.probs[-1].max():.0%}): {verdict}."
+    f"({words.percent(insp.probs[-1].max())}): {verdict}."
 )
 t = st.slider("Time step t", 1, insp.T, value=insp.T, key=f"insp-t-{insp.T}", help="The step being read")
 style = shown.style()

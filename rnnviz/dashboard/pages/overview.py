@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rnnviz import charts, findings
+from rnnviz import charts, findings, words
 from rnnviz.dashboard import live, shown
 from rnnviz.published import published
 
@@ -23,10 +23,10 @@ else:
 
 
 def status_line(r: shown.ShownRun) -> str:
-    status = shown.status_text(r.row["status"])
+    status, at = shown.status_text(r.row["status"]), words.progress(r.row["step"], words.total_steps(r.row, r.cfg))
     if r.until is not None:  # the step scrubber or a replay shows an earlier step
-        return f"`{r.label}` {status}; showing step {r.row['step']:,} of {r.row['total_steps']:,}"
-    return f"`{r.label}` {status}, step {r.row['step']:,} of {r.row['total_steps']:,}"
+        return f"`{r.label}` {status}; showing {at}"
+    return f"`{r.label}` {status}, {at}"
 
 
 def render(runs: list[shown.ShownRun]) -> None:

@@ -4,12 +4,13 @@ swept settings; clicking a grid point picks its runs for the other pages."""
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from rnnviz import charts, figures, findings, horizon, roles, runner, sets
+from rnnviz import charts, figures, findings, horizon, roles, runner, sets, words
 from rnnviz import data as datamod
 from rnnviz.config import PRESETS, ConfigError, Limits, preset
 from rnnviz.dashboard import horizon_view, live, reads, shown, state
@@ -30,6 +31,7 @@ AXIS_TITLES = {
     "sigma_w": "recurrent weight scale σ_w",
     "hidden_size": "hidden units",
 }
+SET_START_S = 90  # Ray's start on a loaded 2-core machine took up to ~40 s
 # The gradient ratio's colours, in decades: red where nothing reaches t = 1, green where it all does.
 RATIO_RANGE = (-12.0, 0.0)
 
@@ -54,7 +56,7 @@ def point_text(row: pd.Series, name: str) -> str:
     value = row[f"{name}_mean"]
     if value is None or value != value:
         return MISSING
-    shown = f"{value:.0%}" if name == "test_accuracy" else f"{value:.0e}" if value else "0"
+    shown = words.percent(value) if name == "test_accuracy" else words.ratio(value)
     return f"{shown} ({row['finished']}/{len(row['runs'])})"
 
 
@@ -83,7 +85,7 @@ def the_map(table: pd.DataFrame, grid: dict, x: str, y: str, fixed: dict) -> Non
                     z[i, j] = value if name == "test_accuracy" else np.log10(max(value, 1e-45))
                 text[i][j] = point_text(row, name)
         zrange = (0.0, 1.0) if name == "test_accuracy" else RATIO_RANGE
-        titles = (AXIS_TITLES.get(x, x.replace("_", " ")), AXIS_TITLES.get(y, y.replace("_", " ")))
+        titles = (axis_title(x), axis_title(y))
         fig = figures.set_map(x, xs, y, ys, z, text, title, scale, f"map-{name}", style, zrange, titles)
         with col:
             event = st.plotly_chart(
@@ -98,6 +100,10 @@ def the_map(table: pd.DataFrame, grid: dict, x: str, y: str, fixed: dict) -> Non
             if picked is not None:
                 pick_runs(list(picked["runs"]))
                 st.rerun()
+
+
+def axis_title(name: str) -> str:
+    return AXIS_TITLES.get(name, words.setting(name))
 
 
 def _typed(values: list, text) -> object:
@@ -127,10 +133,11 @@ def body(sweep_id: int) -> None:
     names = list(grid)
     if len(names) >= 2:
         c1, c2, *rest = st.columns(2 + len(names) - 2)
-        x = c1.selectbox("Across", names, index=names.index("lr") if "lr" in names else 0, key=f"sw-x-{sweep_id}")
-        y = c2.selectbox("Down", [n for n in names if n != x], key=f"sw-y-{sweep_id}")
+        x = c1.selectbox("Across", names, index=names.index("lr") if "lr" in names else 0, key=f"sw-x-{sweep_id}",
+                         format_func=axis_title)  # fmt: skip
+        y = c2.selectbox("Down", [n for n in names if n != x], key=f"sw-y-{sweep_id}", format_func=axis_title)
         others = [n for n in names if n not in (x, y)]
-        fixed = {n: col.selectbox(f"{n.replace('_', ' ')} at", grid[n], key=f"sw-{n}-{sweep_id}")
+        fixed = {n: col.selectbox(f"{words.setting(n)} at", grid[n], key=f"sw-{n}-{sweep_id}")
                  for n, col in zip(others, rest)}  # fmt: skip
         the_map(table, grid, x, y, fixed)
         st.caption(
@@ -138,13 +145,13 @@ def body(sweep_id: int) -> None:
             "(float32). Click a grid point to pick its runs in the sidebar, then open any other page to see them."
         )
     elif names:
-        st.caption(f"A map needs two swept settings; this set sweeps {names[0].replace('_', ' ')} only.")
+        st.caption(f"A map needs two swept settings; this set sweeps the {words.setting(names[0])} only.")
     runs = reads.runs_table(path)
     mine = runs[runs["sweep_id"] == sweep_id].sort_values("run_id")
     if mine.empty:
         return
     named = ["variant", *names] if "variant" in table else names  # a set of variants (cells) names them first
-    labels = [", ".join(f"{n.replace('_', ' ')} {r[n]}" for n in named) or "every run" for _, r in table.iterrows()]
+    labels = [", ".join(f"{words.setting(n)} {r[n]}" for n in named) or "every run" for _, r in table.iterrows()]
     chosen = st.multiselect(
         "Grid points drawn", labels, default=labels[:MAX_GROUPS], key=f"sw-groups-{sweep_id}",
         help="Each is one group: the mean over its seeds, with their band (min to max; the interquartile "
@@ -163,13 +170,15 @@ def body(sweep_id: int) -> None:
     st.subheader("Every grid point")
     shown_table = pd.DataFrame(
         {
-            **{n: table[n] for n in named},
+            **{words.setting(n): table[n] for n in named},
             "seeds done": [f"{f} of {len(r)}" for f, r in zip(table["finished"], table["runs"])],
-            "test accuracy (mean)": table["test_accuracy_mean"],
-            "min": table["test_accuracy_min"],
-            "max": table["test_accuracy_max"],
-            "saturated (mean)": table["saturated_fraction_mean"],
-            "gradient t=1 / t=T (mean)": table["grad_h_ratio_mean"],
+            "test accuracy (mean)": 100 * table["test_accuracy_mean"].astype(float),
+            "min": 100 * table["test_accuracy_min"].astype(float),
+            "max": 100 * table["test_accuracy_max"].astype(float),
+            "saturated (mean)": 100 * table["saturated_fraction_mean"].astype(float),
+            "gradient t=1 / t=T (mean)": [
+                None if v is None or v != v else words.ratio(v) for v in table["grad_h_ratio_mean"]
+            ],  # fmt: skip
             "seeds agree": [text.split(" (")[0] for text in table["reading"]],
             "runs": [", ".join(map(str, r)) for r in table["runs"]],
         }
@@ -178,12 +187,15 @@ def body(sweep_id: int) -> None:
         shown_table,
         hide_index=True,
         placeholder=MISSING,
-        column_config={
-            "test accuracy (mean)": st.column_config.NumberColumn(format="percent"),
-            "min": st.column_config.NumberColumn(format="percent"),
-            "max": st.column_config.NumberColumn(format="percent"),
-            "saturated (mean)": st.column_config.NumberColumn(format="percent"),
-            "gradient t=1 / t=T (mean)": st.column_config.NumberColumn(format="%.1e"),
+        column_config={  # percentages with one decimal, as on every page (Streamlit's "percent" wrote 97%)
+            "test accuracy (mean)": st.column_config.NumberColumn(format="%.1f%%"),
+            "min": st.column_config.NumberColumn(format="%.1f%%"),
+            "max": st.column_config.NumberColumn(format="%.1f%%"),
+            "saturated (mean)": st.column_config.NumberColumn(format="%.1f%%"),
+            "gradient t=1 / t=T (mean)": st.column_config.TextColumn(
+                help="The share of the last step's gradient that reaches the first step (||dL/dh_1|| / ||dL/dh_T||), "
+                "mean over seeds"
+            ),
         },
     )
     st.button("Pick every run of this set in the sidebar", on_click=pick_runs, args=(mine["run_id"].tolist(),))
@@ -192,7 +204,8 @@ def body(sweep_id: int) -> None:
 def launch_form() -> None:
     """A set from the dashboard: a preset, up to two swept settings and seeds, run by `rnnviz sweep` in the
     background (the same command a terminal would run)."""
-    with st.expander("Start a set of runs", expanded=False), st.form("new-set"):
+    # Enter in a field submitted the form: three Enters started three sets on Ray. Only the button starts one.
+    with st.expander("Start a set of runs", expanded=False), st.form("new-set", enter_to_submit=False):
         c1, c2, c3 = st.columns([2, 1, 1])
         name = c1.selectbox("Preset", list(PRESETS), index=list(PRESETS).index("quick-rnn"))
         seeds = c2.number_input("Seeds per grid point", 1, 50, 3)
@@ -211,16 +224,48 @@ def launch_form() -> None:
             raise ConfigError("dataset", "MNIST is not on this machine: download it on the Train page first")
         flags = ["--preset", name, "--steps", str(int(steps)), "--seeds", str(int(seeds))]
         with Store(path) as store:
+            newest = int(store.sweeps()["sweep_id"].max()) if len(store.sweeps()) else 0
             log = runner.start_set([*flags, *(f for g in grid for f in ("--grid", g))], store)
     except (ConfigError, StoreError) as exc:
         st.error(f"Not started: {exc}")
         return
-    n = len(spec.configs())
-    st.success(f"Starting {n} runs on Ray; the set appears below within a few seconds (its log: `{log}`).")
+    st.session_state[state.SET_STARTED] = {"after": newest, "runs": len(spec.configs()), "log": str(log),
+                                           "at": time.monotonic()}  # fmt: skip
+
+
+def starting() -> None:
+    """While a set started here has not reached the store (Ray takes seconds to start), say so and look for it
+    every second; once it is there, pick it, so that the page follows its runs live."""
+    started = st.session_state.get(state.SET_STARTED)
+    if not started:
+        return
+
+    @st.fragment(run_every=reads.REFRESH_S)
+    def look() -> None:
+        with Store(path) as store:
+            ids = store.sweeps()["sweep_id"]
+        new = [int(i) for i in ids if int(i) > started["after"]]
+        if new:
+            st.session_state.pop(state.SET_STARTED)
+            st.session_state["sweep-picked"] = min(new)
+            sweeps_table.clear()
+            st.rerun(scope="app")
+        waited = time.monotonic() - started["at"]
+        if waited > SET_START_S:
+            st.warning(
+                f"The set has not reached the store after {waited:.0f} s; its log says why: `{started['log']}`",
+                icon=":material/hourglass_empty:",
+            )
+        else:
+            st.info(f"Starting {started['runs']} runs on Ray; the set appears here in a few seconds.",
+                    icon=":material/hourglass_top:")  # fmt: skip
+
+    look()
 
 
 if not shown.presenting() and roles.presenter():  # viewers of a shared dashboard start no set
     launch_form()
+    starting()
 try:
     sweeps = sweeps_table(path)
 except StoreError as exc:

@@ -1,0 +1,268 @@
+"""One source for each claim: every reading of every outcome's run (the sentences under the charts, the report,
+the tables, the command line) says what the same measured quantities say, and no two say opposite things.
+
+The outcomes are short real runs made here (a gradient that underflowed to 0, one that vanished, one mostly lost,
+one that flows back, an LSTM, a GRU, and two loops recorded with rnnviz.watch: an LSTM whose forget-gate product
+is small while its gradient still flows back, the case where Overview and Gradient flow once disagreed, and an
+RNN whose loop records no accuracy and no length)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import rnnviz
+from rnnviz import charts, findings, words
+from rnnviz.__main__ import main
+from rnnviz.api import Run
+from rnnviz.report import html_report
+from rnnviz.store import Store
+from rnnviz.trainer import train
+
+from .conftest import quick_config
+from .outcomes import writable_copy
+from .test_app import open_page, values
+
+# What each level of the gradient's verdict may be called anywhere; a phrase of one level in a reading of a run
+# measured at another is a contradiction (the second phrase of FADING is what Gradient flow said before).
+PHRASES = {
+    findings.UNDERFLOWED: ("underflowed to 0",),
+    findings.GONE: ("has vanished",),
+    findings.FADING: ("most of it is lost", "most of the gradient is lost"),
+    findings.FLOWS: ("still flows back", "still spans"),
+    findings.GROWS: ("grows on the way back",),
+}
+# each outcome: (name, settings of a short run); lr 1e-5 keeps the recurrent weights at their scale sigma_w
+TRAINED = (
+    ("underflowed", dict(cell="rnn", sigma_w=0.05, lr=1e-5, steps=10)),
+    ("vanished", dict(cell="rnn", sigma_w=0.3, lr=1e-5, steps=10)),
+    ("fading", dict(cell="rnn", sigma_w=0.8, lr=1e-5, steps=10)),
+    ("rnn", dict(cell="rnn", steps=20)),
+    ("lstm", dict(cell="lstm", steps=20)),
+    ("gru", dict(cell="gru", steps=20, jacobian_examples=0)),  # a run that did not record its Jacobians
+)
+
+
+def watched(store: Store, cell: str, T: int, accuracy: bool) -> int:
+    """A loop of our own on random sequences of T steps, recorded with rnnviz.watch and no total_steps."""
+    torch.manual_seed(0)
+    module = {"lstm": torch.nn.LSTM, "rnn": torch.nn.RNN}[cell]
+    rnn, head = module(28, 64, batch_first=True), torch.nn.Linear(64, 10)
+    x, y = torch.randn(32, T, 28), torch.randint(0, 10, (32,))
+    opt = torch.optim.Adam([*rnn.parameters(), *head.parameters()], 0.01)
+    with rnnviz.watch(rnn, head, (x, y), store=store, name=f"watched {cell}", probe_every=5) as w:
+        for _ in range(10):
+            logits = head(rnn(x)[0][:, -1])
+            loss = torch.nn.functional.cross_entropy(logits, y)
+            opt.zero_grad()
+            loss.backward()
+            extra = {"accuracy": float((logits.argmax(1) == y).float().mean())} if accuracy else {}
+            w.step(loss, **extra)
+            opt.step()
+    return w.run_id
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("outcomes") / "runs.sqlite"
+    with Store(path) as store:
+        for name, changes in TRAINED:
+            assert train(quick_config(name=name, **changes), store).status == "finished"
+        watched(store, "lstm", 14, accuracy=True)  # forget-gate product < 0.01, ratio ~0.1
+        watched(store, "rnn", 28, accuracy=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory) -> Path:
+    """The recorded blog runs of every outcome (tests/data/outcomes/), in a copy the dashboard may open."""
+    return writable_copy(tmp_path_factory.mktemp("recorded"))
+
+
+@pytest.fixture(params=["made", "recorded"])
+def outcomes(request) -> Path:
+    """Each store of outcomes: the short runs made here, and the recorded 5,000-step blog runs."""
+    return request.getfixturevalue(request.param)
+
+
+def levels_said(text: str) -> set[str]:
+    """The verdict levels a text states about the gradient reaching t = 1."""
+    return {lvl for lvl, phrases in PHRASES.items() if any(p in text for p in phrases)}
+
+
+def about(text: str, label: str) -> str:
+    """The part of a reading about one run (a gated run's reading names the RNNs beside it after 'against')."""
+    return text.split(" (against ")[0] if text.startswith(f"**{label}**") else ""
+
+
+def chart_level(run: Run) -> str:
+    """The level of the ratio that the ||dL/dh_t|| curve draws at its latest probe (its own data)."""
+    line = charts.gradient_curve([run]).data[0]
+    y = np.asarray(line.y, dtype=float)
+    return findings.level(float(y[0] / y[-1]) if y[0] > charts.figures.UNDERFLOW else 0.0)
+
+
+def test_the_outcomes_cover_every_verdict(made, recorded):
+    def levels(path: Path) -> set[str]:
+        with Store(path) as store:
+            return {findings.reach(Run(store, int(i))).level for i in store.runs()["run_id"]}
+
+    assert levels(made) >= {findings.UNDERFLOWED, findings.GONE, findings.FADING, findings.FLOWS}
+    assert levels(recorded) >= {findings.UNDERFLOWED, findings.FLOWS}  # the blog RNN that underflowed, the LSTM
+
+
+def test_every_reading_of_every_run_says_what_its_numbers_say(outcomes, tmp_path, capsys):
+    """Overview's reading, Gradient flow's Why, the report's readings, the ratio the chart draws, the saturated
+    share and the test accuracy in the Compare table, the report and `rnnviz runs`: one claim each, per run."""
+    with Store(outcomes) as store:
+        runs = [Run(store, int(i)) for i in store.runs()["run_id"]]
+        report = html_report(runs)
+        for run in runs:
+            measured = findings.reach(run)
+            assert measured is not None
+            readings = [findings.of(run), findings.why(run, runs) or ""]
+            readings += [re.sub(r"</?b>", "**", li) for li in re.findall(r"<li>(.*?)</li>", report)]
+            readings = [about(t.replace("&#x27;", "'"), run.label) for t in readings]
+            for text in readings:
+                assert levels_said(text) <= {measured.level}, (run.label, measured, text)
+                for said in re.findall(r"reaching t = 1 is (.+?) times", text):
+                    assert said == words.ratio(measured.ratio), (run.label, text)
+                for said in re.findall(r"([\d.]+%) of hidden activations saturated", text):
+                    assert said == words.percent(findings.saturated(run)), (run.label, text)
+            assert any(levels_said(t) for t in readings), run.label  # the verdict is said, at least once
+            assert chart_level(run) in (
+                {measured.level}
+                if measured.level not in (findings.UNDERFLOWED, findings.GONE)
+                else {findings.UNDERFLOWED, findings.GONE}  # the chart marks 0 at its floor
+            ), run.label
+        sats = {run.id: words.percent(findings.saturated(run)) for run in runs}
+    assert main(["runs", "--store", str(outcomes)]) == 0
+    table = capsys.readouterr().out.splitlines()[1:]
+    assert len(table) == len(sats)
+    for line in table:  # the command line's saturated share is the readings'
+        assert sats[int(line.split()[0])] in line.split(), line
+
+
+def test_the_known_contradiction_cannot_come_back(made):
+    """A watched LSTM whose forget gates keep under 1% of the cell state while 10% of the gradient reaches
+    t = 1: Gradient flow said 'most of the gradient is lost' above a chart flat at that ratio."""
+    with Store(made) as store:
+        lstm = next(Run(store, int(i)) for i, n in store.runs()[["run_id", "name"]].values if n == "watched lstm")
+        path = findings._latest(lstm, "forget_path_t1")
+        measured = findings.reach(lstm)
+        assert path is not None and path < findings.FADED and measured.level == findings.FLOWS
+        assert levels_said(findings.why(lstm)) == levels_said(findings.of(lstm)) == {findings.FLOWS}
+        assert "T = 14" in findings.why(lstm) or "t = 14" in findings.why(lstm)  # the probe's own length
+
+
+def page_texts(at) -> list[tuple[str, str]]:
+    """(text, tooltip) of every reading, caption, message and table cell a page shows."""
+    out = [(e.value, e.proto.help) for kind in ("markdown", "caption") for e in at.get(kind)]
+    out += [(e.proto.body, "") for kind in ("info", "warning", "error", "success") for e in at.get(kind)]
+    for frame in [*at.dataframe, *at.table]:
+        df = frame.value
+        config = json.loads(getattr(frame.proto, "columns", "") or "{}")  # a dataframe's headers and formats
+        heads = [config.get(str(c), {}).get("label") or str(c) for c in df.columns]
+        formats = [c.get("type_config", {}).get("format") for c in config.values()]
+        out += [(" ".join(heads), ""), (" ".join(map(str, df.index)), "")]
+        out += [(f"{fmt} format of a column: writes 97.0% as 97%", "") for fmt in formats if fmt == "percent"]
+        out += [(str(v), "") for v in df.to_numpy().ravel()]
+    return out
+
+
+FIELDS = sorted({f for f in dir(rnnviz.config.RunConfig()) if "_" in f and not f.startswith("_")}
+                | {"test_accuracy", "saturated_fraction", "total_steps", "grad_h_ratio"})  # fmt: skip
+
+
+def bad_words(text: str, tooltip: str, names: list[str]) -> list[str]:
+    """What a room should not read: raw field names, Python's scientific format, a symbol without its sentence,
+    a share not written as a percentage with one decimal (a round threshold, 'below 20%', is a threshold)."""
+    plain = re.sub(r"`[^`]*`|\]\([^)]*\)", "", text)  # code (a command, an argument) is code; links' addresses
+    for name in names:  # a run's name is a name (remedies-lr, a set's "(lr 0.01, seed 1)"), not a reading
+        plain = plain.replace(name, "")
+    found = [f"field {f}" for f in FIELDS if re.search(rf"\b{f}\b", plain)]
+    found += [f"format {m}" for m in re.findall(r"\d(?:\.\d+)?e[+-]\d+", plain)]
+    found += [f"'lr' {m}" for m in re.findall(r"\blr\b[:=]?", plain)]
+    found += [f"symbol {s}" for s, sentence in words.SYMBOLS.items() if s in plain and sentence not in text + tooltip]
+    for m in re.finditer(r"(\S*?)(\d+(?:\.\d+)?)%", plain):
+        before = plain[max(0, m.start() - 8) : m.start()]
+        if not re.fullmatch(r"\d+\.\d", m.group(2)) and not re.search(r"(below|above|under|over) $", before):
+            found.append(f"percent {m.group(0)}")
+    return found
+
+
+@pytest.mark.parametrize(
+    "page, runs",
+    [(p, "made") for p in ("train", "overview", "gradient_flow", "saturation", "gates", "compare", "inspector")]
+    + [(p, "recorded") for p in ("overview", "gradient_flow", "saturation", "compare", "remedies")]
+    + [("remedies", "remedies_store"), ("sweeps", "sweep_store"), ("compare", "sweep_store")],
+)
+def test_pages_speak_in_words_on_every_outcome(request, monkeypatch, page, runs):
+    path = request.getfixturevalue(runs)
+    monkeypatch.setenv("RNNVIZ_STORE", str(path))
+    with Store(path) as store:
+        ids, names = store.runs()["run_id"].astype(int).tolist(), sorted(store.runs()["name"], key=len)[::-1]
+    at = open_page(page)
+    at.session_state["selected_runs"] = ids
+    at.run()
+    assert not at.exception, at.exception
+    texts = page_texts(at)
+    assert texts
+    bad = {(text[:90], b) for text, tip in texts for b in bad_words(text, tip, names)}
+    assert not bad, "\n".join(map(str, sorted(bad)))
+    if page == "overview" and runs == "made":  # a watched loop without total_steps: its step alone, never "of 1"
+        lines = " ".join(t for t, _ in texts)
+        assert re.search(r"watched lstm` finished, step 10\b(?! of)", lines), lines
+    if page == "gradient_flow" and runs == "made":
+        said = " ".join(t for t, _ in texts)
+        assert "pass `jacobian_examples=1` to `rnnviz.watch(...)`" in said and "Train page" in said
+
+
+def test_a_watched_loop_says_its_step_alone_and_draws_the_accuracy_it_was_given(tmp_path, monkeypatch):
+    """Without total_steps the pages said "step 376 of 1" and "100%"; the batch accuracy passed to step() was not
+    drawn, under "no evaluation yet" for ever."""
+    from .test_app import figures
+
+    path = tmp_path / "watched.sqlite"
+    torch.manual_seed(0)
+    rnn, head = torch.nn.RNN(28, 16, batch_first=True), torch.nn.Linear(16, 10)
+    x, y = torch.randn(8, 28, 28), torch.randint(0, 10, (8,))
+    w = rnnviz.watch(rnn, head, (x, y), store=str(path), name="my loop", probe_every=5)
+    try:
+
+        def written() -> int:
+            with Store(path) as store:
+                return int(store.runs()["step"].iloc[0])
+
+        k = 0
+        while written() < 10:  # until the loop's records reach the store (it writes them each second)
+            loss = torch.nn.functional.cross_entropy(head(rnn(x)[0][:, -1]), y)
+            loss.backward()
+            w.step(loss, accuracy=k / (k + 10))
+            k += 1
+        monkeypatch.setenv("RNNVIZ_STORE", str(path))
+        at = open_page("overview")
+        at.session_state["selected_runs"] = [w.run_id]
+        at.run()
+        assert not at.exception, at.exception
+        said = " ".join(m.value for m in [*at.markdown, *at.caption])
+        with Store(path) as store:
+            step = int(store.runs()["step"].iloc[0])  # as far as the loop's records have been written
+            recorded = store.scalars(w.run_id, ["accuracy"])["value"].to_numpy()
+        assert f"`1 · my loop` training, step {step}" in said and "of 1" not in said, said
+        assert f"my loop: training, step {step}" in said and "100" not in said  # the sidebar's line
+        panels = {a["text"] for a in figures(at)[0]["layout"]["annotations"]}
+        assert any("batch accuracy" in p for p in panels) and not any("no evaluation" in p for p in panels), panels
+        drawn = [values(t["y"]) for t in figures(at)[0]["data"] if t.get("yaxis") == "y2" and "y" in t]
+        drawn = [y[~np.isnan(y)] for y in drawn if np.isfinite(y).any()]
+        assert drawn, [
+            (t.get("yaxis"), t.get("name"), values(t["y"]) if "y" in t else None) for t in figures(at)[0]["data"]
+        ]
+        assert np.isclose(drawn[0].max(), recorded.max()) and len(recorded) == step, drawn  # all it recorded
+    finally:
+        w.close()
