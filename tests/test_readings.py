@@ -102,9 +102,11 @@ def about(text: str, label: str) -> str:
 
 def chart_level(run: Run) -> str:
     """The level of the ratio that the ||dL/dh_t|| curve draws at its latest probe (its own data)."""
-    line = charts.gradient_curve([run]).data[0]
-    y = np.asarray(line.y, dtype=float)
-    return findings.level(float(y[0] / y[-1]) if y[0] > charts.figures.UNDERFLOW else 0.0)
+    fig = charts.gradient_curve([run])
+    y = np.asarray(fig.data[0].y, dtype=float)
+    # an exact 0 is drawn at the floor of the axis (figures.lines marks it there), so read as 0
+    floor = 10.0 ** fig.layout.yaxis.range[0] if fig.layout.yaxis.range else 0.0
+    return findings.level(float(y[0] / y[-1]) if y[0] > floor * (1 + 1e-6) else 0.0)
 
 
 def test_the_outcomes_cover_every_verdict(made, recorded):
