@@ -15,8 +15,11 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 /usr/bin/chromium:
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
 
+# Flags for the app, e.g. make app ARGS="--data-dir DIR --store PATH --server.port 8600"
+ARGS ?=
+
 app: $(VENV)/.installed
-	$(BIN)/rnnviz app
+	$(BIN)/rnnviz app $(ARGS)
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
