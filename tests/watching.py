@@ -23,7 +23,8 @@ READ_CHART = """() => {
   const title = (c._fullLayout.title && c._fullLayout.title.text) || '';
   const lines = [], seen = {};
   for (const t of c._fullData) {
-    if (!t.visible || !t.x || !t.x.length) continue;
+    // marks on a line (the steps where it reached 0, or was clipped) are no line of their own
+    if (!t.visible || !t.x || !t.x.length || t.mode === 'markers') continue;
     const key = 'xaxis' + (t.xaxis || 'x').slice(1);
     const ax = c._fullLayout[key];
     if (!ax || !/training step/.test((ax.title && ax.title.text) || '')) continue;
