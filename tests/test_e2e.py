@@ -180,7 +180,7 @@ def watch_live_and_restart_the_server(tmp_path: Path, store_path: Path, shots: P
         ):
             page.get_by_role("link", name=link).click()
             if name == "train":
-                page.locator("[data-testid=stDataFrame]").first.wait_for(timeout=30000)
+                page.locator("[data-testid=stDataFrame]:visible").first.wait_for(timeout=30000)
             else:
                 wait_in_charts(page, ".js-plotly-plot")
             assert page.locator("[data-testid=stException]").count() == 0, name

@@ -291,7 +291,6 @@ PRESENTER_CSS = """<style>
 [data-testid=stSidebar], [data-testid=stSidebarCollapsedControl], [data-testid=stHeader],
 [data-testid=stExpandSidebarButton], [data-testid=stToolbar], [data-testid=stSelectbox],
 [data-testid=stRadio], [data-testid=stSlider], [data-testid=stMultiSelect], [data-testid=stButton],
-[data-testid=stCheckbox],
 [data-testid=stDownloadButton], [data-testid=stNumberInput], [data-testid=stDataFrame],
 [data-testid=stForm] { display: none !important; }
 .block-container { padding-top: 1rem !important; max-width: 100% !important; }
