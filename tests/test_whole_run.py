@@ -57,6 +57,114 @@ def kill(procs: list[subprocess.Popen]) -> None:
         p.wait()
 
 
+class Timeline:
+    """When the pages opened, when the pair ended, and each disruption's (start, end), in monotonic seconds."""
+
+    def __init__(self) -> None:
+        self.opened = time.monotonic()
+        self.finished = self.opened
+        self.disruptions: list[tuple[float, float]] = []
+
+    def calm(self) -> list[tuple[float, float]]:
+        """The calm spells: between the disruptions, each followed by RECOVER_S to catch up."""
+        spells = [(self.opened + RECOVER_S, self.disruptions[0][0])]
+        spells += [(end + RECOVER_S, nxt[0]) for (_, end), nxt in zip(self.disruptions, self.disruptions[1:])]
+        return spells + [(self.disruptions[-1][1] + RECOVER_S, self.finished)]
+
+
+def watch_to_the_end(context, pages, watches, server, store, data, port, ids) -> Timeline:
+    """Sample every page until both runs end, disrupting the view three times, each after a calm spell."""
+    times = Timeline()
+    planned = ["network drop", "overload", "server restart"]
+    next_at = times.opened + RECOVER_S + CALM_S
+    ongoing: tuple[float, float, Callable[[], object]] | None = None  # (start, planned end, how to end it)
+    while True:
+        watching.sample(watches, pages, store, ids)
+        with Store(store) as s:
+            runs = s.runs().set_index("run_id")
+        if all(runs.loc[i, "status"] not in UNFINISHED for i in ids):
+            break
+        now = time.monotonic()
+        if ongoing is not None and now >= ongoing[1]:
+            ongoing[2]()
+            times.disruptions.append((ongoing[0], time.monotonic()))
+            ongoing = None
+            next_at = times.disruptions[-1][1] + RECOVER_S + CALM_S
+        elif ongoing is None and planned and now >= next_at:
+            what = planned.pop(0)
+            if what == "network drop":  # the page's network drops for 5 s: its requests and its websocket fail
+                context.set_offline(True)
+                ongoing = (now, now + 5, lambda: context.set_offline(False))
+            elif what == "overload":  # six processes spin on the two cores for 10 s
+                spinners = busy(cores=6)
+                ongoing = (now, now + 10, functools.partial(kill, spinners))
+            else:  # the server is stopped (Ctrl-C, as in a terminal) and started again; trainers go on
+                server.close()
+                server.enter_context(streamlit_server(store, data, port))
+                times.disruptions.append((now, time.monotonic()))
+                next_at = times.disruptions[-1][1] + RECOVER_S + CALM_S
+        time.sleep(0.5)
+    times.finished = time.monotonic()
+    while time.monotonic() < times.finished + RECOVER_S:  # what a person sees in the seconds after the end
+        watching.sample(watches, pages, store, ids)
+        time.sleep(0.5)
+    took = times.finished - times.opened
+    assert not planned, f"the pair ended {took:.0f} s after the pages opened, before: {planned}"
+    return times
+
+
+def assert_it_faded(store: Path, ids: list[int]) -> None:
+    """Why it faded, at the end: what holds in every seed (seeds 0-4 at one thread: ||dh_T/dh_1|| 0 to 2.0e-4,
+    seed 0 the largest, mean tanh slope 0.035 to 0.041, the LSTM's forget path at t = 1 0.017 to 0.030)."""
+    with Store(store) as s:
+        jacobian_t1 = s.series(ids[0], "jacobian_norm")[1][-1][0]
+        slope = s.scalars(ids[0], ["tanh_slope_mean"])["value"].iloc[-1]
+        forget_t1 = s.series(ids[1], "forget_path")[1][-1][0]
+    if BATCH == 100:
+        assert jacobian_t1 < 1e-3 and slope < 0.1 and forget_t1 > 1e-2, (jacobian_t1, slope, forget_t1)
+
+
+def assert_text_keeps_up(watches: dict[str, watching.Watch], ids: list[int], times: Timeline) -> None:
+    # the Overview's status lines state the step the chart beside them draws: a line that reran with the
+    # page, every 5 s, stated a step 2.5 s old on average, and read as stuck next to a moving chart
+    calm_lags = []
+    for run in ids:
+        key = f"status line / {run}"
+        assert key in watches["overview"].lines, f"no status line for run {run} on the Overview"
+        calm_lags += [lag for since, until in times.calm() for lag in watches["overview"].lag_series(key, since, until)]
+    assert calm_lags and statistics.median(calm_lags) < 2.0, f"status lines lag {statistics.median(calm_lags)} s"
+    # and every page's "Step shown" reaches the newest step as closely, in seconds: its end trailed the runs by
+    # the page's 5 s rerun, which a fast machine's RNN turns into 640 steps (13% of the run), a slow one's 400
+    for name, watch in watches.items():
+        lags = [lag for since, until in times.calm() for lag in watch.lag_series(watch.scrubber, since, until)]
+        assert lags and statistics.median(lags) < 2.0, f"{name}: the step scrubber lags {statistics.median(lags)} s"
+
+
+def assert_lines_keep_up(watches: dict[str, watching.Watch], store: Path, ids: list[int], times: Timeline) -> None:
+    last = watching.committed(store, ids)
+    for name, watch in watches.items():
+        assert {line.run for line in watch.lines.values()} == set(ids), f"{name}: a run is missing"
+        for chart in watch.last:
+            for line in chart["lines"]:
+                run = int(watching.LABEL.search(line["name"] + " " + chart["title"])[1])
+                where = f"{name}: {chart['title']} / {line['name']}"
+                assert line["last"] == last[run], f"{where} ends at step {line['last']} of {last[run]}"
+                assert line["top"] >= last[run], f"{where}: its axis ends at {line['top']}, before {last[run]}"
+        # in the calm spells no line lags for long
+        for since, until in times.calm():
+            lags = watch.lags(since=since, until=until)
+            worst = max(lags, key=lags.get)
+            story = watch.story(worst, since, until, times.opened)
+            assert lags[worst] < LAG_S, f"{name}: {worst} lagged {lags[worst]:.1f} s; {story}"
+        # and no disruption leaves a line behind for good
+        for start, end in times.disruptions:
+            lags = watch.lags(since=start, until=end)
+            worst = max(lags, key=lags.get)
+            story = watch.story(worst, start, end, times.opened)
+            bound = end - start + RECOVER_S + LAG_S
+            assert lags[worst] < bound, f"{name}: {worst} lagged {lags[worst]:.1f} s; {story}"
+
+
 @pytest.mark.timeout(900)
 def test_the_blog_pair_watched_to_its_end_through_a_network_drop_load_and_a_server_restart(tmp_path):
     store = tmp_path / "runs.sqlite"
@@ -74,90 +182,8 @@ def test_the_blog_pair_watched_to_its_end_through_a_network_drop_load_and_a_serv
         pages = {name: context.new_page() for name in PAGES}
         for name, page in pages.items():
             page.goto(f"{url}/{name}?runs={','.join(map(str, ids))}")
-        opened = time.monotonic()
         watches = {name: watching.Watch(name) for name in PAGES}
-        disruptions: list[tuple[float, float]] = []
-        planned = ["network drop", "overload", "server restart"]
-        next_at = opened + RECOVER_S + CALM_S
-        ongoing: tuple[float, float, Callable[[], object]] | None = None  # (start, planned end, how to end it)
-        while True:
-            watching.sample(watches, pages, store, ids)
-            with Store(store) as s:
-                runs = s.runs().set_index("run_id")
-            if all(runs.loc[i, "status"] not in UNFINISHED for i in ids):
-                break
-            now = time.monotonic()
-            if ongoing is not None and now >= ongoing[1]:
-                ongoing[2]()
-                disruptions.append((ongoing[0], time.monotonic()))
-                ongoing = None
-                next_at = disruptions[-1][1] + RECOVER_S + CALM_S
-            elif ongoing is None and planned and now >= next_at:
-                what = planned.pop(0)
-                if what == "network drop":  # the page's network drops for 5 s: its requests and its websocket fail
-                    context.set_offline(True)
-                    ongoing = (now, now + 5, lambda: context.set_offline(False))
-                elif what == "overload":  # six processes spin on the two cores for 10 s
-                    spinners = busy(cores=6)
-                    ongoing = (now, now + 10, functools.partial(kill, spinners))
-                else:  # the server is stopped (Ctrl-C, as in a terminal) and started again; trainers go on
-                    server.close()
-                    server.enter_context(streamlit_server(store, data, port))
-                    disruptions.append((now, time.monotonic()))
-                    next_at = disruptions[-1][1] + RECOVER_S + CALM_S
-            time.sleep(0.5)
-        finished = time.monotonic()
-        while time.monotonic() < finished + RECOVER_S:  # what a person sees in the seconds after the end
-            watching.sample(watches, pages, store, ids)
-            time.sleep(0.5)
-        assert not planned, f"the pair ended {finished - opened:.0f} s after the pages opened, before: {planned}"
-
-        # why it faded, at the end: what holds in every seed (seeds 0-4 at one thread: ||dh_T/dh_1|| 0 to 2.0e-4,
-        # seed 0 the largest, mean tanh slope 0.035 to 0.041, the LSTM's forget path at t = 1 0.017 to 0.030)
-        with Store(store) as s:
-            jacobian_t1 = s.series(ids[0], "jacobian_norm")[1][-1][0]
-            slope = s.scalars(ids[0], ["tanh_slope_mean"])["value"].iloc[-1]
-            forget_t1 = s.series(ids[1], "forget_path")[1][-1][0]
-        if BATCH == 100:
-            assert jacobian_t1 < 1e-3 and slope < 0.1 and forget_t1 > 1e-2, (jacobian_t1, slope, forget_t1)
-
-        # the Overview's status lines state the step the chart beside them draws: a line that reran with the
-        # page, every 5 s, stated a step 2.5 s old on average, and read as stuck next to a moving chart
-        # (in the calm spells: between the disruptions, each followed by RECOVER_S to catch up)
-        calm = [(opened + RECOVER_S, disruptions[0][0])]
-        calm += [(end + RECOVER_S, nxt[0]) for (_, end), nxt in zip(disruptions, disruptions[1:])]
-        calm += [(disruptions[-1][1] + RECOVER_S, finished)]
-        calm_lags = []
-        for run in ids:
-            key = f"status line / {run}"
-            assert key in watches["overview"].lines, f"no status line for run {run} on the Overview"
-            calm_lags += [lag for since, until in calm for lag in watches["overview"].lag_series(key, since, until)]
-        assert calm_lags and statistics.median(calm_lags) < 2.0, f"status lines lag {statistics.median(calm_lags)} s"
-        # and every page's "Step shown" reaches the newest step as closely, in seconds: its end trailed the runs by
-        # the page's 5 s rerun, which a fast machine's RNN turns into 640 steps (13% of the run), a slow one's 400
-        for name, watch in watches.items():
-            lags = [lag for since, until in calm for lag in watch.lag_series(watch.scrubber, since, until)]
-            assert lags and statistics.median(lags) < 2.0, f"{name}: the step scrubber lags {statistics.median(lags)} s"
-
-        last = watching.committed(store, ids)
-        for name, watch in watches.items():
-            assert {line.run for line in watch.lines.values()} == set(ids), f"{name}: a run is missing"
-            for chart in watch.last:
-                for line in chart["lines"]:
-                    run = int(watching.LABEL.search(line["name"] + " " + chart["title"])[1])
-                    where = f"{name}: {chart['title']} / {line['name']}"
-                    assert line["last"] == last[run], f"{where} ends at step {line['last']} of {last[run]}"
-                    assert line["top"] >= last[run], f"{where}: its axis ends at {line['top']}, before {last[run]}"
-            # in the calm spells no line lags for long
-            for since, until in calm:
-                lags = watch.lags(since=since, until=until)
-                worst = max(lags, key=lags.get)
-                story = watch.story(worst, since, until, opened)
-                assert lags[worst] < LAG_S, f"{name}: {worst} lagged {lags[worst]:.1f} s; {story}"
-            # and no disruption leaves a line behind for good
-            for start, end in disruptions:
-                lags = watch.lags(since=start, until=end)
-                worst = max(lags, key=lags.get)
-                story = watch.story(worst, start, end, opened)
-                bound = end - start + RECOVER_S + LAG_S
-                assert lags[worst] < bound, f"{name}: {worst} lagged {lags[worst]:.1f} s; {story}"
+        times = watch_to_the_end(context, pages, watches, server, store, data, port, ids)
+        assert_it_faded(store, ids)
+        assert_text_keeps_up(watches, ids, times)
+        assert_lines_keep_up(watches, store, ids, times)
