@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from rnnviz.config import UNNAMED, RunConfig, preset  # noqa: E402
 from rnnviz.store import Status, Store  # noqa: E402
-from rnnviz.store.database import relevel  # noqa: E402
+from rnnviz.store.levels import relevel  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "mnist-10k"
 OUT = ROOT / "tests" / "data" / "outcomes"

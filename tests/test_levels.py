@@ -10,7 +10,7 @@ import pytest
 from rnnviz import buckets
 from rnnviz.config import RunConfig
 from rnnviz.store import Store
-from rnnviz.store.database import LEVELS
+from rnnviz.store.levels import LEVELS
 
 
 def reference(steps, values, size: int) -> dict[int, tuple]:

@@ -10,8 +10,7 @@ from rnnviz import buckets
 from rnnviz.config import RunConfig
 from rnnviz.dashboard import reads
 from rnnviz.dashboard.shown import ShownRun
-from rnnviz.store import Status, Store
-from rnnviz.store import database as db
+from rnnviz.store import Status, Store, levels
 
 
 def _long_run(store: Store, steps: int, batch: int = 1000) -> int:
@@ -46,8 +45,8 @@ def test_a_long_run_costs_the_dashboard_what_a_short_one_does(long_store, monkey
     path, short, long = long_store
     read: list[int] = []
     for name in ("_raw", "_levels_in"):  # count the rows each view reads from the store
-        real = getattr(db, name)
-        monkeypatch.setattr(db, name, lambda *a, real=real: read.append(len(b := real(*a))) or b)
+        real = getattr(levels, name)
+        monkeypatch.setattr(levels, name, lambda *a, real=real: read.append(len(b := real(*a))) or b)
     held = {}
     for run_id in (short, long):
         read.clear()
@@ -55,7 +54,7 @@ def test_a_long_run_costs_the_dashboard_what_a_short_one_does(long_store, monkey
         view = run.scalar_view("loss")
         x, y = run.scalar("loss")
         assert len(view) <= reads.VIEW_POINTS + 1 and len(x) <= 2 * len(view) + 1
-        assert sum(read) <= 8 * (reads.VIEW_POINTS + 1) + 2 * 7 * len(db.LEVELS)
+        assert sum(read) <= 8 * (reads.VIEW_POINTS + 1) + 2 * 7 * len(levels.LEVELS)
         held[run_id] = sum(a.nbytes for a in vars(view).values() if isinstance(a, np.ndarray))
         assert x[-1] == run.row["step"]  # the line ends at the latest step
     assert held[long] <= held[short] * 1.1

@@ -11,7 +11,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .database import Store, StoreError
+from .connection import StoreError
+from .database import Store
+from .reads import GRAD_FLOW, HIST
 
 EXPORT_FORMATS = ("csv", "parquet", "tensorboard")
 
@@ -54,8 +56,8 @@ def export_run(store: Store, run_id: int, directory: str | os.PathLike, fmt: str
     for name in store.array_names(run_id):
         steps, values = store.series(run_id, name)
         flat = values.reshape(len(steps), -1)
-        if name.startswith("hist/"):
-            e = edges[name[5:]]
+        if name.startswith(HIST):
+            e = edges[name.removeprefix(HIST)]
             columns = [f"[{lo:.4g},{hi:.4g})" for lo, hi in zip(e[:-1], e[1:])]
         else:
             columns = [str(i) for i in range(flat.shape[1])]
@@ -83,16 +85,16 @@ def export_tensorboard(store: Store, run_id: int, logdir: str | os.PathLike) -> 
                 writer.add_scalar(str(name), value, step)
         steps, flow = store.grad_flow(run_id)
         for step, per_t in zip(steps.tolist(), flow):
-            writer.add_scalar("grad_h/t=1", float(per_t[0]), step)
-            writer.add_scalar(f"grad_h/t={len(per_t)}", float(per_t[-1]), step)
+            writer.add_scalar(f"{GRAD_FLOW}/t=1", float(per_t[0]), step)
+            writer.add_scalar(f"{GRAD_FLOW}/t={len(per_t)}", float(per_t[-1]), step)
         for name, edges in store.hist_edges(run_id).items():
-            steps, counts = store.series(run_id, f"hist/{name}")
+            steps, counts = store.series(run_id, HIST + name)
             centres = (edges[:-1] + edges[1:]).astype(np.float64) / 2
             for step, c in zip(steps.tolist(), counts.astype(np.float64)):
                 if c.sum() == 0:
                     continue
                 writer.add_histogram_raw(
-                    f"hist/{name}",
+                    HIST + name,
                     min=float(edges[0]),
                     max=float(edges[-1]),
                     num=int(c.sum()),
