@@ -25,7 +25,7 @@ from .browser import data_root
 from .conftest import MNIST_DIR, ROOT, quick_config
 from .test_app import figures, open_page
 from .test_cli import rnnviz
-from .test_store import STORE_V1
+from .test_store_upgrades import STORE_V1
 
 
 @pytest.mark.parametrize("n, held", [(60_000, 5_000), (8_000, 667), (64, 5)])
