@@ -124,10 +124,10 @@ class RunConfig:
         "rows",
         "how an image becomes a sequence: rows (28x28), chunks of k pixels, pixels",
         Rule(choices=VIEWS),
-        section="data",
+        section="view",
     )
-    chunk: int = setting(7, "pixels per time step when view is chunks (7 gives 112 steps)", POSITIVE, section="data")
-    permute: bool = setting(False, "apply a fixed random permutation (from the seed) to the pixels", section="data")
+    chunk: int = setting(7, "pixels per time step when view is chunks (7 gives 112 steps)", POSITIVE, section="view")
+    permute: bool = setting(False, "apply a fixed random permutation (from the seed) to the pixels", section="view")
     probe_every: int = setting(
         100,
         "run the unrolled probe pass (per-time-step gradients, histograms) every N steps",
@@ -170,7 +170,7 @@ class RunConfig:
         "bins of every histogram (200 puts an edge at |h| = 0.99); edges stay fixed for the run",
         Rule(low=2, high=1000),
         section="saturation",
-        form=Form(step=10),
+        form=Form(step=10, label="Histogram bins"),
     )
     # 1 by default: the chain is multiplied from each step's factors and its norms proved to 1e-4 without an SVD
     # (rnnviz/jacobians.py), so the whole Why section is recorded at the plain loop's speed (bench/README.md)

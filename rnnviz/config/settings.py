@@ -80,7 +80,7 @@ class Rule:
 POSITIVE = Rule(low=0, low_open=True)
 
 # The parts of a run a setting belongs to; the Train form lays its fields out by them.
-SECTIONS = ("run", "model", "optimisation", "task", "data", "execution", "probe", "evaluation", "saturation")
+SECTIONS = ("run", "model", "optimisation", "task", "view", "data", "execution", "probe", "evaluation", "saturation")
 
 
 @dataclass(frozen=True)

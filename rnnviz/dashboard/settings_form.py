@@ -19,9 +19,10 @@ NOT_IN_FORM = {
     "name": "the buttons name the runs: the preset's name and what differs from it",
     "device": "the dashboard trains on the machine serving it, where auto picks CUDA if there is one",
 }
-# The form's rows: a heading (or none) and its columns, each holding the fields of its sections in field order.
+# The form's rows: a heading (or none) and its columns, each holding its sections' fields, section by section,
+# in field order within one.
 LAYOUT: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...] = (
-    ("", (("model",), ("optimisation",), ("task", "data", "execution"))),
+    ("", (("model",), ("optimisation",), ("task", "view", "data", "execution"))),
     ("Diagnostics", (("probe",), ("evaluation",), ("saturation",))),
 )
 
@@ -35,7 +36,7 @@ def layout(config: type = RunConfig) -> list[tuple[str, list[list[dataclasses.Fi
     if lost:
         raise ValueError(f"fields in no column of the Train form: {', '.join(lost)}")
     return [
-        (heading, [[f for f in fields if f.metadata["section"] in column] for column in columns])
+        (heading, [[f for section in column for f in fields if f.metadata["section"] == section] for column in columns])
         for heading, columns in LAYOUT
     ]
 
