@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from rnnviz.cli.common import add_config_flags
 from rnnviz.config import FIELDS, Form, Rule, RunConfig, preset, remedies, setting
@@ -188,8 +189,7 @@ def test_every_setting_has_its_widget_built_from_its_description(tmp_path, monke
 
 
 def extended() -> type:
-    """RunConfig with two settings more, declared as every setting is and nothing else edited (the AppTest script
-    below declares them again: it runs from its own source)."""
+    """RunConfig with two settings more, declared as every setting is and nothing else edited."""
     return dataclasses.make_dataclass(
         "Extended",
         [
@@ -208,26 +208,14 @@ def test_a_new_setting_gets_its_widget_and_its_flag_with_no_other_edit():
     assert "dropout" not in {f.name for column in diagnostics for f in column}
 
     def form() -> None:
-        import dataclasses
-
-        from rnnviz.config import Form, Rule, RunConfig, setting
         from rnnviz.dashboard.settings_form import parse, settings_ui
+        from tests.test_train_page import extended
 
-        config = dataclasses.make_dataclass(
-            "Extended",
-            [
-                ("dropout", "float", setting(0.0, "dropout on h_t", Rule(low=0, high=1, high_open=True),
-                                             section="model", form=Form(step=0.1))),
-                ("warmup", "int", setting(0, "steps of learning-rate warm-up", Rule(low=0), section="optimisation")),
-            ],
-            bases=(RunConfig,),
-        )  # fmt: skip
+        config = extended()
         values, slots = settings_ui(config(), "form-x")
         _, problems = parse(values, config())
         for problem in problems:
             slots[problem.field].error(problem.message)
-
-    from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_function(form, default_timeout=60).run()
     assert not at.exception, at.exception
