@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rnnviz import data  # noqa: E402
-from rnnviz.__main__ import _flag, main  # noqa: E402
+from rnnviz.cli import flag, main  # noqa: E402
 from rnnviz.config import RunConfig  # noqa: E402
 from rnnviz.data import DataError  # noqa: E402
 from rnnviz.store import SCHEMA_VERSION, Store, StoreError, export_run  # noqa: E402
@@ -199,12 +199,12 @@ def main_table() -> None:
         print("| setting | value | in the form too | message |")
         print("| --- | --- | --- | --- |")
         for field, value, extra, _ in OUT_OF_RANGE:
-            line = cli(*base, *extra, _flag(field), value)
-            shown = " ".join([*extra, _flag(field), value])
+            line = cli(*base, *extra, flag(field), value)
+            shown = " ".join([*extra, flag(field), value])
             print(f"| `{field}` | `{shown}` | {'yes' if (field, value) in form else ''} | {cell(line, tmp)} |")
         for field, value, _ in WRONG_TYPE:
-            line = cli(*base, f"{_flag(field)}={value}")
-            print(f"| `{field}` | `{_flag(field)}={value}` | | {cell(line, tmp)} |")
+            line = cli(*base, f"{flag(field)}={value}")
+            print(f"| `{field}` | `{flag(field)}={value}` | | {cell(line, tmp)} |")
         print(f"| preset | `--preset blog-gru` | | {cell(cli(*base, '--preset', 'blog-gru'), tmp)} |")
         print("\nIn the form, `lr` and `clip` are text fields: `fast` gets \"must be a number, got 'fast'\".")
         print("Tests: `tests/test_bad_input.py` (every row, command line and form).\n")

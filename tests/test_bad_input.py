@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from rnnviz.__main__ import _flag, main
+from rnnviz.cli import flag, main
 from rnnviz.config import ConfigError, Limits, RunConfig, preset
 from rnnviz.store import Store
 
@@ -30,16 +30,16 @@ def cli_error(capsys, tmp_path, *args: str) -> str:
 
 
 @pytest.mark.parametrize("field, value, extra, message", OUT_OF_RANGE, ids=[f"{c[0]}={c[1]}" for c in OUT_OF_RANGE])
-def test_out_of_range_settings_get_one_line_naming_the_flag(capsys, tmp_path, field, value, extra, message):
+def test_out_of_range_settings_get_one_line_naming_theflag(capsys, tmp_path, field, value, extra, message):
     # the value comes last, so it wins over the --data-dir and --steps the helper adds
-    line = cli_error(capsys, tmp_path, *extra, _flag(field), value)
-    assert f"{_flag(field)}: {message}" in line, line
+    line = cli_error(capsys, tmp_path, *extra, flag(field), value)
+    assert f"{flag(field)}: {message}" in line, line
 
 
 @pytest.mark.parametrize("field, value, message", WRONG_TYPE, ids=[c[0] for c in WRONG_TYPE])
-def test_settings_of_the_wrong_type_get_one_line_naming_the_flag(capsys, tmp_path, field, value, message):
-    line = cli_error(capsys, tmp_path, f"{_flag(field)}={value}")
-    assert f"argument {_flag(field)}: {message}" in line, line
+def test_settings_of_the_wrong_type_get_one_line_naming_theflag(capsys, tmp_path, field, value, message):
+    line = cli_error(capsys, tmp_path, f"{flag(field)}={value}")
+    assert f"argument {flag(field)}: {message}" in line, line
 
 
 @pytest.mark.parametrize("flags, message", GRIDS, ids=[" ".join(c[0]) for c in GRIDS])

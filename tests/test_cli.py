@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from rnnviz import data as datamod
-from rnnviz.__main__ import build_parser, config_from_args
+from rnnviz.cli import build_parser, config_from_args
 from rnnviz.config import RunConfig
 from rnnviz.store import Store
 

@@ -3,7 +3,6 @@ below them, then the runs table."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import streamlit as st
@@ -11,28 +10,18 @@ from streamlit.delta_generator import DeltaGenerator
 
 from rnnviz import data as datamod
 from rnnviz import roles, runner
-from rnnviz.config import (
-    FIELDS,
-    PRESET_HELP,
-    PRESETS,
-    ConfigError,
-    Limits,
-    RunConfig,
-    named_for_changes,
-    preset,
-    rnn_vs_lstm,
-    rule_of,
-)
+from rnnviz.config import PRESET_HELP, PRESETS, ConfigError, Limits, RunConfig, named_for_changes, preset, rnn_vs_lstm
 from rnnviz.dashboard import horizon_view, reads, state
 from rnnviz.dashboard.runs import section as runs_section
+from rnnviz.dashboard.settings_form import data_problems, located, parse, settings_ui
 from rnnviz.data import DataError
 from rnnviz.store import UNFINISHED, Store, StoreError
 
 PAGES = Path(__file__).parent
-path = reads.store_path()
-readonly = reads.store_readonly(path)
-st.title("Train")
-if not roles.presenter():  # a viewer of a shared dashboard: the runs as they train, and no control
+
+
+def viewer_ui(path: str, readonly: bool) -> None:
+    """A viewer of a shared dashboard: the runs as they train, and no control."""
     st.info(
         "You are watching a shared dashboard: the presenter starts, stops and deletes runs. Every page shows "
         "them; *Follow the presenter* in the sidebar keeps your page on theirs.",
@@ -40,16 +29,20 @@ if not roles.presenter():  # a viewer of a shared dashboard: the runs as they tr
     )
     st.subheader("Runs")
     runs_section(path, readonly, actions=False)
-    st.stop()
-if readonly:
-    st.info(
-        f"The run store `{path}` is read-only here (read-only media, or another user's file): every run in it "
-        "can be browsed on the other pages, but none can be started, stopped or deleted. To train, set "
-        "`$RNNVIZ_STORE` to a writable path, or copy the store somewhere writable.",
-        icon=":material/lock:",
-    )
-else:
-    try:  # the next click's trainers start warm (runner.ensure_standby)
+
+
+def store_ui(path: str, readonly: bool) -> None:
+    """Why nothing can be started from a read-only store; else the next click's trainers started warm
+    (runner.ensure_standby)."""
+    if readonly:
+        st.info(
+            f"The run store `{path}` is read-only here (read-only media, or another user's file): every run in it "
+            "can be browsed on the other pages, but none can be started, stopped or deleted. To train, set "
+            "`$RNNVIZ_STORE` to a writable path, or copy the store somewhere writable.",
+            icon=":material/lock:",
+        )
+        return
+    try:
         with Store(path) as store:
             runner.ensure_standby(store)
     except ConfigError as exc:
@@ -58,35 +51,7 @@ else:
         pass  # the Runs section below says what is wrong with the store
 
 
-@st.cache_data(ttl=10, show_spinner=False)
-def located(name: str) -> str | None:
-    found = datamod.locate(name)
-    return str(found) if found else None
-
-
-def data_problems(cfg: RunConfig) -> list[ConfigError]:
-    """The data a config reads, if it is not on this machine."""
-    if cfg.task == "adding":
-        return []  # drawn from the seed
-    if cfg.data_dir:
-        try:
-            datamod.check_dir(cfg.data_dir)
-        except DataError as exc:
-            return [ConfigError("data_dir", str(exc))]
-    elif located(cfg.dataset) is None and cfg.dataset != "mnist":
-        return [
-            ConfigError(
-                "dataset",
-                f"{cfg.dataset} is not on this machine; run `python -m rnnviz data "
-                f"--dataset {cfg.dataset} --download` or give a data directory",
-            )
-        ]
-    elif located(cfg.dataset) is None:
-        return [ConfigError("dataset", "MNIST is not on this machine: download it below or give a data directory")]
-    return []
-
-
-def start(configs: list[RunConfig], where: str, queue: bool = False) -> None:
+def start(path: str, configs: list[RunConfig], where: str, queue: bool = False) -> None:
     """Start runs as one set, so that they share the cores, and rerun to say where to watch them; with `queue`,
     the runs beyond the cap on runs at once wait for a free slot. Raises ConfigError (beyond the cap, unless
     queued) and StoreError."""
@@ -101,7 +66,18 @@ def start(configs: list[RunConfig], where: str, queue: bool = False) -> None:
     st.rerun()
 
 
-def watch_prompt(where: str) -> None:
+def start_or_say(path: str, configs: list[RunConfig], where: str, queue: bool = False) -> None:
+    """Start runs whose data is here, or say why they were not started."""
+    try:
+        problems = data_problems(configs[0])
+        if problems:
+            raise ConfigError.of(problems)
+        start(path, configs, where, queue)
+    except (ConfigError, StoreError) as exc:
+        st.error(f"Not started: {exc}")
+
+
+def watch_prompt_ui(path: str, where: str) -> None:
     """Once runs started from here: which they are and where to watch them learn, while they train."""
     started = st.session_state.get(state.WATCHING)
     if not started or started["where"] != where:
@@ -131,7 +107,7 @@ def about(seconds: float) -> str:
     return f"about {round(seconds / 60)} minutes"
 
 
-def how_long(configs: list[RunConfig]) -> str:
+def how_long(path: str, configs: list[RunConfig]) -> str:
     """How long a set of runs takes here, measured from the earlier runs in the store, or why it is not known."""
     seconds = runner.duration(reads.runs_table(path), configs)
     if seconds is None:
@@ -143,7 +119,7 @@ def how_long(configs: list[RunConfig]) -> str:
     return f"It takes **{about(seconds)}** on this machine, going by the speed of its earlier runs."
 
 
-def blog_pair() -> None:
+def blog_pair_ui(path: str, readonly: bool) -> None:
     """The blog experiment first: what one click shows, how long it takes, and the button."""
     configs = [preset("blog-rnn"), preset("blog-lstm")]
     with st.container(border=True):
@@ -159,22 +135,12 @@ def blog_pair() -> None:
         )
         c1, c2 = st.columns([1, 3], vertical_alignment="center")
         clicked = c1.button(
-            "Train RNN vs LSTM",
-            type="primary",
-            icon=":material/play_arrow:",
-            width="stretch",
-            disabled=readonly,
+            "Train RNN vs LSTM", type="primary", icon=":material/play_arrow:", width="stretch", disabled=readonly
         )
-        c2.markdown(how_long(configs))
+        c2.markdown(how_long(path, configs))
         if clicked:
-            try:
-                problems = data_problems(configs[0])
-                if problems:
-                    raise ConfigError.of(problems)
-                start(configs, "pair")
-            except (ConfigError, StoreError) as exc:
-                st.error(f"Not started: {exc}")
-        watch_prompt("pair")
+            start_or_say(path, configs, "pair")
+        watch_prompt_ui(path, "pair")
 
 
 # The blog experiments beside the pair above: (title, the presets it trains, what it shows). What each preset
@@ -194,7 +160,29 @@ EXPERIMENTS = (
 SEEDS = 5
 
 
-def blog_experiments() -> None:
+def experiment_ui(path: str, readonly: bool, k: int) -> tuple[list[RunConfig], bool] | None:
+    """One blog experiment, what it showed and its buttons; returns the runs clicked for (and whether they are
+    queued over seeds), or None."""
+    title, names, what = EXPERIMENTS[k]
+    configs = [preset(n) for n in names]
+    c1, c2, c3 = st.columns([4, 1, 1], vertical_alignment="center")
+    shown_what = "  \n".join(f"`{n}`: {PRESET_HELP[n]}" for n in names)
+    c1.markdown(f"**{title}.** {what}  \n{shown_what}  \n{how_long(path, configs)}")
+    once = c2.button("Train once", key=f"exp-{k}", width="stretch", disabled=readonly)
+    seeds = c3.button(
+        f"{SEEDS} seeds",
+        key=f"exp-seeds-{k}",
+        width="stretch",
+        disabled=readonly,
+        help=f"Seeds 0 to {SEEDS - 1} of each run; those beyond the runs allowed at once wait for a slot. "
+        "The Overview's group switch draws them as a mean over seeds with its band.",
+    )
+    if seeds:
+        return [c.replace(seed=s, name=f"{c.name} (seed {s})") for s in range(SEEDS) for c in configs], True
+    return (configs, False) if once else None
+
+
+def blog_experiments_ui(path: str, readonly: bool) -> None:
     """Each blog experiment one click away, as its post ran it: once, or over five seeds (the runs beyond the
     cores wait their turn)."""
     with st.container(border=True):
@@ -205,33 +193,15 @@ def blog_experiments() -> None:
             "measured on one core of a busy 2-core machine (load 4-11), and the last line of each is this "
             "machine's own time."
         )
-        for k, (title, names, what) in enumerate(EXPERIMENTS):
-            configs = [preset(n) for n in names]
-            c1, c2, c3 = st.columns([4, 1, 1], vertical_alignment="center")
-            shown_what = "  \n".join(f"`{n}`: {PRESET_HELP[n]}" for n in names)
-            c1.markdown(f"**{title}.** {what}  \n{shown_what}  \n{how_long(configs)}")
-            once = c2.button("Train once", key=f"exp-{k}", width="stretch", disabled=readonly)
-            seeds = c3.button(
-                f"{SEEDS} seeds",
-                key=f"exp-seeds-{k}",
-                width="stretch",
-                disabled=readonly,
-                help=f"Seeds 0 to {SEEDS - 1} of each run; those beyond the runs allowed at once wait for a slot. "
-                "The Overview's group switch draws them as a mean over seeds with its band.",
-            )
-            if once or seeds:
-                runs = [c.replace(seed=s, name=f"{c.name} (seed {s})") for s in range(SEEDS) for c in configs]
-                try:
-                    problems = data_problems(configs[0])
-                    if problems:
-                        raise ConfigError.of(problems)
-                    start(runs if seeds else configs, f"experiment-{k}", queue=bool(seeds))
-                except (ConfigError, StoreError) as exc:
-                    st.error(f"Not started: {exc}")
-            watch_prompt(f"experiment-{k}")
+        for k in range(len(EXPERIMENTS)):
+            clicked = experiment_ui(path, readonly, k)
+            if clicked:
+                runs, queue = clicked
+                start_or_say(path, runs, f"experiment-{k}", queue=queue)
+            watch_prompt_ui(path, f"experiment-{k}")
 
 
-def data_status() -> None:
+def data_status_ui() -> None:
     mnist = located("mnist")
     if mnist:
         st.caption(f":material/check_circle: MNIST found in `{mnist}`.")
@@ -253,7 +223,7 @@ def data_status() -> None:
         st.rerun()
 
 
-def memory_horizon() -> None:
+def memory_horizon_ui(path: str) -> None:
     """How long can each cell remember: the memory horizon one click away, and the newest one drawn."""
     with st.container(border=True):
         st.subheader("How long can it remember?")
@@ -264,130 +234,21 @@ def memory_horizon() -> None:
         horizon_view.section(path)
 
 
-blog_pair()
-data_status()
-blog_experiments()
-memory_horizon()
-
-names = ["custom", *PRESETS]
-# ?preset=NAME in the URL picks the preset and opens the settings, so a link can open the form ready for a demo.
-wanted = st.query_params.get("preset", "")
-settings = st.expander("All settings: any preset, every field", expanded=wanted in names, icon=":material/tune:")
-choice = settings.selectbox(
-    "Preset",
-    names,
-    index=names.index(wanted if wanted in names else "blog-rnn"),
-    format_func=lambda n: f"{n}: {PRESET_HELP[n]}" if n in PRESET_HELP else "custom settings",
-)
-base = preset(choice) if choice != "custom" else RunConfig()
-helps = {name: f.metadata["help"] for name, f in FIELDS.items()}
-
-
-def key(field: str) -> str:
-    return f"form-{choice}-{field}"
-
-
-# Plain widgets, not an st.form: Enter in a form's field submits it, which started a run. Here Enter only
-# commits the value (and the page reruns); only the buttons start runs.
-slots: dict[str, DeltaGenerator] = {}
-
-
-# Settings whose names do not read as words; the others are labelled by their name ("hidden size").
-LABELS = {
-    "length": "Sequence length T (adding)",
-    "delay": "Delay D (delayed digit)",
-    "lr": "Learning rate",
-    "sigma_w": "Recurrent weight scale σ_w",
-    "data_dir": "Data directory",
-}
-
-
-def field(col, name: str, widget, *args, **kwargs):
-    label = LABELS.get(name, name.replace("_", " ").capitalize())
-    with col:
-        value = widget(label, *args, key=key(name), help=helps[name], **kwargs)
-        slots[name] = st.empty()
-    return value
-
-
-def choose(col, name: str):
-    """A field with choices: a select box of its rule's choices."""
-    choices = rule_of(name).choices
-    return field(col, name, st.selectbox, choices, index=choices.index(getattr(base, name)))
-
-
-with settings:
-    c1, c2, c3 = st.columns(3)
-    v = {}
-    v["cell"] = choose(c1, "cell")
-    v["nonlinearity"] = choose(c1, "nonlinearity")
-    v["hidden_size"] = field(c1, "hidden_size", st.number_input, value=base.hidden_size, step=16)
-    v["init"] = choose(c1, "init")
-    v["head_init"] = choose(c1, "head_init")
-    v["forget_bias"] = field(c1, "forget_bias", st.number_input, value=float(base.forget_bias), step=0.5)
-    v["sigma_w"] = field(c1, "sigma_w", st.number_input, value=float(base.sigma_w), step=0.25)
-    v["optimizer"] = choose(c2, "optimizer")
-    v["lr"] = field(c2, "lr", st.text_input, value=f"{base.lr:g}")
-    v["batch_size"] = field(c2, "batch_size", st.number_input, value=base.batch_size, step=10)
-    v["steps"] = field(c2, "steps", st.number_input, value=base.steps, step=100)
-    v["epochs"] = field(c2, "epochs", st.number_input, value=base.epochs, step=1, min_value=0)
-    v["clip"] = field(c2, "clip", st.text_input, value=f"{base.clip:g}")
-    v["seed"] = field(c2, "seed", st.number_input, value=base.seed, step=1)
-    v["task"] = choose(c3, "task")
-    v["delay"] = field(c3, "delay", st.number_input, value=base.delay, step=10, disabled=v["task"] != "delayed")
-    v["length"] = field(c3, "length", st.number_input, value=base.length, step=10, disabled=v["task"] != "adding")
-    v["view"] = choose(c3, "view")
-    v["chunk"] = field(c3, "chunk", st.number_input, value=base.chunk, step=1)
-    v["permute"] = field(c3, "permute", st.checkbox, value=base.permute)
-    v["dataset"] = choose(c3, "dataset")
-    v["data_dir"] = field(c3, "data_dir", st.text_input, value=base.data_dir, placeholder="auto: look up or download")
-    v["threads"] = field(c3, "threads", st.number_input, value=base.threads, step=1)
-    st.markdown("**Diagnostics**")
-    d1, d2, d3 = st.columns(3)
-    v["probe_every"] = field(d1, "probe_every", st.number_input, value=base.probe_every, step=10)
-    v["jacobian_examples"] = field(d1, "jacobian_examples", st.number_input, value=base.jacobian_examples, step=1)
-    v["eval_every"] = field(d2, "eval_every", st.number_input, value=base.eval_every, step=100)
-    v["test_during_training"] = field(d2, "test_during_training", st.checkbox, value=base.test_during_training)
-    v["saturation"] = field(d3, "saturation", st.number_input, value=base.saturation, step=0.01, format="%.3f")
-    b1, b2, b3 = st.columns([1, 2, 3], vertical_alignment="center")
-    train_one = b1.button("Train", width="stretch", disabled=readonly)
-    train_pair = b2.button(
-        "Train as an RNN vs LSTM pair",
-        width="stretch",
-        disabled=readonly,
-        help="A tanh RNN and an LSTM with these settings, same seed and data order",
+def preset_ui(settings: DeltaGenerator) -> str:
+    """The preset the settings start from ("custom": the defaults); ?preset=NAME in the URL picks it."""
+    names = ["custom", *PRESETS]
+    wanted = st.query_params.get("preset", "")
+    return settings.selectbox(
+        "Preset",
+        names,
+        index=names.index(wanted if wanted in names else "blog-rnn"),
+        format_func=lambda n: f"{n}: {PRESET_HELP[n]}" if n in PRESET_HELP else "custom settings",
     )
-    preview = b3.empty()
-    refusal = st.empty()
 
 
-def parse(values: dict) -> tuple[RunConfig, list[ConfigError]]:
-    """Form values to a config, and every problem with them: text fields that must be numbers, values out of
-    range or above the caps, data that is not on this machine."""
-    out = dict(values, name=base.name)
-    problems = []
-    for name in ("lr", "clip"):
-        try:
-            out[name] = float(str(values[name]).strip())
-        except ValueError:
-            problems.append(ConfigError(name, f"must be a number, got {values[name]!r}"))
-            out[name] = getattr(base, name)  # a number in its place, so the other fields are still checked
-    for name in ("hidden_size", "batch_size", "steps", "epochs", "seed", "chunk", "threads", "probe_every",
-                 "eval_every", "delay", "length"):  # fmt: skip
-        out[name] = int(values[name])
-    cfg = RunConfig.from_dict(out)
-    problems += cfg.problems()
-    reported = {p.field for p in problems}
-    try:
-        problems += [p for p in Limits.from_env().problems(cfg) if p.field not in reported]
-    except ConfigError as exc:  # a cap set to no number in the environment
-        problems.append(exc)
-    order = [f.name for f in dataclasses.fields(RunConfig)]
-    return cfg, sorted(problems + data_problems(cfg), key=lambda p: order.index(p.field))
-
-
-def named(cfg: RunConfig, pair: bool) -> list[RunConfig]:
+def named(cfg: RunConfig, pair: bool, choice: str) -> list[RunConfig]:
     """The run(s) a button starts, each named as its preset's run plus what differs from it."""
+    base = preset(choice) if choice != "custom" else RunConfig()
     if pair:
         configs = rnn_vs_lstm(cfg)
         references = rnn_vs_lstm(base)  # each cell's run of the unchanged preset
@@ -398,26 +259,68 @@ def named(cfg: RunConfig, pair: bool) -> list[RunConfig]:
     return [named_for_changes(c, reference) for c, reference in zip(configs, references)]
 
 
-cfg, problems = parse(v)
-if not problems:
-    one, pair = named(cfg, False), named(cfg, True)
-    preview.caption(f"**Train** starts `{one[0].display_name}`; the pair, `{pair[0].name}` and `{pair[1].name}`.")
-if train_one or train_pair:
-    try:
-        if problems:
-            raise ConfigError.of(problems)
-        start(named(cfg, bool(train_pair)), "settings")
-    except ConfigError as exc:
-        for problem in exc.problems:
-            if problem.field in slots:
-                slots[problem.field].error(problem.message, icon=":material/error:")
-        refused = "; ".join(f"{p.field.replace('_', ' ')}: {p.message}" for p in exc.problems)
-        refusal.error(f"Not started: {refused}")
-    except StoreError as exc:
-        refusal.error(f"Not started: {exc}")
-with settings:
-    watch_prompt("settings")
+def buttons_ui(readonly: bool) -> tuple[bool, bool, DeltaGenerator]:
+    """Train and Train as a pair; returns which was clicked and the slot beside them naming the runs."""
+    b1, b2, b3 = st.columns([1, 2, 3], vertical_alignment="center")
+    one = b1.button("Train", width="stretch", disabled=readonly)
+    pair = b2.button(
+        "Train as an RNN vs LSTM pair",
+        width="stretch",
+        disabled=readonly,
+        help="A tanh RNN and an LSTM with these settings, same seed and data order",
+    )
+    return one, pair, b3.empty()
 
 
-st.subheader("Runs")
-runs_section(path, readonly)
+def all_settings_ui(path: str, readonly: bool) -> None:
+    """Any preset, every field, and the two buttons. Plain widgets, not an st.form: Enter in a form's field
+    submits it, which started a run. Here Enter only commits the value (and the page reruns)."""
+    # ?preset=NAME in the URL also opens the settings, so a link can open the form ready for a demo.
+    linked = st.query_params.get("preset", "") in ("custom", *PRESETS)
+    settings = st.expander("All settings: any preset, every field", expanded=linked, icon=":material/tune:")
+    choice = preset_ui(settings)
+    base = preset(choice) if choice != "custom" else RunConfig()
+    with settings:
+        values, slots = settings_ui(base, f"form-{choice}")
+        train_one, train_pair, preview = buttons_ui(readonly)
+        refusal = st.empty()
+    cfg, problems = parse(values, base)
+    if not problems:
+        one, pair = named(cfg, False, choice), named(cfg, True, choice)
+        preview.caption(f"**Train** starts `{one[0].display_name}`; the pair, `{pair[0].name}` and `{pair[1].name}`.")
+    if train_one or train_pair:
+        try:
+            if problems:
+                raise ConfigError.of(problems)
+            start(path, named(cfg, train_pair, choice), "settings")
+        except ConfigError as exc:
+            for problem in exc.problems:
+                if problem.field in slots:
+                    slots[problem.field].error(problem.message, icon=":material/error:")
+            refused = "; ".join(f"{p.field.replace('_', ' ')}: {p.message}" for p in exc.problems)
+            refusal.error(f"Not started: {refused}")
+        except StoreError as exc:
+            refusal.error(f"Not started: {exc}")
+    with settings:
+        watch_prompt_ui(path, "settings")
+
+
+def main() -> None:
+    path = reads.store_path()
+    readonly = reads.store_readonly(path)
+    st.title("Train")
+    if not roles.presenter():
+        viewer_ui(path, readonly)
+        return
+    store_ui(path, readonly)
+    blog_pair_ui(path, readonly)
+    data_status_ui()
+    blog_experiments_ui(path, readonly)
+    memory_horizon_ui(path)
+    all_settings_ui(path, readonly)
+    st.subheader("Runs")
+    runs_section(path, readonly)
+
+
+if __name__ == "__main__":
+    main()
