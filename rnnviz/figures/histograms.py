@@ -236,17 +236,23 @@ def histogram_over_training(
 
 
 def unit_saturation_scatter(
-    gates: list[tuple[str, np.ndarray, str]], title: str, key: str, style: Style = DEFAULT_STYLE
+    gates: list[tuple[str, np.ndarray, str]],
+    title: str,
+    key: str,
+    style: Style = DEFAULT_STYLE,
+    low: str = "< 0.1",
+    high: str = "> 0.9",
+    named: str = "gate {}",
 ) -> go.Figure:
-    """Karpathy et al. 2015: per unit, fraction of time left-saturated (x) vs right-saturated (y); one
-    (name, (2, H) fractions, colour) per gate."""
+    """Karpathy et al. 2015: per unit, fraction of time left-saturated (x, values `low`) vs right-saturated (y,
+    values `high`); one (name, (2, H) fractions, colour) per gate (or run: `named` formats the legend's name)."""
     traces = [
         dict(
             type="scatter",
             x=a[0],
             y=a[1],
             mode="markers",
-            name=f"gate {gate}",
+            name=named.format(gate),
             marker=dict(color=colour, size=8, opacity=0.75),
             hovertemplate="unit %{pointNumber}<br>left %{x:.2f}, right %{y:.2f}<extra></extra>",
         )
@@ -271,9 +277,9 @@ def unit_saturation_scatter(
             key,
             # Square and 0..1 on both axes: a wide figure narrows the plot (constrain="domain") rather than
             # stretching the x range (-1.7 to 2.7 in a report's full width).
-            xaxis=axis("fraction of time left-saturated (< 0.1)", range=[-0.02, 1.02], constrain="domain"),
+            xaxis=axis(f"fraction of time left-saturated ({low})", range=[-0.02, 1.02], constrain="domain"),
             yaxis=y_axis(
-                "fraction of time right-saturated (> 0.9)", range=[-0.02, 1.02], scaleanchor="x", constrain="domain"
+                f"fraction of time right-saturated ({high})", range=[-0.02, 1.02], scaleanchor="x", constrain="domain"
             ),
         ),
     )

@@ -4,15 +4,15 @@ where it comes from. A run these do not apply to gets axes and a note that says 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
 
-from . import figures
-from .figures import Style
-from .streams import PARTS, stream_label, streams_of
+from .. import figures
+from ..figures import Style
+from ..streams import PARTS, stream_label, streams_of
 
 DEFAULT = Style()
 DASHES = ("solid", "dash", "dot", "dashdot")
@@ -159,24 +159,31 @@ def gradient_parts(
     return fig
 
 
-def named_tanh(run: Any, at: int | None = None, style: Style = DEFAULT, key: str | None = None) -> go.Figure:
+def named_tanh(
+    run: Any, at: int | None = None, style: Style = DEFAULT, key: str | None = None, slope: bool = False
+) -> go.Figure:
     """A custom cell's tanh that its step names with rnnviz.tanh: the saturated share per time step at one probe,
-    a line per name (sat_t_<name>, recorded by layered.py at the run's saturation threshold)."""
+    a line per name (sat_t_<name>, recorded by layered.py at the run's saturation threshold); with `slope`, their
+    mean slope φ' (tanh_slope_<name>)."""
     lines: list[figures.Line] = []
     step = None
     for k, name in enumerate(tanh_names(run)):
-        steps, values = run.series(f"sat_t_{name}")
+        steps, values = run.series(f"{'tanh_slope' if slope else 'sat_t'}_{name}")
         j = _at(steps, at)
         step = int(steps[j])
         lines.append((f"tanh({name})", np.arange(1, values.shape[1] + 1), values[j], figures.color(k)))
-    title = f"{run.label}: saturated share of each named tanh (|tanh| > {run.cfg.saturation:g})"
-    title += f" (probe at step {step:,})" if step else ""
+    said = (
+        "mean slope φ' of each named tanh"
+        if slope
+        else f"saturated share of each named tanh (|tanh| > {run.cfg.saturation:g})"
+    )
+    title = f"{run.label}: {said}" + (f" (probe at step {step:,})" if step else "")
     empty = figures.Empty(NO_NAMED_TANH, x=(1.0, float(run.cfg.seq_len)))
     return figures.lines(
         lines,
         title,
-        "fraction",
-        key or f"sat-named-{run.id}",
+        "mean φ'" if slope else "fraction",
+        key or f"{'sat-slope' if slope else 'sat-named'}-{run.id}",
         style,
         xtitle="time step t",
         growing_x=False,
@@ -192,10 +199,3 @@ def tanh_names(run: Any) -> list[str]:
 def has_parts(run: Any) -> bool:
     """Whether a run recorded an output at every step (its gradient split by where it comes from)."""
     return len(run.series("grad_h_last")[0]) > 0
-
-
-FIGURES: dict[str, Callable[..., go.Figure]] = {
-    "depth_time": lambda runs, style=DEFAULT, **kw: depth_time(runs[0], style=style, **kw),
-    "per_layer": lambda runs, style=DEFAULT, name="grad_h", **kw: per_layer(runs[0], name, style=style, **kw),
-    "gradient_parts": gradient_parts,
-}
