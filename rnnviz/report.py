@@ -15,39 +15,24 @@ from pathlib import Path
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from . import __version__, cells, findings, views, words
+from . import __version__, findings, views, words
 from .config import RunConfig
 from .figures import CHART_CONFIG
-from .views import RunData
+from .views import RunData, layouts
 
 
 def report_figures(runs: Sequence[RunData]) -> list[tuple[str, go.Figure]]:
-    """The figures a report holds: what the Overview, Gradient flow (with its Why section), Saturation and Gates
-    pages show."""
-    figs = [
-        (f"Loss, {views.evaluated_title(runs).split(' (')[0]} and saturation", views.overview(runs)),
-        ("Gradient reaching each time step", views.gradient_flow(runs)),
-        ("||dL/dh_t|| at the latest probe", views.gradient_curve(runs)),
-        *[(f"{r.label}: by layer and direction", views.depth_time(r)) for r in runs if views.streams_in(r)],
-        ("Hidden activations at the latest probe", views.saturation_histogram(runs)),
-        ("Saturated share over training", views.saturation_over_training(runs)),
-        ("Saturated share per time step", views.saturation_per_time_step(runs)),
-    ]
-    if parted := [r for r in runs if views.has_parts(r)]:
-        figs.append(("With an output at every step: where the gradient comes from", views.gradient_parts(parted)))
-    if any(r.cfg.epochs for r in runs):
-        figs.append(
-            ("Per epoch: cost, training and validation accuracy", views.epochs([r for r in runs if r.cfg.epochs]))
-        )
-    for r in runs:
-        figs.append((f"{r.label}: why the gradient vanishes", views.why_chain(r)))
-        figs.append((f"{r.label}: tanh slope over training", views.tanh_slope(r)))
-    if any(cells.path_gate(r.cfg.cell) for r in runs):
-        figs.append(("Cell-state path against the RNN's Jacobian", views.gate_paths(runs)))
-    for r in runs:
-        if views.gates_of(r) and len(r.series(f"gate_mean_t/{views.gates_of(r)[0]}")[0]):
-            figs.append((f"{r.label}: mean gate value per time step", views.gate_means(r)))
-            figs.append((f"{r.label}: gate saturation per unit", views.gate_scatter(r)))
+    """The figures a report holds: its layout (views.layouts.REPORT, what the Overview, Gradient flow with its
+    Why section, Saturation and Gates pages show), a chart per slot, or per run where the slot draws one run.
+    A run that recorded none of what a one-run view reads is left out (the readings say what it lacks)."""
+    evaluated = views.evaluated_title(runs).split(" (")[0]
+    figs = []
+    for slot in layouts.REPORT:
+        view = slot.of
+        for group in slot.groups(runs):
+            if view.one and views.lacking(view, group[0]):
+                continue
+            figs.append((layouts.heading(slot, group, evaluated), view(group)))
     return figs
 
 

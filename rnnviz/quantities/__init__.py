@@ -104,3 +104,14 @@ def is_log(name: str) -> bool:
     """Whether a recorded quantity is drawn on a log axis."""
     q = find(name)
     return q is not None and q.log
+
+
+def table() -> str:
+    """The registry as the markdown table docs/adding-a-quantity.md holds (a test keeps the two the same)."""
+    rows = ["| name | kind | title | axis | log | cells | made by |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    for q in _registry().values():
+        made = f"{q.source}: {q.note}" if q.note else q.source
+        cells = "all" if q.cells == ALL else ", ".join(q.cells)
+        cols = [f"`{q.name}`", q.kind, q.title, q.axis, "log" if q.log else "", cells, made]
+        rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cols) + " |")
+    return "\n".join(rows)

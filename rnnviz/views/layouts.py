@@ -75,6 +75,9 @@ class Slot:
         return [[r] for r in chosen] if self.each or (chosen and self.of.one) else ([chosen] if chosen else [])
 
 
+OVERVIEW = [Slot("overview", "overview", "Loss, {evaluated} and saturation", options=("height",))]
+OVERVIEW_GROUPED = Slot("group_metric", "ov-{name}", half=True, options=("name",))  # one per scalar
+PUBLISHED = Slot("beside_published", "ov-pub-{name}", options=("name",))  # one per scalar the posts printed
 OVERVIEW_EPOCHS = [Slot("epochs", "ov-epochs", "Per epoch: cost, training and validation accuracy", in_epochs)]
 
 GRADIENT_FLOW = [
@@ -104,8 +107,12 @@ SATURATION = [
          options=("which", "threshold")),
     Slot("saturation_per_time_step", "sat-per-t", "Saturated share per time step", half=True),
     Slot("preactivations", "sat-preact", runs=built_in),
+    Slot("unit_saturation", "sat-units", "Saturation of each hidden unit"),
 ]  # fmt: skip
-SATURATION_NAMED = [Slot("named_tanh", "sat-named-{id}", runs=custom)]
+SATURATION_NAMED = [  # a pair per custom cell
+    Slot("named_tanh", "sat-named-{id}", runs=custom, half=True),
+    Slot("named_tanh_slope", "sat-slope-{id}", runs=custom, half=True),
+]
 SATURATION_LAYERS = [Slot("per_layer", "sat-layers-{id}", runs=layered, options=("name",))]
 
 GATES = [  # of the run picked
@@ -113,11 +120,15 @@ GATES = [  # of the run picked
     Slot("gate_scatter", "gates-scatter", "{label}: gate saturation per unit", gate_probed, half=True),
 ]
 
+GATE_HISTOGRAM = Slot("gate_histograms", "gates-h-{name}", half=True, options=("name",))  # one per gate
+
+COMPARE_METRIC = Slot("metric", "cmp-{name}", half=True, options=("name",))  # one per scalar chosen
+COMPARE_GROUPED = Slot("group_metric", "cmp-{name}", half=True, options=("name",))
 COMPARE_FLOW = [Slot("gradient_curve", "cmp-flow", options=("key",))]
 
 # The report: what the Overview, Gradient flow (with its Why section), Saturation and Gates pages show.
 REPORT = [
-    Slot("overview", "overview", "Loss, {evaluated} and saturation"),
+    *OVERVIEW,
     *GRADIENT_FLOW,
     GRADIENT_FLOW_LAYERS[0],
     SATURATION[0],
