@@ -36,6 +36,7 @@ from .common import (
 from .compare import group_bands, group_metric, metric, metric_titles
 from .flow import clipped_share, global_norm, gradient_curve, gradient_flow, gradient_scale, param_norms
 from .gates import GATE_COLORS, gate_histograms, gate_means, gate_scatter, gates_of, histogrammed_gates
+from .generic import per_step
 from .layers import (
     LAST_ONLY,
     NO_NAMED_TANH,
@@ -99,6 +100,7 @@ VIEWS: dict[str, View] = {
     "named_tanh": View(named_tanh, ("sat_t_{name}",), one=True),
     "named_tanh_slope": View(named_tanh, ("tanh_slope_{name}",), one=True, defaults={"slope": True}),
     "unit_saturation": View(unit_saturation, ("unit_sat_h",)),
+    "mean_abs_h": View(per_step, ("mean_abs_h_t",), defaults={"name": "mean_abs_h_t"}),
     "gate_means": View(gate_means, ("gate_mean_t/{gate}",), one=True),
     "gate_scatter": View(gate_scatter, ("unit_sat/{gate}",), one=True),
     "gate_histograms": View(gate_histograms, ("hist/gate_{gate}", "hist/c"), one=True, defaults={"name": "f"}),
@@ -149,7 +151,7 @@ __all__ = [
     "gradient_curve", "gradient_flow", "gradient_parts", "gradient_scale", "group_bands", "group_metric",
     "hidden_label", "histogrammed_gates", "lacking", "layer_of", "metric", "metric_titles", "named_tanh",
     "no_evaluation", "no_probe", "overview", "param_norms", "parameter_label", "path_bound", "per_layer",
-    "per_time_step", "preactivations", "probe_index", "recorded", "run_colour", "saturation_animation",
+    "per_step", "per_time_step", "preactivations", "probe_index", "recorded", "run_colour", "saturation_animation",
     "saturation_histogram", "saturation_over_training", "saturation_per_time_step", "tanh_slope",
     "unit_saturation", "why_chain",
 ]  # fmt: skip

@@ -107,7 +107,8 @@ SATURATION = [
          options=("which", "threshold")),
     Slot("saturation_per_time_step", "sat-per-t", "Saturated share per time step", half=True),
     Slot("preactivations", "sat-preact", runs=built_in),
-    Slot("unit_saturation", "sat-units", "Saturation of each hidden unit"),
+    Slot("unit_saturation", "sat-units", "Saturation of each hidden unit", half=True),
+    Slot("mean_abs_h", "sat-mean-abs", "Mean |h| per time step", half=True),
 ]  # fmt: skip
 SATURATION_NAMED = [  # a pair per custom cell
     Slot("named_tanh", "sat-named-{id}", runs=custom, half=True),
@@ -134,6 +135,7 @@ REPORT = [
     SATURATION[0],
     SATURATION[1],
     SATURATION[2],
+    SATURATION[5],  # mean |h| per time step
     *GRADIENT_FLOW_PARTS,
     *OVERVIEW_EPOCHS,
     *WHY_OF_RUN,
