@@ -58,7 +58,7 @@ def test_scalars_of_a_range_of_steps_and_at_a_resolution(trained_store):
 
 def test_every_named_figure_draws_for_an_rnn_and_an_lstm(trained_store):
     rnn, lstm = rnnviz.open_run(trained_store, 1), rnnviz.open_run(trained_store, 2)
-    watched = ("depth_time", "per_layer", "gradient_parts", "named_tanh")
+    watched = ("depth_time", "per_layer", "gradient_parts", "named_tanh", "named_tanh_slope")
     for name in rnnviz.VIEWS:
         fig = lstm.figure(name, rnn) if not name.startswith("gate") else lstm.figure(name)
         if name in watched:  # a watched model's layers, outputs and named tanh: these runs have none, and say so
