@@ -1,5 +1,4 @@
-"""The figure builders draw what a talk needs read right: one colour per run everywhere, colour scales and
-axes that keep their meaning, empty charts that say so."""
+"""Views draw what a talk needs read right: one colour per run, scales that keep their meaning, empties that say so."""
 
 from __future__ import annotations
 
