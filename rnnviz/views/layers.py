@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from .. import figures
+from .. import figures, quantities
 from ..figures import Style
 from ..streams import PARTS, stream_label, streams_of
 
@@ -20,13 +20,6 @@ BOTH = " (each direction's own)"
 ONE_STREAM = "one layer read one way: nothing per layer (the charts above are all of it)"
 NO_NAMED_TANH = "the cell's step names no tanh: wrap one in rnnviz.tanh(a, 'name') to record it"
 LAST_ONLY = "output read at the last step only: all of its gradient comes back from t = T"
-# What each quantity per layer is called on its chart: (title, y axis title, log axis)
-QUANTITIES = {
-    "grad_h": ("||dL/dh_t|| per layer and direction", "||dL/dh_t||", True),
-    "sat_t": ("Saturated share of |h| per time step, per layer and direction", "fraction", False),
-    "mean_abs_h_t": ("Mean |h_t| per layer and direction", "mean |h|", False),
-    "tanh_slope": ("Mean tanh slope φ' per layer and direction", "mean φ'", False),
-}
 
 
 def streams_in(run: Any) -> list[str]:
@@ -105,8 +98,12 @@ def depth_time(run: Any, at: int | None = None, style: Style = DEFAULT, key: str
 def per_layer(
     run: Any, name: str = "grad_h", at: int | None = None, style: Style = DEFAULT, key: str | None = None
 ) -> go.Figure:
-    """One per-time-step quantity (QUANTITIES) at one probe, a line per layer and direction."""
-    title, ytitle, log = QUANTITIES[name]
+    """One per-time-step quantity at one probe, a line per layer and direction, titled and scaled as the registry
+    declares it (rnnviz/quantities/)."""
+    q = quantities.find(name)
+    if q is None or q.kind != quantities.PER_STEP:
+        raise ValueError(f"{name!r} is not a per-time-step quantity of the registry (rnnviz/quantities/)")
+    title, ytitle, log = f"{q.title.format(threshold=run.cfg.saturation)}, per layer and direction", q.axis, q.log
     lines: list[figures.Line] = []
     step = None
     for k, s in enumerate(streams_in(run)):
