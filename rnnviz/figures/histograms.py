@@ -254,12 +254,12 @@ def unit_saturation_scatter(
     title: str,
     key: str,
     style: Style = DEFAULT_STYLE,
-    low: str = "< 0.1",
-    high: str = "> 0.9",
+    xtitle: str = "fraction of time left-saturated (< 0.1)",
+    ytitle: str = "fraction of time right-saturated (> 0.9)",
     named: str = "gate {}",
 ) -> go.Figure:
-    """Karpathy et al. 2015: per unit, fraction of time left-saturated (x, values `low`) vs right-saturated (y,
-    values `high`); one (name, (2, H) fractions, colour) per gate (or run: `named` formats the legend's name)."""
+    """Karpathy et al. 2015: per unit, fraction of time left-saturated (x) vs right-saturated (y); one
+    (name, (2, H) fractions, colour) per gate (or per run: `named` formats the legend's name)."""
     traces = [
         dict(
             type="scatter",
@@ -291,9 +291,7 @@ def unit_saturation_scatter(
             key,
             # Square and 0..1 on both axes: a wide figure narrows the plot (constrain="domain") rather than
             # stretching the x range (-1.7 to 2.7 in a report's full width).
-            xaxis=axis(f"fraction of time left-saturated ({low})", range=[-0.02, 1.02], constrain="domain"),
-            yaxis=y_axis(
-                f"fraction of time right-saturated ({high})", range=[-0.02, 1.02], scaleanchor="x", constrain="domain"
-            ),
+            xaxis=axis(xtitle, range=[-0.02, 1.02], constrain="domain"),
+            yaxis=y_axis(ytitle, range=[-0.02, 1.02], scaleanchor="x", constrain="domain"),
         ),
     )

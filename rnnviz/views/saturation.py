@@ -96,5 +96,11 @@ def unit_saturation(
     threshold = runs[0].cfg.saturation if runs else 0.99
     title = f"Saturation of each hidden unit (|h| > {threshold:g})" + (f", probe at step {step:,}" if step else "")
     return figures.unit_saturation_scatter(
-        dots, title, key, style, low=f"h < -{threshold:g}", high=f"h > {threshold:g}", named="{}"
+        dots,
+        title,
+        key,
+        style,
+        xtitle=f"share of time h < -{threshold:g}",
+        ytitle=f"share of time h > {threshold:g}",
+        named="{}",
     )
