@@ -21,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rnnviz import charts  # noqa: E402
+from rnnviz import views  # noqa: E402
 from rnnviz.config import RunConfig  # noqa: E402
 
 
@@ -58,9 +58,9 @@ def draw(run: FakeRun) -> tuple[float, int]:
     sent = sum(
         len(fig.to_json())
         for fig in (
-            charts.gradient_flow([run]),
-            charts.gradient_curve([run]),
-            charts.saturation_per_time_step([run]),
+            views.gradient_flow([run]),
+            views.gradient_curve([run]),
+            views.saturation_per_time_step([run]),
         )
     )
     return time.perf_counter() - t0, sent

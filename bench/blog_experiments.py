@@ -10,7 +10,7 @@ finished set of each preset in the store again.
         [--from-store] [--json FILE] [--figure FILE.png]
 
 --figure draws the collapse pair's batch accuracy over the seeds (mean and interquartile band) with the
-post's printed points on it (`rnnviz.charts.beside_published`) and saves it as a PNG through Chromium.
+post's printed points on it (`rnnviz.views.beside_published`) and saves it as a PNG through Chromium.
 
 The published figures are in rnnviz/published.py. What the table reports, per experiment:
 - blog-rnn / blog-lstm (the collapse post): final test accuracy, how many seeds collapsed below 20%, the
@@ -207,10 +207,10 @@ def set_runs(store: Store, sweep_id: int) -> list[Run]:
 
 def save_figure(runs: list[Run], path: Path) -> None:
     """The pair's batch accuracy over seeds beside the post's points, as a PNG drawn by Chromium."""
-    from rnnviz import charts
+    from rnnviz import views
     from tests.browser import chromium
 
-    fig = charts.beside_published(runs, "accuracy", key="blog-published")
+    fig = views.beside_published(runs, "accuracy", key="blog-published")
     fig.update_layout(
         width=1100, height=520, title="Batch accuracy of the collapse pair over seeds, and the post's log"
     )

@@ -26,7 +26,7 @@ _LAZY = {
     "sweep": "api",
     "Sweep": "api",
     "open_sweep": "api",
-    "FIGURES": "charts",
+    "VIEWS": "views",
     "watch": "interop",
     "Watch": "interop",
     "WatchError": "interop",

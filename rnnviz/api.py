@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from . import buckets, charts, findings, sets
+from . import buckets, findings, sets, views
 from .config import RunConfig, named_for_changes, preset
 from .figures import MAX_POINTS, Style
 from .store import Store, export_run
@@ -123,7 +123,7 @@ class Run:
         return findings.of(self)
 
     def figure(self, name: str, *others: Run, large_fonts: bool = False, **options: Any) -> go.Figure:
-        """A dashboard figure of this run (and `others` on the same axes). Names: see `rnnviz.FIGURES`;
+        """A dashboard figure of this run (and `others` on the same axes). Names: see `rnnviz.VIEWS`;
         options are the view's, e.g. figure("saturation", at=500, threshold=0.9)."""
         return figure(name, [self, *others], large_fonts=large_fonts, **options)
 
@@ -141,9 +141,9 @@ class Run:
 
 def figure(name: str, runs: list[Run], large_fonts: bool = False, **options: Any) -> go.Figure:
     """A named dashboard figure of several runs."""
-    if name not in charts.FIGURES:
-        raise ValueError(f"unknown figure {name!r}; choose one of: {', '.join(charts.FIGURES)}")
-    return charts.FIGURES[name](runs, style=Style.for_talks(large_fonts), **options)
+    if name not in views.VIEWS:
+        raise ValueError(f"unknown figure {name!r}; choose one of: {', '.join(views.VIEWS)}")
+    return views.VIEWS[name](runs, style=Style.for_talks(large_fonts), **options)
 
 
 def open_run(store: str | os.PathLike | Store | None = None, run_id: int | None = None) -> Run:

@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import words
+from . import cells, words
 from .config import WATCHED
 from .store.status import Status
 
@@ -160,7 +160,7 @@ def _through_rnns(others) -> str:
     return f" (against {', '.join(said)})" if said else ""
 
 
-def why(run, others=()) -> str | None:
+def why_reading(run, others=()) -> str | None:
     """Which factor of the chain of Jacobians decides the gradient reaching t = 1, at the latest probe: the
     weights (sigma_max(W_hh)), saturation (the tanh slope), or, in an LSTM or GRU, the gate path. Whether the
     gradient reaches t = 1 at all is the one verdict of `reach` (the ratio the charts draw); the factors say
@@ -175,7 +175,7 @@ def why(run, others=()) -> str | None:
     jac = _latest(run, "jacobian_norm_t1")
     symbol = "||d(h_T, c_T)/d(h_1, c_1)||" if run.cfg.cell == "lstm" else "||dh_T/dh_1||"
     chain = f"{words.gloss(symbol)} is {words.ratio(jac)}" if jac is not None else ""
-    gate = {"lstm": "f", "gru": "z"}.get(run.cfg.cell)
+    gate = cells.path_gate(run.cfg.cell)
     if gate:
         path = _latest(run, "forget_path_t1")
         kind, carrier = ("forget", "cell state") if gate == "f" else ("update", "update path")

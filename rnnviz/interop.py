@@ -14,9 +14,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import WATCHED, RunConfig
-from .layered import LossFn, Probed, edges, probe_streams
+from .layered import LossFn, Probed, edges
 from .models import MODULE_CELLS, SeqClassifier
-from .probes import hist_edges, probe
+from .probes import hist_edges, record_probe
 from .stepstats import StepRows, grad_norms
 from .store import Status, Store, WriteBuffer
 from .unroll import State, StepFn, state_tensors, unroll_cell, unroll_module
@@ -121,17 +121,8 @@ class Watch:
             self.rec.scalar(at, values)
 
     def _probe(self, s: int) -> None:
-        c = self.cfg
-        if self.simple:
-            model = cast(SeqClassifier, self.model)
-            arrays, probe_scalars = probe(model, self.x, self.y, c.saturation, c.hist_bins, c.jacobian_examples)
-        else:
-            arrays, probe_scalars = probe_streams(
-                self.probed, self.x, self.y, c.saturation, c.hist_bins, c.jacobian_examples
-            )
-        self.rec.array(s, arrays)
-        self.rec.scalar(s, {**probe_scalars, "saturated": float(arrays["sat_t"].mean())})
-        self.rec.summary["saturated_fraction"] = float(arrays["sat_t"].mean())
+        target = cast(SeqClassifier, self.model) if self.simple else self.probed
+        record_probe(self.rec, s, target, self.x, self.y, self.cfg, saturated=True)
 
     def close(self, status: Status = Status.FINISHED, error: str | None = None) -> None:
         if self.closed:

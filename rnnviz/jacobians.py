@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import torch
 
+from .cells import path_gate
 from .models import SeqClassifier, Trace, layer0
 
 
@@ -156,7 +157,7 @@ def tanh_slopes(model: SeqClassifier, trace: Trace, hs: torch.Tensor) -> dict[st
 
 
 @torch.no_grad()
-def why(
+def chain_factors(
     model: SeqClassifier, trace: Trace, hs: torch.Tensor, grad_h: torch.Tensor, examples: int, sigma: torch.Tensor
 ) -> dict[str, torch.Tensor]:
     """The factors of the vanishing gradient, per time step t = 1..T, from the probe's unrolled pass (hs: its
@@ -172,7 +173,7 @@ def why(
         # Pascanu et al. 2013: ||A_t|| <= ||W_hh||_2 max_i phi'(a_t,i); the max over the batch too, so that the
         # bound holds for the batch's mean norms
         arrays["step_bound"] = sigma * slopes["tanh_slope"].amax((0, 2))
-    gate = {"lstm": "f", "gru": "z"}.get(model.cell)
+    gate = path_gate(model.cell)
     if gate:
         arrays["forget_path"] = gate_path_mean(trace.gates[gate].detach())
     E = min(examples, trace.hs[0].shape[0])

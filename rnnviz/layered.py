@@ -17,9 +17,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from .config import GATES, TANH_GATES
-from .jacobians import spectral_norms, why
-from .probes import GATE_HIGH, GATE_LOW, _hist, hist_ranges
+from .cells import GATE_HIGH, GATE_LOW, GATES, TANH_GATES
+from .jacobians import chain_factors, spectral_norms
+from .quantities.shared import hist as _hist
+from .quantities.shared import hist_ranges
 from .unroll import Stream, Unrolled, state_tensors, with_tensors
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -95,7 +96,7 @@ def _stream_arrays(
     scalars: dict[str, float] = {}
     if s.view is not None:
         sigma = spectral_norms(s.view.rnn.weight_hh_l0.detach()[None])[0]
-        why_arrays = why(s.view.as_model(), s.trace, hs.detach(), grad, jacobian_examples, sigma)
+        why_arrays = chain_factors(s.view.as_model(), s.trace, hs.detach(), grad, jacobian_examples, sigma)
         arrays.update(why_arrays)
         scalars = {"sigma_max_whh": sigma.item(), "tanh_slope_mean": why_arrays["tanh_slope"].mean().item()}
         for name in ("jacobian_norm", "forget_path"):

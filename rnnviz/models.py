@@ -11,7 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import GATES, RunConfig
+from .cells import GATES
+from .config import RunConfig
 
 N_CLASSES = 10
 

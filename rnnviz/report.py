@@ -15,45 +15,24 @@ from pathlib import Path
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from . import __version__, charts, findings, layer_charts, words
-from .charts import RunData
+from . import __version__, findings, views, words
 from .config import RunConfig
 from .figures import CHART_CONFIG
+from .views import RunData, layouts
 
 
 def report_figures(runs: Sequence[RunData]) -> list[tuple[str, go.Figure]]:
-    """The figures a report holds: what the Overview, Gradient flow (with its Why section), Saturation and Gates
-    pages show."""
-    figs = [
-        (f"Loss, {charts.evaluated_title(runs).split(' (')[0]} and saturation", charts.overview(runs)),
-        ("Gradient reaching each time step", charts.gradient_flow(runs)),
-        ("||dL/dh_t|| at the latest probe", charts.gradient_curve(runs)),
-        *[
-            (f"{r.label}: by layer and direction", layer_charts.depth_time(r))
-            for r in runs
-            if layer_charts.streams_in(r)
-        ],
-        ("Hidden activations at the latest probe", charts.saturation_histogram(runs)),
-        ("Saturated share over training", charts.saturation_over_training(runs)),
-        ("Saturated share per time step", charts.saturation_per_time_step(runs)),
-    ]
-    if parted := [r for r in runs if layer_charts.has_parts(r)]:
-        figs.append(
-            ("With an output at every step: where the gradient comes from", layer_charts.gradient_parts(parted))
-        )
-    if any(r.cfg.epochs for r in runs):
-        figs.append(
-            ("Per epoch: cost, training and validation accuracy", charts.epochs([r for r in runs if r.cfg.epochs]))
-        )
-    for r in runs:
-        figs.append((f"{r.label}: why the gradient vanishes", charts.why_chain(r)))
-        figs.append((f"{r.label}: tanh slope over training", charts.tanh_slope(r)))
-    if any(r.cfg.cell in charts.PATH_GATES for r in runs):
-        figs.append(("Cell-state path against the RNN's Jacobian", charts.gate_paths(runs)))
-    for r in runs:
-        if charts.gates_of(r) and len(r.series(f"gate_mean_t/{charts.gates_of(r)[0]}")[0]):
-            figs.append((f"{r.label}: mean gate value per time step", charts.gate_means(r)))
-            figs.append((f"{r.label}: gate saturation per unit", charts.gate_scatter(r)))
+    """The figures a report holds: its layout (views.layouts.REPORT, what the Overview, Gradient flow with its
+    Why section, Saturation and Gates pages show), a chart per slot, or per run where the slot draws one run.
+    A run that recorded none of what a one-run view reads is left out (the readings say what it lacks)."""
+    evaluated = views.evaluated_title(runs).split(" (")[0]
+    figs = []
+    for slot in layouts.REPORT:
+        view = slot.of
+        for group in slot.groups(runs):
+            if view.one and views.lacking(view, group[0]):
+                continue
+            figs.append((layouts.heading(slot, group, evaluated), view(group)))
     return figs
 
 
@@ -95,7 +74,7 @@ def html_report(runs: Sequence[RunData], title: str = "") -> str:
             config=CHART_CONFIG,
         )
         sections.append(f"<section><h2>{html.escape(heading)}</h2>{div}</section>")
-    said = [findings.of(r) for r in runs] + [w for r in runs if (w := findings.why(r, runs))]
+    said = [findings.of(r) for r in runs] + [w for r in runs if (w := findings.why_reading(r, runs))]
     readings = "".join(f"<li>{_markdown(text)}</li>" for text in said)
     made = time.strftime("%Y-%m-%d %H:%M")
     return f"""<!doctype html>

@@ -21,7 +21,7 @@ from . import tasks, words
 from .config import TEST_HEADS, ConfigError, RunConfig, cores
 from .data import DataError
 from .models import SeqClassifier, build_model, loss_fn
-from .probes import evaluate, hist_edges, probe
+from .probes import evaluate, hist_edges, record_probe
 from .stepstats import StepRows, clip_, grad_norms, saturated_counts
 from .store import RunStore, Status, StoreError, WriteBuffer
 
@@ -307,10 +307,7 @@ def train(
         epoch = Epoch()
 
         def run_probe(at: int) -> None:
-            arrays, scalars = probe(model, p.probe_x, p.probe_y, cfg.saturation, cfg.hist_bins, cfg.jacobian_examples)
-            rec.array(at, arrays)
-            rec.scalar(at, scalars)
-            rec.summary["saturated_fraction"] = float(arrays["sat_t"].mean())
+            record_probe(rec, at, model, p.probe_x, p.probe_y, cfg)
 
         def run_eval(at: int, test: bool) -> dict[str, float]:
             got: dict[str, float] = {}

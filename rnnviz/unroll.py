@@ -38,7 +38,7 @@ def tanh(a: torch.Tensor, name: str) -> torch.Tensor:
 
 class LayerView:
     """One layer and direction of a torch RNN module, seen as the single-layer classifier whose step, unrolled
-    pass and Jacobians (models.SeqClassifier, jacobians.why) read `cell`, `nonlinearity` and
+    pass and Jacobians (models.SeqClassifier, jacobians.chain_factors) read `cell`, `nonlinearity` and
     `rnn.weight_*_l0`: those names point at this layer's own weights, so nothing is copied or rewritten."""
 
     step = SeqClassifier.step  # what SeqClassifier.unrolled calls on its model
@@ -57,7 +57,7 @@ class LayerView:
         self.head = nn.Identity()  # the trace's "logits" are then h_T
 
     def as_model(self) -> SeqClassifier:
-        """This view where a SeqClassifier is read (jacobians.why reads the same attributes)."""
+        """This view where a SeqClassifier is read (jacobians.chain_factors reads the same attributes)."""
         return cast(SeqClassifier, self)
 
 

@@ -9,11 +9,11 @@ import torch
 from torch import nn
 
 import rnnviz
-from rnnviz import layer_charts
 from rnnviz.config import ConfigError
 from rnnviz.data import load_dir, sequences, to_float
 from rnnviz.runner import check_resumable
 from rnnviz.store import Store, StoreError
+from rnnviz.views import layers
 
 from .bad_inputs import watch_cases
 from .conftest import MNIST_DIR, quick_config
@@ -58,10 +58,12 @@ def test_scalars_of_a_range_of_steps_and_at_a_resolution(trained_store):
 
 def test_every_named_figure_draws_for_an_rnn_and_an_lstm(trained_store):
     rnn, lstm = rnnviz.open_run(trained_store, 1), rnnviz.open_run(trained_store, 2)
-    for name in rnnviz.FIGURES:
+    watched = ("depth_time", "per_layer", "gradient_parts", "named_tanh", "named_tanh_slope")
+    for name in rnnviz.VIEWS:
         fig = lstm.figure(name, rnn) if not name.startswith("gate") else lstm.figure(name)
-        if name in layer_charts.FIGURES:  # a watched model's layers and outputs: these runs have none, and say so
-            assert fig.layout.annotations[0].text in (layer_charts.ONE_STREAM, layer_charts.LAST_ONLY), name
+        if name in watched:  # a watched model's layers, outputs and named tanh: these runs have none, and say so
+            said = (layers.ONE_STREAM, layers.LAST_ONLY, layers.NO_NAMED_TANH)
+            assert fig.layout.annotations[0].text in said, name
             continue
         assert fig.data, name
     with pytest.raises(ValueError, match="has no gates"):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from rnnviz import charts, data, findings, runner, trainer
+from rnnviz import data, findings, runner, trainer, views
 from rnnviz.api import open_run
 from rnnviz.cluster import in_flight
 from rnnviz.config import PRESET_HELP, PRESETS, ConfigError, RunConfig, preset
@@ -148,16 +148,16 @@ def test_rnnviz_train_reports_the_validation_and_first_digits_accuracies(tmp_pat
 def test_the_samples_axis_counts_step_times_batch_size_and_keeps_the_data(trained_store):
     run = open_run(trained_store, 2)
     steps, values = run.scalar("loss")
-    by_step = charts.metric([run], "loss")
-    by_samples = charts.metric([run], "loss", Style(samples=True))
+    by_step = views.metric([run], "loss")
+    by_samples = views.metric([run], "loss", Style(samples=True))
     assert by_step.layout.xaxis.title.text == "training step" and by_samples.layout.xaxis.title.text == "samples seen"
     assert np.allclose(by_samples.data[0].x, by_step.data[0].x * run.cfg.batch_size)
     assert np.array_equal(by_samples.data[0].y, by_step.data[0].y)
-    overview = charts.overview([run], Style(samples=True))
+    overview = views.overview([run], Style(samples=True))
     assert overview.layout.xaxis.title.text == "samples seen" and overview.data[0].x[-1] == steps[-1] * 32
-    for fig in (charts.gradient_flow([run], Style(samples=True)), charts.global_norm(run, Style(samples=True)),
-                charts.saturation_over_training([run], style=Style(samples=True)),
-                charts.group_metric([run], "loss", Style(samples=True))):  # fmt: skip
+    for fig in (views.gradient_flow([run], Style(samples=True)), views.global_norm(run, Style(samples=True)),
+                views.saturation_over_training([run], style=Style(samples=True)),
+                views.group_metric([run], "loss", Style(samples=True))):  # fmt: skip
         assert fig.layout.xaxis.title.text == "samples seen"
 
 
@@ -188,7 +188,7 @@ def test_runs_of_an_old_store_still_draw_their_test_accuracy_curves(tmp_path):
     shutil.copy(STORE_V1, path)
     run = open_run(path, 1)
     assert findings.evaluated(run) == "test_accuracy" and len(run.scalar("test_accuracy")[0]) > 1
-    panel = charts.overview([run])
+    panel = views.overview([run])
     assert "test accuracy" in panel.layout.title.text and len(panel.data[1].x) > 1
     assert "test accuracy" in findings.of(run)
 
@@ -198,9 +198,9 @@ def test_the_epoch_chart_and_the_published_points_draw(tmp_path):
     with Store(tmp_path / "r.sqlite") as store:
         trainer.train(cfg, store)
     run = open_run(tmp_path / "r.sqlite", 1)
-    fig = charts.epochs([run])
+    fig = views.epochs([run])
     assert [len(t.x) for t in fig.data] == [2, 2, 2] and fig.layout.xaxis.title.text == "epoch"
-    points = charts.beside_published([run], "accuracy")
+    points = views.beside_published([run], "accuracy")
     marked = [t for t in points.data if t.mode == "markers"]
     assert len(marked) == 1 and marked[0].y[list(marked[0].x).index(301)] == 0.67  # the post's step 300
 

@@ -1,5 +1,4 @@
-"""The figure builders draw what a talk needs read right: one colour per run everywhere, colour scales and
-axes that keep their meaning, empty charts that say so."""
+"""Views draw what a talk needs read right: one colour per run, scales that keep their meaning, empties that say so."""
 
 from __future__ import annotations
 
@@ -9,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from rnnviz import charts, digits, figures, findings
+from rnnviz import digits, figures, findings, views
 from rnnviz.api import Run, open_run
 from rnnviz.config import RunConfig, remedies
 from rnnviz.report import report_figures
@@ -41,26 +40,26 @@ def run_colours(fig) -> dict[int, set[str]]:
 def test_a_run_has_one_colour_on_every_figure_whatever_its_place(pair):
     rnn, lstm = pair
     figs = [
-        charts.overview(pair),
-        charts.overview([lstm]),
-        charts.gradient_curve([lstm, rnn]),
-        charts.global_norm(lstm),
-        charts.saturation_histogram([lstm, rnn]),
-        charts.saturation_over_training(pair),
-        charts.saturation_per_time_step([lstm]),
-        charts.preactivations(pair),
-        charts.saturation_animation(lstm),
-        charts.metric([lstm, rnn], "test_accuracy"),
+        views.overview(pair),
+        views.overview([lstm]),
+        views.gradient_curve([lstm, rnn]),
+        views.global_norm(lstm),
+        views.saturation_histogram([lstm, rnn]),
+        views.saturation_over_training(pair),
+        views.saturation_per_time_step([lstm]),
+        views.preactivations(pair),
+        views.saturation_animation(lstm),
+        views.metric([lstm, rnn], "test_accuracy"),
         *(fig for _, fig in report_figures(pair)),
     ]
     seen: dict[int, set[str]] = {}
     for fig in figs:
         for run_id, colours in run_colours(fig).items():
             seen.setdefault(run_id, set()).update(colours)
-    assert seen == {1: {charts.run_colour(rnn)}, 2: {charts.run_colour(lstm)}}
+    assert seen == {1: {views.run_colour(rnn)}, 2: {views.run_colour(lstm)}}
     # each a shade of its role's colour: the tanh RNN's red, the LSTM's blue
     shades = {cell: {figures.shade(base, a) for a in figures.SHADES} for cell, base in figures.ROLES.items()}
-    assert charts.run_colour(rnn) in shades["rnn"] and charts.run_colour(lstm) in shades["lstm"]
+    assert views.run_colour(rnn) in shades["rnn"] and views.run_colour(lstm) in shades["lstm"]
 
 
 def test_the_ten_digit_classes_have_ten_looks_a_projector_keeps_apart():
@@ -146,23 +145,23 @@ def notes(fig) -> dict[str, str]:
 
 def test_a_chart_with_nothing_yet_shows_meaningful_axes_and_says_why(before_evaluation):
     early, queued = before_evaluation
-    overview = charts.overview([early]).to_plotly_json()["layout"]
+    overview = views.overview([early]).to_plotly_json()["layout"]
     assert overview["yaxis2"]["range"] == [0, 1]  # test accuracy, not Plotly's -1 to 4
-    assert notes(charts.overview([early])) == {"y2": "no evaluation yet"}
-    accuracy = charts.metric([early], "test_accuracy")
+    assert notes(views.overview([early])) == {"y2": "no evaluation yet"}
+    accuracy = views.metric([early], "test_accuracy")
     assert list(accuracy.layout.yaxis.range) == [0, 1] and list(accuracy.layout.xaxis.range) == [0, 100]
     assert notes(accuracy) == {"y": "no evaluation yet"}
-    nothing = charts.overview([queued]).to_plotly_json()["layout"]
+    nothing = views.overview([queued]).to_plotly_json()["layout"]
     assert nothing["xaxis"]["range"] == [0, 100] and nothing["yaxis3"]["range"] == [0, 1]
-    assert set(notes(charts.overview([queued])).values()) == {"no data yet", "no evaluation yet"}
-    curve = charts.gradient_curve([queued, early])
+    assert set(notes(views.overview([queued])).values()) == {"no data yet", "no evaluation yet"}
+    curve = views.gradient_curve([queued, early])
     assert list(curve.layout.xaxis.range) == [1, 28] and notes(curve) == {"y": "no probe yet"}
     assert list(curve.layout.yaxis.range) == [-1, 0]  # 0.1 to 1 on its log axis
-    heat = charts.gradient_flow([queued]).layout
-    assert notes(charts.gradient_flow([queued])) == {"y": "no probe yet"} and list(heat.yaxis.range) == [1, 28]
+    heat = views.gradient_flow([queued]).layout
+    assert notes(views.gradient_flow([queued])) == {"y": "no probe yet"} and list(heat.yaxis.range) == [1, 28]
     assert list(heat.xaxis.range) == [0, 100] and heat.xaxis.title.text == "training step"
-    assert notes(charts.global_norm(queued)) == {"y": "no data yet"}
-    assert not notes(charts.metric([early], "loss"))  # a chart with data has no note
+    assert notes(views.global_norm(queued)) == {"y": "no data yet"}
+    assert not notes(views.metric([early], "loss"))  # a chart with data has no note
 
 
 def test_a_line_that_reaches_0_on_a_log_axis_is_marked_at_the_floor_and_named():
@@ -192,7 +191,7 @@ def test_a_line_beyond_float32s_range_is_drawn_whole():
 
 def test_log_axes_label_decades_only(pair):
     rnn, lstm = pair
-    figs = [charts.global_norm(rnn), charts.param_norms(lstm), charts.gradient_curve(pair), charts.metric(pair, "loss")]
+    figs = [views.global_norm(rnn), views.param_norms(lstm), views.gradient_curve(pair), views.metric(pair, "loss")]
     for fig in figs:
         layout = fig.to_plotly_json()["layout"]
         logs = [a for name, a in layout.items() if name.startswith("yaxis") and a.get("type") == "log"]
@@ -205,11 +204,11 @@ def test_axis_titles_stand_clear_of_tick_labels_however_wide(pair, large):
     a presenter's 22 px digits; a standoff from the labels (and margins that grow to fit) keeps it clear."""
     style = figures.Style.for_talks(large)
     figs = [
-        charts.gradient_flow(pair, style),
-        charts.gradient_curve(pair, style=style),
-        charts.global_norm(pair[0], style),
-        charts.gate_scatter(pair[1], style=style),
-        charts.gate_histograms(pair[1], "f", style),
+        views.gradient_flow(pair, style),
+        views.gradient_curve(pair, style=style),
+        views.global_norm(pair[0], style),
+        views.gate_scatter(pair[1], style=style),
+        views.gate_histograms(pair[1], "f", style),
     ]
     for fig in figs:
         layout = fig.to_plotly_json()["layout"]
@@ -221,7 +220,7 @@ def test_axis_titles_stand_clear_of_tick_labels_however_wide(pair, large):
 
 @pytest.mark.parametrize("large", [False, True])
 def test_the_overview_fits_a_1440x900_screen_with_each_panel_titled_above_it(pair, large):
-    fig = charts.overview(pair, figures.Style.for_talks(large))
+    fig = views.overview(pair, figures.Style.for_talks(large))
     assert fig.layout.height <= 600  # under the page's title and the runs' status lines
     titles = [a.text for a in fig.layout.annotations if a.yanchor == "bottom"]
     assert titles == ["training loss", "validation accuracy", "saturated |h|"]
@@ -231,7 +230,7 @@ def test_the_overview_fits_a_1440x900_screen_with_each_panel_titled_above_it(pai
 @pytest.mark.parametrize("large", [False, True])
 def test_the_saturation_animation_labels_a_few_steps_and_plays_in_its_runs_colour(pair, large):
     lstm = pair[1]
-    fig = charts.saturation_animation(lstm, style=figures.Style.for_talks(large))
+    fig = views.saturation_animation(lstm, style=figures.Style.for_talks(large))
     slider, menu = fig.layout.sliders[0], fig.layout.updatemenus[0]
     assert {s.label for s in slider.steps} == {""} and slider.ticklen == slider.minorticklen == 0  # no smear
     assert [a.text for a in fig.layout.annotations] == ["1", "10", "20", "30"]  # the probes; at most 5 of 120
@@ -245,7 +244,7 @@ def test_the_saturation_animation_labels_a_few_steps_and_plays_in_its_runs_colou
             100 * np.asarray(bars.y)[np.abs(np.asarray(bars.x)) > 0.99].sum(), abs=0.05
         )
     assert menu.pad.t > slider.pad.t and [b.label for b in menu.buttons] == ["Play", "Pause"]  # under the slider
-    assert {frame.data[0].marker.color for frame in fig.frames} == {charts.run_colour(lstm)}
+    assert {frame.data[0].marker.color for frame in fig.frames} == {views.run_colour(lstm)}
 
 
 def test_a_long_animation_labels_five_steps_where_the_slider_puts_them():
@@ -259,20 +258,20 @@ def test_a_long_animation_labels_five_steps_where_the_slider_puts_them():
 
 
 def test_the_gate_scatter_narrows_its_plot_to_stay_square_rather_than_stretch_its_fractions(pair):
-    layout = charts.gate_scatter(pair[1]).layout
+    layout = views.gate_scatter(pair[1]).layout
     assert layout.xaxis.constrain == layout.yaxis.constrain == "domain" and layout.yaxis.scaleanchor == "x"
     assert list(layout.xaxis.range) == list(layout.yaxis.range) == [-0.02, 1.02]
 
 
 def test_metrics_are_titled_in_words_not_by_their_recorded_names(pair):
-    accuracy = charts.metric(pair, "test_accuracy")
+    accuracy = views.metric(pair, "test_accuracy")
     assert (accuracy.layout.title.text, accuracy.layout.yaxis.title.text) == ("Test accuracy", "accuracy")
-    saturated = charts.metric(pair, "saturated")
+    saturated = views.metric(pair, "saturated")
     assert saturated.layout.title.text == "Saturated units (fraction of |h| > 0.99)"
-    weights = charts.metric(pair, "grad_norm/rnn.weight_hh_l0").layout.title.text
+    weights = views.metric(pair, "grad_norm/rnn.weight_hh_l0").layout.title.text
     assert weights == "Gradient norm of W_hh (recurrent weights)"
     for name in pair[0].scalar_names():
-        title = charts.metric(pair, name).layout.title.text
+        title = views.metric(pair, name).layout.title.text
         assert title[0].isupper() and ("_" not in name or name not in title), (name, title)
 
 
@@ -295,7 +294,7 @@ def test_tables_show_a_dash_for_a_missing_value(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("run_id", [1, 2])  # the RNN and the LSTM: both add b_ih and b_hh in one sum
 def test_parameters_are_named_in_words_and_equal_bias_gradients_both_show(pair, run_id):
-    fig = charts.param_norms(pair[run_id - 1])
+    fig = views.param_norms(pair[run_id - 1])
     names = [t.name for t in fig.data]
     assert not [n for n in names if re.search(r"weight_|bias_|_l0|head\.", n)], names
     assert {"W_hh (recurrent weights)", "W_ih (input weights)", "W_out (output weights)"} <= set(names)
@@ -309,22 +308,22 @@ def test_parameters_are_named_in_words_and_equal_bias_gradients_both_show(pair, 
 def test_different_bias_gradients_are_not_called_the_same(tmp_path):
     with Store(tmp_path / "gru.sqlite") as store:  # the GRU's b_hn is multiplied by its reset gate
         run_id = train(RunConfig(**{**quick(steps=10), "cell": "gru", "name": "gru"}), store).run_id
-        fig = charts.param_norms(Run(store, run_id))
+        fig = views.param_norms(Run(store, run_id))
     assert not [t.name for t in fig.data if "same as" in t.name] and {t.line.dash for t in fig.data} == {None}
 
 
 def test_the_why_chart_draws_the_recorded_chain_under_its_bound(pair):
     rnn, lstm = pair
-    drawn = {t.name: np.asarray(t.y, dtype=float) for t in charts.why_chain(rnn).data if t.mode == "lines"}
-    bound, jacobian = drawn[charts.BOUND], drawn["||dh_T/dh_t||₂"]
+    drawn = {t.name: np.asarray(t.y, dtype=float) for t in views.why_chain(rnn).data if t.mode == "lines"}
+    bound, jacobian = drawn[views.BOUND], drawn["||dh_T/dh_t||₂"]
     np.testing.assert_allclose(jacobian, rnn.series("jacobian_norm")[1][-1], rtol=1e-6)
     assert np.all(jacobian <= bound * (1 + 1e-5)) and np.all(drawn["||dL/dh_t|| / ||dL/dh_T||"] <= bound * (1 + 1e-5))
     assert jacobian[-1] == bound[-1] == 1
-    gated = {t.name for t in charts.why_chain(lstm).data}
+    gated = {t.name for t in views.why_chain(lstm).data}
     assert "||d(h_T, c_T)/d(h_t, c_t)||₂" in gated and not any(n.startswith("bound") for n in gated)  # RNN only
-    heat = charts.tanh_slope(rnn).data[0]
+    heat = views.tanh_slope(rnn).data[0]
     np.testing.assert_allclose(np.asarray(heat.z, dtype=float), rnn.series("tanh_slope")[1].T, rtol=1e-6)
-    paths = {t.name for t in charts.gate_paths(pair).data}
+    paths = {t.name for t in views.gate_paths(pair).data}
     assert paths == {"1 · test-rnn: ||dh_T/dh_t||₂ (step 30)", "2 · test-lstm: mean ∏ f (step 30)"}
 
 
@@ -341,9 +340,9 @@ def test_runs_recorded_before_the_why_probes_show_empty_why_charts_with_a_note(t
             store.conn.execute(f"DELETE FROM {table} WHERE name_id IN ({ids})", scalars)
         store.conn.commit()
         rnn, lstm = Run(store, 1), Run(store, 2)
-        for fig in (charts.why_chain(rnn), charts.tanh_slope(lstm), charts.gate_paths([rnn, lstm])):
-            assert list(notes(fig).values()) == [charts.NOT_RECORDED], fig.layout.title.text
-        assert findings.why(rnn) is None and findings.why(lstm) is None
+        for fig in (views.why_chain(rnn), views.tanh_slope(lstm), views.gate_paths([rnn, lstm])):
+            assert list(notes(fig).values()) == [views.NOT_RECORDED], fig.layout.title.text
+        assert findings.why_reading(rnn) is None and findings.why_reading(lstm) is None
         assert report_figures([rnn, lstm])  # and the report still builds
 
 
@@ -389,13 +388,13 @@ class Recorded:
     ],
 )  # fmt: skip
 def test_the_why_reading_names_the_factor_that_stops_the_gradient(cell, ratio, latest, words):
-    assert words in findings.why(Recorded(cell, ratio, **latest))
+    assert words in findings.why_reading(Recorded(cell, ratio, **latest))
 
 
 def test_a_gated_run_s_reading_compares_it_with_the_rnns_shown_beside_it_and_only_those():
     lstm = Recorded("lstm", 0.4, tanh_slope_mean=0.5, forget_path_t1=0.02, jacobian_norm_t1=0.4)
     rnn = Recorded("rnn", 1e-25, sigma_max_whh=19.0, tanh_slope_mean=0.04, jacobian_norm_t1=3e-25)
     rnn.label = "1 · blog-rnn"
-    said = findings.why(lstm, [rnn, lstm])
+    said = findings.why_reading(lstm, [rnn, lstm])
     assert "it still flows back (against 3.0 × 10⁻²⁵ through 1 · blog-rnn's chain)" in said, said
-    assert "against" not in findings.why(lstm, [lstm])  # no figure that this page does not show
+    assert "against" not in findings.why_reading(lstm, [lstm])  # no figure that this page does not show

@@ -17,7 +17,7 @@ import pytest
 import torch
 
 import rnnviz
-from rnnviz import charts, findings, words
+from rnnviz import findings, views, words
 from rnnviz.__main__ import main
 from rnnviz.api import Run
 from rnnviz.report import html_report
@@ -102,7 +102,7 @@ def about(text: str, label: str) -> str:
 
 def chart_level(run: Run) -> str:
     """The level of the ratio that the ||dL/dh_t|| curve draws at its latest probe (its own data)."""
-    fig = charts.gradient_curve([run])
+    fig = views.gradient_curve([run])
     y = np.asarray(fig.data[0].y, dtype=float)
     # an exact 0 is drawn at the floor of the axis (figures.lines marks it there), so read as 0
     floor = 10.0 ** fig.layout.yaxis.range[0] if fig.layout.yaxis.range else 0.0
@@ -127,7 +127,7 @@ def test_every_reading_of_every_run_says_what_its_numbers_say(outcomes, tmp_path
         for run in runs:
             measured = findings.reach(run)
             assert measured is not None
-            readings = [findings.of(run), findings.why(run, runs) or ""]
+            readings = [findings.of(run), findings.why_reading(run, runs) or ""]
             readings += [re.sub(r"</?b>", "**", li) for li in re.findall(r"<li>(.*?)</li>", report)]
             readings = [about(t.replace("&#x27;", "'"), run.label) for t in readings]
             for text in readings:
@@ -158,8 +158,9 @@ def test_the_known_contradiction_cannot_come_back(made):
         path = findings._latest(lstm, "forget_path_t1")
         measured = findings.reach(lstm)
         assert path is not None and path < findings.FADED and measured.level == findings.FLOWS
-        assert levels_said(findings.why(lstm)) == levels_said(findings.of(lstm)) == {findings.FLOWS}
-        assert "T = 14" in findings.why(lstm) or "t = 14" in findings.why(lstm)  # the probe's own length
+        assert levels_said(findings.why_reading(lstm)) == levels_said(findings.of(lstm)) == {findings.FLOWS}
+        said = findings.why_reading(lstm)
+        assert "T = 14" in said or "t = 14" in said  # the probe's own length
 
 
 def page_texts(at) -> list[tuple[str, str]]:

@@ -21,7 +21,7 @@ def test_report_command_writes_one_self_contained_file(trained_store, tmp_path, 
     text = out.read_text()
     runs = [open_run(trained_store, 1), open_run(trained_store, 2)]
     n = len(report_figures(runs))
-    assert n == 13  # six shared figures, two Why figures per run and the paths, the LSTM's two gate figures
+    assert n == 14  # seven shared figures, two Why figures per run and the paths, the LSTM's two gate figures
     assert text.count("Plotly.newPlot(") == n
     assert text.count("plotly.js v") >= 1 and "<script src=" not in text  # plotly.js inline, nothing fetched
     assert "<b>1 · test-rnn</b>" in text and "saturated" in text  # the readings
@@ -46,7 +46,7 @@ def test_report_opens_offline_in_chromium(trained_store, tmp_path):
         errors = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.goto(path.as_uri())
-        page.locator(".js-plotly-plot").nth(12).wait_for(timeout=30000)
-        assert page.locator(".js-plotly-plot").count() == 13 and not errors
+        page.locator(".js-plotly-plot").nth(13).wait_for(timeout=30000)
+        assert page.locator(".js-plotly-plot").count() == 14 and not errors
         assert page.locator(".heatmaplayer image").count() == 4  # the gradient and tanh slope heatmaps are drawn
     assert all(url.startswith("file://") for url in fetched), fetched

@@ -91,7 +91,7 @@ def test_resume_after_a_stop_reaches_the_numbers_of_an_uninterrupted_run(tmp_pat
 
 
 def test_a_784_step_run_records_every_step_and_its_figures_stay_small(tmp_path):
-    from rnnviz import charts, figures
+    from rnnviz import figures, views
     from rnnviz.api import Run
     from rnnviz.figures import MAX_POINTS, MAX_ROWS
     from rnnviz.findings import gradient_reading
@@ -103,8 +103,8 @@ def test_a_784_step_run_records_every_step_and_its_figures_stay_small(tmp_path):
         steps, flow = store.grad_flow(result.run_id)
         assert flow.shape == (3, 784) and np.all(np.isfinite(flow))  # recorded at full resolution
         run = Run(store, result.run_id)
-        heat = charts.gradient_flow([run]).data[0]
-        curve = charts.gradient_curve([run]).data[0]
+        heat = views.gradient_flow([run]).data[0]
+        curve = views.gradient_curve([run]).data[0]
     assert len(heat.y) == MAX_ROWS and heat.y[0] < 5 and heat.y[-1] > 780  # the figure averages groups of steps
     floor = figures.gradient_decades([flow])[0]
     with np.errstate(divide="ignore"):

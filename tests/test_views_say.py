@@ -10,7 +10,7 @@ import re
 import numpy as np
 import pytest
 
-from rnnviz import charts, figures
+from rnnviz import figures, views
 from rnnviz.api import runs as runs_table
 from rnnviz.dashboard.shown import Replay
 from rnnviz.report import report_figures
@@ -59,7 +59,7 @@ def decay_problems(fig: dict, runs: list) -> tuple[list[str], int]:
 @pytest.mark.parametrize("outcome", OUTCOMES)
 def test_the_heatmap_paints_a_decay_of_two_decades_a_quarter_of_its_scale_apart(runs, outcome):
     run = runs[outcome]
-    problems, checked = decay_problems(charts.gradient_flow([run]).to_plotly_json(), [run])
+    problems, checked = decay_problems(views.gradient_flow([run]).to_plotly_json(), [run])
     assert not problems, problems
     if outcome.startswith("rnn"):  # every tanh RNN outcome decays by 2 decades or more at some probes
         assert checked >= 3, checked
@@ -122,7 +122,7 @@ def test_the_histogram_writes_the_saturated_share_it_draws(runs, outcome):
     steps = run.histograms("h_all")[0]
     latest = None
     for at in (None, int(steps[len(steps) // 2])):
-        fig = charts.saturation_histogram([run], at=at)
+        fig = views.saturation_histogram([run], at=at)
         written = [SHARE.search(a.text) for a in fig.layout.annotations if SHARE.search(a.text or "")]
         assert len(written) == 1, [a.text for a in fig.layout.annotations]
         share, threshold = float(written[0][1]), float(written[0][2])
@@ -164,7 +164,7 @@ def role_of(colour: str) -> str | None:
 
 
 def test_each_outcome_wears_its_roles_colour_and_seeds_are_shades_of_it(runs):
-    colours = {o: charts.run_colour(r) for o, r in runs.items()}
+    colours = {o: views.run_colour(r) for o, r in runs.items()}
     assert {o: role_of(c) for o, c in colours.items()} == {o: r.cfg.cell for o, r in runs.items()}
     rnns = [c for o, c in colours.items() if o.startswith("rnn")]
     assert len(set(rnns)) == len(rnns)  # four seeds of the tanh RNN: four shades of its red

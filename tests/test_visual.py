@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnnviz import charts, figures
+from rnnviz import figures, views
 from rnnviz.api import open_run
 from rnnviz.config import REMEDIES, RunConfig
 from rnnviz.store import Store
@@ -174,7 +174,7 @@ def test_charts_text_never_overlaps_and_each_run_keeps_its_colour(dashboard, tra
                     handle.screenshot(path=str(shots / f"{name}-{mode}-{k}.png"))
     assert not problems, "\n".join(problems)
     pair = [open_run(trained_store, i) for i in (1, 2)]
-    assert colours == {1: {charts.run_colour(pair[0])}, 2: {charts.run_colour(pair[1])}}  # on every page
+    assert colours == {1: {views.run_colour(pair[0])}, 2: {views.run_colour(pair[1])}}  # on every page
 
 
 # A table of the page (the dataframe's scroller, or a static table): the width its columns need, the width it

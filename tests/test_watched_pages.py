@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from torch import nn
 
 import rnnviz
-from rnnviz import layer_charts
+from rnnviz import views
 
 from .conftest import ROOT
 from .test_app import PAGES, figures, values
@@ -163,4 +163,4 @@ def test_the_report_and_the_api_hold_the_layers(watched, tmp_path):
     assert "gradient reaching layer l at step t" in html and "Where the gradient reaching h_t comes from" in html
     fig = run.figure("depth_time")
     assert len(fig.data[0].y) == 4
-    assert rnnviz.open_run(watched, 3).figure("depth_time").layout.annotations[0].text == layer_charts.ONE_STREAM
+    assert rnnviz.open_run(watched, 3).figure("depth_time").layout.annotations[0].text == views.ONE_STREAM

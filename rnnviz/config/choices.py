@@ -1,12 +1,10 @@
-"""The values a run's settings choose from, and the facts of each cell they name."""
+"""The values a run's settings choose from; the cells and their facts are rnnviz/cells.py's, re-exported here."""
 
 from __future__ import annotations
 
-CELLS = ("rnn", "lstm", "gru")
-# each cell's gates, in torch's order of the weight blocks
-GATES: dict[str, tuple[str, ...]] = {"rnn": (), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
-# the gates that are a tanh, ranging over -1..1 (the LSTM's and the GRU's candidate); the others are sigmoids
-TANH_GATES = ("g", "n")
+# the cells and their facts live in rnnviz/cells.py (gates, the path gate, ...); GATES and TANH_GATES re-exported
+from ..cells import CELLS, GATES, TANH_GATES  # noqa: F401
+
 NONLINEARITIES = ("tanh", "relu")
 INITS = ("default", "glorot", "orthogonal", "identity")
 HEAD_INITS = ("same", "normal")

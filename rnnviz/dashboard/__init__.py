@@ -1,4 +1,4 @@
-"""The Streamlit dashboard. Pages only read the store and launch runs; figures come from rnnviz.charts.
+"""The Streamlit dashboard. Pages only read the store and launch runs; figures come from rnnviz.views.
 
 - `navigation.py`: the page list and layout (`main`); `web/` holds what `streamlit run` is given
 - `pages/`: one script per page

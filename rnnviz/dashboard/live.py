@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from .. import charts, roles, runner, sets
+from .. import roles, runner, sets, views
 from ..config import ConfigError, Limits
 from ..figures import CHART_CONFIG
 from ..store import Status, Store, StoreError
@@ -121,7 +121,7 @@ def live_chart(key: str, view: Callable[..., go.Figure], runs: list[ShownRun], /
 
         def source(window: tuple[int, int] | None) -> tuple[tuple, int, Callable[[], str]]:
             samples = bool(getattr(options.get("style"), "samples", False))  # the window counts samples seen
-            now = runs_now(path, ids, window=window if view in charts.OVER_STEPS else None, samples=samples)
+            now = runs_now(path, ids, window=window if view in views.OVER_STEPS else None, samples=samples)
 
             def build() -> str:
                 return view(now[0] if one else now, **options).to_json()

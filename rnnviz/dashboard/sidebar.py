@@ -9,8 +9,8 @@ import pandas as pd
 import streamlit as st
 
 from .. import words
-from ..charts import colour_of
 from ..store import UNFINISHED, Status, StoreError
+from ..views import colour_of
 from . import state
 from .live import resume_waiting
 from .reads import REFRESH_S, config, runs_table, store_path

@@ -159,6 +159,34 @@ def histogram_animation(
         return f"{title}: step {int(steps[j]):,}{share}"  # the share on a line of its own: a half page is narrow
 
     frames = [dict(name=name, data=[bar(j)], layout=dict(title=dict(text=heading(j)))) for name, j in zip(names, keep)]
+    f = style.font_size
+    layout = base_layout(
+        style,
+        heading(keep[-1]) if len(keep) else title,
+        key,
+        height=style.height + 4 * f + _slider_px(f) + int(1.6 * f) + 20,
+        xaxis=axis(label, **padded(edges)),
+        yaxis=y_axis("", range=[0, ymax * 1.05], tickformat=PERCENT),
+        showlegend=False,
+        **_player(names, f, frame_ms),
+    )
+    if threshold is not None:  # room for the title's second line
+        layout["margin"] = {**layout["margin"], "t": layout["margin"]["t"] + int(1.3 * (f + 4))}
+        layout["height"] += int(1.3 * (f + 4))
+    return go.Figure(data=[bar(keep[-1])] if len(keep) else [], layout=layout, frames=frames)
+
+
+RAIL_PX = 28  # an animation slider's rail and grip
+
+
+def _slider_px(f: int) -> int:
+    """The height of an animation's slider with its labels, at font size f."""
+    return RAIL_PX + int(1.4 * f) + 8
+
+
+def _player(names: list[str], f: int, frame_ms: int) -> dict:
+    """An animation's controls under its x axis, at font size f: a slider over the frames `names`, a few of them
+    labelled, the last one shown, and under it Play and Pause."""
     go_to = dict(mode="immediate", frame=dict(duration=0, redraw=True), transition=dict(duration=0))
     play = dict(
         label="Play",
@@ -166,22 +194,12 @@ def histogram_animation(
         args=[None, dict(frame=dict(duration=frame_ms, redraw=True), fromcurrent=True, transition=dict(duration=0))],
     )
     pause = dict(label="Pause", method="animate", args=[[None], go_to])
-    f = style.font_size
     below_axis = int(2.6 * f) + 2 * TITLE_STANDOFF  # the axis' tick labels and title
-    rail = 28  # the slider's rail and grip
-    slider = rail + int(1.4 * f) + 8  # with its labels
-    layout = base_layout(
-        style,
-        heading(keep[-1]) if len(keep) else title,
-        key,
-        height=style.height + 4 * f + slider + int(1.6 * f) + 20,
-        xaxis=axis(label, **padded(edges)),
-        yaxis=y_axis("", range=[0, ymax * 1.05], tickformat=PERCENT),
-        showlegend=False,
-        annotations=_slider_labels([f"{int(n):,}" for n in names], -(below_axis + rail)),
+    return dict(
+        annotations=_slider_labels([f"{int(n):,}" for n in names], -(below_axis + RAIL_PX)),
         sliders=[
             dict(
-                active=len(keep) - 1,
+                active=len(names) - 1,
                 currentvalue=dict(visible=False),
                 x=0,
                 len=1,
@@ -203,14 +221,10 @@ def histogram_animation(
                 xanchor="left",
                 y=0,
                 yanchor="top",
-                pad=dict(t=below_axis + slider, l=0),
+                pad=dict(t=below_axis + _slider_px(f), l=0),
             )
         ],
     )
-    if threshold is not None:  # room for the title's second line
-        layout["margin"] = {**layout["margin"], "t": layout["margin"]["t"] + int(1.3 * (f + 4))}
-        layout["height"] += int(1.3 * (f + 4))
-    return go.Figure(data=[bar(keep[-1])] if len(keep) else [], layout=layout, frames=frames)
 
 
 def histogram_over_training(
@@ -236,17 +250,23 @@ def histogram_over_training(
 
 
 def unit_saturation_scatter(
-    gates: list[tuple[str, np.ndarray, str]], title: str, key: str, style: Style = DEFAULT_STYLE
+    gates: list[tuple[str, np.ndarray, str]],
+    title: str,
+    key: str,
+    style: Style = DEFAULT_STYLE,
+    xtitle: str = "fraction of time left-saturated (< 0.1)",
+    ytitle: str = "fraction of time right-saturated (> 0.9)",
+    named: str = "gate {}",
 ) -> go.Figure:
     """Karpathy et al. 2015: per unit, fraction of time left-saturated (x) vs right-saturated (y); one
-    (name, (2, H) fractions, colour) per gate."""
+    (name, (2, H) fractions, colour) per gate (or per run: `named` formats the legend's name)."""
     traces = [
         dict(
             type="scatter",
             x=a[0],
             y=a[1],
             mode="markers",
-            name=f"gate {gate}",
+            name=named.format(gate),
             marker=dict(color=colour, size=8, opacity=0.75),
             hovertemplate="unit %{pointNumber}<br>left %{x:.2f}, right %{y:.2f}<extra></extra>",
         )
@@ -271,9 +291,7 @@ def unit_saturation_scatter(
             key,
             # Square and 0..1 on both axes: a wide figure narrows the plot (constrain="domain") rather than
             # stretching the x range (-1.7 to 2.7 in a report's full width).
-            xaxis=axis("fraction of time left-saturated (< 0.1)", range=[-0.02, 1.02], constrain="domain"),
-            yaxis=y_axis(
-                "fraction of time right-saturated (> 0.9)", range=[-0.02, 1.02], scaleanchor="x", constrain="domain"
-            ),
+            xaxis=axis(xtitle, range=[-0.02, 1.02], constrain="domain"),
+            yaxis=y_axis(ytitle, range=[-0.02, 1.02], scaleanchor="x", constrain="domain"),
         ),
     )

@@ -54,7 +54,7 @@ class Style:
     font_size: int = 14
     height: int = 380
     # Charts over training count samples seen (step x batch size, as the blog posts count their "iterations")
-    # instead of steps; the views (rnnviz/charts.py) scale each run's steps by its own batch size.
+    # instead of steps; the views (rnnviz/views/) scale each run's steps by its own batch size.
     samples: bool = False
 
     @classmethod

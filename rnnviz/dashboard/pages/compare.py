@@ -7,13 +7,14 @@ import dataclasses
 import pandas as pd
 import streamlit as st
 
-from rnnviz import charts, findings, words
+from rnnviz import findings, views, words
 from rnnviz.api import Run
 from rnnviz.config import EXECUTION_ONLY, TEST_HEADS, RunConfig
-from rnnviz.dashboard import live, reads, shown
+from rnnviz.dashboard import layout, live, reads, shown
 from rnnviz.figures import MISSING
 from rnnviz.report import html_report
 from rnnviz.store import Store
+from rnnviz.views import layouts
 
 st.title("Compare")
 st.caption("Runs picked in the sidebar, from this session or earlier ones, on the same axes.")
@@ -69,15 +70,15 @@ def render(runs: list[shown.ShownRun]) -> None:
         names,
         default=defaults,
         key="cmp-metrics",
-        format_func=lambda name: charts.metric_titles(name, runs[0].cfg)[0],  # in words, as the charts title them
+        format_func=lambda name: views.metric_titles(name, runs[0].cfg)[0],  # in words, as the charts title them
     )
     grouped = live.group_switch(runs, "cmp-grouped")
-    view = charts.group_metric if grouped else charts.metric
+    slot = layouts.COMPARE_GROUPED if grouped else layouts.COMPARE_METRIC
     cols = st.columns(2)
     for k, name in enumerate(chosen):
         with cols[k % 2]:
-            live.live_chart(f"cmp-{name}", view, runs, name=name, style=style)
-    live.live_chart("cmp-flow", charts.gradient_curve, runs, style=style, key="cmp-flow")
+            layout.draw(slot, runs, style, {"name": name})
+    layout.show(layouts.COMPARE_FLOW, runs, style, key="cmp-flow")
 
 
 live.live(render, "Pick two or more runs in the sidebar to compare them.")

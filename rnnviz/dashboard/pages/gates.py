@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rnnviz import charts
-from rnnviz.dashboard import live, shown
+from rnnviz import views
+from rnnviz.dashboard import layout, live, shown
+from rnnviz.views import layouts
 
 st.title("Gates")
 st.caption(
@@ -16,7 +17,7 @@ st.caption(
 
 def render(runs: list[shown.ShownRun]) -> None:
     style = shown.style()
-    gated = [r for r in runs if charts.gates_of(r)]
+    gated = [r for r in runs if views.gates_of(r)]
     if not gated:
         custom = " (a custom cell's gates are its own: rnnviz records the tanh its step names)"
         st.info(
@@ -26,19 +27,14 @@ def render(runs: list[shown.ShownRun]) -> None:
         )
         return
     run = st.selectbox("Run", gated, format_func=lambda r: r.label, key="gates-run")
-    steps = run.series(f"gate_mean_t/{charts.gates_of(run)[0]}")[0]
-    if len(steps) == 0:
+    if not layouts.gate_probed([run]):
         st.info("No probe recorded yet.")
         return
-    c1, c2 = st.columns(2)
-    with c1:
-        live.live_chart("gates-mean", charts.gate_means, [run], one=True, style=style)
-    with c2:
-        live.live_chart("gates-scatter", charts.gate_scatter, [run], one=True, style=style)
+    layout.show(layouts.GATES, [run], style)
     cols = st.columns(2)
-    for k, name in enumerate(charts.histogrammed_gates(run)):
+    for k, name in enumerate(views.histogrammed_gates(run)):
         with cols[k % 2]:
-            live.live_chart(f"gates-h-{name}", charts.gate_histograms, [run], one=True, name=name, style=style)
+            layout.draw(layouts.GATE_HISTOGRAM, [run], style, {"name": name})
 
 
 live.live(render)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rnnviz import charts, findings, layer_charts, words
+from rnnviz import findings, views, words
 from rnnviz.config import WATCHED
-from rnnviz.dashboard import live, reads, shown
+from rnnviz.dashboard import layout, live, reads, shown
+from rnnviz.views import layouts
 
 st.title("Gradient flow")
 st.caption(
@@ -34,19 +35,14 @@ def render(runs: list[shown.ShownRun]) -> None:
     style = shown.style()
     # Cut at an earlier step (the scrubber, a replay), the heatmap keeps the whole runs' colour scale.
     whole = shown.runs_now(reads.store_path(), [r.id for r in runs]) if shown.shown_step() is not None else None
-    zrange = charts.gradient_scale(whole) if whole else None
-    live.live_chart("gf-heat", charts.gradient_flow, runs, style=style, zrange=zrange)
-    live.live_chart("gf-curve", charts.gradient_curve, runs, style=style)
+    zrange = views.gradient_scale(whole) if whole else None
+    layout.show(layouts.GRADIENT_FLOW, runs, style, zrange=zrange)
     layers_and_outputs(runs, style)
     for r in runs:
-        c1, c2 = st.columns(2)
-        with c1:
-            live.live_chart(f"gf-param-{r.id}", charts.param_norms, [r], one=True, style=style)
-        with c2:
-            live.live_chart(f"gf-global-{r.id}", charts.global_norm, [r], one=True, style=style)
-            share = charts.clipped_share(r)
-            if share is not None:
-                st.caption(f"Clipping at {r.cfg.clip:g} fired on {words.percent(share)} of steps.")
+        layout.show(layouts.GRADIENT_FLOW_NORMS, [r], style)
+        share = views.clipped_share(r)
+        if share is not None:
+            st.caption(f"Clipping at {r.cfg.clip:g} fired on {words.percent(share)} of steps.")
     st.subheader("Why it vanishes")
     st.caption(
         "The gradient reaching t = 1 is a product of one factor per step. In a vanilla RNN each factor is at most "
@@ -57,25 +53,19 @@ def render(runs: list[shown.ShownRun]) -> None:
         "per cell, is in docs/why-it-vanishes.md",  # off the screen in a talk
     )
     for r in runs:
-        reading = findings.why(r, runs)
+        reading = findings.why_reading(r, runs)
         if reading:
             st.markdown(reading)
-        c1, c2 = st.columns(2)
-        with c1:
-            live.live_chart(f"why-chain-{r.id}", charts.why_chain, [r], one=True, style=style)
-            if r.cfg.jacobian_examples == 0:
-                st.caption(not_recorded(r))
-        with c2:
-            live.live_chart(f"why-slope-{r.id}", charts.tanh_slope, [r], one=True, style=style)
-    if any(r.cfg.cell in charts.PATH_GATES for r in runs):
-        live.live_chart("why-paths", charts.gate_paths, runs, style=style)
+        layout.show(layouts.WHY_OF_RUN, [r], style)
+        if r.cfg.jacobian_examples == 0:
+            st.caption(not_recorded(r))
+    layout.show(layouts.WHY_PATHS, runs, style)
 
 
 def layers_and_outputs(runs: list[shown.ShownRun], style) -> None:
     """For watched models with several layers or directions, or an output at every step: depth and time together,
     and the gradient split by where it comes from; each run these do not apply to says so."""
-    layered = [r for r in runs if layer_charts.streams_in(r)]
-    parted = [r for r in runs if layer_charts.has_parts(r)]
+    layered, parted = layouts.layered(runs), layouts.parted(runs)
     if not layered and not parted:
         return
     st.subheader("Layers, directions and outputs")
@@ -86,20 +76,19 @@ def layers_and_outputs(runs: list[shown.ShownRun], style) -> None:
     )
     for r in runs:
         if r in layered:  # the page's width: a row per layer and direction, and a line each
-            live.live_chart(f"gf-layers-{r.id}", layer_charts.depth_time, [r], one=True, style=style)
-            live.live_chart(f"gf-layer-lines-{r.id}", layer_charts.per_layer, [r], one=True, style=style)
+            layout.show(layouts.GRADIENT_FLOW_LAYERS, [r], style)
         else:
-            st.caption(f"`{r.label}`: {layer_charts.ONE_STREAM}.")
+            st.caption(f"`{r.label}`: {views.ONE_STREAM}.")
     if parted:
         st.caption(
             "With an output and a loss at every step, the gradient reaching h_t is mostly the loss at t itself; "
             "the part from later steps, and the loss at the last step alone (||dL_T/dh_t||), are the long-range "
             "gradient that vanishes."
         )
-        live.live_chart("gf-parts", layer_charts.gradient_parts, parted, style=style)
+        layout.show(layouts.GRADIENT_FLOW_PARTS, parted, style)
     for r in runs:
         if r not in parted:
-            st.caption(f"`{r.label}`: {layer_charts.LAST_ONLY}, so there are no parts to tell apart.")
+            st.caption(f"`{r.label}`: {views.LAST_ONLY}, so there are no parts to tell apart.")
 
 
 live.live(render)

@@ -7,7 +7,7 @@ import streamlit as st
 
 from rnnviz import checkpoints, digits, words
 from rnnviz import data as datamod
-from rnnviz.charts import GATE_NAMES
+from rnnviz.cells import GATE_NAMES
 from rnnviz.config import GATES, TANH_GATES
 from rnnviz.dashboard import live, reads, shown, state
 from rnnviz.data import DataError

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rnnviz import charts, findings, words
-from rnnviz.dashboard import live, shown
+from rnnviz import findings, views, words
+from rnnviz.dashboard import layout, live, shown
 from rnnviz.published import published
+from rnnviz.views import layouts
 
 # Presenter mode hides the sidebar, so its caption does not send the room there; and it gives the chart the
 # screen: the run lines go under it, and the chart grows to the fold (three panels of ~85 px were cramped).
@@ -32,15 +33,14 @@ def status_line(r: shown.ShownRun) -> str:
 def render(runs: list[shown.ShownRun]) -> None:
     style = shown.style()
     if shown.presenting():
-        live.live_chart("overview", charts.overview, runs, style=style, height=PRESENTER_HEIGHT)
+        layout.show(layouts.OVERVIEW, runs, style, height=PRESENTER_HEIGHT)
         live.status_lines(runs, status_line)
     else:
         live.status_lines(runs, status_line)
         overview_or_groups(runs, style)
-    in_epochs = [r for r in runs if r.cfg.epochs]
-    if in_epochs:
+    if layouts.in_epochs(runs):
         st.subheader("Epochs")
-        live.live_chart("ov-epochs", charts.epochs, in_epochs, style=style)
+        layout.show(layouts.OVERVIEW_EPOCHS, runs, style)
     beside_published(runs, style)
     st.subheader("Reading")
     for r in runs:
@@ -53,10 +53,10 @@ def overview_or_groups(runs: list[shown.ShownRun], style) -> None:
         cols = st.columns(2)
         for k, name in enumerate((findings.evaluated(runs[0]), "saturated", "loss")):
             with cols[k % 2]:
-                live.live_chart(f"ov-{name}", charts.group_metric, runs, name=name, style=style)
+                layout.draw(layouts.OVERVIEW_GROUPED, runs, style, {"name": name})
     else:  # large fonts beside the sidebar: the presenter's height, or the panels' ticks run into each other
-        large = style.font_size > charts.DEFAULT.font_size
-        live.live_chart("overview", charts.overview, runs, style=style, height=PRESENTER_HEIGHT if large else None)
+        large = style.font_size > views.DEFAULT.font_size
+        layout.show(layouts.OVERVIEW, runs, style, height=PRESENTER_HEIGHT if large else None)
 
 
 def beside_published(runs: list[shown.ShownRun], style) -> None:
@@ -74,7 +74,7 @@ def beside_published(runs: list[shown.ShownRun], style) -> None:
         "marked over these runs' curves, each group of seeds drawn as its mean with its band.",
     ):
         for name in names:
-            live.live_chart(f"ov-pub-{name}", charts.beside_published, of_posts, name=name, style=style)
+            layout.draw(layouts.PUBLISHED, of_posts, style, {"name": name})
 
 
 live.live(render)

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from rnnviz import charts, findings, roles, runner, words
 from rnnviz import data as datamod
+from rnnviz import findings, roles, runner, views, words
 from rnnviz.config import REMEDIES, ConfigError, Limits, remedies
 from rnnviz.dashboard import live, reads, shown, state
 from rnnviz.figures import MISSING
@@ -109,7 +109,7 @@ def percent(value: float | None) -> float:
 def table(runs: list[shown.ShownRun]) -> pd.DataFrame:
     rows = []
     for r in runs:
-        what, share = WHAT[str(r.row["name"])], charts.clipped_share(r)
+        what, share = WHAT[str(r.row["name"])], views.clipped_share(r)
         if r.cfg.clip:  # its threshold, and how often it fired: one run clips, so no column of dashes for it
             what = f"{what} at {r.cfg.clip:g}" + (f" ({words.percent(share)} of steps)" if share is not None else "")
         ratio = gradient_ratio(r.series("grad_h")[1])
@@ -189,10 +189,10 @@ def render(runs: list[shown.ShownRun]) -> None:
     c1, c2 = st.columns(2)
     with c1:
         held_out = findings.evaluated(runs[0])
-        live.live_chart("rem-acc", charts.metric, runs, name=held_out, style=style, key="rem-acc")
+        live.live_chart("rem-acc", views.metric, runs, name=held_out, style=style, key="rem-acc")
     with c2:
-        live.live_chart("rem-sat", charts.metric, runs, name="saturated", style=style, key="rem-sat")
-    live.live_chart("rem-flow", charts.gradient_curve, runs, style=style, key="rem-flow")
+        live.live_chart("rem-sat", views.metric, runs, name="saturated", style=style, key="rem-sat")
+    live.live_chart("rem-flow", views.gradient_curve, runs, style=style, key="rem-flow")
 
 
 live.live(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rnnviz import charts, layer_charts
-from rnnviz.dashboard import live, shown
+from rnnviz import views
+from rnnviz.dashboard import layout, live, shown
+from rnnviz.views import layouts
 
 st.title("Saturation")
 st.caption(
@@ -21,7 +22,7 @@ def render(runs: list[shown.ShownRun]) -> None:
         ["h_all", "h_last"],
         horizontal=True,
         key="sat-which",
-        format_func=lambda n: charts.hidden_label(n),
+        format_func=lambda n: views.hidden_label(n),
     )
     hists = [(r, *r.histograms(which)) for r in runs]
     hists = [h for h in hists if len(h[1])]
@@ -32,33 +33,21 @@ def render(runs: list[shown.ShownRun]) -> None:
     options = sorted({round(float(e), 4) for e in edges if 0.5 <= e < 1.0})
     default = min(options, key=lambda e: abs(e - runs[0].cfg.saturation)) if options else 0.99
     threshold = st.select_slider("Saturation threshold |h| >", options or [0.99], value=default, key="sat-thr")
-    live.live_chart("sat-hist", charts.saturation_histogram, runs, which=which, threshold=threshold, style=style)
-    c1, c2 = st.columns(2)
-    with c1:
-        live.live_chart(
-            "sat-over", charts.saturation_over_training, runs, which=which, threshold=threshold, style=style
+    layout.show(layouts.SATURATION, runs, style, which=which, threshold=threshold)
+    for r in layouts.custom(runs):  # its pre-activations are its own: the tanh its step names instead
+        st.caption(
+            f"`{r.label}` is a custom cell: rnnviz records the saturation of h and of each tanh its step names "
+            "with `rnnviz.tanh(a, 'name')`."
         )
-    with c2:
-        live.live_chart("sat-per-t", charts.saturation_per_time_step, runs, style=style)
-    cells = [r for r in runs if r.cfg.cell != "custom"]
-    if cells:
-        live.live_chart("sat-preact", charts.preactivations, cells, style=style)
-    for r in runs:
-        if r.cfg.cell == "custom":  # its pre-activations are its own: the tanh its step names instead
-            st.caption(
-                f"`{r.label}` is a custom cell: rnnviz records the saturation of h and of each tanh its step names "
-                "with `rnnviz.tanh(a, 'name')`."
-            )
-            live.live_chart(f"sat-named-{r.id}", layer_charts.named_tanh, [r], one=True, style=style)
-    for r in runs:  # a watched model's layers and directions (the charts above: the top layer, forward)
-        if layer_charts.streams_in(r):
-            live.live_chart(f"sat-layers-{r.id}", layer_charts.per_layer, [r], one=True, name="sat_t", style=style)
+        layout.show(layouts.SATURATION_NAMED, [r], style)
+    # a watched model's layers and directions (the charts above: the top layer, forward)
+    layout.show(layouts.SATURATION_LAYERS, runs, style, name="sat_t")
     # A switch, not an expander: a chart drawn inside a closed expander is laid out with no room for its text.
     if st.toggle("Animation over training (for talks)", key="sat-anim"):
         cols = st.columns(len(hists))
         for col, (r, *_) in zip(cols, hists):
             with col:
-                live.chart(charts.saturation_animation(r, which, style), f"sat-anim-{r.id}")
+                live.chart(views.saturation_animation(r, which, style), f"sat-anim-{r.id}")
 
 
 live.live(render)

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from rnnviz import charts, figures, findings, horizon, roles, runner, sets, words
 from rnnviz import data as datamod
+from rnnviz import figures, findings, horizon, roles, runner, sets, views, words
 from rnnviz.config import PRESETS, ConfigError, Limits, preset
 from rnnviz.dashboard import horizon_view, live, reads, shown, state
 from rnnviz.figures import CHART_CONFIG, MISSING
@@ -164,9 +164,9 @@ def body(sweep_id: int) -> None:
         style = shown.style()
         with c1:
             held_out = findings.evaluated(group_runs[0])
-            live.live_chart(f"sw-acc-{sweep_id}", charts.group_metric, group_runs, name=held_out, style=style)
+            live.live_chart(f"sw-acc-{sweep_id}", views.group_metric, group_runs, name=held_out, style=style)
         with c2:
-            live.live_chart(f"sw-sat-{sweep_id}", charts.group_metric, group_runs, name="saturated", style=style)
+            live.live_chart(f"sw-sat-{sweep_id}", views.group_metric, group_runs, name="saturated", style=style)
     st.subheader("Every grid point")
     shown_table = pd.DataFrame(
         {

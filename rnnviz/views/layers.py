@@ -4,15 +4,15 @@ where it comes from. A run these do not apply to gets axes and a note that says 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
 
-from . import figures
-from .figures import Style
-from .streams import PARTS, stream_label, streams_of
+from .. import figures, quantities
+from ..figures import Style
+from ..streams import PARTS, stream_label, streams_of
 
 DEFAULT = Style()
 DASHES = ("solid", "dash", "dot", "dashdot")
@@ -20,13 +20,6 @@ BOTH = " (each direction's own)"
 ONE_STREAM = "one layer read one way: nothing per layer (the charts above are all of it)"
 NO_NAMED_TANH = "the cell's step names no tanh: wrap one in rnnviz.tanh(a, 'name') to record it"
 LAST_ONLY = "output read at the last step only: all of its gradient comes back from t = T"
-# What each quantity per layer is called on its chart: (title, y axis title, log axis)
-QUANTITIES = {
-    "grad_h": ("||dL/dh_t|| per layer and direction", "||dL/dh_t||", True),
-    "sat_t": ("Saturated share of |h| per time step, per layer and direction", "fraction", False),
-    "mean_abs_h_t": ("Mean |h_t| per layer and direction", "mean |h|", False),
-    "tanh_slope": ("Mean tanh slope φ' per layer and direction", "mean φ'", False),
-}
 
 
 def streams_in(run: Any) -> list[str]:
@@ -105,8 +98,12 @@ def depth_time(run: Any, at: int | None = None, style: Style = DEFAULT, key: str
 def per_layer(
     run: Any, name: str = "grad_h", at: int | None = None, style: Style = DEFAULT, key: str | None = None
 ) -> go.Figure:
-    """One per-time-step quantity (QUANTITIES) at one probe, a line per layer and direction."""
-    title, ytitle, log = QUANTITIES[name]
+    """One per-time-step quantity at one probe, a line per layer and direction, titled and scaled as the registry
+    declares it (rnnviz/quantities/)."""
+    q = quantities.find(name)
+    if q is None or q.kind != quantities.PER_STEP:
+        raise ValueError(f"{name!r} is not a per-time-step quantity of the registry (rnnviz/quantities/)")
+    title, ytitle, log = f"{q.title.format(threshold=run.cfg.saturation)}, per layer and direction", q.axis, q.log
     lines: list[figures.Line] = []
     step = None
     for k, s in enumerate(streams_in(run)):
@@ -159,24 +156,31 @@ def gradient_parts(
     return fig
 
 
-def named_tanh(run: Any, at: int | None = None, style: Style = DEFAULT, key: str | None = None) -> go.Figure:
+def named_tanh(
+    run: Any, at: int | None = None, style: Style = DEFAULT, key: str | None = None, slope: bool = False
+) -> go.Figure:
     """A custom cell's tanh that its step names with rnnviz.tanh: the saturated share per time step at one probe,
-    a line per name (sat_t_<name>, recorded by layered.py at the run's saturation threshold)."""
+    a line per name (sat_t_<name>, recorded by layered.py at the run's saturation threshold); with `slope`, their
+    mean slope φ' (tanh_slope_<name>)."""
     lines: list[figures.Line] = []
     step = None
     for k, name in enumerate(tanh_names(run)):
-        steps, values = run.series(f"sat_t_{name}")
+        steps, values = run.series(f"{'tanh_slope' if slope else 'sat_t'}_{name}")
         j = _at(steps, at)
         step = int(steps[j])
         lines.append((f"tanh({name})", np.arange(1, values.shape[1] + 1), values[j], figures.color(k)))
-    title = f"{run.label}: saturated share of each named tanh (|tanh| > {run.cfg.saturation:g})"
-    title += f" (probe at step {step:,})" if step else ""
+    said = (
+        "mean slope φ' of each named tanh"
+        if slope
+        else f"saturated share of each named tanh (|tanh| > {run.cfg.saturation:g})"
+    )
+    title = f"{run.label}: {said}" + (f" (probe at step {step:,})" if step else "")
     empty = figures.Empty(NO_NAMED_TANH, x=(1.0, float(run.cfg.seq_len)))
     return figures.lines(
         lines,
         title,
-        "fraction",
-        key or f"sat-named-{run.id}",
+        "mean φ'" if slope else "fraction",
+        key or f"{'sat-slope' if slope else 'sat-named'}-{run.id}",
         style,
         xtitle="time step t",
         growing_x=False,
@@ -192,10 +196,3 @@ def tanh_names(run: Any) -> list[str]:
 def has_parts(run: Any) -> bool:
     """Whether a run recorded an output at every step (its gradient split by where it comes from)."""
     return len(run.series("grad_h_last")[0]) > 0
-
-
-FIGURES: dict[str, Callable[..., go.Figure]] = {
-    "depth_time": lambda runs, style=DEFAULT, **kw: depth_time(runs[0], style=style, **kw),
-    "per_layer": lambda runs, style=DEFAULT, name="grad_h", **kw: per_layer(runs[0], name, style=style, **kw),
-    "gradient_parts": gradient_parts,
-}
