@@ -108,10 +108,11 @@ def every_action(path: str, mnist: str, only: tuple[str, ...] = ()) -> None:
     each ended."""
     import streamlit as st
 
-    from rnnviz import data, runner
+    from rnnviz import dashboard, data, runner
     from rnnviz.config import Limits, preset
     from rnnviz.store import Store
 
+    assert dashboard.session_role  # as on every page: rnnviz.roles reads the session's cookie through it
     cfg = preset("quick-rnn", steps=5, data_dir=mnist)
     actions = {
         "start": lambda s: runner.start(cfg, s),
