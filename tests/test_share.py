@@ -235,7 +235,10 @@ def test_a_following_viewer_gets_the_presenters_page_runs_and_step(shared_store,
     viewer = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     assert follow.stage().read() == view  # a viewer publishes nothing
     viewer.toggle(key=follow.FOLLOWING).set_value(True).run()
-    viewer.run()  # the check found the page behind; this run applies the view
+    # the check found the page behind: it has the browser open the presenter's page (as its back button would)
+    scripts = [e.proto.body for e in viewer.get("html") if "<script>" in e.proto.body]
+    assert len(scripts) == 1 and '"./gradient_flow?runs=1&step=10"' in scripts[0], scripts
+    viewer.switch_page("rnnviz/dashboard/pages/gradient_flow.py").run()  # what the browser then asks for
     assert not viewer.exception, viewer.exception
     assert viewer.session_state["selected_runs"] == [1] and viewer.session_state["pinned_step"] == 10
     assert viewer.slider(key="scrub").value == 10 and viewer.title[0].value == "Gradient flow"
