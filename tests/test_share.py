@@ -242,3 +242,24 @@ def test_a_following_viewer_gets_the_presenters_page_runs_and_step(shared_store,
     assert not viewer.exception, viewer.exception
     assert viewer.session_state["selected_runs"] == [1] and viewer.session_state["pinned_step"] == 10
     assert viewer.slider(key="scrub").value == 10 and viewer.title[0].value == "Gradient flow"
+
+
+def test_a_following_viewers_replay_runs_on_the_presenters_clock(shared_store):
+    from rnnviz.dashboard import follow
+    from rnnviz.dashboard.shown import Replay
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    clock = Replay(last=30, seconds=10.0)  # the presenter's replay, waiting for its charts to draw
+    follow.stage().publish(follow.View("", (1,), None, clock))
+    viewer = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    viewer.toggle(key=follow.FOLLOWING).set_value(True).run()
+    viewer.run()  # the view applied: the presenter's replay, as a copy of its own
+    mine = viewer.session_state["replay"]
+    assert mine is not clock and (mine.last, mine.seconds, mine.created) == (30, 10.0, clock.created)
+    mine.started = clock.created + 1  # this tab's charts drew first and started it
+    viewer.run()
+    assert mine.started is None and mine.step() == 0  # it waits for the presenter's clock
+    clock.started = clock.created - 4  # the presenter's charts drew 4 s ago: step 12 of 30 in 10 s
+    viewer.run()
+    assert mine.started == clock.started and mine.step() == clock.step() >= 12
