@@ -230,7 +230,7 @@ def button(page, name: str, exact: bool = False):
 
 @pytest.mark.xfail(
     reason="#28: the presenter's click, held 5 s on a Train page whose runs train, was not acted on once released "
-    "in each of 4 runs after the fixes below (resume 3 times, stop once; start always acted; not yet explained: "
+    "in each of 4 runs after the waits were fixed (resume 3 times, stop once; start always acted; unexplained: "
     "the same hold and release acted on a page with no run training); test_share.py proves each refusal where "
     "it is carried out",
     strict=False,
