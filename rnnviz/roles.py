@@ -9,6 +9,10 @@ download), so a message crafted by hand reaches the same refusal as a click on a
 Without --share there is no secret, and whoever reaches the server is the presenter (it listens on
 localhost). In the trainers and the command line there is no page session: they act for the user who
 runs them.
+
+This module knows nothing of Streamlit (the store, the runner and the data call it from any process): the
+dashboard tells it how to read the calling page session's cookie (rnnviz/dashboard/session_role.py, set
+as the dashboard package is imported). A shared server where nothing told it refuses every call.
 """
 
 from __future__ import annotations
@@ -17,14 +21,21 @@ import contextlib
 import contextvars
 import hmac
 import os
-import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 ENV = "RNNVIZ_SHARE_KEY"
 COOKIE = "rnnviz_presenter"
 # Read once, and taken out of the environment, so that no trainer or set the server starts carries it.
 KEY = os.environ.pop(ENV, "")
 _TRUSTED = contextvars.ContextVar("rnnviz_trusted", default=False)
+# The presenter cookie of the page session that is calling, or None outside one; set once by the dashboard.
+_session_cookie: Callable[[], object] | None = None
+
+
+def read_cookies_with(reader: Callable[[], object]) -> None:
+    """How the dashboard reads the calling page session's presenter cookie (None outside a page session)."""
+    global _session_cookie
+    _session_cookie = reader
 
 
 def sharing() -> bool:
@@ -54,14 +65,7 @@ def presenter() -> bool:
     with no page session in a shared server (another thread) is refused."""
     if not KEY or _TRUSTED.get():
         return True
-    if "streamlit" not in sys.modules:
-        return False
-    import streamlit as st
-    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
-
-    if get_script_run_ctx(suppress_warning=True) is None:
-        return False
-    return is_key(st.context.cookies.get(COOKIE))
+    return _session_cookie is not None and is_key(_session_cookie())
 
 
 def require(action: str, error: type[Exception]) -> None:

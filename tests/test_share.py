@@ -108,10 +108,11 @@ def every_action(path: str, mnist: str, only: tuple[str, ...] = ()) -> None:
     each ended."""
     import streamlit as st
 
-    from rnnviz import data, runner
+    from rnnviz import dashboard, data, runner
     from rnnviz.config import Limits, preset
     from rnnviz.store import Store
 
+    assert dashboard.session_role  # as on every page: rnnviz.roles reads the session's cookie through it
     cfg = preset("quick-rnn", steps=5, data_dir=mnist)
     actions = {
         "start": lambda s: runner.start(cfg, s),
@@ -234,7 +235,31 @@ def test_a_following_viewer_gets_the_presenters_page_runs_and_step(shared_store,
     viewer = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     assert follow.stage().read() == view  # a viewer publishes nothing
     viewer.toggle(key=follow.FOLLOWING).set_value(True).run()
-    viewer.run()  # the check found the page behind; this run applies the view
+    # the check found the page behind: it has the browser open the presenter's page (as its back button would)
+    scripts = [e.proto.body for e in viewer.get("html") if "<script>" in e.proto.body]
+    assert len(scripts) == 1 and '"./gradient_flow?runs=1&step=10"' in scripts[0], scripts
+    viewer.switch_page("rnnviz/dashboard/pages/gradient_flow.py").run()  # what the browser then asks for
     assert not viewer.exception, viewer.exception
     assert viewer.session_state["selected_runs"] == [1] and viewer.session_state["pinned_step"] == 10
     assert viewer.slider(key="scrub").value == 10 and viewer.title[0].value == "Gradient flow"
+
+
+def test_a_following_viewers_replay_runs_on_the_presenters_clock(shared_store):
+    from rnnviz.dashboard import follow
+    from rnnviz.dashboard.shown import Replay
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    clock = Replay(last=30, seconds=10.0)  # the presenter's replay, waiting for its charts to draw
+    follow.stage().publish(follow.View("", (1,), None, clock))
+    viewer = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    viewer.toggle(key=follow.FOLLOWING).set_value(True).run()
+    viewer.run()  # the view applied: the presenter's replay, as a copy of its own
+    mine = viewer.session_state["replay"]
+    assert mine is not clock and (mine.last, mine.seconds, mine.created) == (30, 10.0, clock.created)
+    mine.started = clock.created + 1  # this tab's charts drew first and started it
+    viewer.run()
+    assert mine.started is None and mine.step() == 0  # it waits for the presenter's clock
+    clock.started = clock.created - 4  # the presenter's charts drew 4 s ago: step 12 of 30 in 10 s
+    viewer.run()
+    assert mine.started == clock.started and mine.step() == clock.step() >= 12

@@ -5,7 +5,8 @@
 - A viewer tab shows no control that acts. Each action the presenter clicks (start the blog pair, stop,
   resume, delete, launch the remedies set) is held on its way to the server and first sent, as it is, over
   the viewer tab's own connection: the runs table is unchanged. Then the presenter's goes through and acts.
-- A viewer who follows the presenter lands on the presenter's page, runs and step.
+- A viewer who follows the presenter lands on the presenter's page, runs and step at each of several changes
+  in a row, and replays and stops with the presenter.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import shutil
 import sqlite3
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -96,12 +98,14 @@ def nothing_ran(page) -> None:
 
 
 def settle(page, seconds: float = 4.0) -> None:
-    """Until the page has stopped running (Streamlit's status widget gone) and had time to draw its charts."""
+    """Until the page has stopped running (Streamlit's status widget gone) and had time to draw its charts.
+    It waits in Playwright (wait_for_timeout), not in time.sleep: the sync API passes a routed tab's messages
+    (Held) on only while the test is inside one of its calls."""
     deadline = time.monotonic() + 60
     while page.locator("[data-testid=stStatusWidget] [data-testid=stStatusWidgetRunningIcon]").count():
         assert time.monotonic() < deadline
-        time.sleep(0.2)
-    time.sleep(seconds)
+        page.wait_for_timeout(200)
+    page.wait_for_timeout(seconds * 1000)
 
 
 def acting(page) -> list[str]:
@@ -164,10 +168,14 @@ def snapshot(store: Path) -> list[tuple]:
 
 
 class Held:
-    """A tab's connection to the server, with the messages it sends held back on demand."""
+    """A tab's connection to the server, with the messages it sends held back on demand. Playwright's sync API
+    hands the route its messages, both ways, only while the test is inside one of its calls: so every wait
+    here is the tab's own (`wait`), never time.sleep, or the tab's messages stood still while the test slept
+    (a click "sent nothing" for 20 s; a tab whose held click had gone through took no updates)."""
 
     def __init__(self, page) -> None:
         """Routes the tab's connections from its first load on (a routed page reloaded did not draw again)."""
+        self.page = page
         self.server = None
         self.holding = False
         self.held: list = []
@@ -192,10 +200,21 @@ class Held:
         click()
         deadline = time.monotonic() + 20
         while not self.held and time.monotonic() < deadline:
-            time.sleep(0.1)
-        time.sleep(1.0)
+            self.wait(0.1)
+        self.wait(1.0)
         self.holding = False
         return self.held
+
+    def wait(self, seconds: float) -> None:
+        """Let `seconds` pass with the tab's messages flowing."""
+        self.page.wait_for_timeout(seconds * 1000)
+
+    def until(self, predicate, timeout: float) -> None:
+        """Wait, with the tab's messages flowing, until `predicate()` holds; fail after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            assert time.monotonic() < deadline, "condition not met in time"
+            self.wait(0.2)
 
     def release(self, messages: list) -> None:
         for message in messages:
@@ -210,8 +229,10 @@ def button(page, name: str, exact: bool = False):
 
 
 @pytest.mark.xfail(
-    reason="#28: under load the held click sometimes sends nothing within 20 s, or a later action's "
-    "tab takes no updates; test_share.py proves each refusal where it is carried out",
+    reason="#28: the presenter's click, held 5 s on a Train page whose runs train, was not acted on once released "
+    "in each of 4 runs after the waits were fixed (resume 3 times, stop once; start always acted; unexplained: "
+    "the same hold and release acted on a page with no run training); test_share.py proves each refusal where "
+    "it is carried out",
     strict=False,
 )
 def test_a_viewers_hand_made_messages_change_nothing_and_the_presenters_act(shared):
@@ -226,21 +247,26 @@ def test_a_viewers_hand_made_messages_change_nothing_and_the_presenters_act(shar
         def crafted(action: str, path: str, click, acted, before_click=None) -> None:
             """In a new presenter tab on the page `path` names in the sidebar (default: Train), the click held;
             sent first from the viewer's session (nothing changes), then from the presenter's (`acted(before)`
-            becomes true). A tab per action: once a held message had gone through, the tab took no updates."""
+            becomes true). A tab per action, opened as the presenter opens the dashboard."""
             presenter = watched(browser, url, presenter=True, held=True)
             presenter_ws = presenter.held
             if path:
                 presenter.locator("[data-testid=stSidebarNav] a", has_text=path).click()
+            # The scrubber pinned: a live one moves on with a training run while the click is held, and the click,
+            # carrying its old position, read as the presenter scrubbing: the page reran for the step, and the
+            # click went with that run (Resume did nothing). A click reaches the server in milliseconds, not 5 s.
+            presenter.locator("[data-testid=stSidebar] input[type=range]").press("Home")
+            settle(presenter, 1)  # a click on a page still drawing sent only the widgets drawn so far
             if before_click:
                 before_click(presenter)
             before = snapshot(store)
             messages = presenter_ws.hold(lambda: click(presenter))
             assert messages, f"{action}: the click sent nothing"
             viewer_ws.release(messages)
-            time.sleep(4)
+            viewer_ws.wait(4)
             assert snapshot(store) == before, f"a viewer's message for {action} changed the runs"
             presenter_ws.release(messages)
-            wait_for(lambda: acted(before), timeout=90)  # a trainer starting under load 30 took over 30 s
+            presenter_ws.until(lambda: acted(before), timeout=90)  # a trainer starting under load 30 took over 30 s
             presenter.context.close()
 
         crafted("start", "", lambda p: button(p, "Train RNN vs LSTM").click(),
@@ -264,30 +290,46 @@ def test_a_viewers_hand_made_messages_change_nothing_and_the_presenters_act(shar
         nothing_ran(viewer)
 
 
-@pytest.mark.xfail(
-    reason="#28: a following viewer follows the presenter's first change of page, not always "
-    "the next ones (seen by hand too)",
-    strict=False,
-)
-def test_a_following_viewer_lands_on_the_presenters_page_runs_and_step(shared):
+def address(page) -> tuple[str, dict[str, str]]:
+    """The tab's page and query as the tab has them now (page.url is only brought up to date by Playwright's
+    calls)."""
+    parts = urllib.parse.urlsplit(page.evaluate("location.href"))
+    return parts.path.strip("/"), dict(urllib.parse.parse_qsl(parts.query))
+
+
+def test_a_following_viewer_lands_on_the_presenters_page_runs_step_and_replay_at_every_change(shared):
     url, _ = shared
     with chromium() as browser:
         viewer = watched(browser, url)
         viewer.locator("[data-testid=stSidebar]").get_by_text("Follow the presenter", exact=True).click()
         presenter = watched(browser, url, presenter=True)
         thumb = "[data-testid=stSidebar] [data-testid=stSliderThumbValue]"
-        for path, runs, step in (("gradient_flow", "2", 10), ("saturation", "2", 20)):
+        lags = []
+        # one change after another: of page, of runs on the same page, of step, back to a page seen before
+        changes = [("gradient_flow", "2", 10), ("saturation", "2", 20), ("saturation", "1", 5),
+                   ("gates", "1", 15), ("gradient_flow", "1,2", 8), ("overview", "1,2", 25)]  # fmt: skip
+        for path, runs, step in changes:
             presenter.goto(f"{url}/{path}?runs={runs}&step={step}")
-            wanted = (f"/{path}?", f"step={step}", f"runs={runs}")
+            wanted = (path, {"runs": runs, "step": str(step)})
             shown = viewed = None  # when the presenter's scrubber shows the step; when the viewer's address has it
             deadline = time.monotonic() + 90
             while viewed is None or shown is None:
-                assert time.monotonic() < deadline, f"the viewer is on {viewer.evaluate('location.href')}"
+                assert time.monotonic() < deadline, f"the viewer is on {address(viewer)}, not {wanted}"
                 if shown is None and presenter.locator(thumb).all_inner_texts() == [str(step)]:
                     shown = time.monotonic()
-                # the address as the tab has it now (page.url is only brought up to date by Playwright's calls)
-                if viewed is None and all(w in viewer.evaluate("location.href") for w in wanted):
+                if viewed is None and address(viewer) == wanted:
                     viewed = time.monotonic()
                 time.sleep(0.05)
             wait_for(lambda step=step: viewer.locator(thumb).all_inner_texts() == [str(step)], timeout=30)
-            print(f"the viewer followed to {path} {max(viewed - shown, 0):.1f} s after the presenter's page showed it")
+            lags.append(max(viewed - shown, 0))
+        # the presenter replays: the viewer replays with it, and stops with it (test_share.py: on their clock)
+        replaying = viewer.locator("[data-testid=stSidebar]").get_by_role("button", name="Stop", exact=True)
+        button(presenter, "Replay", exact=True).click()
+        started = time.monotonic()
+        expect(replaying).to_be_visible(timeout=30_000)
+        lags.append(time.monotonic() - started)
+        button(presenter, "Stop", exact=True).click()
+        started = time.monotonic()
+        expect(replaying).to_be_hidden(timeout=30_000)
+        lags.append(time.monotonic() - started)
+        print("the viewer followed each change", ", ".join(f"{lag:.1f}" for lag in lags), "s after the presenter")

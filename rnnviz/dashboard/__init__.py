@@ -7,4 +7,7 @@
 - `reads.py`: cached store reads shared by every tab; `shown.py`: runs at the step shown or replayed
 - `live.py`: page bodies that rerun while runs train, and charts that feed themselves
 - `livechart/`: the live chart component (Python API, its feed route, its frontend, PROTOCOL.md)
+- `follow.py`: Follow the presenter; `session_role.py`: the calling page session's role, for rnnviz.roles
 """
+
+from . import session_role  # noqa: F401  (rnnviz.roles judges every page's actions by it: set before any page runs)

@@ -6,15 +6,27 @@ store. It is what a tab shows, not a record: nothing needs it after the server s
 sessions run in the same process and read it without any I/O, and writing it to SQLite at every
 presenter rerun would put a second writer beside the trainers' (one writer at a time in WAL mode) for
 nothing. A server restart forgets it, as it forgets the sessions that follow it.
+
+How a follower changes page: its browser does it, not the server. The follower's check is a fragment that
+reruns every POLL_S, and in Streamlit 1.67 the browser sends each of those reruns on its own timer, stamped
+with the page the browser shows (and its widgets' values), even while a run is on its way (streamlit#15088
+would hold them back; it was not merged). A page switched by the server (`st.switch_page` in the fragment)
+left ticks in flight stamped with the old page; the server took each for a change back to the old page: it
+ran with the old page's scrubber value (the step went back), dropped widget state (the switch went off),
+and a rerun asked from that run went to the old page. Only the first change was followed. A switch the
+browser makes itself (Streamlit's back/forward path, below) stops its timers before it asks for the new page,
+so no tick from the old page comes after it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import secrets
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
@@ -93,6 +105,24 @@ def apply() -> None:
         st.session_state[state.REPLAY] = dataclasses.replace(view.replay, token=secrets.token_urlsafe(8))
 
 
+def _go_to(current: str, view: View) -> None:
+    """Have the browser open the presenter's page as its back and forward buttons do: Streamlit's own
+    navigation stops the tab's timers, then asks for the page (its runs and step travel in FOLLOW_NEXT; the
+    address carries them only so that it reads right at once). The page path is one of ours, and the query
+    holds numbers only: nothing the presenter typed reaches the script."""
+    query = urlencode({"runs": ",".join(map(str, view.runs)), **({} if view.pinned is None else {"step": view.pinned})})
+    target = json.dumps(f"./{view.page}?{query}")
+    here = json.dumps(f"/{current}")
+    st.html(
+        "<script>(() => {"
+        f"if (!window.location.pathname.endsWith({here})) return;"  # the tab has moved since: leave it be
+        f"window.history.pushState({{}}, '', {target});"
+        "window.dispatchEvent(new PopStateEvent('popstate'));"
+        "})();</script>",
+        unsafe_allow_javascript=True,
+    )
+
+
 def follow(page: StreamlitPage, pages: Sequence[StreamlitPage]) -> None:
     """A viewer's switch in the sidebar; while on, every POLL_S the page is put where the presenter's is."""
     if not roles.sharing() or roles.presenter():
@@ -115,13 +145,15 @@ def follow(page: StreamlitPage, pages: Sequence[StreamlitPage]) -> None:
         if not _behind(view, page.url_path):
             mine = state.replay()
             if mine is not None and view.replay is not None and view.replay.started != mine.started:
-                mine.started = view.replay.started or mine.started  # the presenter's clock: the same step as theirs
+                # the presenter's clock, the same step as theirs: not started until theirs is (this tab's charts,
+                # drawn sooner, had started it seconds ahead of the presenter's)
+                mine.started = view.replay.started
             return
         st.session_state[FOLLOW_NEXT] = view
-        target = next((p for p in pages if p.url_path == view.page), None)
-        if target is not None and view.page != page.url_path:
-            st.switch_page(target)
-        st.rerun(scope="app")
+        if view.page == page.url_path:
+            st.rerun(scope="app")
+        if any(p.url_path == view.page for p in pages):  # a page of this dashboard: nothing else is put in a URL
+            _go_to(page.url_path, view)
 
     with st.sidebar:
         watch()
