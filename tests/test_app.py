@@ -531,9 +531,9 @@ def test_compare_and_overview_group_runs_over_seeds_into_a_mean_with_a_band(swee
 def test_the_sweeps_page_starts_a_set_with_rnnviz_sweep_and_refuses_a_bad_grid(empty_store, tmp_path, monkeypatch):
     monkeypatch.setenv("RNNVIZ_DATA_DIR", str(data_root(tmp_path, MNIST_DIR)))
     started: list[list[str]] = []
-    monkeypatch.setattr(runner, "start_set", lambda flags, store: started.append(flags) or tmp_path / "set.log")
+    monkeypatch.setattr(runner, "start_sweep", lambda flags, store: started.append(flags) or tmp_path / "set.log")
     at = open_page("sweeps")
-    start = lambda: next(b for b in at.button if b.label == "Start the set on Ray")  # noqa: E731
+    start = lambda: next(b for b in at.button if b.label == "Start the sweep on Ray")  # noqa: E731
     at.text_input[0].set_value("lr=0.001,50")
     start().click().run()
     assert any("lr: must be at most 10" in e.value for e in at.error) and not started
@@ -549,18 +549,18 @@ def test_the_sweeps_page_starts_a_set_with_rnnviz_sweep_and_refuses_a_bad_grid(e
 def test_a_set_started_on_the_sweeps_page_appears_there_by_itself(empty_store, tmp_path, monkeypatch):
     """The set reaches the store seconds after the click (Ray starts first); the page looks for it every second
     and picks it, so that it follows its runs live, with no reload."""
-    from rnnviz import sets
+    from rnnviz import sweeps
 
     monkeypatch.setenv("RNNVIZ_DATA_DIR", str(data_root(tmp_path, MNIST_DIR)))
-    spec = sets.SetSpec(quick_config(cell="rnn"), {"lr": [0.001, 0.01]}, 2)
-    monkeypatch.setattr(runner, "start_set", lambda flags, store: tmp_path / "set.log")
+    spec = sweeps.SweepSpec(quick_config(cell="rnn"), {"lr": [0.001, 0.01]}, 2)
+    monkeypatch.setattr(runner, "start_sweep", lambda flags, store: tmp_path / "set.log")
     at = open_page("sweeps")
-    next(b for b in at.button if b.label == "Start the set on Ray").click().run()
-    assert any("the set appears here in a few seconds" in i.value for i in at.info)
+    next(b for b in at.button if b.label == "Start the sweep on Ray").click().run()
+    assert any("the sweep appears here in a few seconds" in i.value for i in at.info)
     with Store(os.environ["RNNVIZ_STORE"]) as store:  # Ray has started: `rnnviz sweep` records the set
-        sweep_id = store.create_sweep("the set just started", spec.to_json(), "ray", "127.0.0.1:6379")
+        sweep_id = store.create_sweep("the sweep just started", spec.to_json(), "ray", "127.0.0.1:6379")
     at.run()  # the page's next look, a second later
     assert not at.exception, at.exception
     assert at.selectbox(key="sweep-picked").value == sweep_id
-    assert any("**the set just started**: running" in m.value for m in at.markdown)
+    assert any("**the sweep just started**: running" in m.value for m in at.markdown)
     assert not any("appears here" in i.value for i in at.info)
