@@ -238,7 +238,7 @@ def run_sweep(
     except KeyboardInterrupt:
         for run_id in queue:  # never started: nothing to wait for
             store.finish(run_id, Status.STOPPED)
-        _stop(store, ids)
+        _stop_and_wait(store, ids)
         store.finish_sweep(sweep_id, Status.STOPPED)
         report(f"sweep {sweep_id} stopped; each run kept what it recorded")
         raise SweepStopped(sweep_id) from None
@@ -255,7 +255,7 @@ def in_flight(resources: dict[str, float], cpus_per_run: float, gpus_per_run: fl
     return max(1, slots)
 
 
-def _stop(store: Store, run_ids: list[int], wait_s: float = 15.0) -> None:
+def _stop_and_wait(store: Store, run_ids: list[int], wait_s: float = 15.0) -> None:
     """Ask the runs to stop and wait until they have: each finishes its step, commits and saves (Ray ends
     a driver's tasks with it, so the driver must outlive them). Waits on the store, not on Ray, which may
     raise the same interrupt again; a second Ctrl-C leaves at once."""

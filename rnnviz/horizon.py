@@ -265,15 +265,15 @@ def findings(df: pd.DataFrame, spec: sweeps.SweepSpec, k: int) -> list[str]:
 
 def recorded(store: Store, spec: sweeps.SweepSpec) -> int | None:
     """The latest finished sweep of this very spec in the store (a horizon recorded beforehand), or None."""
-    sweeps = store.sweeps()
-    done = sweeps[(sweeps["spec"] == spec.to_json()) & (sweeps["status"] == Status.FINISHED)]
+    listed = store.sweeps()
+    done = listed[(listed["spec"] == spec.to_json()) & (listed["status"] == Status.FINISHED)]
     return int(done["sweep_id"].max()) if len(done) else None
 
 
 def latest(store: Store) -> int | None:
     """The newest sweep in the store that measures a memory horizon, or None."""
-    sweeps = store.sweeps().sort_values("sweep_id", ascending=False)
-    for sweep_id, text in zip(sweeps["sweep_id"], sweeps["spec"]):
+    listed = store.sweeps().sort_values("sweep_id", ascending=False)
+    for sweep_id, text in zip(listed["sweep_id"], listed["spec"]):
         if is_horizon(sweeps.SweepSpec.from_json(text)):
             return int(sweep_id)
     return None

@@ -90,7 +90,7 @@ def reused_note(path: str) -> None:
         )
 
 
-def latest_set(path: str) -> list[shown.ShownRun]:
+def latest_remedies(path: str) -> list[shown.ShownRun]:
     """The newest run of each remedy, as the step scrubber or a replay shows it; of the blog pair (which other
     pages train too), the newest with the seed and steps of the newest remedy run, the set's own."""
     runs = reads.runs_table(path)
@@ -225,7 +225,7 @@ def main() -> None:
     live.live(
         lambda runs: render(path, runs),
         "No remedies set recorded yet: launch one above.",
-        pick=lambda: latest_set(path),
+        pick=lambda: latest_remedies(path),
     )
 
 
