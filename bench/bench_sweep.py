@@ -1,11 +1,11 @@
-"""A set of runs on Ray against the best local schedule of the same runs, Ray's start-up, and the single
+"""A sweep on Ray against the best local schedule of the same runs, Ray's start-up, and the single
 writer's throughput.
 
     python bench/bench_sweep.py [--runs 8] [--steps 200] [--data-dir DIR]
 
 1. The same `--runs` runs (quick-rnn, one thread each) three ways, timed in this one process:
    one after another in plain processes; as many at once as there are cores in plain processes (the best
-   local schedule); and as a set on a local Ray (`cluster.run_sweep`, one CPU per run, Ray already started).
+   local schedule); and as a sweep on a local Ray (`cluster.run_sweep`, one CPU per run, Ray already started).
    Prints the ratio Ray / best local schedule (issue #16's target: at most 1.1).
 2. Ray's start-up: seconds for `ray.init()` and the resident memory of Ray's processes once started.
 3. The writer: records a second it commits when sent batches from a Ray task as trainers send them
@@ -132,7 +132,7 @@ def main() -> None:
             t0 = time.monotonic()
             cluster.run_sweep(spec, store, report=lambda line: None)
             on_ray = time.monotonic() - t0
-        print(f"the set on Ray ({cores()} CPUs, 1 a run):     {on_ray:6.1f} s")
+        print(f"the sweep on Ray ({cores()} CPUs, 1 a run):   {on_ray:6.1f} s")
         print(f"ratio Ray / best local schedule: {on_ray / best:.2f}x (target <= 1.10); "
               f"Ray / one after another: {on_ray / one_by_one:.2f}x")  # fmt: skip
         print(f"Ray start-up: {started:.1f} s; Ray's processes hold {memory:.0f} MiB once started")
