@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import base64
 import json
 import os
@@ -23,6 +24,27 @@ from .browser import data_root
 from .conftest import MNIST_DIR, ROOT, quick_config
 
 PAGES = ["train", "overview", "gradient_flow", "saturation", "gates", "compare", "remedies", "sweeps", "inspector"]
+
+
+@pytest.mark.parametrize("page", ["remedies", "sweeps", "inspector"])
+def test_a_page_is_a_main_and_its_top_level_only_defines(page):
+    """A page's code runs in main(), which the file calls only when st.navigation runs it (as __main__): its
+    top level holds imports, constants computed without Streamlit, functions and classes, so no code there
+    reads a global a widget set, and a test may import it."""
+    tree = ast.parse((ROOT / "rnnviz" / "dashboard" / "pages" / f"{page}.py").read_text())
+    *body, last = tree.body[1:]  # after the module's docstring
+    assert ast.unparse(last) == "if __name__ == '__main__':\n    main()"
+    defined = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef, ast.Assign, ast.AnnAssign)
+    assert [ast.unparse(node)[:60] for node in body if not isinstance(node, defined)] == []
+    streamlit_calls = [
+        ast.unparse(call)[:60]
+        for node in body
+        if isinstance(node, (ast.Assign, ast.AnnAssign))
+        for call in ast.walk(node)
+        if isinstance(call, ast.Attribute) and isinstance(call.value, ast.Name) and call.value.id == "st"
+    ]
+    assert streamlit_calls == []
+    assert any(isinstance(node, ast.FunctionDef) and node.name == "main" for node in body)
 
 
 def open_page(page: str) -> AppTest:
