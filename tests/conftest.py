@@ -114,3 +114,15 @@ def sweep_store(tmp_path_factory) -> Path:
             train(cfg, store, run_id=store.create_run(cfg, Status.WAITING, sweep_id))
         store.finish_sweep(sweep_id, Status.FINISHED)
     return path
+
+
+@pytest.fixture
+def empty_store(tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNVIZ_STORE", str(tmp_path / "empty.sqlite"))
+    monkeypatch.setenv("RNNVIZ_DATA_DIR", str(tmp_path / "nodata"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+
+@pytest.fixture
+def full_store(trained_store, monkeypatch):
+    monkeypatch.setenv("RNNVIZ_STORE", str(trained_store))
