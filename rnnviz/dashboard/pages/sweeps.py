@@ -97,7 +97,7 @@ def the_map(table: pd.DataFrame, grid: dict, x: str, y: str, fixed: dict) -> Non
         z, text = map_values(cells, xs, ys, name)
         zrange = (0.0, 1.0) if name == "test_accuracy" else RATIO_RANGE
         titles = (axis_title(x), axis_title(y))
-        fig = figures.set_map(x, xs, y, ys, z, text, title, scale, f"map-{name}", style, zrange, titles)
+        fig = figures.sweep_map(x, xs, y, ys, z, text, title, scale, f"map-{name}", style, zrange, titles)
         with col:
             event = st.plotly_chart(
                 fig, key=f"map-{name}", on_select="rerun", selection_mode="points", config=CHART_CONFIG
