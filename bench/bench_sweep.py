@@ -1,11 +1,11 @@
-"""A set of runs on Ray against the best local schedule of the same runs, Ray's start-up, and the single
+"""A sweep on Ray against the best local schedule of the same runs, Ray's start-up, and the single
 writer's throughput.
 
     python bench/bench_sweep.py [--runs 8] [--steps 200] [--data-dir DIR]
 
 1. The same `--runs` runs (quick-rnn, one thread each) three ways, timed in this one process:
    one after another in plain processes; as many at once as there are cores in plain processes (the best
-   local schedule); and as a set on a local Ray (`cluster.run_set`, one CPU per run, Ray already started).
+   local schedule); and as a sweep on a local Ray (`cluster.run_sweep`, one CPU per run, Ray already started).
    Prints the ratio Ray / best local schedule (issue #16's target: at most 1.1).
 2. Ray's start-up: seconds for `ray.init()` and the resident memory of Ray's processes once started.
 3. The writer: records a second it commits when sent batches from a Ray task as trainers send them
@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rnnviz import cluster, sets  # noqa: E402
+from rnnviz import cluster, sweeps  # noqa: E402
 from rnnviz.config import cores, preset  # noqa: E402
 from rnnviz.store import Store  # noqa: E402
 
@@ -35,10 +35,10 @@ DEFAULT_DATA = ROOT.parent / "shared" / "data" / "mnist-10k"
 
 def configs(n: int, steps: int, data_dir: str):
     base = preset("quick-rnn", steps=steps, probe_every=50, eval_every=steps, data_dir=data_dir, threads=1)
-    return sets.SetSpec(base, {}, n)
+    return sweeps.SweepSpec(base, {}, n)
 
 
-def plain(spec: sets.SetSpec, store: Path, at_once: int) -> float:
+def plain(spec: sweeps.SweepSpec, store: Path, at_once: int) -> float:
     """The runs as `rnnviz train` processes, `at_once` at a time; seconds for all."""
     todo = spec.configs()
     t0 = time.monotonic()
@@ -130,9 +130,9 @@ def main() -> None:
         memory = ray_memory_mib()
         with Store(tmp_path / "ray.sqlite") as store:
             t0 = time.monotonic()
-            cluster.run_set(spec, store, report=lambda line: None)
+            cluster.run_sweep(spec, store, report=lambda line: None)
             on_ray = time.monotonic() - t0
-        print(f"the set on Ray ({cores()} CPUs, 1 a run):     {on_ray:6.1f} s")
+        print(f"the sweep on Ray ({cores()} CPUs, 1 a run):   {on_ray:6.1f} s")
         print(f"ratio Ray / best local schedule: {on_ray / best:.2f}x (target <= 1.10); "
               f"Ray / one after another: {on_ray / one_by_one:.2f}x")  # fmt: skip
         print(f"Ray start-up: {started:.1f} s; Ray's processes hold {memory:.0f} MiB once started")

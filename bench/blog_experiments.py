@@ -1,10 +1,10 @@
 """Every experiment of the blog posts over seeds, set beside the figures the posts printed.
 
-Trains each preset as one set of runs over seeds on Ray (`rnnviz.cluster.run_set`, the machinery of
+Trains each preset as one sweep over seeds on Ray (`rnnviz.cluster.run_sweep`, the machinery of
 `rnnviz sweep`), one CPU a run, so at most as many runs train at once as the machine has cores; then reads
 the runs back and prints the results table as Markdown: for each experiment the published figure beside
 rnnviz's mean and range (min-max) over the seeds. With --from-store it trains nothing and reads the newest
-finished set of each preset in the store again.
+finished sweep of each preset in the store again.
 
     python bench/blog_experiments.py [--seeds 5] [--data-dir DIR] [--store FILE] [--only blog-rnn,...]
         [--from-store] [--json FILE] [--figure FILE.png]
@@ -37,7 +37,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rnnviz import cluster, sets, words  # noqa: E402
+from rnnviz import cluster, sweeps, words  # noqa: E402
 from rnnviz.api import Run  # noqa: E402
 from rnnviz.config import preset  # noqa: E402
 from rnnviz.published import PUBLISHED  # noqa: E402
@@ -114,7 +114,7 @@ def rows_for(name: str, runs: list[Run]) -> list[tuple[str, str, str]]:
     test = [float(r.row["test_accuracy"]) for r in runs]
     rows: list[tuple[str, str, str]] = []
     if name in ("blog-rnn", "blog-lstm"):
-        low = sum(a < sets.COLLAPSED for a in test)
+        low = sum(a < sweeps.COLLAPSED for a in test)
         assert pub is not None
         rows.append(
             (
@@ -178,7 +178,7 @@ def rows_for(name: str, runs: list[Run]) -> list[tuple[str, str, str]]:
 
 def table(results: dict[str, list[Run]], data: str) -> str:
     lines = [
-        f"Data: {data}; every rnnviz figure is the mean (min-max) over the seeds of the set.",
+        f"Data: {data}; every rnnviz figure is the mean (min-max) over the seeds of the sweep.",
         "",
         "| experiment | figure | published | rnnviz |",
         "| --- | --- | --- | --- |",
@@ -190,11 +190,11 @@ def table(results: dict[str, list[Run]], data: str) -> str:
 
 
 def newest_set(store: Store, name: str) -> int | None:
-    """The newest finished set in the store whose base is the preset `name`, unchanged but for its data."""
-    wanted = sets.group_key(preset(name))
+    """The newest finished sweep in the store whose base is the preset `name`, unchanged but for its data."""
+    wanted = sweeps.group_key(preset(name))
     for row in store.sweeps().to_dict("records"):
-        spec = sets.SetSpec.from_json(row["spec"])
-        if row["status"] == Status.FINISHED and not spec.grid and sets.group_key(spec.base) == wanted:
+        spec = sweeps.SweepSpec.from_json(row["spec"])
+        if row["status"] == Status.FINISHED and not spec.grid and sweeps.group_key(spec.base) == wanted:
             return int(row["sweep_id"])
     return None
 
@@ -230,7 +230,7 @@ def main() -> None:
     p.add_argument("--data-dir", default=str(DEFAULT_DATA))
     p.add_argument("--store", default="/tmp/blog-experiments.sqlite")
     p.add_argument("--only", default=",".join(EXPERIMENTS), help="presets, comma-separated")
-    p.add_argument("--from-store", action="store_true", help="train nothing: read the newest sets again")
+    p.add_argument("--from-store", action="store_true", help="train nothing: read the newest sweeps again")
     p.add_argument("--json", default="", help="also write the table's rows and timings to this file")
     p.add_argument("--figure", default="", help="also save the pair beside the post's points as this PNG")
     args = p.parse_args()
@@ -242,11 +242,11 @@ def main() -> None:
             sweep_id = newest_set(store, name) if args.from_store else None
             if sweep_id is None:
                 if args.from_store:
-                    raise SystemExit(f"{args.store}: no finished set of {name}")
-                spec = sets.SetSpec(preset(name, data_dir=args.data_dir), {}, args.seeds)
+                    raise SystemExit(f"{args.store}: no finished sweep of {name}")
+                spec = sweeps.SweepSpec(preset(name, data_dir=args.data_dir), {}, args.seeds)
                 t0 = time.monotonic()
                 load0 = os.getloadavg()[0]
-                sweep_id = cluster.run_set(spec, store, name=f"{name} over {args.seeds} seeds",
+                sweep_id = cluster.run_sweep(spec, store, name=f"{name} over {args.seeds} seeds",
                                            report=cluster.progress_to_stderr)  # fmt: skip
                 timings[name] = {"wall_s": round(time.monotonic() - t0, 1), "load_at_start": load0,
                                  "load_at_end": os.getloadavg()[0]}  # fmt: skip

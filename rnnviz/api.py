@@ -5,7 +5,7 @@ run = rnnviz.train("quick-lstm", data_dir="...")      # in-process, with a progr
 run = rnnviz.open_run("runs.sqlite", 3)               # or any recorded run
 run.config, run.scalars(), run.gradient_flow(), run.histograms("h_all")
 run.figure("gradient_flow")                            # the dashboard's own figures
-sweep = rnnviz.sweep("quick-rnn", grid={"lr": [0.001, 0.01]}, seeds=3)   # a set of runs, on Ray
+sweep = rnnviz.sweep("quick-rnn", grid={"lr": [0.001, 0.01]}, seeds=3)   # a sweep: a grid times seeds, on Ray
 sweep.table()                                          # per grid point: mean, min and max over seeds
 """
 
@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from . import buckets, findings, sets, views
+from . import buckets, findings, sweeps, views
 from .config import RunConfig, named_for_changes, preset
 from .figures import MAX_POINTS, Style
 from .store import Store, export_run
@@ -186,13 +186,13 @@ def train(
 
 
 class Sweep:
-    """A recorded set of runs: its spec, its runs and the summary over seeds of each grid point."""
+    """A recorded sweep: its spec, its runs and the summary over seeds of each grid point."""
 
     def __init__(self, store: Store, sweep_id: int) -> None:
         self.store = store
         self.id = int(sweep_id)
         row = store.sweep(self.id)
-        self.spec = sets.SetSpec.from_json(row["spec"])
+        self.spec = sweeps.SweepSpec.from_json(row["spec"])
         self.status = row["status"]
 
     def __repr__(self) -> str:
@@ -206,11 +206,11 @@ class Sweep:
     def table(self) -> pd.DataFrame:
         """One row per grid point: its values, runs, and the mean, min and max over seeds of test accuracy,
         saturated fraction and gradient ratio, with a reading of how many seeds agree."""
-        return sets.summary(self.store, self.id)
+        return sweeps.summary(self.store, self.id)
 
     def result(self) -> dict[str, Any]:
         """What `rnnviz sweep` prints as its JSON line."""
-        return sets.result(self.store, self.id)
+        return sweeps.result(self.store, self.id)
 
 
 def sweep(
@@ -223,24 +223,24 @@ def sweep(
     gpus_per_run: float = 0,
     **changes: Any,
 ) -> Sweep:
-    """Train a set of runs on Ray (a local one unless `ray_address` or $RAY_ADDRESS names a cluster): every
+    """Train a sweep on Ray (a local one unless `ray_address` or $RAY_ADDRESS names a cluster): every
     point of `grid` ({field: values}) times `seeds` seeds, from a RunConfig or a preset name plus changes.
-    Waits for every run and returns the set."""
+    Waits for every run and returns the sweep."""
     from . import cluster
 
     cfg = preset(config, **changes) if isinstance(config, str) else dataclasses.replace(config, **changes)
     s = _store(store)
-    spec = sets.SetSpec(cfg.validate(), {k: list(v) for k, v in (grid or {}).items()}, seeds)
-    sweep_id = cluster.run_set(spec, s, address=ray_address, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run)
+    spec = sweeps.SweepSpec(cfg.validate(), {k: list(v) for k, v in (grid or {}).items()}, seeds)
+    sweep_id = cluster.run_sweep(spec, s, address=ray_address, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run)
     return Sweep(s, sweep_id)
 
 
 def open_sweep(store: str | os.PathLike | Store | None = None, sweep_id: int | None = None) -> Sweep:
-    """A recorded set of runs (the newest when sweep_id is None)."""
+    """A recorded sweep (the newest when sweep_id is None)."""
     s = _store(store)
     if sweep_id is None:
         ids = s.sweeps()["sweep_id"]
         if ids.empty:
-            raise LookupError(f"{s.path} holds no sets of runs yet; start one with rnnviz.sweep(...)")
+            raise LookupError(f"{s.path} holds no sweeps yet; start one with rnnviz.sweep(...)")
         sweep_id = int(ids.iloc[0])
     return Sweep(s, sweep_id)

@@ -1,8 +1,8 @@
-"""Sets of runs on Ray: each run a Ray task asking for its CPUs and GPUs, every record sent to one writer.
+"""Sweeps on Ray: each run a Ray task asking for its CPUs and GPUs, every record sent to one writer.
 
 Ray schedules the runs, places them on the machines of a cluster and retries a run whose worker or node died
 (the retry goes on from the run's last checkpoint). The store stays one SQLite file on the machine where the
-set was started: a `Writer` actor pinned to that machine owns it, and trainers anywhere send it their records
+sweep was started: a `Writer` actor pinned to that machine owns it, and trainers anywhere send it their records
 in batches (one call per `WriteBuffer` flush, every half second), never a SQLite file shared over a network.
 The writer commits a batch before it answers, and Ray restarts it if it dies and retries the call: a record
 that a trainer was told was committed is in the store, and one sent twice is written once (records are keyed
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import checkpoints, sets
+from . import checkpoints, sweeps
 from .config import Limits, RunConfig, cores
 from .store import UNFINISHED, Status, Store
 from .store.liveness import proc_start
@@ -40,11 +40,11 @@ class ClusterError(RuntimeError):
     """Ray could not be started or reached; the message says what to do."""
 
 
-class SetStopped(KeyboardInterrupt):
-    """Ctrl-C stopped a set; its runs stopped at the end of a step and kept what they recorded."""
+class SweepStopped(KeyboardInterrupt):
+    """Ctrl-C stopped a sweep; its runs stopped at the end of a step and kept what they recorded."""
 
     def __init__(self, sweep_id: int) -> None:
-        super().__init__(f"set {sweep_id} stopped")
+        super().__init__(f"sweep {sweep_id} stopped")
         self.sweep_id = sweep_id
 
 
@@ -59,7 +59,7 @@ def connect(address: str | None = None) -> str:
             _reachable(address)
         try:
             if address:
-                # the nodes get this very rnnviz (the driver's), so a set never mixes versions
+                # the nodes get this very rnnviz (the driver's), so a sweep never mixes versions
                 ray.init(address=address, runtime_env={"py_modules": [str(PACKAGE)]}, log_to_driver=False)
             else:
                 ray.init(num_cpus=cores(), include_dashboard=False, log_to_driver=False)
@@ -89,7 +89,7 @@ def _reachable(address: str, timeout_s: float = 5.0) -> None:
 
 
 class Writer:
-    """The set's single writer: the only process that writes its runs' records into the store."""
+    """The sweep's single writer: the only process that writes its runs' records into the store."""
 
     def __init__(self, store_path: str) -> None:
         self.store = Store(store_path)
@@ -157,7 +157,7 @@ class WriterClient:
 
 
 def train_run(run_id: int, writer: Any, threads: int) -> dict[str, Any]:
-    """One run of a set, in a Ray worker: from its last checkpoint if an earlier attempt got that far."""
+    """One run of a sweep, in a Ray worker: from its last checkpoint if an earlier attempt got that far."""
     from .trainer import train
 
     client = WriterClient(writer)
@@ -168,8 +168,8 @@ def train_run(run_id: int, writer: Any, threads: int) -> dict[str, Any]:
     return train(cfg, client, run_id=run_id, resume=True).to_dict()
 
 
-def run_set(
-    spec: sets.SetSpec,
+def run_sweep(
+    spec: sweeps.SweepSpec,
     store: Store,
     name: str = "",
     address: str | None = None,
@@ -177,21 +177,21 @@ def run_set(
     gpus_per_run: float = 0,
     report: Callable[[str], None] = print,
 ) -> int:
-    """Record a set's runs and train them on Ray, waiting for all; returns the set's id. Ctrl-C stops its runs
-    (each keeps what it recorded) and marks the set stopped."""
+    """Record a sweep's runs and train them on Ray, waiting for all; returns the sweep's id. Ctrl-C stops its runs
+    (each keeps what it recorded) and marks the sweep stopped."""
     import ray
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     spec.validate(Limits.from_env())
     configs = spec.configs()
     address = connect(address)
-    sweep_id = store.create_sweep(name or f"{spec.base.display_name} set", spec.to_json(), "ray", address)
+    sweep_id = store.create_sweep(name or f"{spec.base.display_name} sweep", spec.to_json(), "ray", address)
     ids: list[int] = []
     queue: list[int] = []  # runs not handed to Ray yet
     failed = False
-    try:  # from here on, Ctrl-C stops what the set has started and keeps it
+    try:  # from here on, Ctrl-C stops what the sweep has started and keeps it
         ids += [store.create_run(cfg, Status.WAITING, sweep_id) for cfg in configs]
-        report(f"set {sweep_id}: {len(ids)} runs (runs {ids[0]}-{ids[-1]}) on Ray at {address}")
+        report(f"sweep {sweep_id}: {len(ids)} runs (runs {ids[0]}-{ids[-1]}) on Ray at {address}")
         here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
         writer = (
             ray.remote(Writer)
@@ -226,7 +226,7 @@ def run_set(
                     outcome = ray.get(ref)
                 except ray.exceptions.RayError as exc:
                     failed = True
-                    error = f"Ray lost the run {RETRIES + 1} times ({type(exc).__name__}); run the set again"
+                    error = f"Ray lost the run {RETRIES + 1} times ({type(exc).__name__}); run the sweep again"
                     store.finish(run_id, Status.FAILED, error)
                     report(f"run {run_id}: failed: {error}")
                     continue
@@ -238,16 +238,16 @@ def run_set(
     except KeyboardInterrupt:
         for run_id in queue:  # never started: nothing to wait for
             store.finish(run_id, Status.STOPPED)
-        _stop(store, ids)
+        _stop_and_wait(store, ids)
         store.finish_sweep(sweep_id, Status.STOPPED)
-        report(f"set {sweep_id} stopped; each run kept what it recorded")
-        raise SetStopped(sweep_id) from None
+        report(f"sweep {sweep_id} stopped; each run kept what it recorded")
+        raise SweepStopped(sweep_id) from None
     store.finish_sweep(sweep_id, Status.FAILED if failed else Status.FINISHED)
     return sweep_id
 
 
 def in_flight(resources: dict[str, float], cpus_per_run: float, gpus_per_run: float) -> int:
-    """How many runs of a set a cluster with these resources (Ray's `cluster_resources()`) trains at once, each
+    """How many runs of a sweep a cluster with these resources (Ray's `cluster_resources()`) trains at once, each
     asking for cpus_per_run CPUs (above 0) and gpus_per_run GPUs."""
     slots = int(resources.get("CPU", 0) // cpus_per_run)
     if gpus_per_run:
@@ -255,7 +255,7 @@ def in_flight(resources: dict[str, float], cpus_per_run: float, gpus_per_run: fl
     return max(1, slots)
 
 
-def _stop(store: Store, run_ids: list[int], wait_s: float = 15.0) -> None:
+def _stop_and_wait(store: Store, run_ids: list[int], wait_s: float = 15.0) -> None:
     """Ask the runs to stop and wait until they have: each finishes its step, commits and saves (Ray ends
     a driver's tasks with it, so the driver must outlive them). Waits on the store, not on Ray, which may
     raise the same interrupt again; a second Ctrl-C leaves at once."""

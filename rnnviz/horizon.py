@@ -1,5 +1,5 @@
 """The memory horizon: cells (and the remedies that matter for memory) trained on a memory task over a range of
-lengths, several seeds each, as a set of runs on Ray; how far each cell remembers, in numbers and in words.
+lengths, several seeds each, as a sweep on Ray; how far each cell remembers, in numbers and in words.
 
 A cell beats the task at a length in a seed when its final test result is clearly better than knowing nothing
 (tasks.beats); its horizon is the longest length up to which, at every length tried, at least k of its n seeds
@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import sets, tasks
+from . import sweeps, tasks
 from .config import ConfigError, RunConfig
 from .store import Status, Store
 
@@ -48,8 +48,8 @@ class HorizonSpec:
     batch_size: int = 50
     extra: dict[str, Any] = field(default_factory=dict)  # any other settings of the base run
 
-    def set_spec(self) -> sets.SetSpec:
-        """The set of runs that measures it (refused with a ConfigError naming a bad value)."""
+    def sweep_spec(self) -> sweeps.SweepSpec:
+        """The sweep that measures it (refused with a ConfigError naming a bad value)."""
         if self.task not in LENGTH_FIELD:
             raise ConfigError("task", f"the memory horizon runs on adding or delayed, not {self.task}")
         unknown = [v for v in self.variants if v not in VARIANTS]
@@ -71,7 +71,7 @@ class HorizonSpec:
         )
         grid = {LENGTH_FIELD[self.task]: sorted(self.lengths)}
         variants = {v: VARIANTS[v][1] for v in self.variants}
-        return sets.SetSpec(base, grid, self.seeds, variants)
+        return sweeps.SweepSpec(base, grid, self.seeds, variants)
 
 
 # About 5 minutes on 2 cores (bench/README.md): the RNN's horizon is short, the LSTM's beyond the last length.
@@ -88,15 +88,15 @@ FULL = HorizonSpec(
 )
 
 
-def is_horizon(spec: sets.SetSpec) -> bool:
-    """Whether a set measures a memory horizon (its runs vary in the length of a memory task, by variant)."""
+def is_horizon(spec: sweeps.SweepSpec) -> bool:
+    """Whether a sweep measures a memory horizon (its runs vary in the length of a memory task, by variant)."""
     return bool(spec.variants) and list(spec.grid) == [LENGTH_FIELD.get(spec.base.task, "")]
 
 
 def table(store: Store, sweep_id: int) -> pd.DataFrame:
     """One row per variant and length: its runs, seeds finished, how many beat the task, and the mean, min and
     max over seeds of the score (the test MSE of the adding problem, a classifier's test accuracy)."""
-    spec = sets.SetSpec.from_json(store.sweep(sweep_id)["spec"])
+    spec = sweeps.SweepSpec.from_json(store.sweep(sweep_id)["spec"])
     swept = next(iter(spec.grid))
     runs = store.runs()
     runs = runs[runs["sweep_id"] == sweep_id]
@@ -195,7 +195,7 @@ def compared(df: pd.DataFrame, first: str, other: str) -> str | None:
 
 def summary(store: Store, sweep_id: int, k: int | None = None) -> dict[str, Any]:
     """The horizon as `rnnviz horizon` prints it: the task, its baseline, each variant's horizon and its counts."""
-    spec = sets.SetSpec.from_json(store.sweep(sweep_id)["spec"])
+    spec = sweeps.SweepSpec.from_json(store.sweep(sweep_id)["spec"])
     df = table(store, sweep_id)
     k = k or majority(spec.seeds)
     cells = []
@@ -227,7 +227,7 @@ def summary(store: Store, sweep_id: int, k: int | None = None) -> dict[str, Any]
     }
 
 
-def findings(df: pd.DataFrame, spec: sets.SetSpec, k: int) -> list[str]:
+def findings(df: pd.DataFrame, spec: sweeps.SweepSpec, k: int) -> list[str]:
     """The horizon in plain words, one sentence per variant, with the seeds that agree."""
     task = spec.base.task
     unit = "T" if task == "adding" else "D"
@@ -263,23 +263,23 @@ def findings(df: pd.DataFrame, spec: sets.SetSpec, k: int) -> list[str]:
     return out
 
 
-def recorded(store: Store, spec: sets.SetSpec) -> int | None:
-    """The latest finished set of this very spec in the store (a horizon recorded beforehand), or None."""
-    sweeps = store.sweeps()
-    done = sweeps[(sweeps["spec"] == spec.to_json()) & (sweeps["status"] == Status.FINISHED)]
+def recorded(store: Store, spec: sweeps.SweepSpec) -> int | None:
+    """The latest finished sweep of this very spec in the store (a horizon recorded beforehand), or None."""
+    listed = store.sweeps()
+    done = listed[(listed["spec"] == spec.to_json()) & (listed["status"] == Status.FINISHED)]
     return int(done["sweep_id"].max()) if len(done) else None
 
 
 def latest(store: Store) -> int | None:
-    """The newest set in the store that measures a memory horizon, or None."""
-    sweeps = store.sweeps().sort_values("sweep_id", ascending=False)
-    for sweep_id, text in zip(sweeps["sweep_id"], sweeps["spec"]):
-        if is_horizon(sets.SetSpec.from_json(text)):
+    """The newest sweep in the store that measures a memory horizon, or None."""
+    listed = store.sweeps().sort_values("sweep_id", ascending=False)
+    for sweep_id, text in zip(listed["sweep_id"], listed["spec"]):
+        if is_horizon(sweeps.SweepSpec.from_json(text)):
             return int(sweep_id)
     return None
 
 
-def record(
+def run_and_wait(
     hspec: HorizonSpec,
     store: Store,
     name: str,
@@ -287,16 +287,16 @@ def record(
     address: str | None = None,
     report: Any = print,
 ) -> int:
-    """Run the horizon's set on Ray (cluster.run_set) and return its id; a set of the same spec recorded
-    before is reused unless `again`."""
+    """Run the horizon's sweep on Ray (cluster.run_sweep), waiting for it, and return its id; a sweep of the same
+    spec recorded before is reused unless `again`."""
     from . import cluster
 
-    spec = hspec.set_spec()
+    spec = hspec.sweep_spec()
     done = None if again else recorded(store, spec)
     if done is not None:
-        report(f"set {done} already holds this horizon; reusing it (--again runs it anew)")
+        report(f"sweep {done} already holds this horizon; reusing it (--again runs it anew)")
         return done
-    return cluster.run_set(spec, store, name=name, address=address, report=report)
+    return cluster.run_sweep(spec, store, name=name, address=address, report=report)
 
 
 def findings_table(outcome: dict[str, Any]) -> list[str]:
@@ -309,7 +309,7 @@ def findings_table(outcome: dict[str, Any]) -> list[str]:
     width = max([len(c["label"]) for c in outcome["cells"]] + [4])
     head = f"{'cell':{width}s}  " + "  ".join(f"{unit}={t:<14d}" for t in lengths) + "  horizon"
     lines = [
-        f"memory horizon of set {outcome['sweep_id']}: {outcome['task']}, {outcome['steps']} steps of "
+        f"memory horizon of sweep {outcome['sweep_id']}: {outcome['task']}, {outcome['steps']} steps of "
         f"{outcome['hidden_size']} units, {outcome['seeds']} seeds; each cell: seeds that beat it, mean "
         f"{outcome['score']} (baseline {outcome['baseline']:.3g})",
         head,
@@ -341,7 +341,7 @@ def chart(store: Store, sweep_id: int, style: Any = None) -> Any:
     from .figures.horizon import Cell, Reference, memory_horizon
     from .published import ADDING
 
-    spec = sets.SetSpec.from_json(store.sweep(sweep_id)["spec"])
+    spec = sweeps.SweepSpec.from_json(store.sweep(sweep_id)["spec"])
     task = spec.base.task
     df = table(store, sweep_id)
     cells = []

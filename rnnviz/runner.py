@@ -65,7 +65,7 @@ def launch(configs: list[RunConfig], store: Store, limits: Limits, reuse: bool =
         cfg.validate()
         limits.check(cfg)
     before = reusable_runs(store) if reuse else {}
-    ids = [before.get(_what(cfg.to_json())) or store.create_run(cfg, status=Status.WAITING) for cfg in configs]
+    ids = [before.get(_result_key(cfg.to_json())) or store.create_run(cfg, status=Status.WAITING) for cfg in configs]
     start_waiting(store, limits)
     return ids
 
@@ -227,9 +227,9 @@ def stand_by(
     return job
 
 
-def start_set(flags: list[str], store: Store, command: str = "sweep") -> Path:
-    """Start `rnnviz sweep FLAGS` (or another command that runs a set, `horizon`) in the background, like a
-    trainer, so a set outlives the dashboard that started it; returns its log. The set shows in the store once
+def start_sweep(flags: list[str], store: Store, command: str = "sweep") -> Path:
+    """Start `rnnviz sweep FLAGS` (or another command that runs a sweep, `horizon`) in the background, like a
+    trainer, so a sweep outlives the dashboard that started it; returns its log. The sweep shows in the store once
     Ray has started."""
     log = store.path.parent / "logs" / f"{store.path.stem}-{command}-{time.strftime('%Y%m%d-%H%M%S')}.log"
     _background([command, *flags, "--store", str(store.path)], log)
@@ -238,7 +238,7 @@ def start_set(flags: list[str], store: Store, command: str = "sweep") -> Path:
 
 def _background(args: list[str], log: Path) -> int:
     """`python -m rnnviz ARGS` in a new session (it outlives the Streamlit server, its reloads and its Ctrl-C),
-    its output appended to `log`; returns its pid. Every trainer, warm trainer and set starts here."""
+    its output appended to `log`; returns its pid. Every trainer, warm trainer and sweep starts here."""
     roles.require("start trainers", StoreError)
     log.parent.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
@@ -266,25 +266,25 @@ def active(store: Store) -> pd.DataFrame:
     return runs[runs["status"].isin(ACTIVE)]
 
 
-def _what(config_json: str) -> str:
+def _result_key(config_json: str) -> str:
     """A config as JSON without the fields that only say how it was computed."""
     values = json.loads(config_json)
     return json.dumps({k: v for k, v in values.items() if k not in EXECUTION_ONLY}, sort_keys=True)
 
 
 def finished_runs(store: Store) -> dict[str, int]:
-    """The newest finished run of each config (threads and device aside), keyed by `_what`."""
+    """The newest finished run of each config (threads and device aside), keyed by `_result_key`."""
     runs = store.runs()  # newest first
     done = runs[runs["status"] == Status.FINISHED]
-    return {what: int(run_id) for run_id, what in zip(done["run_id"][::-1], map(_what, done["config"][::-1]))}
+    return {what: int(run_id) for run_id, what in zip(done["run_id"][::-1], map(_result_key, done["config"][::-1]))}
 
 
 def reusable_runs(store: Store) -> dict[str, int]:
     """The newest run of each config (threads and device aside) that finished or has not ended yet (waiting,
-    queued, training), keyed by `_what`: a set launched again needs none of them trained again."""
+    queued, training), keyed by `_result_key`: a set launched again needs none of them trained again."""
     runs = store.runs()  # newest first
     kept = runs[runs["status"].isin([Status.FINISHED, *UNFINISHED])]
-    return {what: int(run_id) for run_id, what in zip(kept["run_id"][::-1], map(_what, kept["config"][::-1]))}
+    return {what: int(run_id) for run_id, what in zip(kept["run_id"][::-1], map(_result_key, kept["config"][::-1]))}
 
 
 def _step_cost(cfg: RunConfig) -> tuple:
@@ -328,7 +328,7 @@ def duration(runs: pd.DataFrame, configs: list[RunConfig]) -> float | None:
     return max(n / speed for n, speed in zip(steps, speeds) if n and speed)
 
 
-def record(
+def launch_and_wait(
     configs: list[RunConfig],
     store: Store,
     limits: Limits,
@@ -341,7 +341,7 @@ def record(
     ids: dict[int, int] = {}
     finished = finished_runs(store)
     for k, cfg in enumerate(configs):
-        before = finished.get(_what(cfg.to_json()))
+        before = finished.get(_result_key(cfg.to_json()))
         if before is not None:
             ids[k] = before
             report(f"{cfg.display_name}: recorded before as run {before}")

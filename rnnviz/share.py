@@ -98,7 +98,7 @@ def exposure_warning(address: str) -> str:
     return (
         f"rnnviz: warning: the dashboard listens on {address}, open to every machine that can reach this one, "
         "with no presenter link: anyone who opens it can start, stop and delete training runs on this machine, "
-        "download data into it and start sets of runs, over plain HTTP. For a room, use `rnnviz app --share`: "
+        "download data into it and start sweeps, over plain HTTP. For a room, use `rnnviz app --share`: "
         "viewers only watch, and only the presenter link acts (docs/security.md)."
     )
 

@@ -102,11 +102,11 @@ def remedies_store(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def sweep_store(tmp_path_factory) -> Path:
     """A set of 2 x 2 grid points times 2 seeds, trained here one after another as Ray's workers would."""
-    from rnnviz import sets
+    from rnnviz import sweeps
     from rnnviz.store import Status
 
     path = tmp_path_factory.mktemp("sweep") / "runs.sqlite"
-    spec = sets.SetSpec(quick_config(cell="rnn", name="set", hidden_size=8, steps=20), {"lr": [0.001, 0.01],
+    spec = sweeps.SweepSpec(quick_config(cell="rnn", name="set", hidden_size=8, steps=20), {"lr": [0.001, 0.01],
                         "hidden_size": [8, 16]}, 2)  # fmt: skip
     with Store(path) as store:
         sweep_id = store.create_sweep("a test set", spec.to_json(), "ray", "127.0.0.1:6379")
@@ -114,3 +114,15 @@ def sweep_store(tmp_path_factory) -> Path:
             train(cfg, store, run_id=store.create_run(cfg, Status.WAITING, sweep_id))
         store.finish_sweep(sweep_id, Status.FINISHED)
     return path
+
+
+@pytest.fixture
+def empty_store(tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNVIZ_STORE", str(tmp_path / "empty.sqlite"))
+    monkeypatch.setenv("RNNVIZ_DATA_DIR", str(tmp_path / "nodata"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+
+@pytest.fixture
+def full_store(trained_store, monkeypatch):
+    monkeypatch.setenv("RNNVIZ_STORE", str(trained_store))

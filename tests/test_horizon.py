@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rnnviz import horizon, sets, tasks
+from rnnviz import horizon, sweeps, tasks
 from rnnviz.__main__ import main
 from rnnviz.store import Status, Store
 from rnnviz.trainer import train
@@ -25,7 +25,7 @@ TINY = horizon.HorizonSpec(lengths=(4, 6), variants=("rnn", "lstm", "orthogonal"
 def horizon_store(tmp_path_factory) -> Path:
     """TINY's set, trained here one run after another as Ray's workers would."""
     path = tmp_path_factory.mktemp("horizon") / "runs.sqlite"
-    spec = TINY.set_spec()
+    spec = TINY.sweep_spec()
     with Store(path) as store:
         sweep_id = store.create_sweep("memory horizon (test)", spec.to_json(), "ray", None)
         for cfg in spec.configs():
@@ -35,7 +35,7 @@ def horizon_store(tmp_path_factory) -> Path:
 
 
 def test_a_horizon_set_runs_every_cell_at_every_length_and_seed_told_apart():
-    spec = TINY.set_spec()
+    spec = TINY.sweep_spec()
     cfgs = spec.configs()
     assert len(cfgs) == 3 * 2 * 2
     assert cfgs[0].name == "rnn (length 4, seed 0)" and cfgs[-1].name == "orthogonal (length 6, seed 1)"
@@ -44,9 +44,9 @@ def test_a_horizon_set_runs_every_cell_at_every_length_and_seed_told_apart():
     assert len({json.dumps(p, sort_keys=True) for p in points}) == len(points) == 6
     assert points[0]["init"] == "default" and points[-1]["init"] == "orthogonal"
     assert {c.cell for c in cfgs} == {"rnn", "lstm"} and {c.task for c in cfgs} == {"adding"}
-    again = sets.SetSpec.from_json(spec.to_json())
+    again = sweeps.SweepSpec.from_json(spec.to_json())
     assert again.variants == spec.variants and [c.name for c in again.configs()] == [c.name for c in cfgs]
-    assert horizon.is_horizon(spec) and not horizon.is_horizon(sets.SetSpec(spec.base, {"lr": [0.1]}))
+    assert horizon.is_horizon(spec) and not horizon.is_horizon(sweeps.SweepSpec(spec.base, {"lr": [0.1]}))
 
 
 def test_the_table_counts_the_seeds_that_beat_the_task_as_each_run_recorded_it(horizon_store):
@@ -62,7 +62,7 @@ def test_the_table_counts_the_seeds_that_beat_the_task_as_each_run_recorded_it(h
             assert row["beat"] == sum(loss < tasks.ADDING_BASELINE / 2 for loss in losses)
             assert row["mean"] == pytest.approx(sum(losses) / 2) and row["min"] == pytest.approx(min(losses))
         # the set's own summary (the Sweeps page) splits the variants as well
-        assert sets.summary(store, sweep_id)["variant"].tolist() == df["variant"].tolist()
+        assert sweeps.summary(store, sweep_id)["variant"].tolist() == df["variant"].tolist()
 
 
 def frame(beats: dict[int, tuple[int, int]], n: int = 3) -> pd.DataFrame:
@@ -92,7 +92,7 @@ def test_the_horizon_is_the_longest_length_up_to_which_k_seeds_beat_it_everywher
 
 
 def test_the_findings_say_the_horizon_and_how_many_seeds_agree():
-    spec = TINY.set_spec()
+    spec = TINY.sweep_spec()
     rows = pd.concat(
         [
             frame({10: (3, 3), 20: (3, 2), 40: (3, 0)}).assign(variant="rnn", label="tanh RNN"),
@@ -139,7 +139,7 @@ def test_a_bad_horizon_gets_one_line_and_records_nothing(capsys, tmp_path, flags
 def test_a_horizon_recorded_beforehand_is_reused_without_training(horizon_store, capsys):
     with Store(horizon_store) as store:
         before = len(store.runs())
-        sweep_id = horizon.record(TINY, store, "again")
+        sweep_id = horizon.run_and_wait(TINY, store, "again")
         assert sweep_id == int(store.sweeps()["sweep_id"].iloc[0]) and len(store.runs()) == before
     flags = ["--lengths", "4,6", "--cells", "rnn,lstm,orthogonal", "--seeds", "2", "--steps", "3", "--hidden-size", "4"]
     assert main(["horizon", "--store", str(horizon_store), *flags]) == 0
@@ -180,11 +180,11 @@ def test_one_click_starts_the_quick_horizon_in_the_background(tmp_path, monkeypa
     monkeypatch.setenv("RNNVIZ_STORE", str(tmp_path / "runs.sqlite"))
     started = []
 
-    def start_set(flags, store, command="sweep"):
+    def start_sweep(flags, store, command="sweep"):
         started.append((flags, Path(store.path), command))
         return tmp_path / "horizon.log"
 
-    monkeypatch.setattr("rnnviz.runner.start_set", start_set)
+    monkeypatch.setattr("rnnviz.runner.start_sweep", start_sweep)
     at = open_page("train")
     next(b for b in at.button if b.label == "How long can it remember?").click().run()
     assert not at.exception, at.exception

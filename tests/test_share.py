@@ -121,7 +121,7 @@ def every_action(path: str, mnist: str, only: tuple[str, ...] = ()) -> None:
         "resume": lambda s: runner.resume(s, 1),
         "stop": lambda s: runner.stop(s, 2),
         "delete": lambda s: s.delete_run(2),
-        "set": lambda s: runner.start_set(["--preset", "quick-rnn", "--grid", "lr=0.1,0.2"], s),
+        "set": lambda s: runner.start_sweep(["--preset", "quick-rnn", "--grid", "lr=0.1,0.2"], s),
         "standby": lambda s: runner.ensure_standby(s),
         "create": lambda s: s.create_run(cfg),
         "download": lambda s: data.download("mnist", progress=False, mirrors=["http://127.0.0.1:9/"]),
@@ -198,7 +198,7 @@ def open_as(role: str, page: str, monkeypatch) -> AppTest:
     return at
 
 
-ACTS = ("Train", "Stop", "Resume", "Delete", "Launch", "Start the set", "Download MNIST", "seeds")
+ACTS = ("Train", "Stop", "Resume", "Delete", "Launch", "Start the sweep", "Download MNIST", "seeds")
 
 
 def acting_buttons(at: AppTest) -> list[str]:

@@ -38,7 +38,7 @@ pytestmark = pytest.mark.skipif(
 KEY = "p" * 32
 HOSTILE = dict(enumerate(HOSTILE_NAMES, start=1))
 PAGES = ["", "overview", "gradient_flow", "saturation", "gates", "compare", "remedies", "sweeps", "inspector"]
-ACTS = ("Train", "Stop", "Resume", "Delete", "Launch", "Start the set", "Download MNIST", "seeds")  # reports: fine
+ACTS = ("Train", "Stop", "Resume", "Delete", "Launch", "Start the sweep", "Download MNIST", "seeds")  # reports: fine
 
 
 @pytest.fixture(scope="module")

@@ -110,7 +110,7 @@ def test_enter_in_the_sweeps_form_starts_no_set(tmp_path):
     with streamlit_server(store_path, data_root(tmp_path, MNIST_DIR)) as url, chromium() as browser:
         page = browser.new_page(viewport=LAPTOP)
         page.goto(url + "/sweeps")
-        page.get_by_text("Start a set of runs").click()
+        page.get_by_text("Start a sweep").click()
         seeds = page.get_by_role("spinbutton", name="Seeds per grid point")
         for value in ("2", "3", "4"):
             seeds.fill(value)
@@ -120,7 +120,7 @@ def test_enter_in_the_sweeps_form_starts_no_set(tmp_path):
             with Store(store_path) as store:
                 assert store.sweeps().empty and store.runs().empty
             time.sleep(0.25)
-        assert not list((store_path.parent / "logs").glob("*-set-*.log"))  # and no set was started at all
+        assert not list((store_path.parent / "logs").glob("*-sweep-*.log"))  # and no sweep was started at all
 
 
 @needs_chromium

@@ -322,7 +322,7 @@ def test_the_reports_gate_scatter_shows_fractions_from_0_to_1(trained_store, tmp
     assert ranges and all(-0.05 <= lo and hi <= 1.05 for axes in ranges for lo, hi in axes), ranges
 
 
-SET_MAP_TEXT = """() => [...document.querySelectorAll('.stPlotlyChart')].map(chart => ({
+SWEEP_MAP_TEXT = """() => [...document.querySelectorAll('.stPlotlyChart')].map(chart => ({
   title: chart.querySelector('.gtitle').textContent,
   box: chart.getBoundingClientRect().toJSON(),
   texts: [...chart.querySelectorAll('.gtitle, g[class$=tick] > text, [class$=title] text, .cbtitle text, '
@@ -339,7 +339,7 @@ def test_the_sweeps_map_is_legible_and_a_click_picks_the_runs_of_its_grid_point(
         page.goto(f"{url}/sweeps")
         page.wait_for_selector(".stPlotlyChart .scatterlayer .points path", timeout=60_000)
         time.sleep(1)
-        maps = page.evaluate(SET_MAP_TEXT)
+        maps = page.evaluate(SWEEP_MAP_TEXT)
         assert [m["title"] for m in maps][:2] == [
             "Final test accuracy, mean over seeds", "Gradient reaching t = 1: ||dL/dh_1|| / ||dL/dh_T||"
         ]  # fmt: skip

@@ -20,7 +20,7 @@ def add_listings(sub: Any) -> None:
     """runs and sweeps: a table, or a JSON list with --json."""
     for name, text, handler in (
         ("runs", "list the runs of a store", cmd_runs),
-        ("sweeps", "list the sets of runs of a store", cmd_sweeps),
+        ("sweeps", "list the sweeps of a store", cmd_sweeps),
     ):
         p = sub.add_parser(name, help=text)
         store_arg(p)
@@ -78,7 +78,7 @@ def cmd_sweeps(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([{**r, "spec": json.loads(r["spec"])} for r in df[[*cols, "spec"]].to_dict("records")]))
     elif df.empty:
-        print("no sets of runs yet; start one with `python -m rnnviz sweep --preset quick-rnn --seeds 3`")
+        print("no sweeps yet; start one with `python -m rnnviz sweep --preset quick-rnn --seeds 3`")
     else:
         print(df[cols].to_string(index=False))
     return 0

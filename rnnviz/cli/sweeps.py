@@ -9,20 +9,18 @@ import json
 import sys
 from typing import Any
 
-from .. import cluster, horizon, runner, sets, words
+from .. import cluster, horizon, runner, sweeps, words
 from .. import data as datamod
 from ..config import ConfigError, Limits, RunConfig, cores, preset, remedies
 from ..data import DataError
 from ..store import Status, Store
 from .common import add_config_flags, check_data_dir, config_from_args, store_arg
 
-STOPPED_BEFORE = "rnnviz: stopped before the set started; nothing was recorded"
+STOPPED_BEFORE = "rnnviz: stopped before the sweep started; nothing was recorded"
 
 
 def add_sweep(sub: Any) -> None:
-    p = sub.add_parser(
-        "sweep", help="train a set of runs (a grid over settings, times seeds) on Ray, then print a JSON line"
-    )
+    p = sub.add_parser("sweep", help="train a sweep (a grid over settings, times seeds) on Ray, then print a JSON line")
     add_config_flags(p)
     p.add_argument(
         "--grid",
@@ -45,7 +43,7 @@ def add_sweep(sub: Any) -> None:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    spec = sets.SetSpec(config_from_args(args), sets.parse_grid(args.grid), args.seeds)
+    spec = sweeps.SweepSpec(config_from_args(args), sweeps.parse_grid(args.grid), args.seeds)
     if not args.cpus_per_run > 0:
         raise ConfigError("cpus_per_run", f"must be above 0, got {args.cpus_per_run:g}")
     if not args.gpus_per_run >= 0:
@@ -54,7 +52,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     check_data_dir(spec.base)
     with Store(args.store) as store:
         try:
-            sweep_id = cluster.run_set(
+            sweep_id = cluster.run_sweep(
                 spec,
                 store,
                 address=args.ray_address,
@@ -62,12 +60,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                 gpus_per_run=args.gpus_per_run,
                 report=cluster.progress_to_stderr,
             )
-        except cluster.SetStopped as stopped:  # its runs stopped and kept what they recorded: report them
+        except cluster.SweepStopped as stopped:  # its runs stopped and kept what they recorded: report them
             sweep_id = stopped.sweep_id
         except KeyboardInterrupt:
             print(STOPPED_BEFORE, file=sys.stderr)
             return 130
-        outcome = sets.result(store, sweep_id)
+        outcome = sweeps.result(store, sweep_id)
     print(json.dumps({**outcome, "store": str(store.path)}), flush=True)
     return {Status.FINISHED: 0, Status.STOPPED: 130}.get(outcome["status"], 1)
 
@@ -76,7 +74,7 @@ def add_horizon(sub: Any) -> None:
     p = sub.add_parser(
         "horizon",
         help="how long can each cell remember? RNN, LSTM (and more) over a range of lengths of a memory task, "
-        "several seeds each, as a set on Ray; prints each cell's memory horizon and a JSON line",
+        "several seeds each, as a sweep on Ray; prints each cell's memory horizon and a JSON line",
     )
     which = p.add_mutually_exclusive_group()
     q, f = horizon.QUICK, horizon.FULL
@@ -134,14 +132,14 @@ def horizon_spec(args: argparse.Namespace) -> horizon.HorizonSpec:
 
 def cmd_horizon(args: argparse.Namespace) -> int:
     hspec = horizon_spec(args)
-    hspec.set_spec().validate(Limits.from_env())  # every bad value is refused before Ray starts
+    hspec.sweep_spec().validate(Limits.from_env())  # every bad value is refused before Ray starts
     name = f"memory horizon ({'full' if args.full else 'quick' if not (args.lengths or args.cells) else 'custom'})"
     with Store(args.store) as store:
         try:
-            sweep_id = horizon.record(
+            sweep_id = horizon.run_and_wait(
                 hspec, store, name, args.again, args.ray_address, report=cluster.progress_to_stderr
             )
-        except cluster.SetStopped as stopped:
+        except cluster.SweepStopped as stopped:
             sweep_id = stopped.sweep_id
         except KeyboardInterrupt:
             print(STOPPED_BEFORE, file=sys.stderr)
@@ -190,7 +188,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     limits = dataclasses.replace(Limits.from_env(), active_runs=args.jobs)
     with Store(args.store) as store:
         try:
-            ids = runner.record(configs, store, limits, report=lambda line: print(line, flush=True))
+            ids = runner.launch_and_wait(configs, store, limits, report=lambda line: print(line, flush=True))
         except KeyboardInterrupt:
             return 130
         runs = store.runs().set_index("run_id").loc[ids]

@@ -1,5 +1,5 @@
 """The memory horizon in the dashboard: the button that starts the quick horizon on Ray (`rnnviz horizon
---quick` in the background), and the horizon of a set drawn, in words and beside the published figures; a
+--quick` in the background), and the horizon of a sweep drawn, in words and beside the published figures; a
 click on a point picks its runs for the other pages."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def latest(path: str) -> int | None:
 
 
 def launch(path: str) -> None:
-    """The one click: the quick horizon as a set on Ray, in a process of its own that outlives the page."""
+    """The one click: the quick horizon as a sweep on Ray, in a process of its own that outlives the page."""
     cells = " and ".join(horizon.VARIANTS[v][0] for v in QUICK.variants)
     lengths = ", ".join(map(str, QUICK.lengths))
     st.caption(
@@ -40,10 +40,10 @@ def launch(path: str) -> None:
     ):
         try:
             with Store(path) as store:
-                if horizon.recorded(store, QUICK.set_spec()) is not None:
+                if horizon.recorded(store, QUICK.sweep_spec()) is not None:
                     st.info("This store already holds the quick horizon: it is drawn below.")
                     return
-                log = runner.start_set(["--quick"], store, command="horizon")
+                log = runner.start_sweep(["--quick"], store, command="horizon")
         except (ConfigError, StoreError) as exc:
             st.error(f"Not started: {exc}")
             return
@@ -56,7 +56,7 @@ def pick(ids: list[int]) -> None:
 
 
 def draw(path: str, sweep_id: int) -> None:
-    """A horizon set: its chart, each cell's horizon in words, the published results beside, and its table."""
+    """A horizon sweep: its chart, each cell's horizon in words, the published results beside, and its table."""
     try:
         with Store(path) as store:
             row = store.sweep(sweep_id)
@@ -67,7 +67,7 @@ def draw(path: str, sweep_id: int) -> None:
         return
     runs = sum(len(c["beat"]) for c in outcome["cells"]) * outcome["seeds"]
     st.markdown(
-        f"**{row['name']}** (set {sweep_id}): {row['status']}; {outcome['task']}, {outcome['steps']} steps of "
+        f"**{row['name']}** (sweep {sweep_id}): {row['status']}; {outcome['task']}, {outcome['steps']} steps of "
         f"{outcome['hidden_size']} units, {outcome['seeds']} seeds, {runs} runs. A cell beats the task at a "
         "length in a seed when its test MSE is below half the baseline (or, for a digit, its accuracy above "
         f"twice chance); its horizon is the longest length up to which {outcome['k']} of {outcome['seeds']} "

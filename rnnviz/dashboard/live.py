@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from .. import roles, runner, sets, views
+from .. import roles, runner, sweeps, views
 from ..config import ConfigError, Limits
 from ..figures import CHART_CONFIG
 from ..store import Status, Store, StoreError
@@ -141,7 +141,7 @@ def live_chart(key: str, view: Callable[..., go.Figure], runs: list[ShownRun], /
 def group_switch(runs: list[ShownRun], key: str) -> bool:
     """Where picked runs differ only in their seed, a switch to draw them as groups (a mean over seeds with
     their band); when on, each group's reading of how many seeds agree. Returns whether it is on."""
-    groups = sets.seed_groups(runs)
+    groups = sweeps.seed_groups(runs)
     on = bool(groups) and st.toggle(
         "Group seeds: mean and band",
         key=key,
@@ -150,7 +150,7 @@ def group_switch(runs: list[ShownRun], key: str) -> bool:
     )
     if on:
         for label, members in groups:
-            st.markdown(f"`{label}`: {sets.agreement([sets.final_accuracy(r.row) for r in members])}")
+            st.markdown(f"`{label}`: {sweeps.agreement([sweeps.final_accuracy(r.row) for r in members])}")
     return on
 
 
@@ -163,7 +163,7 @@ def progress_of(runs: list[ShownRun]) -> int:
 def resume_waiting(path: str, runs: pd.DataFrame) -> None:
     """Start runs of a launched set that still wait although slots are free: normally the trainer that
     ends starts the next, but a trainer killed outright starts nothing."""
-    # a set's runs (sweep_id) wait for Ray, not for a free slot here; a viewer's page starts none (the
+    # a sweep's runs (sweep_id) wait for Ray, not for a free slot here; a viewer's page starts none (the
     # presenter's pages do, and the trainers themselves)
     waiting = ((runs["status"] == Status.WAITING) & runs["sweep_id"].isna()).any()
     if waiting and not store_readonly(path) and roles.presenter():

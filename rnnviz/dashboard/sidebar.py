@@ -110,7 +110,7 @@ def _toggle_replay(last: int) -> None:
     st.session_state[state.STEP_MOVED] = True
 
 
-def _state(path: str, run_id: int, row: pd.Series) -> str:
+def _state_words(path: str, run_id: int, row: pd.Series) -> str:
     """A picked run's state in a few words; a training run's with its progress (its step, where its length is
     not known: a loop watched without `total_steps`)."""
     if row["status"] == Status.RUNNING:
@@ -177,7 +177,7 @@ def _step_controls(last: int, live: bool = False) -> None:
     st.caption("Replays " + _replay_rate(last, seconds))
 
 
-def _picked_runs(path: str) -> None:
+def _progress_and_step_controls(path: str) -> None:
     """What the picked runs do now and the step controls, kept current while any of them trains: one short
     line for each picked run that has not finished, and a scrubber that reaches their latest step. Both are
     reread every second, as the charts are: at the page's own pace (every 5 s while its charts feed
@@ -194,7 +194,9 @@ def _picked_runs(path: str) -> None:
         shown = now.loc[[r for r in picked if r in now.index]]
         unfinished = shown[shown["status"] != Status.FINISHED]
         if len(unfinished):
-            st.caption("  \n".join(f"{r} · {row['name']}: {_state(path, r, row)}" for r, row in unfinished.iterrows()))
+            st.caption(
+                "  \n".join(f"{r} · {row['name']}: {_state_words(path, r, row)}" for r, row in unfinished.iterrows())
+            )
         _step_controls(int(shown["step"].max()) if len(shown) else 0, live=bool(shown["status"].isin(UNFINISHED).any()))
         if st.session_state.pop(state.STEP_MOVED, False) or (polling and list(shown["status"]) != before):
             # the step moved (every chart follows it), or a picked run started or ended: the page draws them
@@ -211,17 +213,10 @@ def ink(background: str) -> str:
     return "white" if 0.299 * r + 0.587 * g + 0.114 * b < 150 else "#111111"
 
 
-def sidebar() -> None:
-    """The run picker shared by every page, the step scrubber and replay, the presenter switches."""
-    path = store_path()
-    try:
-        runs = runs_table(path)
-    except StoreError as exc:
-        st.sidebar.error(str(exc))
-        st.stop()
+def _runs_ui(runs: pd.DataFrame) -> list[int]:
+    """The run picker: the runs every page shows. Those a page has just started, else the link's or the
+    picker's own, else the newest two; runs no longer in the store are dropped."""
     ids = runs["run_id"].tolist()
-    resume_waiting(path, runs)
-    _from_url(ids)
     if state.SELECT_NEXT in st.session_state:  # set by the Train and Remedies pages after starting runs
         st.session_state[state.SELECTED] = st.session_state.pop(state.SELECT_NEXT)
         st.session_state[state.PINNED] = None
@@ -229,18 +224,17 @@ def sidebar() -> None:
         st.session_state[state.SELECTED] = ids[:2][::-1]
     st.session_state[state.SELECTED] = [r for r in st.session_state[state.SELECTED] if r in ids]
     names = runs.set_index("run_id")["name"]
-    st.sidebar.multiselect(
+    return st.sidebar.multiselect(
         "Runs shown",
         ids,
         key=state.SELECTED,
         format_func=lambda r: f"{r} · {names[r]}",  # no status here: it would be as old as the page's last rerun
         help="The runs every page plots. Finished runs of earlier sessions are here too.",
     )
-    chosen = runs[runs["run_id"].isin(st.session_state[state.SELECTED])]
-    last = int(chosen["step"].max()) if len(chosen) else 0
-    if state.REPLAY_FROM_URL in st.session_state and last > 0:
-        st.session_state[state.REPLAY] = Replay(last, st.session_state.pop(state.REPLAY_FROM_URL))
-    _picked_runs(path)
+
+
+def _switches_ui() -> None:
+    """Live updates, samples on the x axis and large fonts: each kept in the session state under its key."""
     st.sidebar.toggle(
         "Live updates",
         value=True,
@@ -254,14 +248,12 @@ def sidebar() -> None:
         "their iterations, instead of training steps. The data drawn stays the same.",
     )
     st.sidebar.toggle("Large fonts (for talks)", key=state.LARGE_FONTS)
-    params = _to_url()
-    link = "?" + urlencode({**params, "present": "1"})
-    st.sidebar.markdown(
-        f"[Presenter view]({link}): this page with large fonts and no controls; the link keeps the runs and the step."
-    )
-    st.sidebar.caption(f"Store: `{path}`")
-    # Each picked run's chip in its charts' colour (the theme's own colour is neutral, so no run claims it).
-    colours = {r: colour_of(config(path, r), str(names[r])) for r in st.session_state["selected_runs"]}
+
+
+def _page_style(path: str, names: pd.Series, picked: list[int]) -> None:
+    """Each picked run's chip in its charts' colour (the theme's own colour is neutral, so no run claims it),
+    the chips whole, no fading while a fragment reruns, and the large fonts or presenter mode asked for."""
+    colours = {r: colour_of(config(path, r), str(names[r])) for r in picked}
     chips = "".join(
         f'[data-testid=stSidebar] [data-tag][aria-label^="{r} · "] {{ background: {c}; color: {ink(c)}; }}'
         for r, c in colours.items()
@@ -284,6 +276,32 @@ def sidebar() -> None:
         st.html("<style>html, .stMarkdown, p, label { font-size: 22px !important; }</style>")
     if presenting():
         st.html(PRESENTER_CSS)
+
+
+def sidebar() -> None:
+    """The run picker shared by every page, the step scrubber and replay, the presenter switches."""
+    path = store_path()
+    try:
+        runs = runs_table(path)
+    except StoreError as exc:
+        st.sidebar.error(str(exc))
+        st.stop()  # no page can be drawn without the store
+    resume_waiting(path, runs)
+    _from_url(runs["run_id"].tolist())
+    picked = _runs_ui(runs)
+    chosen = runs[runs["run_id"].isin(picked)]
+    last = int(chosen["step"].max()) if len(chosen) else 0
+    if state.REPLAY_FROM_URL in st.session_state and last > 0:
+        st.session_state[state.REPLAY] = Replay(last, st.session_state.pop(state.REPLAY_FROM_URL))
+    _progress_and_step_controls(path)
+    _switches_ui()
+    params = _to_url()
+    link = "?" + urlencode({**params, "present": "1"})
+    st.sidebar.markdown(
+        f"[Presenter view]({link}): this page with large fonts and no controls; the link keeps the runs and the step."
+    )
+    st.sidebar.caption(f"Store: `{path}`")
+    _page_style(path, runs.set_index("run_id")["name"], picked)
 
 
 # Presenter mode hides the sidebar, the header and every control; only titles, text and charts remain.

@@ -26,7 +26,7 @@ URL_READ = "url_read"  # bool: the link's parameters were read (once per browser
 WATCHING = "watching"  # {"ids": [...], "where": str}: runs started from the Train page, for its prompt
 FEED_TOKENS = "feed_tokens"  # {(chart key, recipe): token} of the live charts' feeds
 REMEDIES_REUSED = "remedies_reused"  # list[int]: runs the Remedies set just launched reused, said once
-SET_STARTED = "set_started"  # {"after": newest set id, "runs", "log", "at"}: a set started on the Sweeps page
+SWEEP_STARTED = "sweep_started"  # {"after": newest sweep id, "runs", "log", "at"}: a sweep started on the Sweeps page
 CHARTS_SHOWN = "charts_shown"  # bool: the page body drew a chart in this run (a replay waits for it)
 
 

@@ -4,10 +4,10 @@
 - `lines.py`: lines over training, the global norm with clipping, stacked panels (the Overview)
 - `heatmaps.py`: ||dL/dh_t|| and other per-time-step values over time steps and training
 - `histograms.py`: histograms at a step, animated, over training; the gate scatter
-- `groups.py`: sets of runs: a group's mean over seeds with its band, the map of a set over two settings
+- `groups.py`: sweeps: a group's mean over seeds with its band, the map of a sweep over two settings
 """
 
-from .groups import Band, band_lines, set_map
+from .groups import Band, band_lines, sweep_map
 from .heatmaps import (
     DECADES,
     NO_PROBE,
@@ -71,7 +71,7 @@ from .look import (
 __all__ = [
     "Band",
     "band_lines",
-    "set_map",
+    "sweep_map",
     "CHART_CONFIG",
     "DEFAULT_STYLE",
     "Empty",

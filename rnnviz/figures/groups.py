@@ -1,4 +1,4 @@
-"""Figures of sets of runs: groups over seeds as a mean with a band, and the map of a set over two settings."""
+"""Figures of sweeps: groups over seeds as a mean with a band, and the map of a sweep over two settings."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ def band_lines(
     )
 
 
-def set_map(
+def sweep_map(
     x_name: str,
     x_values: list,
     y_name: str,
@@ -84,7 +84,7 @@ def set_map(
     zrange: tuple[float, float] | None = None,
     titles: tuple[str, str] | None = None,
 ) -> go.Figure:
-    """A set over two settings: a heatmap of z (len(y), len(x)), one cell per grid point with its value
+    """A sweep over two settings: a heatmap of z (len(y), len(x)), one cell per grid point with its value
     written in it, no result yet grey, the first value of y at the top. Over each cell an invisible marker,
     so that a click selects a grid point (Plotly selects points, not heatmap cells). `titles`: the axes'
     titles (default: the settings' names)."""

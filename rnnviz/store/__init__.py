@@ -5,7 +5,7 @@
   `StoreError`, `default_path`
 - `schema.py`: the tables, the upgrades of an older store, and how an array is held
 - `levels.py`: each scalar summarised per bucket of `LEVELS` steps, kept by every write, read at a chart's width
-- `queue.py`: the runs and sets of runs, from created to ended, their dead processes reaped, and their listings
+- `queue.py`: the runs and sweeps, from created to ended, their dead processes reaped, and their listings
 - `records.py`: a run's records written by its one writer, and forgotten after a step on a resume
 - `reads.py`: a run's records read back; `GRAD_FLOW` and `HIST`, the records' names the store reads itself
 - `status.py`: `Status`, the states of a run

@@ -17,8 +17,8 @@ FLUSH_S = 0.5  # commit at least this often, so a watching page lags by well und
 
 
 class RunStore(Protocol):
-    """What a trainer writes through: the store itself (`Store`), or, for a run of a set on Ray, a proxy to
-    the set's single writer (`rnnviz.cluster.WriterClient`)."""
+    """What a trainer writes through: the store itself (`Store`), or, for a run of a sweep on Ray, a proxy to
+    the sweep's single writer (`rnnviz.cluster.WriterClient`)."""
 
     def create_run(self, cfg: RunConfig) -> int: ...
     def mark_running(self, run_id: int, pid: int) -> None: ...

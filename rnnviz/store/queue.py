@@ -1,4 +1,4 @@
-"""The runs and sets of runs: created, queued, claimed, running, stopped, finished; their dead processes reaped."""
+"""The runs and sweeps: created, queued, claimed, running, stopped, finished; their dead processes reaped."""
 
 from __future__ import annotations
 
@@ -104,7 +104,7 @@ class Queue(Connection):
             ids = [
                 r
                 for (r,) in c.execute(
-                    # a set's runs wait for Ray, which starts them (sets.py)
+                    # a sweep's runs wait for Ray, which starts them (cluster.py)
                     "SELECT id FROM runs WHERE status = ? AND sweep_id IS NULL ORDER BY id LIMIT ?",
                     (Status.WAITING, max(slots - busy, 0)),
                 )
@@ -150,8 +150,8 @@ class Queue(Connection):
         return dead
 
     def _reap_sweeps(self) -> list[int]:
-        """The unfinished runs of sets whose driver process (on this machine) is gone: Ray ends a driver's
-        tasks with it, wherever they ran. The sets are marked interrupted; returns the runs' ids."""
+        """The unfinished runs of sweeps whose driver process (on this machine) is gone: Ray ends a driver's
+        tasks with it, wherever they ran. The sweeps are marked interrupted; returns the runs' ids."""
         if self.version < 2:
             return []
         host = socket.gethostname()

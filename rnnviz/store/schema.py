@@ -37,7 +37,7 @@ CREATE INDEX runs_by_sweep ON runs (sweep_id);
 CREATE TABLE sweeps (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     name TEXT NOT NULL,
-    spec TEXT NOT NULL,             -- the base config, the grid and the seeds, as JSON (sets.SetSpec)
+    spec TEXT NOT NULL,             -- the base config, the grid and the seeds, as JSON (sweeps.SweepSpec)
     status TEXT NOT NULL,           -- a Status: running while its driver waits on Ray, then how it ended
     created REAL NOT NULL,
     ended REAL,

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .. import buckets, figures, sets
+from .. import buckets, figures, sweeps
 from ..config import RunConfig
 from ..figures import Style
 
@@ -99,7 +99,7 @@ def along(run: RunData, steps: np.ndarray, style: Style) -> np.ndarray:
 def colour_of(cfg: RunConfig, name: str) -> str:
     """The colour of the run of these settings and name: its role's (tanh RNN, LSTM, GRU), in the shade of its
     variant and seed; the pages' run chips wear it too."""
-    return figures.run_color(cfg.cell, sets.group_label(name), cfg.seed)
+    return figures.run_color(cfg.cell, sweeps.group_label(name), cfg.seed)
 
 
 def run_colour(run: RunData) -> str:

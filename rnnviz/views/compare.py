@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from .. import figures, sets
+from .. import figures, sweeps
 from ..config import RunConfig
 from ..figures import Style
 from ..quantities import EVALUATION, find, is_log, titles
@@ -54,7 +54,7 @@ def group_bands(runs: Sequence[RunData], name: str, style: Style = DEFAULT) -> l
     mean and band at the steps its runs recorded, labelled with its seeds and the band's kind."""
     by_group: dict[str, list[RunData]] = {}
     for r in runs:
-        by_group.setdefault(sets.group_key(r.cfg), []).append(r)
+        by_group.setdefault(sweeps.group_key(r.cfg), []).append(r)
     bands = []
     for members in by_group.values():
         # every seed in the same buckets, so that they line up step for step
@@ -64,11 +64,11 @@ def group_bands(runs: Sequence[RunData], name: str, style: Style = DEFAULT) -> l
         table = np.full((len(members), len(steps)), np.nan)
         for j, v in enumerate(views):
             table[j, np.searchsorted(steps, v.start)] = v.mean
-        mean, lo, hi = sets.band(table) if len(steps) else (steps, steps, steps)
+        mean, lo, hi = sweeps.band(table) if len(steps) else (steps, steps, steps)
         n = len(members)
-        label = sets.group_label(str(members[0].row["name"]))
+        label = sweeps.group_label(str(members[0].row["name"]))
         bands.append(
-            figures.Band(f"{label}: {n} seed{'s' * (n > 1)}, {sets.band_name(n)}", along(members[0], steps, style),
+            figures.Band(f"{label}: {n} seed{'s' * (n > 1)}, {sweeps.band_name(n)}", along(members[0], steps, style),
                          mean, lo, hi,
                          figures.run_color(members[0].cfg.cell, label))
         )  # fmt: skip

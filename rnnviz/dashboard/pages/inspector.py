@@ -3,27 +3,21 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from rnnviz import checkpoints, digits, words
 from rnnviz import data as datamod
 from rnnviz.cells import GATE_NAMES
-from rnnviz.config import GATES, TANH_GATES
+from rnnviz.config import GATES, TANH_GATES, RunConfig
 from rnnviz.dashboard import live, reads, shown, state
 from rnnviz.data import DataError
+from rnnviz.figures import Style
 from rnnviz.models import SeqClassifier
 from rnnviz.store import Store, StoreError
 
-st.title("Digit inspector")
-st.caption(
-    "One test digit as the model reads it, at the run's latest checkpoint. Move the time step to watch the "
-    "rows arrive: what the hidden units hold, what the model would answer if the digit ended there, and "
-    "which rows the final answer still depends on."
-)
-path = reads.store_path()
 
-
-def checkpoint_mtime(run_id: int) -> float:
+def checkpoint_mtime(path: str, run_id: int) -> float:
     """Part of every cache key below: a run that saves a newer checkpoint is read again."""
     ckpt = checkpoints.path_for(path, run_id)
     return ckpt.stat().st_mtime if ckpt.exists() else 0.0
@@ -53,37 +47,24 @@ def inspection(path: str, run_id: int, mtime: float, index: int) -> digits.Inspe
     return digits.inspect(model_of(path, run_id, mtime)[0], digits_of(path, run_id), index)
 
 
-runs = reads.runs_table(path)
-if runs.empty:
-    st.info("No runs yet. Train one on the **Train** page; the inspector reads its checkpoints.")
-    st.stop()
-ids = runs["run_id"].tolist()
-picked = [r for r in state.selected() if r in ids]
-c1, c2, c3, c4 = st.columns([3, 2, 1, 1], vertical_alignment="bottom")
-run_id = c1.selectbox(
-    "Run",
-    ids,
-    index=ids.index(picked[0]) if picked else 0,
-    format_func=lambda r: shown.run_label(runs, r),
-    key="insp-run",
-)
-mtime = checkpoint_mtime(run_id)
-try:
-    model, ckpt_step = model_of(path, run_id, mtime)
-    test = digits_of(path, run_id)
-except (DataError, StoreError) as exc:
-    st.warning(str(exc), icon=":material/warning:")
-    st.stop()
-n = len(test.labels)
-st.session_state.setdefault("insp-digit", 0)
-st.session_state["insp-digit"] = min(st.session_state["insp-digit"], n - 1)
+def run_ui(col, runs: pd.DataFrame) -> int:
+    """The run whose model reads the digit: the first picked in the sidebar, unless chosen here."""
+    ids = runs["run_id"].tolist()
+    picked = [r for r in state.selected() if r in ids]
+    return col.selectbox(
+        "Run",
+        ids,
+        index=ids.index(picked[0]) if picked else 0,
+        format_func=lambda r: shown.run_label(runs, r),
+        key="insp-run",
+    )
 
 
-def pick_random() -> None:
+def pick_random(n: int) -> None:
     st.session_state["insp-digit"] = int(np.random.default_rng().integers(n))
 
 
-def pick_wrong() -> None:
+def pick_wrong(path: str, run_id: int, mtime: float) -> None:
     wrong = mistakes(path, run_id, mtime)
     if len(wrong) == 0:
         st.session_state["insp-note"] = "This model gets every one of the digits searched right."
@@ -92,45 +73,53 @@ def pick_wrong() -> None:
     st.session_state["insp-digit"] = int(after[0] if len(after) else wrong[0])
 
 
-c2.number_input("Test digit", 0, n - 1, step=1, key="insp-digit", help=f"0 to {n - 1}")
-c3.button("Random", icon=":material/casino:", on_click=pick_random, width="stretch")
-c4.button(
-    "One it gets wrong",
-    on_click=pick_wrong,
-    width="stretch",
-    help=f"The next of the first {min(n, digits.PREDICT_LIMIT)} test digits that this model misclassifies",
-)
-if note := st.session_state.pop("insp-note", None):
-    st.info(note)
-
-insp = inspection(path, run_id, mtime, int(st.session_state["insp-digit"]))
-verdict = "right" if insp.prediction == insp.label else "wrong"
-st.markdown(
-    f"Run **{shown.run_label(runs, run_id)}** at its checkpoint of step **{ckpt_step:,}**. Digit "
-    f"#{st.session_state['insp-digit']} is a **{insp.label}**; the model answers **{insp.prediction}** "
-    f"({words.percent(insp.probs[-1].max())}): {verdict}."
-)
-t = st.slider("Time step t", 1, insp.T, value=insp.T, key=f"insp-t-{insp.T}", help="The step being read")
-style = shown.style()
-c1, c2 = st.columns(2)
-with c1:
-    live.chart(digits.reading_figure(insp, t, style=style), "insp-chart-digit")
-with c2:
-    live.chart(digits.sensitivity_figure(insp, style=style), "insp-chart-sens")
-cfg = reads.config(path, run_id)
-with st.expander("How a batch of images becomes T tensors of shape (B, I)", icon=":material/view_week:"):
-    view = "permuted" if cfg.permute else "chunks" if cfg.view == "chunks" else cfg.view
-    st.caption(
-        f"This run reads the digits as **{view}** (T = {cfg.seq_len}, I = {cfg.input_size}), in batches of "
-        f"{cfg.batch_size}. Each line is made by the code that builds every run's sequences, so it says what "
-        "that code does."
+def digit_ui(cols: list, path: str, run_id: int, mtime: float, n: int) -> int:
+    """The test digit read, of `n`: typed, drawn at random, or the next one the model gets wrong."""
+    st.session_state.setdefault("insp-digit", 0)
+    st.session_state["insp-digit"] = min(st.session_state["insp-digit"], n - 1)
+    c2, c3, c4 = cols
+    c2.number_input("Test digit", 0, n - 1, step=1, key="insp-digit", help=f"0 to {n - 1}")
+    c3.button("Random", icon=":material/casino:", on_click=pick_random, args=(n,), width="stretch")
+    c4.button(
+        "One it gets wrong",
+        on_click=pick_wrong,
+        args=(path, run_id, mtime),
+        width="stretch",
+        help=f"The next of the first {min(n, digits.PREDICT_LIMIT)} test digits that this model misclassifies",
     )
-    st.code(datamod.illustration(cfg.batch_size, cfg.chunk, cfg.seed), language=None, wrap_lines=True)
-live.chart(digits.probabilities_figure(insp, t, style=style), "insp-probs")
-bound = (-1.0, 1.0) if cfg.nonlinearity == "tanh" else None
-live.chart(digits.units_heatmap(insp.h, t, "Hidden state h_t of every unit", "insp-h", style, bound), "insp-h")
-gates = GATES[cfg.cell]
-if gates:
+    if note := st.session_state.pop("insp-note", None):
+        st.info(note)
+    return int(st.session_state["insp-digit"])
+
+
+def verdict_ui(label: str, insp: digits.Inspection, index: int, ckpt_step: int) -> int:
+    """What the model answers for the digit, and the time step to show: the one chosen on the slider."""
+    verdict = "right" if insp.prediction == insp.label else "wrong"
+    st.markdown(
+        f"Run **{label}** at its checkpoint of step **{ckpt_step:,}**. Digit #{index} is a **{insp.label}**; the "
+        f"model answers **{insp.prediction}** ({words.percent(insp.probs[-1].max())}): {verdict}."
+    )
+    return st.slider("Time step t", 1, insp.T, value=insp.T, key=f"insp-t-{insp.T}", help="The step being read")
+
+
+def sequences_note(cfg: RunConfig) -> None:
+    with st.expander("How a batch of images becomes T tensors of shape (B, I)", icon=":material/view_week:"):
+        view = "permuted" if cfg.permute else "chunks" if cfg.view == "chunks" else cfg.view
+        st.caption(
+            f"This run reads the digits as **{view}** (T = {cfg.seq_len}, I = {cfg.input_size}), in batches of "
+            f"{cfg.batch_size}. Each line is made by the code that builds every run's sequences, so it says what "
+            "that code does."
+        )
+        st.code(datamod.illustration(cfg.batch_size, cfg.chunk, cfg.seed), language=None, wrap_lines=True)
+
+
+def state_panels(insp: digits.Inspection, cfg: RunConfig, t: int, style: Style) -> None:
+    """The hidden state of every unit over time, and each gate and the cell state for a gated cell."""
+    bound = (-1.0, 1.0) if cfg.nonlinearity == "tanh" else None
+    live.chart(digits.units_heatmap(insp.h, t, "Hidden state h_t of every unit", "insp-h", style, bound), "insp-h")
+    gates = GATES[cfg.cell]
+    if not gates:
+        return
     cols = st.columns(2)
     panels = [(g, f"Gate {g} ({GATE_NAMES[g]})") for g in gates]
     if insp.cell is not None:
@@ -141,3 +130,43 @@ if gates:
         zrange, scale = ((0.0, 1.0), "Viridis") if name not in (*TANH_GATES, "c") else (None, "RdBu")
         with cols[k % 2]:
             live.chart(digits.units_heatmap(values, t, title, f"insp-{name}", style, zrange, scale), f"insp-{name}")
+
+
+def main() -> None:
+    st.title("Digit inspector")
+    st.caption(
+        "One test digit as the model reads it, at the run's latest checkpoint. Move the time step to watch the "
+        "rows arrive: what the hidden units hold, what the model would answer if the digit ended there, and "
+        "which rows the final answer still depends on."
+    )
+    path = reads.store_path()
+    runs = reads.runs_table(path)
+    if runs.empty:
+        st.info("No runs yet. Train one on the **Train** page; the inspector reads its checkpoints.")
+        return
+    c1, *controls = st.columns([3, 2, 1, 1], vertical_alignment="bottom")
+    run_id = run_ui(c1, runs)
+    mtime = checkpoint_mtime(path, run_id)
+    try:
+        _, ckpt_step = model_of(path, run_id, mtime)
+        test = digits_of(path, run_id)
+    except (DataError, StoreError) as exc:
+        st.warning(str(exc), icon=":material/warning:")
+        return
+    index = digit_ui(controls, path, run_id, mtime, len(test.labels))
+    insp = inspection(path, run_id, mtime, index)
+    t = verdict_ui(shown.run_label(runs, run_id), insp, index, ckpt_step)
+    style = shown.style()
+    c1, c2 = st.columns(2)
+    with c1:
+        live.chart(digits.reading_figure(insp, t, style=style), "insp-chart-digit")
+    with c2:
+        live.chart(digits.sensitivity_figure(insp, style=style), "insp-chart-sens")
+    cfg = reads.config(path, run_id)
+    sequences_note(cfg)
+    live.chart(digits.probabilities_figure(insp, t, style=style), "insp-probs")
+    state_panels(insp, cfg, t, style)
+
+
+if __name__ == "__main__":
+    main()

@@ -4,6 +4,7 @@ shows them side by side as they train."""
 from __future__ import annotations
 
 import json
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -17,18 +18,19 @@ from rnnviz.figures import MISSING
 from rnnviz.findings import gradient_ratio
 from rnnviz.store import Store, StoreError
 
-st.title("Remedies")
-st.caption(
-    "The blog's tanh RNN (Adam at a learning rate of 0.01) saturated, with its gradient at t = 1 decades below "
-    "t = T, in 10 of 10 seeds measured; its accuracy collapsed to chance in 4 of 10 (which seeds depends on the "
-    "machine's floating point). Each run below changes one thing and keeps the seed, so every run sees the same "
-    "batches in the same order."
-)
-path = reads.store_path()
 WHAT = {name: what for name, _, what in REMEDIES}
 
-launch = False
-if roles.presenter():  # viewers of a shared dashboard see the set, and launch nothing
+
+class LaunchChoice(NamedTuple):
+    """What the form asks for: the clipping run's threshold, every run's steps and the seed they share."""
+
+    clip: float
+    steps: int
+    seed: int
+
+
+def launch_ui(path: str) -> LaunchChoice | None:
+    """The form that launches the remedies set: what was asked for once its button is pressed, else None."""
     with st.form("remedies", enter_to_submit=False):  # Enter in a field started the whole set
         c1, c2, c3, c4 = st.columns([1, 1, 1, 2], vertical_alignment="bottom")
         clip = c1.number_input(
@@ -36,15 +38,17 @@ if roles.presenter():  # viewers of a shared dashboard see the set, and launch n
         )
         steps = c2.number_input("Steps", 100, 200_000, 5000, step=500, help="Training steps of every run in the set")
         seed = c3.number_input("Seed", 0, 2**31, 0, help="Weights and data order; the same for every run")
-        launch = c4.form_submit_button(
+        go = c4.form_submit_button(
             f"Launch the remedies set ({len(REMEDIES)} runs)",
             type="primary",
             width="stretch",
             disabled=reads.store_readonly(path),
         )
-limits = Limits.from_env()
-# Plain words (the setting and the command behind them in the tooltip), about controls a talk does not show.
-if not shown.presenting() and roles.presenter():
+    return LaunchChoice(float(clip), int(steps), int(seed)) if go else None
+
+
+def capacity_note(limits: Limits) -> None:
+    """Plain words (the setting and the command behind them in the tooltip), about controls a talk does not show."""
     st.caption(
         f"At most {limits.active_runs} runs train at once on this machine, sharing its cores; the others wait "
         "their turn and start as runs finish. For a talk, record the set beforehand, so that nothing waits in "
@@ -53,7 +57,9 @@ if not shown.presenting() and roles.presenter():
         "whole set ahead of a talk (docs/talks.md).",
     )
 
-if launch:
+
+def launch(path: str, choice: LaunchChoice, limits: Limits) -> None:
+    """Launch the set and pick its runs in the sidebar; say which runs it reused (on the rerun this starts)."""
     try:
         if datamod.locate("mnist") is None:
             raise ConfigError("dataset", "MNIST is not on this machine: download it on the Train page first")
@@ -61,25 +67,30 @@ if launch:
             known = set(store.runs()["run_id"].astype(int))
             # runs of these very settings (the blog pair trained on the Train page) are reused, not trained again
             # under new ids: the RNN and the LSTM keep their ids, so their colours, on every page
-            ids = runner.launch(remedies(clip, steps=int(steps), seed=int(seed)), store, limits, reuse=True)
+            configs = remedies(choice.clip, steps=choice.steps, seed=choice.seed)
+            ids = runner.launch(configs, store, limits, reuse=True)
     except (ConfigError, StoreError) as exc:
         st.error(f"Not started: {exc}")
-    else:
-        st.session_state[state.SELECT_NEXT] = ids
-        if reused := [i for i in ids if i in known]:
-            st.session_state[state.REMEDIES_REUSED] = reused
-        reads.runs_table.clear()
-        st.rerun()
-if reused := st.session_state.pop(state.REMEDIES_REUSED, None):
-    names = reads.runs_table(path).set_index("run_id")["name"]
-    st.info(
-        f"Runs of these very settings are already here (trained or training), so part of the set as they are: "
-        f"{', '.join(f'**{i} · {names.get(i, i)}**' for i in reused)}.",
-        icon=":material/recycling:",
-    )
+        return
+    st.session_state[state.SELECT_NEXT] = ids
+    if reused := [i for i in ids if i in known]:
+        st.session_state[state.REMEDIES_REUSED] = reused
+    reads.runs_table.clear()
+    st.rerun()
 
 
-def latest_set() -> list[shown.ShownRun]:
+def reused_note(path: str) -> None:
+    """Once, after a launch: the runs of the set that were there already."""
+    if reused := st.session_state.pop(state.REMEDIES_REUSED, None):
+        names = reads.runs_table(path).set_index("run_id")["name"]
+        st.info(
+            f"Runs of these very settings are already here (trained or training), so part of the set as they are: "
+            f"{', '.join(f'**{i} · {names.get(i, i)}**' for i in reused)}.",
+            icon=":material/recycling:",
+        )
+
+
+def latest_remedies(path: str) -> list[shown.ShownRun]:
     """The newest run of each remedy, as the step scrubber or a replay shows it; of the blog pair (which other
     pages train too), the newest with the seed and steps of the newest remedy run, the set's own."""
     runs = reads.runs_table(path)
@@ -172,7 +183,7 @@ def presented(rows: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def render(runs: list[shown.ShownRun]) -> None:
+def render(path: str, runs: list[shown.ShownRun]) -> None:
     style = shown.style()
     live.resume_waiting(path, reads.runs_table(path))
     if sorted(r.id for r in runs) != sorted(state.selected()):
@@ -195,8 +206,28 @@ def render(runs: list[shown.ShownRun]) -> None:
     live.live_chart("rem-flow", views.gradient_curve, runs, style=style, key="rem-flow")
 
 
-live.live(
-    render,
-    "No remedies set recorded yet: launch one above.",
-    pick=latest_set,
-)
+def main() -> None:
+    st.title("Remedies")
+    st.caption(
+        "The blog's tanh RNN (Adam at a learning rate of 0.01) saturated, with its gradient at t = 1 decades below "
+        "t = T, in 10 of 10 seeds measured; its accuracy collapsed to chance in 4 of 10 (which seeds depends on the "
+        "machine's floating point). Each run below changes one thing and keeps the seed, so every run sees the same "
+        "batches in the same order."
+    )
+    path = reads.store_path()
+    choice = launch_ui(path) if roles.presenter() else None  # viewers of a shared dashboard launch nothing
+    limits = Limits.from_env()
+    if not shown.presenting() and roles.presenter():
+        capacity_note(limits)
+    if choice is not None:
+        launch(path, choice, limits)
+    reused_note(path)
+    live.live(
+        lambda runs: render(path, runs),
+        "No remedies set recorded yet: launch one above.",
+        pick=lambda: latest_remedies(path),
+    )
+
+
+if __name__ == "__main__":
+    main()

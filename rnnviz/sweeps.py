@@ -1,6 +1,6 @@
-"""Sets of runs: a base config, a grid over its fields and seeds; their runs grouped over seeds and summed up.
+"""Sweeps: a base config, a grid over its fields and seeds; their runs grouped over seeds and summed up.
 
-Running a set is Ray's work (`cluster.py`); this module is what a set is and how its results read.
+Running a sweep is Ray's work (`cluster.py`); this module is what a sweep is and how its results read.
 """
 
 from __future__ import annotations
@@ -67,8 +67,8 @@ PARSERS: dict[str, Callable[[str], Any]] = {"int": int, "float": float, "bool": 
 
 
 @dataclass
-class SetSpec:
-    """A set of runs: every point of the grid (its fields' values crossed) times `seeds` seeds, counted up
+class SweepSpec:
+    """A sweep: every point of the grid (its fields' values crossed) times `seeds` seeds, counted up
     from the base config's seed; with `variants` (named changes to the base, such as cells that differ in
     several settings), the grid is run for each of them."""
 
@@ -87,7 +87,7 @@ class SetSpec:
         return points
 
     def named_points(self) -> list[tuple[str, dict[str, Any]]]:
-        """Every point of the set with its variant's name ('' without variants): the variant's changes and the
+        """Every point of the sweep with its variant's name ('' without variants): the variant's changes and the
         grid point's values together, variants varying slowest."""
         variants = self.variants or {"": {}}
         # each variant says every setting that any of them changes, so that its runs are told apart by them
@@ -98,8 +98,8 @@ class SetSpec:
         return [point for _, point in self.named_points()]
 
     def configs(self) -> list[RunConfig]:
-        """Every run of the set, named for its variant (else the base), grid point and seed: blog-rnn (lr
-        0.003, seed 1). What the base changed from its preset is in the set's name."""
+        """Every run of the sweep, named for its variant (else the base), grid point and seed: blog-rnn (lr
+        0.003, seed 1). What the base changed from its preset is in the sweep's name."""
         stem = self.base.display_name.split(" (")[0]
         runs = []
         for variant, point in self.named_points():
@@ -109,8 +109,8 @@ class SetSpec:
                 runs.append(cfg.replace(name=f"{variant or stem} ({', '.join([*shown, f'seed {cfg.seed}'])})"))
         return runs
 
-    def validate(self, limits: Limits) -> SetSpec:
-        """Refuse the whole set before anything starts if one of its runs would be refused."""
+    def validate(self, limits: Limits) -> SweepSpec:
+        """Refuse the whole sweep before anything starts if one of its runs would be refused."""
         if self.seeds < 1:
             raise ConfigError("seeds", f"must be at least 1, got {self.seeds}")
         found: dict[tuple[str, str], ConfigError] = {}
@@ -130,7 +130,7 @@ class SetSpec:
         return json.dumps({**values, "variants": self.variants} if self.variants else values)
 
     @classmethod
-    def from_json(cls, text: str) -> SetSpec:
+    def from_json(cls, text: str) -> SweepSpec:
         values = json.loads(text)
         return cls(RunConfig.from_dict(values["base"]), values["grid"], values["seeds"], values.get("variants", {}))
 
@@ -202,9 +202,9 @@ def final_accuracy(row) -> float | None:
 
 
 def summary(store: Store, sweep_id: int) -> pd.DataFrame:
-    """One row per grid point of a set: its swept values, runs, seeds finished, and the mean, min and max over
+    """One row per grid point of a sweep: its swept values, runs, seeds finished, and the mean, min and max over
     seeds of each of `SUMMED` (the gradient ratio at the last probe)."""
-    spec = SetSpec.from_json(store.sweep(sweep_id)["spec"])
+    spec = SweepSpec.from_json(store.sweep(sweep_id)["spec"])
     runs = store.runs()
     runs = runs[runs["sweep_id"] == sweep_id].sort_values("run_id")
     cfgs = {int(r): RunConfig.from_dict(json.loads(c)) for r, c in zip(runs["run_id"], runs["config"])}
@@ -239,10 +239,10 @@ def _last(store: Store, run_id: int, name: str) -> float | None:
 
 
 def result(store: Store, sweep_id: int) -> dict[str, Any]:
-    """The set as `rnnviz sweep` reports it in its one JSON line."""
+    """The sweep as `rnnviz sweep` reports it in its one JSON line."""
     row = store.sweep(sweep_id)
     table = summary(store, sweep_id)
-    spec = SetSpec.from_json(row["spec"])
+    spec = SweepSpec.from_json(row["spec"])
     configs = []
     for rec in table.to_dict("records"):
         entry: dict[str, Any] = {"config": {k: rec[k] for k in spec.grid}, "runs": rec["runs"]}

@@ -1,4 +1,4 @@
-"""Sets of runs on a local Ray started once for these tests: grids, seeds, groups, a killed worker and a
+"""Sweeps on a local Ray started once for these tests: grids, seeds, groups, a killed worker and a
 restarted writer, bad grids, and the command line's JSON line."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import time
 import numpy as np
 import pytest
 
-from rnnviz import cluster, sets
+from rnnviz import cluster, sweeps
 from rnnviz.api import Sweep, open_sweep
 from rnnviz.config import ConfigError, Limits
 from rnnviz.store import Status, Store
@@ -30,26 +30,26 @@ def ray_address():
     ray.shutdown()
 
 
-def small_spec(steps: int = 40, seeds: int = 2, **grid) -> sets.SetSpec:
+def small_spec(steps: int = 40, seeds: int = 2, **grid) -> sweeps.SweepSpec:
     base = quick_config(cell="rnn", name="set", hidden_size=16, steps=steps, checkpoint_every=10, eval_every=20)
-    return sets.SetSpec(base, grid or {"lr": [0.001, 0.01], "hidden_size": [8, 16]}, seeds)
+    return sweeps.SweepSpec(base, grid or {"lr": [0.001, 0.01], "hidden_size": [8, 16]}, seeds)
 
 
 class Background:
-    """`run_set` in a thread, as a sweep's driver, while the test watches the store."""
+    """`run_sweep` in a thread, as a sweep's driver, while the test watches the store."""
 
-    def __init__(self, spec: sets.SetSpec, path) -> None:
+    def __init__(self, spec: sweeps.SweepSpec, path) -> None:
         self.store = Store(path)
         self.result: dict = {}
         self.thread = threading.Thread(target=self._run, args=(spec,), daemon=True)
         self.thread.start()
 
-    def _run(self, spec: sets.SetSpec) -> None:
-        self.result["sweep_id"] = cluster.run_set(spec, self.store, report=lambda line: None)
+    def _run(self, spec: sweeps.SweepSpec) -> None:
+        self.result["sweep_id"] = cluster.run_sweep(spec, self.store, report=lambda line: None)
 
     def join(self, timeout: float = 240) -> int:
         self.thread.join(timeout)
-        assert not self.thread.is_alive(), "the set did not finish"
+        assert not self.thread.is_alive(), "the sweep did not finish"
         return self.result["sweep_id"]
 
 
@@ -73,13 +73,13 @@ def test_a_2x2_grid_with_2_seeds_ends_with_8_finished_runs_in_4_groups_shown_whi
             live = runs[(runs["status"] == Status.RUNNING) & (runs["step"] > 0)]
             return bool(len(live)) and (runs["status"] != Status.FINISHED).sum() >= 2
 
-        assert wait_for(training_now)  # the set's runs are in the store, live, before the set ends
+        assert wait_for(training_now)  # the sweep's runs are in the store, live, before the sweep ends
         sweep_id = driver.join()
         runs = store.runs()
         mine = runs[runs["sweep_id"] == sweep_id]
         assert len(mine) == 8 and set(mine["status"]) == {Status.FINISHED}
         assert (mine["step"] == 40).all()
-        grouped = sets.groups(mine)
+        grouped = sweeps.groups(mine)
         assert grouped["group"].nunique() == 4 and set(grouped["group_seeds"]) == {2}
         table = Sweep(store, sweep_id).table()
         assert list(table[["lr", "hidden_size"]].itertuples(index=False, name=None)) == [
@@ -98,7 +98,7 @@ def test_a_2x2_grid_with_2_seeds_ends_with_8_finished_runs_in_4_groups_shown_whi
 
 
 def run_at_step(store: Store, step: int):
-    """The set's (only) run once it has committed `step`, else None."""
+    """The sweep's (only) run once it has committed `step`, else None."""
     runs = store.runs()
     return runs.iloc[0] if len(runs) and runs.iloc[0]["step"] >= step else None
 
@@ -156,30 +156,30 @@ def test_a_restarted_writer_loses_nothing_a_trainer_was_told_was_committed(ray_a
 )
 def test_a_bad_grid_is_refused_before_anything_starts(tmp_path, grid, field, message):
     with pytest.raises(ConfigError) as refused:
-        sets.SetSpec(quick_config(), sets.parse_grid(grid), 2).validate(Limits())
+        sweeps.SweepSpec(quick_config(), sweeps.parse_grid(grid), 2).validate(Limits())
     assert any(p.field == field and message in p.message for p in refused.value.problems), refused.value
 
 
 def test_a_grid_over_chunk_reads_the_digits_in_chunks_and_names_each_run_for_its_point():
-    spec = sets.SetSpec(quick_config(name="blog-rnn"), sets.parse_grid(["chunk=28,7"]), 2)
+    spec = sweeps.SweepSpec(quick_config(name="blog-rnn"), sweeps.parse_grid(["chunk=28,7"]), 2)
     cfgs = spec.validate(Limits()).configs()
     assert [(c.seq_len, c.seed) for c in cfgs] == [(28, 0), (28, 1), (112, 0), (112, 1)]
     assert cfgs[3].name == "blog-rnn (chunk 7, seed 1)"
-    assert sets.group_key(cfgs[2]) == sets.group_key(cfgs[3]) != sets.group_key(cfgs[0])
+    assert sweeps.group_key(cfgs[2]) == sweeps.group_key(cfgs[3]) != sweeps.group_key(cfgs[0])
 
 
 def test_a_band_is_min_to_max_under_5_seeds_and_interquartile_from_5():
     three = np.array([[0.1, 0.5], [0.2, 0.7], [0.9, 0.6]])
-    mean, lo, hi = sets.band(three)
+    mean, lo, hi = sweeps.band(three)
     assert np.allclose(mean, [0.4, 0.6]) and np.allclose(lo, [0.1, 0.5]) and np.allclose(hi, [0.9, 0.7])
     five = np.array([[0.0], [0.1], [0.2], [0.3], [10.0]])
-    _, lo, hi = sets.band(five)
+    _, lo, hi = sweeps.band(five)
     assert lo[0] == pytest.approx(0.1) and hi[0] == pytest.approx(0.3)  # the outlier sets no band
     reading = "collapsed below 20% in 2 of 3 seeds (mean 16.3%, range 9.0% to 30.0%); 1 of 4 seeds not finished"
-    assert sets.agreement([0.1, 0.09, 0.3, None]) == reading
+    assert sweeps.agreement([0.1, 0.09, 0.3, None]) == reading
 
 
-def test_rnnviz_sweep_ends_with_one_json_line_and_runs_list_their_set(ray_address, tmp_path):
+def test_rnnviz_sweep_ends_with_one_json_line_and_runs_list_their_sweep(ray_address, tmp_path):
     store = tmp_path / "runs.sqlite"
     flags = ["--cell", "rnn", "--hidden-size", "8", "--steps", "20", "--batch-size", "32", "--probe-every", "10",
              "--eval-every", "10", "--probe-batch", "32", "--data-dir", str(quick_config().data_dir)]  # fmt: skip
@@ -204,10 +204,10 @@ def test_rnnviz_sweep_ends_with_one_json_line_and_runs_list_their_set(ray_addres
                          text=True, cwd=ROOT)  # fmt: skip
     assert bad.returncode == 2 and "--lr: must be at most 10" in bad.stderr and "lr=99" in bad.stderr
     with Store(store) as s:
-        assert len(s.sweeps()) == 1  # the refused set recorded nothing
+        assert len(s.sweeps()) == 1  # the refused sweep recorded nothing
 
 
-def test_a_set_whose_driver_died_is_marked_interrupted_and_its_waiting_runs_too(tmp_path):
+def test_a_sweep_whose_driver_died_is_marked_interrupted_and_its_waiting_runs_too(tmp_path):
     with Store(tmp_path / "runs.sqlite") as store:
         sweep_id = store.create_sweep("gone", small_spec().to_json(), "ray", None)
         waiting = store.create_run(quick_config(), Status.WAITING, sweep_id)
@@ -219,7 +219,7 @@ def test_a_set_whose_driver_died_is_marked_interrupted_and_its_waiting_runs_too(
         assert "stopped before it finished" in store.run(waiting)["error"]
 
 
-def test_ctrl_c_stops_a_set_whose_runs_keep_what_they_recorded(ray_address, tmp_path):
+def test_ctrl_c_stops_a_sweep_whose_runs_keep_what_they_recorded(ray_address, tmp_path):
     store = tmp_path / "runs.sqlite"
     # far more steps than the test waits for (a tiny RNN trains thousands a second on a fast machine): Ctrl-C
     # must find the runs training, whatever the machine's speed
