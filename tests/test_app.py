@@ -228,6 +228,29 @@ def test_replay_plays_a_finished_run_back_on_every_page(full_store):
     assert xmax(figures(at)[0]) == 30
 
 
+def test_a_late_refresh_carrying_the_scrubbers_old_step_does_not_stop_a_replay(full_store):
+    # The browser sends the sidebar's 1 s refreshes on its own timer, each with the scrubber where it last drew
+    # it: one sent before the replay's newest step reached the browser carries the step before. Read as the
+    # person scrubbing back, it stopped every replay started from the sidebar after ~4 s in Chromium.
+    at = open_page("overview")
+    at.selectbox(key="replay_seconds").set_value(10)
+    next(b for b in at.button if b.label == "Replay").click().run()
+    replay = at.session_state["replay"]
+    replay.created -= Replay.WAIT_S
+    at.run()
+    replay.started -= 3
+    at.run()
+    before = at.slider(key="scrub").value
+    replay.started -= 2
+    at.run()
+    assert at.slider(key="scrub").value > before
+    at.slider(key="scrub").set_value(before).run()  # the late refresh
+    assert at.session_state["replay"] is replay and at.session_state["pinned_step"] is None
+    moved = next(v for v in range(30) if v not in at.session_state["scrub_set"])
+    at.slider(key="scrub").set_value(moved).run()  # a person's move ends it and pins the step
+    assert "replay" not in at.session_state and at.session_state["pinned_step"] == moved
+
+
 def test_inspector_reads_a_digit_with_the_lstm_checkpoint(full_store):
     at = open_page("inspector")
     at.selectbox(key="insp-run").set_value(2).run()

@@ -94,8 +94,17 @@ def _to_url() -> dict[str, str]:
     return params
 
 
+# How many of the scrubber's own recent values a late message may carry back: the browser sends the sidebar's
+# 1 s refreshes on its own timer, each with the scrubber where the browser last drew it, and one sent before the
+# step the server had just set reached it read as the person scrubbing back (a replay stopped after ~4 s).
+SCRUB_ECHOES = 3
+
+
 def _scrubbed(last: int) -> None:
     value = st.session_state[state.SCRUB]
+    if value in st.session_state.get(state.SCRUB_SET, []):
+        return  # a refresh carrying a step the sidebar set itself, not a move: the replay or live view goes on
+    st.session_state[state.SCRUB_SET] = []
     st.session_state[state.PINNED] = None if value >= last else value
     st.session_state.pop(state.REPLAY, None)
     st.session_state[state.STEP_MOVED] = True
@@ -147,7 +156,9 @@ def _step_controls(last: int, live: bool = False) -> None:
     replay = state.replay()
     # during a replay the scrubber stands at the replay's step, as every chart does
     at = replay.step() if replay is not None else pinned
-    st.session_state[state.SCRUB] = min(at, last) if at is not None else last
+    value = min(at, last) if at is not None else last
+    st.session_state[state.SCRUB] = value
+    st.session_state[state.SCRUB_SET] = [*st.session_state.get(state.SCRUB_SET, []), value][-SCRUB_ECHOES:]
     st.slider(
         "Step shown",
         0,
