@@ -40,6 +40,20 @@ def saturated_counts(hs: torch.Tensor, threshold: float) -> torch.Tensor:
     return torch.stack([beyond.sum(), beyond[:, -1].sum()])
 
 
+def step_row(
+    head: list[torch.Tensor], hs: torch.Tensor, threshold: float, grads: list[torch.Tensor], clip: float
+) -> torch.Tensor:
+    """A training step's row, float32 on the device, after its backward pass and before the update: `head` (the
+    loss, ...), whether the gradients were clipped (`clip_` them to a global norm of `clip` first, when > 0),
+    the two saturation counts, each gradient's norm and the global one. The same numbers as `grad_norms`,
+    `clip_` and `saturated_counts` (hs is overwritten), in a third of their small ops: one stack for the row."""
+    norms = torch._foreach_norm(grads)  # P x ()
+    total = torch.linalg.vector_norm(torch.stack(norms))
+    clipped = clip_(grads, total, clip) if clip > 0 else torch.zeros((), device=total.device)
+    beyond = hs.detach().abs_().gt_(threshold)  # (B, T, H) of 0 and 1, as in saturated_counts
+    return torch.stack([*head, clipped, beyond.sum(), beyond[:, -1].sum(), *norms, total])  # promoted to float32
+
+
 class StepRows:
     """Rows of named per-step values held on the device until `drain` moves them all to the host at once."""
 

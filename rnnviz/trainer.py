@@ -22,7 +22,7 @@ from .config import TEST_HEADS, ConfigError, RunConfig, cores
 from .data import DataError
 from .models import SeqClassifier, build_model, loss_fn
 from .probes import evaluate, hist_edges, record_probe
-from .stepstats import Epoch, Held, ProgressBar, StepRows, clip_, grad_norms, saturated_counts
+from .stepstats import Epoch, Held, ProgressBar, StepRows, step_row
 from .store import RunStore, Status, StoreError, WriteBuffer
 
 
@@ -173,13 +173,12 @@ def train_step(cfg: RunConfig, p: Prepared, rows: StepRows, step: int) -> None:
     p.opt.zero_grad(set_to_none=True)
     loss.backward()
     grads = [q.grad for q in p.model.parameters() if q.grad is not None]
-    norms = grad_norms(grads)  # (P + 1,), the global norm last
-    clipped = clip_(grads, norms[-1], cfg.clip).float() if cfg.clip > 0 else torch.zeros_like(loss)
-    p.opt.step()
     # counts, not fractions: `as_recorded` divides them on the host, in float64, as the host always did; a
     # regression (float targets) has no accuracy
-    head = [loss.detach()] if y.is_floating_point() else [loss.detach(), (logits.argmax(1) == y).sum().float()]
-    rows.add(step, p.columns, torch.cat([torch.stack([*head, clipped]), saturated_counts(hs, cfg.saturation), norms]))
+    head = [loss.detach()] if y.is_floating_point() else [loss.detach(), (logits.argmax(1) == y).sum()]
+    row = step_row(head, hs, cfg.saturation, grads, cfg.clip)  # clips the gradients, when asked, before the update
+    p.opt.step()
+    rows.add(step, p.columns, row)
 
 
 class Loop:
