@@ -12,7 +12,7 @@ from rnnviz import data as datamod
 from rnnviz.interop import watch
 from rnnviz.jacobians import spectral_norms, state_jacobians
 from rnnviz.models import SeqClassifier, build_model, loss_fn
-from rnnviz.stepstats import StepRows, clip_, grad_norms
+from rnnviz.stepstats import StepRows, clip_, grad_norms, step_row
 from rnnviz.store import Store, buffer
 from rnnviz.trainer import prepare, train, train_step
 
@@ -123,6 +123,36 @@ def test_clipping_on_the_device_is_torchs_clip_grad_norm():
     assert not clip_(grads, grad_norms(grads)[-1], 10.0).item()  # under the threshold: left as they are
     for p, q in zip(a.parameters(), b.parameters()):
         torch.testing.assert_close(p.grad, q.grad, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("clip", [0.0, 0.01, 10.0])
+def test_a_steps_row_is_torchs_norms_clipping_and_the_saturation_counted_by_hand(clip):
+    torch.manual_seed(0)
+    a, b = SeqClassifier("lstm", 5, 8), SeqClassifier("lstm", 5, 8)
+    b.load_state_dict(a.state_dict())
+    x, y = torch.rand(4, 6, 5) * 20, torch.randint(0, 10, (4,))
+    logits, hs = b(x)
+    loss = loss_fn(logits, y)
+    loss.backward()
+    loss_fn(a(x)[0], y).backward()
+    want_norms = [torch.linalg.vector_norm(q.grad) for q in a.parameters()]
+    total = (
+        torch.nn.utils.clip_grad_norm_(a.parameters(), clip)
+        if clip
+        else torch.linalg.vector_norm(torch.stack(want_norms))
+    )
+    absh = hs.detach().abs()
+    want_sat = [int((absh > 0.2).sum()), int((absh[:, -1] > 0.2).sum())]
+    assert 0 < want_sat[1] < want_sat[0] < hs.numel()  # the counts are tested on a mix
+    correct = (logits.argmax(1) == y).sum()
+    row = step_row([loss.detach(), correct], hs, 0.2, [q.grad for q in b.parameters()], clip)
+    assert row.dtype == torch.float32 and row.shape == (2 + 3 + len(want_norms) + 1,)
+    assert row[:2].tolist() == [loss.item(), correct.item()]
+    assert row[2].item() == (0 < clip < total.item()) and row[3:5].tolist() == want_sat
+    torch.testing.assert_close(row[5:-1], torch.stack(want_norms), rtol=1e-6, atol=0)  # norms before clipping
+    torch.testing.assert_close(row[-1], total, rtol=1e-6, atol=0)
+    for p, q in zip(a.parameters(), b.parameters()):  # clipped as torch clips, or left as they were
+        torch.testing.assert_close(q.grad, p.grad, rtol=0, atol=0)
 
 
 def probe_size_jacobians(cell: str, steps: int) -> torch.Tensor:
