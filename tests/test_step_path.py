@@ -107,6 +107,31 @@ def test_watch_reads_nothing_on_the_host_between_commits(tmp_path, monkeypatch):
     assert (s[s["name"] == "grad_scale"]["value"] == 2.0).all() and len(s[s["name"] == "grad_scale"]) == 11
 
 
+def test_watch_records_each_steps_loss_and_gradient_norms_as_torch_computes_them(tmp_path):
+    torch.manual_seed(0)
+    rnn, head = torch.nn.LSTM(28, 16, num_layers=2, batch_first=True), torch.nn.Linear(16, 10)
+    head.bias.requires_grad_(False)  # frozen: no gradient, so no norm recorded
+    opt = torch.optim.Adam([q for q in [*rnn.parameters(), *head.parameters()] if q.requires_grad], lr=0.01)
+    x, y = torch.rand(8, 28, 28), torch.randint(0, 10, (8,))
+    want: dict[tuple[int, str], float] = {}
+    with watch(rnn, head, (x, y), store=tmp_path / "w.sqlite", probe_every=1000) as w:
+        for step in range(1, 6):
+            loss = loss_fn(head(rnn(x)[0][:, -1]), y)
+            opt.zero_grad()
+            loss.backward()
+            grads = {f"rnn.{n}": q.grad for n, q in rnn.named_parameters()} | {"head.weight": head.weight.grad}
+            norms = {f"grad_norm/{n}": torch.linalg.vector_norm(g.double()).item() for n, g in grads.items()}
+            norms["grad_norm/global"] = float(np.sqrt(sum(v * v for v in norms.values())))
+            want |= {(step, k): v for k, v in {"loss": loss.item(), "scale": 2.5, "lr": 0.01, **norms}.items()}
+            w.step(loss, scale=torch.tensor(2.5, dtype=torch.float64), lr=0.01)
+            opt.step()
+    with Store(tmp_path / "w.sqlite") as store:
+        s = store.scalars(w.run_id, sorted({k for _, k in want}))
+    got = {(int(r.step), r.name): r.value for r in s.itertuples()}
+    assert got.keys() == want.keys()  # the frozen bias has no norm; every step has every other name
+    np.testing.assert_allclose([got[k] for k in want], list(want.values()), rtol=1e-5)
+
+
 def test_clipping_on_the_device_is_torchs_clip_grad_norm():
     torch.manual_seed(0)
     a, b = SeqClassifier("lstm", 5, 8), SeqClassifier("lstm", 5, 8)
