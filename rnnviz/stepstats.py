@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -76,6 +77,36 @@ class StepRows:
             at += len(names)
         self.pending = []
         return out
+
+
+COMMIT_SHARE = 0.01  # the most of the process's CPU time that commits may take
+
+
+class Pace:
+    """When a run's writer commits: when its buffer is due (FLUSH_S of wall clock since the last commit) and the
+    process has used at least 1 / COMMIT_SHARE times the last commit's CPU time since it. On a free core the
+    first rule decides (a commit costs ~2 ms, FLUSH_S sees 50-100 steps); on a loaded machine, where the wall
+    clock runs several times faster than the process's CPU, the second keeps the commits at 1% of the training's
+    CPU instead of letting them grow to 4% (bench/README.md), and a watching page lags by more than FLUSH_S."""
+
+    def __init__(self, rec: WriteBuffer) -> None:
+        self.rec = rec
+        self.cpu_at = time.process_time()  # the process's CPU time at the end of the last commit
+        self.cost = 0.0  # the last commit's CPU time
+
+    def due(self) -> bool:
+        return self.rec.due() and time.process_time() - self.cpu_at >= self.cost / COMMIT_SHARE
+
+    def flush(self, step: int, due: bool) -> bool:
+        """Commit at `step` if `due` (this step's `due()`); returns whether a stop has been requested."""
+        if not due:
+            return self.rec.stop_requested
+        start, last = time.process_time(), self.rec.last_flush
+        stop = self.rec.flush(step)  # not forced: a checkpoint's commit since `due()` leaves nothing due
+        if self.rec.last_flush != last:
+            self.cpu_at = time.process_time()
+            self.cost = self.cpu_at - start
+        return stop
 
 
 class ProgressBar:

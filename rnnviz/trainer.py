@@ -22,7 +22,7 @@ from .config import TEST_HEADS, ConfigError, RunConfig, cores
 from .data import DataError
 from .models import SeqClassifier, build_model, loss_fn
 from .probes import evaluate, hist_edges, record_probe
-from .stepstats import Epoch, Held, ProgressBar, StepRows, step_row
+from .stepstats import Epoch, Held, Pace, ProgressBar, StepRows, step_row
 from .store import RunStore, Status, StoreError, WriteBuffer
 
 
@@ -189,6 +189,7 @@ class Loop:
         self.cfg, self.store, self.run_id, self.p, self.rec = cfg, store, run_id, p, rec
         self.epoch = Epoch()
         self.held = Held(cfg, p, rec, self.epoch, bar)
+        self.pace = Pace(rec)
         self.step = p.start
         self.val_acc: float | None = None  # the last evaluation's, shown on the progress bar
 
@@ -224,11 +225,12 @@ class Loop:
             # one training step, its statistics held on the device
             train_step(cfg, p, held.rows, step)
             # evaluation on the validation split, an epoch's means and a checkpoint, every so often (the end
-            # has its own), and a commit every FLUSH_S: the held statistics are read first, in one transfer
+            # has its own), and a commit when `pace` says: the held statistics are read first, in one transfer
             epoch_end = bool(cfg.epochs) and step % p.steps_per_epoch == 0
             evaluating = (step % cfg.eval_every == 0 or epoch_end) and step < p.steps
             checkpointing = step % cfg.checkpoint_every == 0 and step < p.steps
-            if (evaluating or checkpointing or rec.due()) and held.read(self.val_acc):
+            committing = self.pace.due()
+            if (evaluating or checkpointing or committing) and held.read(self.val_acc):
                 return Status.RUNNING
             if evaluating:
                 got = self.evaluate(step, cfg.test_during_training)
@@ -239,7 +241,7 @@ class Loop:
                 rec.flush(step, force=True)  # a checkpoint never runs ahead of the records it resumes
                 self.store.save_checkpoint(self.run_id, step, p.model, p.opt)
             # commit what is due; stop if asked (from the store or the caller)
-            if rec.flush(step) or should_stop():
+            if self.pace.flush(step, committing) or should_stop():
                 return Status.STOPPED
         return Status.FINISHED
 

@@ -9,10 +9,11 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 from rnnviz import data as datamod
+from rnnviz import stepstats
 from rnnviz.interop import watch
 from rnnviz.jacobians import spectral_norms, state_jacobians
 from rnnviz.models import SeqClassifier, build_model, loss_fn
-from rnnviz.stepstats import StepRows, clip_, grad_norms, step_row
+from rnnviz.stepstats import Pace, StepRows, clip_, grad_norms, step_row
 from rnnviz.store import Store, buffer
 from rnnviz.trainer import prepare, train, train_step
 
@@ -130,6 +131,37 @@ def test_watch_records_each_steps_loss_and_gradient_norms_as_torch_computes_them
     got = {(int(r.step), r.name): r.value for r in s.itertuples()}
     assert got.keys() == want.keys()  # the frozen bias has no norm; every step has every other name
     np.testing.assert_allclose([got[k] for k in want], list(want.values()), rtol=1e-5)
+
+
+class CountedBuffer:
+    """A run's writer whose commits cost 1.95 ms of the fake CPU clock."""
+
+    def __init__(self, clock: list[float]) -> None:
+        self.clock, self.commits, self.wall_due, self.stop_requested, self.last_flush = clock, [], True, False, 0.0
+
+    def due(self) -> bool:
+        return self.wall_due
+
+    def flush(self, step: int) -> bool:
+        if self.wall_due:
+            self.clock[0] += 0.00195
+            self.last_flush += 1
+            self.commits.append(step)
+        return self.stop_requested
+
+
+def test_commits_wait_for_the_wall_clock_and_keep_to_a_hundredth_of_the_processs_cpu(monkeypatch):
+    clock = [0.0]
+    monkeypatch.setattr(stepstats.time, "process_time", lambda: clock[0])
+    rec = CountedBuffer(clock)
+    pace = Pace(rec)  # type: ignore[arg-type]
+    for step in range(1, 101):  # steps of 10 ms of CPU, on a machine so loaded that FLUSH_S is always past
+        clock[0] += 0.010
+        assert not pace.flush(step, pace.due())
+    assert rec.commits == [1, 21, 41, 61, 81]  # 1.95 ms a commit, so 195 ms of CPU between them: 1%
+    rec.wall_due, rec.stop_requested = False, True
+    clock[0] += 1.0
+    assert not pace.due() and pace.flush(101, pace.due()) and rec.commits[-1] == 81  # a stop is seen without one
 
 
 def test_clipping_on_the_device_is_torchs_clip_grad_norm():
