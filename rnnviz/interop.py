@@ -17,7 +17,7 @@ from .config import WATCHED, RunConfig
 from .layered import LossFn, Probed, edges
 from .models import MODULE_CELLS, SeqClassifier
 from .probes import hist_edges, record_probe
-from .stepstats import StepRows, grad_norms
+from .stepstats import Pace, StepRows
 from .store import Status, Store, WriteBuffer
 from .unroll import State, StepFn, state_tensors, unroll_cell, unroll_module
 
@@ -80,7 +80,10 @@ class Watch:
         hist = hist_edges if self.simple else edges
         self.store.set_hist_edges(self.run_id, hist(probed.cell, probed.nonlinearity, hist_bins))
         self.rec = WriteBuffer(self.store, self.run_id)
+        self.pace = Pace(self.rec)  # commits every FLUSH_S, at most 1% of the process's CPU
         self.rows = StepRows()  # each step's values stay on the device until a commit is due
+        self.params = list(self.model.named_parameters())  # walked once: a step reads their gradients
+        self.grad_names = {n: f"grad_norm/{n}" for n, _ in self.params}
         self.steps = 0
         self.t0 = time.monotonic()
         self.closed = False
@@ -101,19 +104,21 @@ class Watch:
         for k, v in {"loss": loss, **scalars}.items():
             if isinstance(v, torch.Tensor):
                 names.append(k)
-                parts.append(v.detach().reshape(1).float())
+                parts.append(v.detach().reshape(()))
             else:
                 host[k] = float(v)
-        named = [(n, p.grad) for n, p in self.model.named_parameters() if p.grad is not None]
-        if named:
-            names += [f"grad_norm/{n}" for n, _ in named] + ["grad_norm/global"]
-            parts.append(grad_norms([g for _, g in named]).float())
+        grads = [(n, p.grad) for n, p in self.params if p.grad is not None]
+        if grads:  # each gradient's norm and the global one, as grad_norms computes them
+            norms = torch._foreach_norm([g for _, g in grads])
+            names += [self.grad_names[n] for n, _ in grads] + ["grad_norm/global"]
+            parts += [*norms, torch.linalg.vector_norm(torch.stack(norms))]
         device = parts[0].device if parts else torch.device("cpu")
-        row = torch.cat([t.to(device) for t in parts]) if parts else torch.zeros(0)
+        row = torch.stack([t.to(device) for t in parts]).float() if parts else torch.zeros(0)  # (len(names),)
         self.rows.add(s, tuple(names), row, host)
-        if self.rec.due():
+        due = self.pace.due()
+        if due:
             self._read()
-        self.rec.flush(s)
+        self.pace.flush(s, due)
 
     def _read(self) -> None:
         """The held steps' values into the store's buffer (one transfer)."""

@@ -1,13 +1,13 @@
 """The training loop: fused steps, cheap statistics every step, probes and evaluations, all into the store.
 
-`train` is the loop itself, one comment per phase; what happens around it lives in helpers: `prepare` (data,
-model, optimiser, a resumed run's state), `ProgressBar`, and `train`'s own handlers that turn every way a
-run can end into its status.
+`Loop.run` is the loop itself, one comment per phase, and `Loop.end` the run's end; what happens around them
+lives in helpers: `prepare` (data, model, optimiser, a resumed run's state), `train_step`, `Held` (the steps'
+statistics until they are read), `ProgressBar`, and `train`'s own handlers that turn every way a run can end
+into its status.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 import time
@@ -17,12 +17,12 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from . import tasks, words
+from . import tasks
 from .config import TEST_HEADS, ConfigError, RunConfig, cores
 from .data import DataError
 from .models import SeqClassifier, build_model, loss_fn
 from .probes import evaluate, hist_edges, record_probe
-from .stepstats import StepRows, clip_, grad_norms, saturated_counts
+from .stepstats import Epoch, Held, Pace, ProgressBar, StepRows, step_row
 from .store import RunStore, Status, StoreError, WriteBuffer
 
 
@@ -161,30 +161,6 @@ def prepare(cfg: RunConfig, store: RunStore, run_id: int, resume: bool, progress
     )
 
 
-class ProgressBar:
-    """tqdm's bar for a run (a widget in notebooks, text in a terminal), or nothing."""
-
-    def __init__(self, cfg: RunConfig, run_id: int, start: int, steps: int, shown: bool) -> None:
-        self.bar = None
-        if shown:
-            from tqdm.auto import tqdm
-
-            desc = f"run {run_id} {cfg.display_name}"
-            self.bar = tqdm(total=steps, initial=start, file=sys.stderr, desc=desc, unit="step")
-
-    def update(self, step: int, loss: float, saturated: float, val_acc: float | None) -> None:
-        if self.bar is None:
-            return
-        self.bar.update(1)
-        if step % 50 == 0:
-            val = words.percent(val_acc) if val_acc is not None else "-"  # shares as the dashboard writes them
-            self.bar.set_postfix(loss=f"{loss:.3f}", saturated=words.percent(saturated), validation=val)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
 def train_step(cfg: RunConfig, p: Prepared, rows: StepRows, step: int) -> None:
     """One fused forward and backward pass on the step's batch, the update (its gradient clipped if asked) and
     the step's statistics (p.columns) held on the device as one row; nothing here waits for the device, and
@@ -197,81 +173,100 @@ def train_step(cfg: RunConfig, p: Prepared, rows: StepRows, step: int) -> None:
     p.opt.zero_grad(set_to_none=True)
     loss.backward()
     grads = [q.grad for q in p.model.parameters() if q.grad is not None]
-    norms = grad_norms(grads)  # (P + 1,), the global norm last
-    clipped = clip_(grads, norms[-1], cfg.clip).float() if cfg.clip > 0 else torch.zeros_like(loss)
-    p.opt.step()
     # counts, not fractions: `as_recorded` divides them on the host, in float64, as the host always did; a
     # regression (float targets) has no accuracy
-    head = [loss.detach()] if y.is_floating_point() else [loss.detach(), (logits.argmax(1) == y).sum().float()]
-    rows.add(step, p.columns, torch.cat([torch.stack([*head, clipped]), saturated_counts(hs, cfg.saturation), norms]))
+    head = [loss.detach()] if y.is_floating_point() else [loss.detach(), (logits.argmax(1) == y).sum()]
+    row = step_row(head, hs, cfg.saturation, grads, cfg.clip)  # clips the gradients, when asked, before the update
+    p.opt.step()
+    rows.add(step, p.columns, row)
 
 
-def as_recorded(cfg: RunConfig, p: Prepared, values: dict[str, float]) -> dict[str, float]:
-    """A drained row of train_step's counts as the fractions recorded (accuracy and saturation)."""
-    B, T, H = cfg.batch_size, p.train_x.shape[1], cfg.hidden_size
-    return {
-        **values,
-        **({"accuracy": values["accuracy"] / B} if "accuracy" in values else {}),
-        "saturated": values["saturated"] / (B * T * H),
-        "saturated_last": values["saturated_last"] / (B * H),
-    }
+class Loop:
+    """One run from its first step to its end: the loop, its probes and evaluations, and how it ends. `step` is
+    the step reached, read by `train` whatever way the run ends."""
 
+    def __init__(self, cfg: RunConfig, store: RunStore, run_id: int, p: Prepared, rec: WriteBuffer, bar: ProgressBar):
+        self.cfg, self.store, self.run_id, self.p, self.rec = cfg, store, run_id, p, rec
+        self.epoch = Epoch()
+        self.held = Held(cfg, p, rec, self.epoch, bar)
+        self.pace = Pace(rec)
+        self.step = p.start
+        self.val_acc: float | None = None  # the last evaluation's, shown on the progress bar
 
-class Held:
-    """The training steps' statistics held on the device (train_step's rows), read in one transfer at each
-    probe, evaluation, checkpoint and commit into the store's buffer, the epoch's sums and the progress bar."""
+    def probe(self, at: int) -> None:
+        """The unrolled pass on the probe batch, with the weights the model has now, into the store's buffer."""
+        record_probe(self.rec, at, self.p.model, self.p.probe_x, self.p.probe_y, self.cfg)
 
-    def __init__(self, cfg: RunConfig, p: Prepared, rec: WriteBuffer, epoch: Epoch, bar: ProgressBar) -> None:
-        self.cfg, self.p, self.rec, self.epoch, self.bar = cfg, p, rec, epoch, bar
-        self.rows = StepRows()
-        self.unread: list[tuple[int, dict[str, float]]] = []  # drained, not yet recorded (a Ctrl-C may come between)
-        self.diverged: tuple[int, str] | None = None  # the first step whose loss or gradient is not finite, and why
+    def evaluate(self, at: int, test: bool) -> dict[str, float]:
+        """The validation split (and the test split with `test`), recorded at `at`."""
+        p, got = self.p, {}
+        if len(p.val_x):
+            got["validation_accuracy"], got["validation_loss"] = evaluate(p.model, p.val_x, p.val_y, p.inputs)
+        if test:
+            got["test_accuracy"], got["test_loss"] = evaluate(p.model, p.test_x, p.test_y, p.inputs)
+            if got["test_accuracy"] == got["test_accuracy"]:
+                self.rec.summary["test_accuracy"] = got["test_accuracy"]
+        got = {k: v for k, v in got.items() if v == v}  # a regression has no accuracy
+        self.rec.scalar(at, got)
+        return got
 
-    def read(self, val_acc: float | None) -> bool:
-        """Record every held step; True if one diverged (it is recorded, the steps after it are dropped)."""
-        if self.diverged:
-            return True
-        self.unread += self.rows.drain()
-        while self.unread:
-            at, v = self.unread[0]
-            loss, norm = v["loss"], v["grad_norm/global"]
-            if not (math.isfinite(loss) and math.isfinite(norm)):
-                self.rec.scalar(at, {"loss": loss, "grad_norm/global": norm})
-                why = f"loss became {loss} at step {at} (gradient norm {norm:.3g}); "
-                self.diverged = (at, why + "lower the learning rate or set gradient clipping")
-                self.unread = []
-                return True
-            stats = as_recorded(self.cfg, self.p, v)
-            self.rec.scalar(at, stats)
-            if self.cfg.epochs:
-                self.epoch.add(stats)
-            self.bar.update(at, stats["loss"], stats["saturated"], val_acc)
-            self.unread.pop(0)
-        return False
+    def run(self, should_stop: Callable[[], bool]) -> Status:
+        """Train from p.start to p.steps; how the loop ended (finished, stopped, or running: a step diverged)."""
+        cfg, p, rec, held = self.cfg, self.p, self.rec, self.held
+        for step in range(p.start + 1, p.steps + 1):
+            self.step = step
+            # probe: the unrolled pass on the probe batch, with the weights that produce this step's loss (never
+            # the weights of a run that has diverged: what is held is read first)
+            probing = step == 1 or step % cfg.probe_every == 0
+            if probing and held.read(self.val_acc):
+                return Status.RUNNING
+            if probing:
+                self.probe(step)
+            # one training step, its statistics held on the device
+            train_step(cfg, p, held.rows, step)
+            # evaluation on the validation split, an epoch's means and a checkpoint, every so often (the end
+            # has its own), and a commit when `pace` says: the held statistics are read first, in one transfer
+            epoch_end = bool(cfg.epochs) and step % p.steps_per_epoch == 0
+            evaluating = (step % cfg.eval_every == 0 or epoch_end) and step < p.steps
+            checkpointing = step % cfg.checkpoint_every == 0 and step < p.steps
+            committing = self.pace.due()
+            if (evaluating or checkpointing or committing) and held.read(self.val_acc):
+                return Status.RUNNING
+            if evaluating:
+                got = self.evaluate(step, cfg.test_during_training)
+                self.val_acc = got.get("validation_accuracy")
+                if epoch_end:
+                    rec.scalar(step, self.epoch.close(got))
+            if checkpointing:
+                rec.flush(step, force=True)  # a checkpoint never runs ahead of the records it resumes
+                self.store.save_checkpoint(self.run_id, step, p.model, p.opt)
+            # commit what is due; stop if asked (from the store or the caller)
+            if self.pace.flush(step, committing) or should_stop():
+                return Status.STOPPED
+        return Status.FINISHED
 
-
-@dataclass
-class Epoch:
-    """Running sums over one epoch's training steps, for its mean cost and training accuracy."""
-
-    loss: float = 0.0
-    accuracy: float = 0.0
-    steps: int = 0
-
-    def add(self, stats: dict[str, float]) -> None:
-        self.loss += stats["loss"]
-        self.accuracy += stats.get("accuracy", math.nan)
-        self.steps += 1
-
-    def close(self, evaluated: dict[str, float]) -> dict[str, float]:
-        """The epoch's records, with the validation accuracy evaluated at its end; the sums start again."""
-        out = {"epoch/loss": self.loss / self.steps}
-        if self.accuracy == self.accuracy:  # a regression has none
-            out["epoch/accuracy"] = self.accuracy / self.steps
-        if "validation_accuracy" in evaluated:
-            out["epoch/validation_accuracy"] = evaluated["validation_accuracy"]
-        self.loss, self.accuracy, self.steps = 0.0, 0.0, 0
-        return out
+    def end(self, status: Status) -> tuple[Status, str | None, dict[str, float]]:
+        """After the loop: what the last steps left held is read; unless the run diverged, the validation split,
+        the test split (whole and its first digits) and a last probe of the weights it ends with, then its
+        checkpoint. Returns its status, error and end-of-run figures."""
+        cfg, p, rec, step = self.cfg, self.p, self.rec, self.step
+        self.held.read(self.val_acc)
+        if self.held.diverged:
+            (self.step, error), status = self.held.diverged, Status.DIVERGED
+            rec.flush(self.step, force=True)
+            return status, error, {}
+        end = self.evaluate(step, test=True)
+        if cfg.epochs and self.epoch.steps and step % p.steps_per_epoch == 0:
+            rec.scalar(step, self.epoch.close(end))
+        if "test_accuracy" in end:
+            for k in TEST_HEADS:
+                end[f"test_accuracy_{k}"] = evaluate(p.model, p.test_x[:k], p.test_y[:k], p.inputs)[0]
+            rec.scalar(step, {f"test_accuracy_{k}": end[f"test_accuracy_{k}"] for k in TEST_HEADS})
+        self.probe(step)
+        rec.flush(step, force=True)
+        if status in (Status.FINISHED, Status.STOPPED):
+            self.store.save_checkpoint(self.run_id, step, p.model, p.opt)
+        return status, None, end
 
 
 def train(
@@ -291,95 +286,28 @@ def train(
         run_id = store.create_run(cfg)
     rec = WriteBuffer(store, run_id)
     t0 = time.monotonic()
-    step, status, error = 0, Status.RUNNING, None
+    status, error = Status.RUNNING, None
     end: dict[str, float] = {}
-    val_acc = None
-    baseline: float | None = None
     bar: ProgressBar | None = None
-    held: Held | None = None
+    p: Prepared | None = None
+    loop: Loop | None = None
     try:
         p = prepare(cfg, store, run_id, resume, progress)
-        model, opt, baseline = p.model, p.opt, p.baseline_loss
         if p.start:
             rec.summary["test_accuracy"] = store.run(run_id)["test_accuracy"]
         rec.summary["total_steps"] = p.steps
         bar = ProgressBar(cfg, run_id, p.start, p.steps, progress)
-        epoch = Epoch()
-
-        def run_probe(at: int) -> None:
-            record_probe(rec, at, model, p.probe_x, p.probe_y, cfg)
-
-        def run_eval(at: int, test: bool) -> dict[str, float]:
-            got: dict[str, float] = {}
-            if len(p.val_x):
-                got["validation_accuracy"], got["validation_loss"] = evaluate(model, p.val_x, p.val_y, p.inputs)
-            if test:
-                got["test_accuracy"], got["test_loss"] = evaluate(model, p.test_x, p.test_y, p.inputs)
-                if got["test_accuracy"] == got["test_accuracy"]:
-                    rec.summary["test_accuracy"] = got["test_accuracy"]
-            got = {k: v for k, v in got.items() if v == v}  # a regression has no accuracy
-            rec.scalar(at, got)
-            return got
-
-        held = Held(cfg, p, rec, epoch, bar)
-        step = p.start
-        for step in range(p.start + 1, p.steps + 1):
-            # probe: the unrolled pass on the probe batch, with the weights that produce this step's loss (never
-            # the weights of a run that has diverged: what is held is read first)
-            probing = step == 1 or step % cfg.probe_every == 0
-            if probing and held.read(val_acc):
-                break
-            if probing:
-                run_probe(step)
-            # one training step, its statistics held on the device
-            train_step(cfg, p, held.rows, step)
-            # evaluation on the validation split, an epoch's means and a checkpoint, every so often (the end
-            # has its own, below), and a commit every FLUSH_S: the held statistics are read first, in one transfer
-            epoch_end = bool(cfg.epochs) and step % p.steps_per_epoch == 0
-            evaluating = (step % cfg.eval_every == 0 or epoch_end) and step < p.steps
-            checkpointing = step % cfg.checkpoint_every == 0 and step < p.steps
-            if (evaluating or checkpointing or rec.due()) and held.read(val_acc):
-                break
-            if evaluating:
-                got = run_eval(step, cfg.test_during_training)
-                val_acc = got.get("validation_accuracy")
-                if epoch_end:
-                    rec.scalar(step, epoch.close(got))
-            if checkpointing:
-                rec.flush(step, force=True)  # a checkpoint never runs ahead of the records it resumes
-                store.save_checkpoint(run_id, step, model, opt)
-            # commit what is due; stop if asked (from the store or the caller)
-            if rec.flush(step) or should_stop():
-                status = Status.STOPPED
-                break
-        else:
-            status = Status.FINISHED
-        held.read(val_acc)  # what the last steps left held
-        if held.diverged:
-            (step, error), status = held.diverged, Status.DIVERGED
-        # the end: the validation split, the test split (whole and its first digits) and a last probe of the
-        # weights the run ends with, and its checkpoint
-        if status != Status.DIVERGED:
-            end = run_eval(step, test=True)
-            if cfg.epochs and epoch.steps and step % p.steps_per_epoch == 0:
-                rec.scalar(step, epoch.close(end))
-            if "test_accuracy" in end:
-                for k in TEST_HEADS:
-                    end[f"test_accuracy_{k}"] = evaluate(model, p.test_x[:k], p.test_y[:k], p.inputs)[0]
-                rec.scalar(step, {f"test_accuracy_{k}": end[f"test_accuracy_{k}"] for k in TEST_HEADS})
-            run_probe(step)
-        rec.flush(step, force=True)
-        if status in (Status.FINISHED, Status.STOPPED):
-            store.save_checkpoint(run_id, step, model, opt)
+        loop = Loop(cfg, store, run_id, p, rec, bar)
+        status, error, end = loop.end(loop.run(should_stop))
     except KeyboardInterrupt:
         status, error = Status.STOPPED, None
-        _safe_flush(rec, step, held)
+        _safe_flush(rec, loop)
     except (ConfigError, DataError, StoreError) as exc:
         status, error = Status.FAILED, str(exc)
     except Exception as exc:  # a failed run must still be recorded as failed, with its reason
         status, error = Status.FAILED, f"{type(exc).__name__}: {exc}"
         traceback.print_exc(file=sys.stderr)
-        _safe_flush(rec, step, held)
+        _safe_flush(rec, loop)
     finally:
         if bar is not None:
             bar.close()
@@ -389,7 +317,7 @@ def train(
         run_id,
         cfg.display_name,
         status,
-        step,
+        loop.step if loop else 0,
         end.get("test_accuracy"),
         end.get("test_loss"),
         rec.summary.get("saturated_fraction"),
@@ -401,7 +329,7 @@ def train(
         test_accuracy_128=end.get("test_accuracy_128"),
         test_accuracy_256=end.get("test_accuracy_256"),
         task=cfg.task,
-        baseline_loss=baseline,
+        baseline_loss=p.baseline_loss if p else None,
     )
 
 
@@ -416,12 +344,12 @@ def _record_end(store: RunStore, run_id: int, status: Status, error: str | None,
     return error
 
 
-def _safe_flush(rec: WriteBuffer, step: int, held: Held | None) -> None:
+def _safe_flush(rec: WriteBuffer, loop: Loop | None) -> None:
     """Keep what was measured before a failure (the statistics still held on the device too), if the store
     still accepts writes."""
     try:
-        if held is not None:
-            held.read(None)
-        rec.flush(step, force=True)
+        if loop is not None:
+            loop.held.read(None)
+        rec.flush(loop.step if loop else 0, force=True)
     except Exception as exc:  # the store itself may be what failed
         print(f"rnnviz: could not save the last records: {exc}", file=sys.stderr)

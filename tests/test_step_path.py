@@ -9,10 +9,11 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 from rnnviz import data as datamod
+from rnnviz import stepstats
 from rnnviz.interop import watch
 from rnnviz.jacobians import spectral_norms, state_jacobians
 from rnnviz.models import SeqClassifier, build_model, loss_fn
-from rnnviz.stepstats import StepRows, clip_, grad_norms
+from rnnviz.stepstats import Pace, StepRows, clip_, grad_norms, step_row
 from rnnviz.store import Store, buffer
 from rnnviz.trainer import prepare, train, train_step
 
@@ -107,6 +108,62 @@ def test_watch_reads_nothing_on_the_host_between_commits(tmp_path, monkeypatch):
     assert (s[s["name"] == "grad_scale"]["value"] == 2.0).all() and len(s[s["name"] == "grad_scale"]) == 11
 
 
+def test_watch_records_each_steps_loss_and_gradient_norms_as_torch_computes_them(tmp_path):
+    torch.manual_seed(0)
+    rnn, head = torch.nn.LSTM(28, 16, num_layers=2, batch_first=True), torch.nn.Linear(16, 10)
+    head.bias.requires_grad_(False)  # frozen: no gradient, so no norm recorded
+    opt = torch.optim.Adam([q for q in [*rnn.parameters(), *head.parameters()] if q.requires_grad], lr=0.01)
+    x, y = torch.rand(8, 28, 28), torch.randint(0, 10, (8,))
+    want: dict[tuple[int, str], float] = {}
+    with watch(rnn, head, (x, y), store=tmp_path / "w.sqlite", probe_every=1000) as w:
+        for step in range(1, 6):
+            loss = loss_fn(head(rnn(x)[0][:, -1]), y)
+            opt.zero_grad()
+            loss.backward()
+            grads = {f"rnn.{n}": q.grad for n, q in rnn.named_parameters()} | {"head.weight": head.weight.grad}
+            norms = {f"grad_norm/{n}": torch.linalg.vector_norm(g.double()).item() for n, g in grads.items()}
+            norms["grad_norm/global"] = float(np.sqrt(sum(v * v for v in norms.values())))
+            want |= {(step, k): v for k, v in {"loss": loss.item(), "scale": 2.5, "lr": 0.01, **norms}.items()}
+            w.step(loss, scale=torch.tensor(2.5, dtype=torch.float64), lr=0.01)
+            opt.step()
+    with Store(tmp_path / "w.sqlite") as store:
+        s = store.scalars(w.run_id, sorted({k for _, k in want}))
+    got = {(int(r.step), r.name): r.value for r in s.itertuples()}
+    assert got.keys() == want.keys()  # the frozen bias has no norm; every step has every other name
+    np.testing.assert_allclose([got[k] for k in want], list(want.values()), rtol=1e-5)
+
+
+class CountedBuffer:
+    """A run's writer whose commits cost 1.95 ms of the fake CPU clock."""
+
+    def __init__(self, clock: list[float]) -> None:
+        self.clock, self.commits, self.wall_due, self.stop_requested, self.last_flush = clock, [], True, False, 0.0
+
+    def due(self) -> bool:
+        return self.wall_due
+
+    def flush(self, step: int) -> bool:
+        if self.wall_due:
+            self.clock[0] += 0.00195
+            self.last_flush += 1
+            self.commits.append(step)
+        return self.stop_requested
+
+
+def test_commits_wait_for_the_wall_clock_and_keep_to_a_hundredth_of_the_processs_cpu(monkeypatch):
+    clock = [0.0]
+    monkeypatch.setattr(stepstats.time, "process_time", lambda: clock[0])
+    rec = CountedBuffer(clock)
+    pace = Pace(rec)  # type: ignore[arg-type]
+    for step in range(1, 101):  # steps of 10 ms of CPU, on a machine so loaded that FLUSH_S is always past
+        clock[0] += 0.010
+        assert not pace.flush(step, pace.due())
+    assert rec.commits == [1, 21, 41, 61, 81]  # 1.95 ms a commit, so 195 ms of CPU between them: 1%
+    rec.wall_due, rec.stop_requested = False, True
+    clock[0] += 1.0
+    assert not pace.due() and pace.flush(101, pace.due()) and rec.commits[-1] == 81  # a stop is seen without one
+
+
 def test_clipping_on_the_device_is_torchs_clip_grad_norm():
     torch.manual_seed(0)
     a, b = SeqClassifier("lstm", 5, 8), SeqClassifier("lstm", 5, 8)
@@ -123,6 +180,36 @@ def test_clipping_on_the_device_is_torchs_clip_grad_norm():
     assert not clip_(grads, grad_norms(grads)[-1], 10.0).item()  # under the threshold: left as they are
     for p, q in zip(a.parameters(), b.parameters()):
         torch.testing.assert_close(p.grad, q.grad, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("clip", [0.0, 0.01, 10.0])
+def test_a_steps_row_is_torchs_norms_clipping_and_the_saturation_counted_by_hand(clip):
+    torch.manual_seed(0)
+    a, b = SeqClassifier("lstm", 5, 8), SeqClassifier("lstm", 5, 8)
+    b.load_state_dict(a.state_dict())
+    x, y = torch.rand(4, 6, 5) * 20, torch.randint(0, 10, (4,))
+    logits, hs = b(x)
+    loss = loss_fn(logits, y)
+    loss.backward()
+    loss_fn(a(x)[0], y).backward()
+    want_norms = [torch.linalg.vector_norm(q.grad) for q in a.parameters()]
+    total = (
+        torch.nn.utils.clip_grad_norm_(a.parameters(), clip)
+        if clip
+        else torch.linalg.vector_norm(torch.stack(want_norms))
+    )
+    absh = hs.detach().abs()
+    want_sat = [int((absh > 0.2).sum()), int((absh[:, -1] > 0.2).sum())]
+    assert 0 < want_sat[1] < want_sat[0] < hs.numel()  # the counts are tested on a mix
+    correct = (logits.argmax(1) == y).sum()
+    row = step_row([loss.detach(), correct], hs, 0.2, [q.grad for q in b.parameters()], clip)
+    assert row.dtype == torch.float32 and row.shape == (2 + 3 + len(want_norms) + 1,)
+    assert row[:2].tolist() == [loss.item(), correct.item()]
+    assert row[2].item() == (0 < clip < total.item()) and row[3:5].tolist() == want_sat
+    torch.testing.assert_close(row[5:-1], torch.stack(want_norms), rtol=1e-6, atol=0)  # norms before clipping
+    torch.testing.assert_close(row[-1], total, rtol=1e-6, atol=0)
+    for p, q in zip(a.parameters(), b.parameters()):  # clipped as torch clips, or left as they were
+        torch.testing.assert_close(q.grad, p.grad, rtol=0, atol=0)
 
 
 def probe_size_jacobians(cell: str, steps: int) -> torch.Tensor:
