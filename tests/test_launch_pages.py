@@ -20,7 +20,7 @@ from .browser import data_root
 from .conftest import MNIST_DIR, ROOT, quick_config
 
 
-@pytest.mark.parametrize("page", ["remedies", "sweeps", "inspector"])
+@pytest.mark.parametrize("page", sorted(p.stem for p in (ROOT / "rnnviz" / "dashboard" / "pages").glob("[!_]*.py")))
 def test_a_page_is_a_main_and_its_top_level_only_defines(page):
     """A page's code runs in main(), which the file calls only when st.navigation runs it (as __main__): its
     top level holds imports, constants computed without Streamlit, functions and classes, so no code there

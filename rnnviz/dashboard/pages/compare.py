@@ -16,9 +16,6 @@ from rnnviz.report import html_report
 from rnnviz.store import Store
 from rnnviz.views import layouts
 
-st.title("Compare")
-st.caption("Runs picked in the sidebar, from this session or earlier ones, on the same axes.")
-
 
 def latest(run: shown.ShownRun, name: str) -> str:
     """A scalar's latest value as a percentage, or a dash."""
@@ -81,4 +78,12 @@ def render(runs: list[shown.ShownRun]) -> None:
     layout.show(layouts.COMPARE_FLOW, runs, style, key="cmp-flow")
 
 
-live.live(render, "Pick two or more runs in the sidebar to compare them.")
+def main() -> None:
+    """The page: its title and what it shows, then its charts, kept live."""
+    st.title("Compare")
+    st.caption("Runs picked in the sidebar, from this session or earlier ones, on the same axes.")
+    live.live(render, "Pick two or more runs in the sidebar to compare them.")
+
+
+if __name__ == "__main__":
+    main()

@@ -8,12 +8,6 @@ from rnnviz import views
 from rnnviz.dashboard import layout, live, shown
 from rnnviz.views import layouts
 
-st.title("Gates")
-st.caption(
-    "What the LSTM does instead of saturating: gates that open and close. The scatter follows Karpathy et "
-    "al. (2015): each dot is a unit, placed by how often its gate is shut (< 0.1) and wide open (> 0.9)."
-)
-
 
 def render(runs: list[shown.ShownRun]) -> None:
     style = shown.style()
@@ -37,4 +31,15 @@ def render(runs: list[shown.ShownRun]) -> None:
             layout.draw(layouts.GATE_HISTOGRAM, [run], style, {"name": name})
 
 
-live.live(render)
+def main() -> None:
+    """The page: its title and what it shows, then its charts, kept live."""
+    st.title("Gates")
+    st.caption(
+        "What the LSTM does instead of saturating: gates that open and close. The scatter follows Karpathy et "
+        "al. (2015): each dot is a unit, placed by how often its gate is shut (< 0.1) and wide open (> 0.9)."
+    )
+    live.live(render)
+
+
+if __name__ == "__main__":
+    main()

@@ -10,13 +10,6 @@ from rnnviz.config import WATCHED
 from rnnviz.dashboard import layout, live, reads, shown
 from rnnviz.views import layouts
 
-st.title("Gradient flow")
-st.caption(
-    "How much of the loss's gradient reaches each time step t. Dark at the bottom (t = 1) means the "
-    "first rows of the digit no longer influence learning: the vanishing gradient. The colours span 6 decades "
-    "below the largest gradient; grey is further below, black exactly 0 (underflowed)."
-)
-
 
 def not_recorded(r: shown.ShownRun) -> str:
     """How to record the Jacobians a run did not, in the words of the way it was trained."""
@@ -91,4 +84,16 @@ def layers_and_outputs(runs: list[shown.ShownRun], style) -> None:
             st.caption(f"`{r.label}`: {views.LAST_ONLY}, so there are no parts to tell apart.")
 
 
-live.live(render)
+def main() -> None:
+    """The page: its title and what it shows, then its charts, kept live."""
+    st.title("Gradient flow")
+    st.caption(
+        "How much of the loss's gradient reaches each time step t. Dark at the bottom (t = 1) means the "
+        "first rows of the digit no longer influence learning: the vanishing gradient. The colours span 6 decades "
+        "below the largest gradient; grey is further below, black exactly 0 (underflowed)."
+    )
+    live.live(render)
+
+
+if __name__ == "__main__":
+    main()

@@ -13,14 +13,6 @@ from rnnviz.views import layouts
 # Presenter mode hides the sidebar, so its caption does not send the room there; and it gives the chart the
 # screen: the run lines go under it, and the chart grows to the fold (three panels of ~85 px were cramped).
 PRESENTER_HEIGHT = 680  # px: the chart starts ~200 px down, under the title and caption, and ends above 900
-st.title("Overview")
-if shown.presenting():
-    st.caption("Training loss, validation accuracy and saturation, updating live while the runs train.")
-else:
-    st.caption(
-        "Training loss and accuracy on the validation split (held out of the training images) of the runs "
-        "picked in the sidebar, updating live while they train; the test split is evaluated once, at the end."
-    )
 
 
 def status_line(r: shown.ShownRun) -> str:
@@ -77,4 +69,18 @@ def beside_published(runs: list[shown.ShownRun], style) -> None:
             layout.draw(layouts.PUBLISHED, of_posts, style, {"name": name})
 
 
-live.live(render)
+def main() -> None:
+    """The page: its title and what it shows, then its charts, kept live."""
+    st.title("Overview")
+    if shown.presenting():
+        st.caption("Training loss, validation accuracy and saturation, updating live while the runs train.")
+    else:
+        st.caption(
+            "Training loss and accuracy on the validation split (held out of the training images) of the runs "
+            "picked in the sidebar, updating live while they train; the test split is evaluated once, at the end."
+        )
+    live.live(render)
+
+
+if __name__ == "__main__":
+    main()

@@ -8,12 +8,6 @@ from rnnviz import views
 from rnnviz.dashboard import layout, live, shown
 from rnnviz.views import layouts
 
-st.title("Saturation")
-st.caption(
-    "A tanh unit near +-1 passes almost no gradient (tanh' = 1 - h^2). Watch the RNN's activations pile up "
-    "at the edges while the LSTM's stay inside."
-)
-
 
 def render(runs: list[shown.ShownRun]) -> None:
     style = shown.style()
@@ -50,4 +44,15 @@ def render(runs: list[shown.ShownRun]) -> None:
                 live.chart(views.saturation_animation(r, which, style), f"sat-anim-{r.id}")
 
 
-live.live(render)
+def main() -> None:
+    """The page: its title and what it shows, then its charts, kept live."""
+    st.title("Saturation")
+    st.caption(
+        "A tanh unit near +-1 passes almost no gradient (tanh' = 1 - h^2). Watch the RNN's activations pile up "
+        "at the edges while the LSTM's stay inside."
+    )
+    live.live(render)
+
+
+if __name__ == "__main__":
+    main()
