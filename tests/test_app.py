@@ -246,7 +246,7 @@ def test_a_late_refresh_carrying_the_scrubbers_old_step_does_not_stop_a_replay(f
     assert at.slider(key="scrub").value > before
     at.slider(key="scrub").set_value(before).run()  # the late refresh
     assert at.session_state["replay"] is replay and at.session_state["pinned_step"] is None
-    moved = next(v for v in range(30) if v not in at.session_state["scrub_set"])
+    moved = next(v for v in range(30) if v not in [v for _, v in at.session_state["scrub_set"]])
     at.slider(key="scrub").set_value(moved).run()  # a person's move ends it and pins the step
     assert "replay" not in at.session_state and at.session_state["pinned_step"] == moved
 

@@ -52,6 +52,6 @@ def test_the_pages_of_a_stacked_bidirectional_run_and_of_a_language_model(watche
                     assert ("one layer read one way" in text) is False
     assert not problems, "\n".join(problems)
     assert any("1 · stacked bi: gradient reaching layer l at step t" in t for t in titles["1"])
-    assert any("saturated share of |h| per time step, per layer" in t.lower() for t in titles["1"])
+    assert any("saturated share per time step (|h| > 0.99), per layer and direction" in t.lower() for t in titles["1"])
     assert any(t.startswith("Where the gradient reaching h_t comes from") for t in titles["2"])
     assert any("2 · lm: gradient reaching layer l at step t" in t for t in titles["2"])

@@ -3,6 +3,7 @@ that carries them (so a link reopens the same view)."""
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlencode
 
 import pandas as pd
@@ -94,15 +95,16 @@ def _to_url() -> dict[str, str]:
     return params
 
 
-# How many of the scrubber's own recent values a late message may carry back: the browser sends the sidebar's
-# 1 s refreshes on its own timer, each with the scrubber where the browser last drew it, and one sent before the
-# step the server had just set reached it read as the person scrubbing back (a replay stopped after ~4 s).
-SCRUB_ECHOES = 3
+# How long a late message may carry back a step the sidebar gave the scrubber itself: the browser sends the
+# sidebar's 1 s refreshes on its own timer, each with the scrubber where the browser last drew it, and one sent
+# before the step the server had just set reached it read as the person scrubbing back (a replay stopped after
+# ~4 s; on a loaded machine a page's rerun takes seconds, so the echo window is a time, not a count).
+SCRUB_ECHO_S = 30.0
 
 
 def _scrubbed(last: int) -> None:
     value = st.session_state[state.SCRUB]
-    if value in st.session_state.get(state.SCRUB_SET, []):
+    if value in [v for _, v in st.session_state.get(state.SCRUB_SET, [])]:
         return  # a refresh carrying a step the sidebar set itself, not a move: the replay or live view goes on
     st.session_state[state.SCRUB_SET] = []
     st.session_state[state.PINNED] = None if value >= last else value
@@ -158,7 +160,9 @@ def _step_controls(last: int, live: bool = False) -> None:
     at = replay.step() if replay is not None else pinned
     value = min(at, last) if at is not None else last
     st.session_state[state.SCRUB] = value
-    st.session_state[state.SCRUB_SET] = [*st.session_state.get(state.SCRUB_SET, []), value][-SCRUB_ECHOES:]
+    now = time.monotonic()
+    recent = [(t, v) for t, v in st.session_state.get(state.SCRUB_SET, []) if now - t < SCRUB_ECHO_S]
+    st.session_state[state.SCRUB_SET] = [*recent, (now, value)]
     st.slider(
         "Step shown",
         0,

@@ -14,7 +14,7 @@ SELECTED = "selected_runs"  # list[int]: the runs every page shows (the sidebar'
 SELECT_NEXT = "select_next"  # list[int]: runs just started, picked at the next rerun
 PINNED = "pinned_step"  # int | None: the step the scrubber pins; None follows the latest
 SCRUB = "scrub"  # int: the scrubber's value
-SCRUB_SET = "scrub_set"  # list[int]: the values the sidebar last gave the scrubber itself (a replay's, the latest)
+SCRUB_SET = "scrub_set"  # list[(monotonic s, int)]: the steps the sidebar gave the scrubber itself lately
 STEP_MOVED = "step_moved"  # bool: the scrubber or the replay changed in the sidebar; the page reruns
 REPLAY = "replay"  # Replay | None: a replay playing
 REPLAY_FROM_URL = "replay_from_url"  # float: a link's ?replay=SECONDS, started once the runs are known
