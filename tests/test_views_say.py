@@ -204,3 +204,16 @@ def test_a_fresh_remedies_set_keeps_each_roles_colour_on_every_page_and_beside_t
     assert {n: c.pop() for n, c in seen.items() if n in want} == want
     rnn_variants = {n: next(iter(c)) for n, c in seen.items() if n.startswith("remedies-") and n != "remedies-gru"}
     assert {role_of(c) for c in rnn_variants.values()} == {"rnn"} and len(set(rnn_variants.values())) == 4
+
+
+def test_the_unit_scatter_names_each_runs_probe_step_where_they_differ():
+    # a finished run probed at 5,000 beside a watched loop probed at 600: a title with one step told the room
+    # the wrong step for one of them
+    store = outcome_store()
+    runs = [outcome_run("lstm", store), outcome_run("watched", store)]
+    fig = views.saturation.unit_saturation(runs).to_plotly_json()
+    names = [t["name"] for t in fig["data"] if t.get("name")]
+    assert any("probe at step 5,000" in n for n in names) and any("probe at step 600" in n for n in names), names
+    assert "probe at step" not in fig["layout"]["title"]["text"]
+    alone = views.saturation.unit_saturation(runs[:1]).to_plotly_json()
+    assert alone["layout"]["title"]["text"].endswith("probe at step 5,000")

@@ -86,15 +86,17 @@ def unit_saturation(
     """Each hidden unit of each run at its probe for `at`, placed by the share of (example, step) it spends at
     h < -threshold (x) and h > threshold (y): a unit in a corner is stuck at -1 or +1 (Karpathy et al. 2015's
     gate scatter, for h)."""
-    dots, step = [], None
+    dots, probed = [], set()
     for r in runs:
         steps, values = r.series("unit_sat_h")
         if len(steps):
             j = probe_index(steps, at)
-            step = int(steps[j])
-            dots.append((r.label, values[j], run_colour(r)))
+            probed.add(int(steps[j]))
+            dots.append((f"{r.label} (probe at step {int(steps[j]):,})", values[j], run_colour(r)))
     threshold = runs[0].cfg.saturation if runs else 0.99
-    title = f"Saturation of each hidden unit (|h| > {threshold:g})" + (f", probe at step {step:,}" if step else "")
+    # runs probed at different steps (one ended, one trains) each say theirs in the legend; the title only when shared
+    shared = f", probe at step {probed.pop():,}" if len(probed) == 1 else ""
+    title = f"Saturation of each hidden unit (|h| > {threshold:g})" + shared
     return figures.unit_saturation_scatter(
         dots,
         title,
