@@ -45,7 +45,7 @@ def why_chain(run: RunData, at: int | None = None, style: Style = DEFAULT, key: 
         if bound:
             lines.append((BOUND, t, path_bound(bound[1]), figures.color(2)))
     what = "Jacobians and bound" if run.cfg.cell == "rnn" else "Jacobians"
-    title = f"{run.label}: {what}" + (f" (step {step})" if step is not None else "")
+    title = f"{run.label}: {what}" + (f" (step {step:,})" if step is not None else "")
     fig = figures.lines(
         lines,
         title,
@@ -91,7 +91,7 @@ def gate_paths(
         if found:
             what = f"mean ∏ {gate}" if gate else "||dh_T/dh_t||₂"
             t = np.arange(1, len(found[1]) + 1)
-            lines.append((f"{r.label}: {what} (step {found[0]})", t, found[1], run_colour(r)))
+            lines.append((f"{r.label}: {what} (step {found[0]:,})", t, found[1], run_colour(r)))
     return figures.lines(
         lines,
         "Cell-state path ∏ f_k against the RNN's Jacobian",

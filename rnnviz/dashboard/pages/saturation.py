@@ -48,7 +48,7 @@ def main() -> None:
     """The page: its title and what it shows, then its charts, kept live."""
     st.title("Saturation")
     st.caption(
-        "A tanh unit near +-1 passes almost no gradient (tanh' = 1 - h^2). Watch the RNN's activations pile up "
+        "A tanh unit near ±1 passes almost no gradient (its slope is 1 − h²). Watch the RNN's activations pile up "
         "at the edges while the LSTM's stay inside."
     )
     live.live(render)
