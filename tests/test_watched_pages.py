@@ -148,6 +148,9 @@ def test_a_language_models_gradient_is_split_by_where_it_comes_from(watched, mon
 def test_what_does_not_apply_to_a_custom_cell_or_a_language_model_says_so(watched, monkeypatch):
     at = open_with(watched, monkeypatch, "gates", "3")
     assert "a custom cell's gates are its own" in texts(at)
+    at = open_with(watched, monkeypatch, "gates", "1")  # 2 layers x 2 directions: the gates drawn are one of them
+    said = "This model has 2 layers, read in both directions: the gates below are its top layer's, read forward"
+    assert said in texts(at)
     at = open_with(watched, monkeypatch, "saturation", "3")
     (named,) = [f for f in figures(at) if "saturated share of each named tanh" in f["layout"]["title"]["text"]]
     assert sorted(t["name"] for t in named["data"]) == ["tanh(c)", "tanh(g)"]

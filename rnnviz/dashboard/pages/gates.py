@@ -24,6 +24,15 @@ def render(runs: list[shown.ShownRun]) -> None:
     if not layouts.gate_probed([run]):
         st.info("No probe recorded yet.")
         return
+    streams = views.layers.streams_in(run)
+    if len(streams) > 1:  # a watched model's other layers and directions record no gates of their own
+        layers = len({s.removesuffix("r") for s in streams})
+        both = any(s.endswith("r") for s in streams)
+        shape = f"{layers} layer{'s' if layers > 1 else ''}" + (", read in both directions" if both else "")
+        st.caption(
+            f"This model has {shape}: the gates below are its top layer's, read forward. The Gradient flow and "
+            "Saturation pages draw every layer and direction."
+        )
     layout.show(layouts.GATES, [run], style)
     cols = st.columns(2)
     for k, name in enumerate(views.histogrammed_gates(run)):
