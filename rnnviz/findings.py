@@ -12,6 +12,7 @@ from .store.status import Status
 
 VANISHED = 1e-6  # a gradient ratio below this between t = 1 and t = T: nothing reaches the start
 FADED = 1e-2  # below this share of the last step's gradient, most of it is lost before t = 1
+SMALL_PART = 1e-1  # from FADED to this, what flows back is a small part of the gradient at t = T
 
 # The one verdict on how much gradient reaches t = 1, by level of the measured ratio ||dL/dh_1|| / ||dL/dh_T||
 # (what the heatmap and the curve draw): every reading that says whether the gradient reaches the start takes
@@ -42,7 +43,10 @@ def verdict(ratio: float, T: int) -> str:
     """The sentence every reading says about the gradient reaching t = 1."""
     if ratio == 0:
         return f"none of the gradient at t = {T} reaches t = 1: {VERDICT[UNDERFLOWED]}"
-    return f"the gradient reaching t = 1 is {words.ratio(ratio)} times the one at t = {T}: {VERDICT[level(ratio)]}"
+    said = VERDICT[level(ratio)]
+    if level(ratio) == FLOWS and ratio < SMALL_PART:
+        said = "only a small part of it still flows back"  # 0.013 is 98.7% lost: "it still flows back" misread it
+    return f"the gradient reaching t = 1 is {words.ratio(ratio)} times the one at t = {T}: {said}"
 
 
 def gradient_ratio(flow: np.ndarray) -> float | None:

@@ -127,6 +127,7 @@ def test_a_784_step_run_records_every_step_and_its_figures_stay_small(tmp_path):
             "is 1.0 × 10⁻⁹ times the one at t = 28: it has vanished: the first time steps no longer steer learning",
         ),
         (4.6e-5, "is 4.6 × 10⁻⁵ times the one at t = 28: most of it is lost on the way back"),
+        (0.013, "is 0.013 times the one at t = 28: only a small part of it still flows back"),
         (0.3, "is 0.3 times the one at t = 28: it still flows back"),
     ],
 )
