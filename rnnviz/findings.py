@@ -155,11 +155,12 @@ def _latest(run, name: str) -> float | None:
 
 
 def _through_rnns(others) -> str:
-    """What the vanilla RNNs shown beside a gated run measure at t = 1, for comparison: '' when none did."""
+    """The same ratio ||dL/dh_1|| / ||dL/dh_T|| in the vanilla RNNs shown beside a gated run, for comparison (like
+    with like: not their Jacobian chain, which the reading names apart): '' when none was probed."""
     said = [
-        f"{words.ratio(jac)} through {r.label}'s chain"
+        f"{words.ratio(got.ratio)} in {r.label}"
         for r in others
-        if r.cfg.cell == "rnn" and (jac := _latest(r, "jacobian_norm_t1")) is not None
+        if r.cfg.cell == "rnn" and (got := reach(r)) is not None
     ]
     return f" (against {', '.join(said)})" if said else ""
 
