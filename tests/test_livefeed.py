@@ -6,16 +6,24 @@ import base64
 import json
 import shutil
 import sqlite3
+import threading
 import time
 
 import numpy as np
 import pytest
 from starlette.requests import Request
 
+from rnnviz.dashboard import live
 from rnnviz.dashboard.livechart import feed as livefeed
 from rnnviz.dashboard.livechart.feed import Feeds, version_tag
 
 from .test_app import figures, open_page
+
+
+def component_args(at, kind: str = "livechart") -> list[dict]:
+    """The arguments of the page's live charts (or of its lines of text that fetch themselves: livetext)."""
+    instances = at.get("component_instance")
+    return [json.loads(c.proto.json_args) for c in instances if c.proto.component_name.endswith(kind)]
 
 
 def counting_source(versions: list, builds: list):
@@ -121,7 +129,7 @@ def live_store(trained_store, tmp_path, monkeypatch):
 def test_a_live_pages_chart_is_fed_the_figure_the_page_drew_until_a_step_commits(live_store):
     at = open_page("overview")
     assert not at.exception, at.exception
-    args = [json.loads(c.proto.json_args) for c in at.get("component_instance")]
+    args = component_args(at)
     assert args and args[0]["feed"].startswith(livefeed.PREFIX)
     token = args[0]["feed"].removeprefix(livefeed.PREFIX)
     assert livefeed.FEEDS.poll(token, args[0]["version"])[0] == 204  # nothing committed since the page drew
@@ -133,21 +141,55 @@ def test_a_live_pages_chart_is_fed_the_figure_the_page_drew_until_a_step_commits
     assert livefeed.FEEDS.poll(token, args[0]["version"])[0] == 200
 
 
+def test_every_tabs_page_and_poll_share_one_build_of_a_chart(live_store, monkeypatch):
+    """A room's pages rerun every few seconds each: their live charts are the feed's figure, built once for
+    every tab, not once per tab and rerun (a figure costs ~30-40 ms; bench/bench_room.py)."""
+    feeds, builds = Feeds(), []
+    feeds.serving = True
+    monkeypatch.setattr(live, "FEEDS", feeds)
+    real = Feeds.figure
+
+    def counted(self, key, source, window=None, shown=""):
+        def counting(w):
+            version, progress, build = source(w)
+            return version, progress, lambda: builds.append(key) or build()
+
+        return real(self, key, counting, window, shown)
+
+    monkeypatch.setattr(Feeds, "figure", counted)
+    tabs = [open_page("overview") for _ in range(3)]
+    # a tab's live charts, and its lines of text that fetch themselves (the status lines, the sidebar's)
+    args = [component_args(at) + component_args(at, "livetext") for at in tabs]
+    assert len(args[0]) >= 3 and all(a["feed"] for a in args[0])
+    assert len(builds) == len(args[0]) == len(set(builds))  # one build each, for three tabs
+    assert [a["spec"] for a in args[0]] == [a["spec"] for a in args[1]] == [a["spec"] for a in args[2]]
+    assert {a["feed"] for a in args[0]}.isdisjoint(a["feed"] for a in args[1])  # each tab its own token
+    for a in args[2]:
+        assert feeds.poll(a["feed"].removeprefix(livefeed.PREFIX), a["version"])[0] == 204
+    assert len(builds) == len(args[0])
+    with sqlite3.connect(live_store) as c:
+        c.execute("UPDATE runs SET step = step + 1 WHERE name = 'test-lstm'")
+    time.sleep(1.1)  # the runs table is cached for a second
+    fresh = open_page("overview")
+    assert len(builds) == 2 * len(args[0])  # a step committed: built again, once
+    assert component_args(fresh)[0]["version"] != args[0][0]["version"]
+
+
 def test_without_the_feed_route_charts_are_not_fed_and_finished_runs_are_fed_only_for_a_zoom(
     trained_store, monkeypatch
 ):
     monkeypatch.setenv("RNNVIZ_STORE", str(trained_store))
     at = open_page("overview")
-    assert all(json.loads(c.proto.json_args)["feed"] is None for c in at.get("component_instance"))
+    assert all(a["feed"] is None for a in component_args(at))
     monkeypatch.setattr(livefeed.FEEDS, "serving", True)
     at = open_page("overview")  # both runs finished: a feed for a zoom, nothing to poll for
-    args = [json.loads(c.proto.json_args) for c in at.get("component_instance")]
+    args = component_args(at)
     assert args and all(a["feed"] and a["live"] is False for a in args)
 
 
 def test_a_zoomed_chart_is_fed_every_step_of_its_window(live_store):
     at = open_page("overview")
-    args = json.loads(at.get("component_instance")[0].proto.json_args)
+    args = component_args(at)[0]
     token = args["feed"].removeprefix(livefeed.PREFIX)
     whole = json.loads(livefeed.FEEDS.poll(token, "")[1])
     status, body, tag, _ = livefeed.FEEDS.poll(token, args["version"], (10, 20))
@@ -166,3 +208,51 @@ def decoded(values) -> list[float]:
     if isinstance(values, dict):
         return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
     return list(values)
+
+
+def test_a_figure_being_built_is_not_built_again_by_the_tabs_asking_meanwhile(monkeypatch):
+    """Tabs polling while one of their requests builds the figure get the last one, not a build each."""
+    feeds, versions, builds = Feeds(fresh_s=0), [(1, "running")], []
+    started, release = threading.Event(), threading.Event()
+    feeds.register("t", "recipe", counting_source(versions, builds))
+    first = feeds.poll("t", "")[2]
+    versions.append((2, "running"))
+
+    def slow(window=None):
+        version, progress, build = counting_source(versions, builds)(window)
+        started.set()
+        release.wait(10)
+        return version, progress, build
+
+    feeds.feeds["t"].source = slow
+    building = threading.Thread(target=feeds.poll, args=("t", ""))
+    building.start()
+    started.wait(10)
+    assert [feeds.poll("t", "")[2] for _ in range(5)] == [first] * 5  # meanwhile: the last figure, not built again
+    release.set()
+    building.join(10)
+    assert builds == [(1, "running"), (2, "running")]
+    assert feeds.poll("t", "")[2] != first
+
+
+def test_status_lines_fetch_themselves_and_say_what_the_page_said(live_store):
+    """Fed, the Overview's status lines and the sidebar's are text that fetches itself as a chart does: the
+    same words, `code` spans kept, every piece set as text (livetext writes text nodes: a run's name is
+    whatever its owner typed)."""
+    from rnnviz.dashboard.pages.overview import status_line
+    from rnnviz.dashboard.shown import runs_now
+
+    at = open_page("overview")
+    texts = {a["feed"]: json.loads(a["spec"]) for a in component_args(at, "livetext")}
+    assert len(texts) == 2 and all(a["live"] for a in component_args(at, "livetext"))
+    runs = runs_now(str(live_store), [1, 2])
+    said = [[["code", r.label], ["text", status_line(r).split("`")[2]]] for r in runs]
+    assert said in [t["lines"] for t in texts.values()]
+    sidebar = [t["lines"] for t in texts.values() if t["lines"] != said][0]
+    assert sidebar == [[["text", f"{runs[1].label}: training, {100 * runs[1].row['progress']:.1f}%"]]]
+    assert {t["size"] for t in texts.values()} == {14, 16}
+    assert live.pieces("`1 · <img src=x onerror=alert(1)>` a`b") == [
+        ("code", "1 · <img src=x onerror=alert(1)>"),
+        ("text", " a"),
+        ("code", "b"),
+    ]

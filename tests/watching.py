@@ -42,6 +42,9 @@ LABEL = re.compile(r"(\d+) · ")
 LATEST = 0  # in Watch.steps, the newest step of any watched run (run ids start at 1)
 # A run's status line in words (the Overview's, under its title): "3 · blog-rnn training, step 1,234 of 5,000".
 STATUS_LINE = re.compile(r"(\d+) · \S+ [a-z ]+, step ([\d,]+) of [\d,]+")
+# A run's line in the sidebar: "3 · blog-rnn: training, 24.3%".
+SIDEBAR_LINE = re.compile(r"(\d+) · \S+: training, ([\d.]+)%")
+LIVETEXT = "rnnviz.dashboard.livechart.livetext"
 
 
 @dataclass
@@ -108,13 +111,32 @@ def read_charts(page) -> list[dict]:
     return charts
 
 
+def texts(page, where: str) -> str:
+    """The text of a part of the page (stMain, stSidebar), the lines that fetch themselves (livetext frames,
+    rnnviz/dashboard/live.py) included."""
+    try:
+        text = page.locator(f"[data-testid={where}]").inner_text(timeout=1000)
+        for handle in page.locator(f"[data-testid={where}] iframe[title='{LIVETEXT}']").element_handles():
+            frame = handle.content_frame()
+            text += "\n" + (frame.evaluate("() => document.body.innerText") if frame else "")
+    except PlaywrightError:
+        return ""
+    return text
+
+
 def read_status_lines(page) -> dict[int, int]:
     """The step each run's status line on the page states, by run."""
-    try:
-        text = page.locator("[data-testid=stMain]").inner_text(timeout=1000)
-    except PlaywrightError:
-        return {}
-    return {int(run): int(step.replace(",", "")) for run, step in STATUS_LINE.findall(text)}
+    return {int(run): int(step.replace(",", "")) for run, step in STATUS_LINE.findall(texts(page, "stMain"))}
+
+
+def read_sidebar_lines(page, steps: dict[int, int]) -> dict[int, tuple[float, float]]:
+    """The step each run's line in the sidebar states ("training, 24.3%" of its `steps`), by run, and how
+    far apart two of the steps it can state are (0.1% of them)."""
+    return {
+        int(run): (float(share) / 100 * steps[int(run)], steps[int(run)] / 1000)
+        for run, share in SIDEBAR_LINE.findall(texts(page, "stSidebar"))
+        if int(run) in steps
+    }
 
 
 def committed(store: Path, ids: list[int]) -> dict[int, int]:
@@ -127,6 +149,8 @@ def committed(store: Path, ids: list[int]) -> dict[int, int]:
 def sample(watches: dict[str, Watch], pages: dict, store: Path, ids: list[int]) -> None:
     """Read every watched page's charts, then what the runs have committed: a line is never compared with
     a step committed after it was read."""
+    with Store(store) as s:
+        total_steps = {int(i): int(n) for i, n in s.runs().set_index("run_id")["total_steps"].items() if i in ids}
     for name, page in pages.items():
         watch, now = watches[name], time.monotonic()
         watch.last = read_charts(page)
@@ -138,6 +162,8 @@ def sample(watches: dict[str, Watch], pages: dict, store: Path, ids: list[int]) 
                 watch.lines.setdefault(key, Line(run)).drawn.append((now, line["last"], line["gap"]))
         for run, step in read_status_lines(page).items():  # text that states a step lags no more than a line
             watch.lines.setdefault(f"status line / {run}", Line(run)).drawn.append((now, step, 0))
+        for run, (step, gap) in read_sidebar_lines(page, total_steps).items():
+            watch.lines.setdefault(f"sidebar line / {run}", Line(run)).drawn.append((now, step, gap))
         if (end := scrubber_end(page)) >= 0:
             watch.scrubber.drawn.append((now, end, 0))
     now = time.monotonic()

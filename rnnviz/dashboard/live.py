@@ -3,6 +3,7 @@ themselves from the server (livechart/) between the page's reruns."""
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Callable
 
@@ -15,9 +16,10 @@ from ..config import ConfigError, Limits
 from ..figures import CHART_CONFIG
 from ..store import Status, Store, StoreError
 from . import livechart, state
-from .livechart.feed import FEEDS, PREFIX, version_tag
+from .livechart.feed import FEEDS, PREFIX
 from .reads import REFRESH_S, runs_table, store_readonly
 from .shown import ShownRun, runs_now, selected_runs, shown_step
+from .shown import style as shown_style
 
 # While the server feeds live charts (livechart/feed.py) they update themselves each second; the rest of a
 # page (status lines, readings, tables) reruns this often, which costs a tab a rerun every 5 s, not every 1 s.
@@ -61,44 +63,73 @@ def live(
 
 
 def status_lines(runs: list[ShownRun], line: Callable[[ShownRun], str]) -> None:
-    """One line for each run, reread every second while one trains and the page shows its latest step: the
-    page around it reruns every 5 s while its charts feed themselves, and a step number that old contradicted
-    the chart beside it."""
+    """One line for each run, kept current while one trains and the page shows its latest step: the page
+    around it reruns every 5 s while its charts feed themselves, and a step number that old contradicted the
+    chart beside it. Fed, the lines fetch themselves as the charts do (live_text); else they are a fragment
+    rerun every second."""
     path, ids = runs[0].path, [r.id for r in runs]
     following = any(r.active for r in runs) and state.live_updates() and all(r.until is None for r in runs)
+    if following and feeding():
+        live_text("status-lines", line, runs)
+        return
 
     @st.fragment(run_every=REFRESH_S if following else None)
     def lines() -> None:
-        st.markdown("  \n".join(line(r) for r in (newest(path, ids) if following else runs)))
+        st.markdown("  \n".join(line(r) for r in (runs_now(path, ids) if following else runs)))
 
     lines()
 
 
-def newest(path: str, ids: list[int]) -> list[ShownRun]:
-    """The runs as the store holds them this instant, not as the runs table cached up to a second ago: a live
-    chart draws what the server read in the last second, and a status line read from the cache beside it said
-    "starting" and a step 160 behind the chart's (a blog RNN trains ~100 steps a second)."""
-    with Store(path) as store:
-        table = store.runs().set_index("run_id", drop=False)
-    return [ShownRun(path, table.loc[i]) for i in ids if i in table.index]
+# Text as st.markdown and st.caption set it, and as the large fonts set both (dashboard/sidebar.py).
+TEXT, CAPTION, LARGE = (16, "rgb(49, 51, 63)"), (14, "rgba(49, 51, 63, 0.6)"), 22
+
+
+def live_text(key: str, line: Callable[[ShownRun], str], runs: list[ShownRun], caption: bool = False) -> None:
+    """A line of text for each of the runs that has one (`line` gives "" for none; `code` spans are kept), which
+    fetches itself from the server every second, as a live chart does: a room of 50 tabs rerunning a fragment
+    each second for these lines cost the server more than its charts (bench/bench_room.py). Every tab showing
+    the same lines shares one build of them a second."""
+    path, ids = runs[0].path, tuple(r.id for r in runs)
+    size, color = CAPTION if caption else TEXT
+    size = LARGE if shown_style().font_size > views.DEFAULT.font_size else size
+
+    def source(window: tuple[int, int] | None) -> tuple[tuple, int, Callable[[], str]]:
+        now = runs_now(path, ids)
+        lines = [pieces(text) for text in map(line, now) if text]
+        return tuple(r.version for r in now), progress_of(now), lambda: text_spec(lines, size, color)
+
+    recipe = ("text", line.__module__, line.__qualname__, path, ids, size, color)
+    token = st.session_state.setdefault(state.FEED_TOKENS, {}).setdefault((key, recipe), secrets.token_urlsafe(16))
+    FEEDS.register(token, recipe, source)
+    version, progress, spec = FEEDS.figure(recipe, source)
+    livechart.text(spec, key, PREFIX + token, version, progress)
+
+
+def pieces(text: str) -> list[tuple[str, str]]:
+    """A line of markdown as livetext sets it: its `code` spans and the plain text between them."""
+    return [("code" if k % 2 else "text", part) for k, part in enumerate(text.split("`")) if part]
+
+
+def text_spec(lines: list[list[tuple[str, str]]], size: int, color: str) -> str:
+    return json.dumps({"lines": lines, "size": size, "color": color})
 
 
 def _show(
-    fig: go.Figure, key: str, feed: str | None = None, version: str | None = None, progress=None, polled=False
+    spec: str, key: str, feed: str | None = None, version: str | None = None, progress=None, polled=False
 ) -> None:
     """Draw a chart; while a replay waits for the page's charts, the chart says once it has drawn, and the
     first to say so starts the replay's clock."""
     replay = state.replay()
     ready = replay.token if replay is not None and replay.waiting else None
     st.session_state[state.CHARTS_SHOWN] = True
-    shown = livechart.show(fig, key, CHART_CONFIG, feed, version, progress, ready=ready, live=polled)
+    shown = livechart.show(spec, key, CHART_CONFIG, feed, version, progress, ready=ready, live=polled)
     if shown == ready and replay and ready:
         replay.start()
 
 
 def chart(fig: go.Figure, key: str) -> None:
     """A chart that changes only when the page reruns."""
-    _show(fig, key)
+    _show(fig.to_json(), key)
 
 
 def feeding() -> bool:
@@ -111,31 +142,32 @@ def live_chart(key: str, view: Callable[..., go.Figure], runs: list[ShownRun], /
     """The figure `view(runs, **options)` (`view(runs[0], ...)` with `one`), which, while any of the runs
     trains and the page shows the latest step, refreshes itself from the server every second. Where the page
     shows the latest step, a zoom into the chart fetches the figure of the steps it shows, its scalars at the
-    resolution that needs (every step, zoomed in far enough), also for a finished run."""
-    fig = view(runs[0] if one else runs, **options)
-    feed = version = progress = None
-    polled = False
-    if feeding() and shown_step() is None:
-        path, ids = runs[0].path, tuple(r.id for r in runs)
-        polled = state.live_updates() and any(r.active for r in runs)
+    resolution that needs (every step, zoomed in far enough), also for a finished run.
 
-        def source(window: tuple[int, int] | None) -> tuple[tuple, int, Callable[[], str]]:
-            samples = bool(getattr(options.get("style"), "samples", False))  # the window counts samples seen
-            now = runs_now(path, ids, window=window if view in views.OVER_STEPS else None, samples=samples)
+    Fed, the page's figure is the feed's: every tab's page reruns and chart polls share one build of a recipe
+    a second (Feeds.figure), where each rerun of each tab built its own."""
+    if not feeding() or shown_step() is not None:
+        _show(view(runs[0] if one else runs, **options).to_json(), key)
+        return
+    path, ids = runs[0].path, tuple(r.id for r in runs)
 
-            def build() -> str:
-                return view(now[0] if one else now, **options).to_json()
+    def source(window: tuple[int, int] | None) -> tuple[tuple, int, Callable[[], str]]:
+        samples = bool(getattr(options.get("style"), "samples", False))  # the window counts samples seen
+        now = runs_now(path, ids, window=window if view in views.OVER_STEPS else None, samples=samples)
 
-            return tuple(r.version for r in now), progress_of(now), build
+        def build() -> str:
+            return view(now[0] if one else now, **options).to_json()
 
-        # One token per chart and recipe: a chart whose runs or options change gets a new feed, which tells its
-        # frame to draw the page's figure instead of leaving the updates to the feed.
-        recipe = (view.__module__, view.__qualname__, path, ids, one, tuple(sorted(options.items())))
-        token = st.session_state.setdefault(state.FEED_TOKENS, {}).setdefault((key, recipe), secrets.token_urlsafe(16))
-        FEEDS.register(token, recipe, source)
-        feed, version = PREFIX + token, version_tag((recipe, tuple(r.version for r in runs)))
-        progress = progress_of(runs)
-    _show(fig, key, feed, version, progress, polled)
+        return tuple(r.version for r in now), progress_of(now), build
+
+    # One token per chart and recipe: a chart whose runs or options change gets a new feed, which tells its
+    # frame to draw the page's figure instead of leaving the updates to the feed.
+    recipe = (view.__module__, view.__qualname__, path, ids, one, tuple(sorted(options.items())))
+    token = st.session_state.setdefault(state.FEED_TOKENS, {}).setdefault((key, recipe), secrets.token_urlsafe(16))
+    FEEDS.register(token, recipe, source)
+    version, progress, spec = FEEDS.figure(recipe, source)
+    polled = state.live_updates() and any(r.active for r in runs)
+    _show(spec, key, PREFIX + token, version, progress, polled)
 
 
 def group_switch(runs: list[ShownRun], key: str) -> bool:

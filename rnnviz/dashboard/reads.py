@@ -24,10 +24,27 @@ def store_path() -> str:
 # Reads are cached briefly so that many tabs polling at 1 s share one query. Per-run reads are keyed by
 # the run's `version` (its step and status): a finished run is read once, a live one once per new commit.
 # A live run's older versions are never asked for again, so the per-run caches stay small.
-@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+SNAPSHOT_S = 0.25
+
+
+@st.cache_resource(ttl=SNAPSHOT_S, show_spinner=False)
 def runs_table(path: str) -> pd.DataFrame:
+    """The runs table as the store held it at most SNAPSHOT_S ago: one read shared by every session and thread,
+    the same object for all, so callers only read it (pandas' copy-on-write keeps what they derive from it
+    their own). Why not st.cache_data: it hands every caller its own unpickled copy, and a room of 50 tabs'
+    fragments, each rereading the table every second, unpickled it 100 times a second (bench/bench_room.py)."""
     with Store(path) as store:
         return store.runs()
+
+
+@st.cache_resource(ttl=SNAPSHOT_S, max_entries=512, show_spinner=False)
+def run_row(path: str, run_id: int) -> pd.Series | None:
+    """One run's row of the runs table (runs_table's snapshot), None for a run not in the store: each tab's
+    status lines and sidebar read their runs' rows every second, and pandas' indexing of the whole table
+    each time cost more than the read itself."""
+    table = runs_table(path)
+    hit = np.flatnonzero(table["run_id"].to_numpy() == run_id)
+    return table.iloc[int(hit[0])] if len(hit) else None
 
 
 @st.cache_data(ttl=10, show_spinner=False)
@@ -76,7 +93,8 @@ def histograms(path: str, run_id: int, name: str, version: tuple) -> tuple[np.nd
         return store.histograms(run_id, name)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=256, show_spinner=False)
 def config(path: str, run_id: int) -> RunConfig:
+    """A run's settings, one object shared by every session (the pages only read it)."""
     with Store(path) as store:
         return store.config(run_id)

@@ -20,7 +20,7 @@ from .reads import (
     array_names,
     config,
     histograms,
-    runs_table,
+    run_row,
     scalar_names,
     scalar_view,
     series,
@@ -178,8 +178,8 @@ def runs_now(
 ) -> list[ShownRun]:
     """The runs with these ids (those that exist) as they are now, or as they were at step `until`; their
     scalars over a window of steps (of samples seen, with `samples`), if given."""
-    table = runs_table(path).set_index("run_id", drop=False)
-    return [ShownRun(path, table.loc[i], until, window, samples) for i in ids if i in table.index]
+    rows = [run_row(path, i) for i in ids]
+    return [ShownRun(path, row, until, window, samples) for row in rows if row is not None]
 
 
 def selected_runs() -> list[ShownRun]:

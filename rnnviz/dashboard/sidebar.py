@@ -13,9 +13,9 @@ from .. import words
 from ..store import UNFINISHED, Status, StoreError
 from ..views import colour_of
 from . import state
-from .live import resume_waiting
-from .reads import REFRESH_S, config, runs_table, store_path
-from .shown import Replay, presenting, status_text
+from .live import FED_REFRESH_S, feeding, live_text, resume_waiting
+from .reads import REFRESH_S, config, run_row, runs_table, store_path
+from .shown import Replay, ShownRun, presenting, runs_now, status_text
 
 REPLAY_SECONDS = (10, 20, 30, 60, 120, 300)
 
@@ -121,16 +121,23 @@ def _toggle_replay(last: int) -> None:
     st.session_state[state.STEP_MOVED] = True
 
 
-def _state_words(path: str, run_id: int, row: pd.Series) -> str:
-    """A picked run's state in a few words; a training run's with its progress (its step, where its length is
-    not known: a loop watched without `total_steps`)."""
-    if row["status"] == Status.RUNNING:
-        row = row.copy()
-        row["run_id"] = run_id
-        if words.total_steps(row, config(path, run_id)) is None:
-            return f"{status_text(row['status'])}, {words.progress(row['step'], None)}"
-        return f"{status_text(row['status'])}, {words.percent(row['progress'])}"
-    return status_text(row["status"])
+def _picked_rows(path: str, picked: list[int]) -> list[pd.Series]:
+    """The picked runs' rows of the runs table, in the order picked."""
+    rows = [run_row(path, r) for r in picked]
+    return [row for row in rows if row is not None]
+
+
+def _status_of(run: ShownRun) -> str:
+    """A picked run's line in the sidebar: its state in a few words, a training run's with its progress (its
+    step, where its length is not known: a loop watched without `total_steps`); none once it finished."""
+    row = run.row
+    if row["status"] == Status.FINISHED:
+        return ""
+    if row["status"] != Status.RUNNING:
+        return f"{run.label}: {status_text(row['status'])}"
+    if words.total_steps(row, run.cfg) is None:
+        return f"{run.label}: {status_text(row['status'])}, {words.progress(row['step'], None)}"
+    return f"{run.label}: {status_text(row['status'])}, {words.percent(row['progress'])}"
 
 
 def _replay_rate(steps: int, seconds: int) -> str:
@@ -189,31 +196,41 @@ def _step_controls(last: int, live: bool = False) -> None:
         args=(last,),
         width="stretch",
     )
-    st.caption("Replays " + _replay_rate(last, seconds))
+    # following the latest step, the scrubber is reread at the page's pace: a count of steps would trail
+    following = live and pinned is None and not replaying
+    st.caption(f"Replays every step so far in {seconds} s" if following else "Replays " + _replay_rate(last, seconds))
 
 
 def _progress_and_step_controls(path: str) -> None:
     """What the picked runs do now and the step controls, kept current while any of them trains: one short
-    line for each picked run that has not finished, and a scrubber that reaches their latest step. Both are
-    reread every second, as the charts are: at the page's own pace (every 5 s while its charts feed
-    themselves) the scrubber's end trailed a run by 5 s of its steps, 640 steps of a fast machine's RNN."""
-    runs = runs_table(path).set_index("run_id")
-    picked = [r for r in st.session_state[state.SELECTED] if r in runs.index]
-    polling = runs.loc[picked, "status"].isin(UNFINISHED).any() and state.live_updates()
-    before = list(runs.loc[picked, "status"])
-    replaying = state.replay() is not None  # the scrubber follows the replay's step
+    line for each picked run that has not finished, and a scrubber that reaches their latest step.
 
-    @st.fragment(run_every=REFRESH_S if polling or replaying else None)
+    The lines are reread every second, as the charts are (fed, they fetch themselves: live.live_text). The
+    scrubber's end trailed a run by 5 s of its steps at the page's own pace (every 5 s while its charts feed
+    themselves), 640 steps of a fast machine's RNN: it is reread every second wherever it shows a number.
+    Following the latest step it shows none ("Following the latest step"), and is reread at the page's pace:
+    a room of 50 tabs rerunning it every second cost the server a third of a core (bench/bench_room.py)."""
+    picked = list(st.session_state[state.SELECTED])
+    first = _picked_rows(path, picked)
+    polling = any(row["status"] in UNFINISHED for row in first) and state.live_updates()
+    before = [row["status"] for row in first]
+    replaying = state.replay() is not None  # the scrubber follows the replay's step
+    fed = polling and feeding()
+    if replaying or (polling and (not fed or state.pinned() is not None)):
+        every: float | None = REFRESH_S
+    else:
+        every = FED_REFRESH_S if fed else None
+
+    @st.fragment(run_every=every)
     def controls() -> None:
-        now = runs_table(path).set_index("run_id")
-        shown = now.loc[[r for r in picked if r in now.index]]
-        unfinished = shown[shown["status"] != Status.FINISHED]
-        if len(unfinished):
-            st.caption(
-                "  \n".join(f"{r} · {row['name']}: {_state_words(path, r, row)}" for r, row in unfinished.iterrows())
-            )
-        _step_controls(int(shown["step"].max()) if len(shown) else 0, live=bool(shown["status"].isin(UNFINISHED).any()))
-        if st.session_state.pop(state.STEP_MOVED, False) or (polling and list(shown["status"]) != before):
+        shown = _picked_rows(path, picked)
+        if fed:
+            live_text("sidebar-status", _status_of, runs_now(path, picked), caption=True)
+        elif unfinished := [_status_of(ShownRun(path, row)) for row in shown if row["status"] != Status.FINISHED]:
+            st.caption("  \n".join(unfinished))
+        live = any(row["status"] in UNFINISHED for row in shown)
+        _step_controls(max((int(row["step"]) for row in shown), default=0), live=live)
+        if st.session_state.pop(state.STEP_MOVED, False) or (polling and [r["status"] for r in shown] != before):
             # the step moved (every chart follows it), or a picked run started or ended: the page draws them
             # once more (without polling, once every one has ended)
             st.rerun(scope="app")

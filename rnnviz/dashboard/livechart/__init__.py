@@ -20,7 +20,6 @@ from functools import cache
 from pathlib import Path
 
 import plotly
-import plotly.graph_objects as go
 import streamlit.components.v1 as components
 
 PAGE = Path(__file__).parent / "frontend" / "index.html"
@@ -35,20 +34,26 @@ def _cache_roots() -> list[Path]:
     return [home_cache / "rnnviz", Path(tempfile.gettempdir()) / f"rnnviz-{os.getuid()}"]
 
 
+PLOTLY_TAG = '<script src="plotly.min.js"></script>'
+
+
 @cache
-def component_dir() -> Path:
-    """A directory holding index.html and plotly.min.js, made once per page and plotly version."""
-    tag = hashlib.sha256(PAGE.read_bytes() + plotly.__version__.encode()).hexdigest()[:12]
+def component_dir(kind: str = "livechart") -> Path:
+    """A directory holding index.html (and, for charts, plotly.min.js), made once per kind, page and plotly
+    version. livetext's page is the same without Plotly: a tab has several of them, and each would parse it."""
+    page = PAGE.read_text() if kind == "livechart" else PAGE.read_text().replace(PLOTLY_TAG, "")
+    tag = hashlib.sha256(page.encode() + plotly.__version__.encode()).hexdigest()[:12]
     errors = []
     for root in _cache_roots():
-        target = root / f"livechart-{tag}"
+        target = root / f"{kind}-{tag}"
         if (target / "index.html").is_file():
             return target
         try:
             root.mkdir(parents=True, exist_ok=True)
-            staging = Path(tempfile.mkdtemp(prefix=".livechart-", dir=root))
-            shutil.copyfile(plotly_js(), staging / "plotly.min.js")
-            shutil.copyfile(PAGE, staging / "index.html")
+            staging = Path(tempfile.mkdtemp(prefix=f".{kind}-", dir=root))
+            if kind == "livechart":
+                shutil.copyfile(plotly_js(), staging / "plotly.min.js")
+            (staging / "index.html").write_text(page)
             try:
                 staging.rename(target)  # atomic; fails if another process got there first, which is fine
             except OSError:
@@ -60,12 +65,18 @@ def component_dir() -> Path:
 
 
 @cache
-def _component():
-    return components.declare_component("livechart", path=str(component_dir()))
+def _component(kind: str = "livechart"):
+    return components.declare_component(kind, path=str(component_dir(kind)))
+
+
+def text(spec: str, key: str, feed: str, version: str, progress: int) -> None:
+    """Lines of text (`spec`: livetext's JSON, live.live_text) that, like a live chart, fetch newer lines from
+    `feed` every second, and are set in place."""
+    _component("livetext")(spec=spec, config={}, feed=feed, live=True, version=version, progress=progress, key=key)
 
 
 def show(
-    fig: go.Figure,
+    spec: str,
     key: str,
     config: dict,
     feed: str | None = None,
@@ -74,14 +85,14 @@ def show(
     ready: str | None = None,
     live: bool = True,
 ) -> str | None:
-    """Draw `fig`; later calls with the same key update the same chart in place. With a `feed` (a URL path,
-    feed.py), the chart fetches from it the figure of the steps it shows when zoomed, and, if `live`, newer
-    figures every second; `version` names the figure given, so that the feed sends a figure only once
-    something changed, and `progress` orders the figures of one feed: the chart draws one only if it is ahead
-    of what it shows. Given `ready`, the chart sends it back once the figure is on screen (which reruns the
-    page): the return value is the last `ready` it sent back."""
+    """Draw the figure whose JSON is `spec`; later calls with the same key update the same chart in place.
+    With a `feed` (a URL path, feed.py), the chart fetches from it the figure of the steps it shows when
+    zoomed, and, if `live`, newer figures every second; `version` names the figure given, so that the feed
+    sends a figure only once something changed, and `progress` orders the figures of one feed: the chart draws
+    one only if it is ahead of what it shows. Given `ready`, the chart sends it back once the figure is on
+    screen (which reruns the page): the return value is the last `ready` it sent back."""
     return _component()(
-        spec=fig.to_json(),
+        spec=spec,
         config=config,
         feed=feed,
         live=live,
