@@ -8,6 +8,7 @@ Reports, against the same runs with no viewer in alternating windows (alone, roo
   either side of it (speeds drift on a shared machine);
 - chart lag in the real tabs: how long the step a chart shows has been behind the store (median < 1 s,
   max < 3 s);
+- the cores the server, the 3 tabs' Chromium and the simulated viewers' clients used in each room window;
 - server memory (RSS) before the room, with it, and after it left, and its share per viewer;
 - after the 50 leave at once: the server's health answer and a page drawn for a tab arriving then; the
   room then comes back for the next window.
@@ -99,6 +100,27 @@ def watch_lags(tabs: list, progress: Progress, seconds: float) -> list[float]:
     return lags
 
 
+def cpu_seconds(server: int) -> dict[str, float]:
+    """CPU seconds used so far by the server, this machine's Chromium (the 3 real tabs: descendants of this
+    process) and this process (the simulated viewers' clients and Playwright's side of the tabs)."""
+    tick, parent, used, names = os.sysconf("SC_CLK_TCK"), {}, {}, {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            raw, cmd = stat.read_text(), (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        fields, pid = raw[raw.rindex(")") + 2 :].split(), int(stat.parent.name)
+        parent[pid], used[pid], names[pid] = int(fields[1]), (int(fields[11]) + int(fields[12])) / tick, cmd
+    me, browser = os.getpid(), 0.0
+    for pid, cmd in names.items():
+        up = pid
+        while up > 1 and up != me:
+            up = parent.get(up, 1)
+        if up == me and b"chromium" in cmd:
+            browser += used[pid]
+    return {"server": used.get(server, 0.0), "browser": browser, "viewers": used.get(me, 0.0)}
+
+
 def answers(url: str) -> float:
     """Seconds the server takes to answer its health check."""
     t0 = time.monotonic()
@@ -111,7 +133,7 @@ def room(args: argparse.Namespace, url: str, browser, pid: int, store_path: Path
     """The windows: alone, then (room, alone) `args.cycles` times; returns the figures."""
     progress = Progress(store_path, ids)
     query = f"runs={','.join(map(str, ids))}"
-    alone, crowded, lags, rss, back = [], [], [], [], []
+    alone, crowded, lags, rss, back, cores = [], [], [], [], [], []
     with Store(store_path) as store:
         rss.append({"before": rss_mib(pid)})
         alone.append(rates(store, ids, args.window))
@@ -121,8 +143,10 @@ def room(args: argparse.Namespace, url: str, browser, pid: int, store_path: Path
             time.sleep(args.settle)  # 50 first page runs are a one-off: measure the steady cost of watching
             rss[-1]["room"] = rss_mib(pid)
             t0, before = time.monotonic(), steps(store, ids)  # the speed over the window the lags are sampled
+            c0 = cpu_seconds(pid)
             lags.append(watch_lags(tabs, progress, args.window))
-            after, dt = steps(store, ids), time.monotonic() - t0
+            after, dt, c1 = steps(store, ids), time.monotonic() - t0, cpu_seconds(pid)
+            cores.append({k: round((c1[k] - c0[k]) / dt, 3) for k in c1})
             crowded.append({i: (after[i] - before[i]) / dt for i in ids})
             errors = [e for v in crowd for e in v.errors]
             sim.leave(stop, threads)  # the 50 leave at once
@@ -152,6 +176,7 @@ def room(args: argparse.Namespace, url: str, browser, pid: int, store_path: Path
             "max": round(max(every_lag), 2) if every_lag else None,
             "samples": len(every_lag),
         },
+        "room_cores": cores,  # cores used in each room window by the server, the 3 tabs, the simulated clients
         "server_rss_mib": rss,
         "server_mib_per_viewer": [round((r["room"] - r["before"]) / (args.viewers + 3), 2) for r in rss if "room" in r],
         "after_leaving_at_once": back,

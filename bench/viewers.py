@@ -1,8 +1,8 @@
 """Simulated viewers of a shared dashboard, for bench/bench_room.py: each opens a Streamlit session over its
 own WebSocket (the viewer link: no presenter cookie), asks for a page with the runs picked, reruns each
 fragment the server asks to rerun at its interval (the page body every 5 s while its charts feed
-themselves, as a browser tab does), and polls each live chart's feed once a second with the version it
-shows, as the chart's frame does (livechart/PROTOCOL.md)."""
+themselves, as a browser tab does), and polls each live chart's feed, and each livetext's (the status lines
+that fetch themselves), once a second with the version it shows, as their frames do (livechart/PROTOCOL.md)."""
 
 from __future__ import annotations
 
