@@ -13,6 +13,7 @@ from playwright.sync_api import Error as PlaywrightError
 
 from rnnviz.store import Store
 
+from . import watching
 from .browser import CHROMIUM, chromium, data_root, streamlit_server
 from .conftest import MNIST_DIR, ROOT
 
@@ -26,7 +27,7 @@ def shown_steps(page) -> dict[str, int]:
     """Each run's step as its status line states it, once the lines are drawn (within 10 s)."""
     deadline, seen = time.monotonic() + 10, {}
     while not seen and time.monotonic() < deadline:
-        text = page.locator("[data-testid=stMain]").inner_text()
+        text = watching.texts(page, "stMain")  # the status lines fetch themselves, in a frame of their own
         seen = {
             m[1]: int(m[3].replace(",", ""))
             for m in re.finditer(r"\d+ · blog-(rnn|lstm) (\w+), step ([\d,]+) of", text)
