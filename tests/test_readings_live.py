@@ -1,18 +1,23 @@
-"""What the pages say while the blog pair trains (the LSTM at half the RNN's pace): readings that quote one kind
-of accuracy for every run shown. On a short RNN and LSTM recorded here, cut where a live pair stands."""
+"""What the pages say while the blog pair trains (the LSTM at half the RNN's pace) or replays: readings that quote
+one kind of accuracy for every run shown, and one step for a replay wherever it is written. On a short RNN and
+LSTM recorded here, cut where a live pair stands."""
 
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
 from rnnviz import findings, words
-from rnnviz.dashboard.shown import ShownRun
+from rnnviz.dashboard import shown
+from rnnviz.dashboard.shown import Replay, ShownRun
 from rnnviz.store import Store
 from rnnviz.trainer import train
 
+from .apptest import figures, open_page
 from .conftest import quick_config
+from .test_app import xmax
 
 
 @pytest.fixture(scope="module")
@@ -71,3 +76,40 @@ def test_a_run_read_alone_before_its_first_evaluation_says_when_it_comes(pair):
     reading = findings.of(cut(pair, 2, 10))
     assert quoted(reading) == "batch" and "no validation accuracy yet" in reading, reading
     assert quoted(findings.of(cut(pair, 1, 30))) == "validation"  # alone, with one: its validation accuracy
+
+
+class MovingClock:
+    """time as shown.py sees it, with a second passing at every reading of the clock: a page's rerun that reads
+    the replay's step in three places takes that long on a loaded machine."""
+
+    def __init__(self) -> None:
+        self.passed = 0.0
+
+    def monotonic(self) -> float:
+        self.passed += 1.0
+        return time.monotonic() + self.passed
+
+
+def test_a_replay_writes_one_step_in_the_progress_bar_the_status_lines_the_scrubber_and_the_charts(pair, monkeypatch):
+    """Each place read the replay's clock for itself; on a loaded machine the progress bar, the scrubber and a
+    status line said 1,529, 1,527 and 1,472 at once. Now the step is read once a run, and the scrubber, whose
+    own refresh trails the page's, draws no number of its own during a replay."""
+    monkeypatch.setenv("RNNVIZ_STORE", pair)
+    at = open_page("overview")
+    at.selectbox(key="replay_seconds").set_value(10)
+    next(b for b in at.button if b.label == "Replay").click().run()
+    replay = at.session_state["replay"]
+    replay.created -= Replay.WAIT_S  # no browser here to say the charts are drawn: it starts anyway
+    at.run()
+    replay.started -= 3
+    monkeypatch.setattr(shown, "time", MovingClock())
+    at.run()
+    assert not at.exception, at.exception
+    (bar,) = at.get("progress")
+    step = int(re.fullmatch(r"Replay: step (\d+) of 50", bar.proto.text).group(1))
+    assert 0 < step < 50
+    lines = [line for m in at.markdown for line in m.value.splitlines() if "showing step" in line]
+    assert len(lines) == 2 and all(f"showing step {step} of 50" in line for line in lines), (step, lines)
+    assert at.slider(key="scrub").value == step
+    assert {xmax(f) for f in figures(at)[:1]} == {step}  # the curves end at the step written above them
+    assert "Replaying: the step shown is written above the charts." in [c.value for c in at.sidebar.caption]

@@ -163,8 +163,11 @@ def _step_controls(last: int, live: bool = False) -> None:
         )
         st.caption("Following the latest step, live: the charts show each run's newest records.")
     replay = state.replay()
-    # during a replay the scrubber stands at the replay's step, as every chart does
-    at = replay.step() if replay is not None else pinned
+    if replay is not None:  # the page reruns twice a second, this once: its number would trail the page's
+        st.html("<style>[data-testid=stSidebar] [data-testid=stSliderThumbValue] { visibility: hidden; }</style><span>")
+        st.caption("Replaying: the step shown is written above the charts.")
+    # during a replay the scrubber stands at the replay's step, as every chart does (the page shows the step read here)
+    at = replay.tick() if replay is not None else pinned
     value = min(at, last) if at is not None else last
     st.session_state[state.SCRUB] = value
     now = time.monotonic()
