@@ -1,6 +1,6 @@
 """What the pages say while the blog pair trains (the LSTM at half the RNN's pace) or replays: readings that quote
-one kind of accuracy for every run shown, and one step for a replay wherever it is written. On a short RNN and
-LSTM recorded here, cut where a live pair stands."""
+one kind of accuracy for every run shown, one step for a replay wherever it is written, and the runs' gradient
+heatmaps on one training-step axis. On a short RNN and LSTM recorded here, cut where a live pair stands."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ import time
 
 import pytest
 
-from rnnviz import findings, words
+from rnnviz import findings, views, words
 from rnnviz.dashboard import shown
 from rnnviz.dashboard.shown import Replay, ShownRun
 from rnnviz.store import Store
 from rnnviz.trainer import train
 
-from .apptest import figures, open_page
+from .apptest import figures, open_page, values
 from .conftest import quick_config
 from .test_app import xmax
 
@@ -113,3 +113,20 @@ def test_a_replay_writes_one_step_in_the_progress_bar_the_status_lines_the_scrub
     assert at.slider(key="scrub").value == step
     assert {xmax(f) for f in figures(at)[:1]} == {step}  # the curves end at the step written above them
     assert "Replaying: the step shown is written above the charts." in [c.value for c in at.sidebar.caption]
+
+
+def test_the_gradient_heatmaps_of_a_live_pair_share_one_training_step_axis(pair):
+    """The LSTM at half the RNN's pace: its panel spans the RNN's steps too, its cells ending where it stands, the
+    rest of the panel empty; before, each panel spanned its own run's steps, the LSTM's 20 as wide as the RNN's 50."""
+    rnn, lstm, fresh = cut(pair, 1, 50), cut(pair, 2, 20), cut(pair, 2, 0)
+    fig = views.gradient_flow([rnn, lstm, fresh]).to_plotly_json()
+    layout = fig["layout"]
+    ranges = [layout[a]["range"] for a in ("xaxis", "xaxis2", "xaxis3")]
+    assert ranges[0] == ranges[1] == ranges[2], ranges
+    assert [layout[a].get("matches") for a in ("xaxis2", "xaxis3")] == ["x", "x"]  # a zoom moves them together
+    heat = {t["name"]: values(t["x"]) for t in fig["data"] if t.get("name")}
+    lo, hi = ranges[0]
+    x = heat[rnn.label]
+    assert lo <= x[0] - (x[1] - x[0]) / 2 and x[-1] + (x[-1] - x[-2]) / 2 <= hi  # the furthest run's cells whole
+    assert heat[lstm.label][-1] == 20 and heat[rnn.label][-1] == 50
+    assert (heat[lstm.label][-1] - lo) / (hi - lo) < 0.5  # the LSTM fills less than half the width it shares
