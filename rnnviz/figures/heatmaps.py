@@ -180,8 +180,6 @@ def gradient_heatmaps(
         )
     for row in range(1, rows + 1):
         fig.update_yaxes(title_text="time step t", row=row, col=1)
-    for k in range(2, n + 1):  # a zoom into one panel shows the same steps in every one
-        fig.layout[f"xaxis{k}"].matches = "x"
     fig.update_layout(
         coloraxis=dict(colorscale=GRADIENT_SCALE, cmin=floor - 2 * BAND, cmax=top, colorbar=_colour_bar(floor, top, f))
     )
