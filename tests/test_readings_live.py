@@ -8,6 +8,8 @@ import re
 import time
 
 import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
 
 from rnnviz import findings, views, words
 from rnnviz.dashboard import shown
@@ -16,7 +18,7 @@ from rnnviz.store import Store
 from rnnviz.trainer import train
 
 from .apptest import figures, open_page, values
-from .conftest import quick_config
+from .conftest import ROOT, quick_config
 from .test_app import xmax
 
 
@@ -129,3 +131,15 @@ def test_the_gradient_heatmaps_of_a_live_pair_share_one_training_step_axis(pair)
     assert lo <= x[0] - (x[1] - x[0]) / 2 and x[-1] + (x[-1] - x[-2]) / 2 <= hi  # the furthest run's cells whole
     assert heat[lstm.label][-1] == 20 and heat[rnn.label][-1] == 50
     assert (heat[lstm.label][-1] - lo) / (hi - lo) < 0.5  # the LSTM fills less than half the width it shares
+
+
+def test_a_replay_a_link_started_says_its_own_length(pair, monkeypatch):
+    """?replay=45 plays 50 steps in 45 s; the sidebar said "Replays 50 steps in 30 s", its picker's length."""
+    monkeypatch.setenv("RNNVIZ_STORE", pair)
+    st.cache_data.clear()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params.update({"runs": "1,2", "replay": "45"})
+    at.run()
+    assert at.session_state["replay"].seconds == 45
+    said = [c.value for c in at.sidebar.caption]
+    assert "Replaying 50 steps in 45 s, a step every 0.9 s" in said, said
