@@ -104,18 +104,52 @@ def saturated(run) -> float | None:
     return float(sat[-1].mean()) if len(sat) else None
 
 
-def of(run) -> str:
-    """One sentence about a run (a dashboard RunView or an API Run): saturation, the course of its accuracy
-    during training (on the validation split), the final test accuracy, and the gradient at t = 1. Reads only
-    the arrays it needs: the dashboard calls it every second."""
-    parts = []
-    sat = saturated(run)
-    if sat is not None:
-        parts.append(f"{words.percent(sat)} of hidden activations saturated (|h| > {run.cfg.saturation:g})")
+BATCH_STEPS = 50  # a reading's batch accuracy: the mean over this many latest training steps (one batch is noisy)
+HELD_OUT, BATCH = "held-out", "batch"  # the accuracy that readings of runs shown together quote first
+
+
+def held_out(run) -> tuple[np.ndarray, np.ndarray]:
+    """Steps and values of a run's accuracy evaluated on held-out digits during training (`evaluated`: validation,
+    or test for a run recorded before the validation split); empty before the first evaluation, and for a
+    watched loop, which evaluates nothing."""
     name = evaluated(run)
-    what = name.split("_")[0]
-    steps, acc = run.scalar(name) if name != "accuracy" else (np.zeros(0), np.zeros(0))
-    steps, acc = steps[~np.isnan(acc)], acc[~np.isnan(acc)]
+    if name == "accuracy":
+        return np.zeros(0, np.int64), np.zeros(0)
+    steps, acc = run.scalar(name)
+    return steps[~np.isnan(acc)], acc[~np.isnan(acc)]
+
+
+def quoted(runs) -> str:
+    """The accuracy the readings of runs shown together quote first, one kind for all of them so that they compare:
+    HELD_OUT where every run has been evaluated, else BATCH. The LSTM of the blog pair trains at half the RNN's
+    pace, so for its first 500 steps it has no validation accuracy while the RNN has one, and a reading of its
+    batch accuracy stood beside the RNN's validation accuracy as if the two were one measure."""
+    return HELD_OUT if all(len(held_out(r)[0]) for r in runs) else BATCH
+
+
+def batch_accuracy(run) -> tuple[float, str] | None:
+    """The accuracy on the training batches a reading quotes, and what it is in words: the mean over the run's last
+    BATCH_STEPS steps shown, or where it recorded fewer of them (a loop watched that passes it now and then),
+    its latest; None where it records none."""
+    last = int(run.row["step"])
+    window = run.scalar_view("accuracy", (max(last - BATCH_STEPS + 1, 0), last), BATCH_STEPS)
+    if (n := int(window.n.sum())) > 1:
+        return float(window.sum.sum()) / n, f"the mean of its last {n} training batches"
+    latest = run.scalar_view("accuracy", (0, last), 1)
+    if not latest.n.sum():
+        return None
+    return float(latest.last[-1]), f"its training batch at step {int(latest.last_step[-1]):,}"
+
+
+def accuracy_parts(run, kind: str) -> list[str]:
+    """What a reading says of a run's accuracy during training, the `kind` quoted first (`quoted`): its batch
+    accuracy, and its held-out accuracy's course (or when it is first evaluated)."""
+    parts = []
+    batch = batch_accuracy(run)
+    if kind == BATCH and batch is not None:
+        parts.append(f"batch accuracy {words.percent(batch[0])} ({batch[1]})")
+    steps, acc = held_out(run)
+    what = evaluated(run).split("_")[0]
     if len(acc):
         best_step, best = int(steps[acc.argmax()]), float(acc.max())
         last_step, last = int(steps[-1]), float(acc[-1])
@@ -124,14 +158,27 @@ def of(run) -> str:
             parts.append(f"{what} accuracy {fell}")
         else:
             parts.append(f"{what} accuracy {words.percent(last)} at step {last_step:,}")
-    elif len(batch := _tail(run.scalar("accuracy")[1])):
-        parts.append(f"batch accuracy {words.percent(batch.mean())} over the last {len(batch)} steps")
-    elif run.cfg.dataset == WATCHED:
+    elif run.cfg.dataset != WATCHED and batch is not None:
+        parts.append(f"no {what} accuracy yet (evaluated every {run.cfg.eval_every:,} steps)")
+    elif run.cfg.dataset == WATCHED and batch is None:
         parts.append("no accuracy recorded: this loop evaluates nothing (pass `step(loss, accuracy=...)`)")
-    if name != "test_accuracy" and len(test := _tail(run.scalar("test_accuracy")[1], 1)):
+    return parts
+
+
+def of(run, shown=()) -> str:
+    """One sentence about a run (a dashboard RunView or an API Run): saturation, the course of its accuracy
+    during training (on the validation split), the final test accuracy, and the gradient at t = 1. Beside the
+    `shown` runs read with it, its accuracy is quoted as theirs is (`quoted`). Reads only the arrays it needs:
+    the dashboard calls it every second."""
+    parts = []
+    sat = saturated(run)
+    if sat is not None:
+        parts.append(f"{words.percent(sat)} of hidden activations saturated (|h| > {run.cfg.saturation:g})")
+    parts += accuracy_parts(run, quoted([run, *shown]))
+    if evaluated(run) != "test_accuracy" and len(test := _tail(run.scalar("test_accuracy")[1], 1)):
         heads = [(k, _tail(run.scalar(f"test_accuracy_{k}")[1], 1)) for k in (128, 256)]
-        shown = ", ".join(f"first {k} digits {words.percent(v[-1])}" for k, v in heads if len(v))
-        parts.append(f"test accuracy {words.percent(test[-1])}" + (f" ({shown})" if shown else ""))
+        said = ", ".join(f"first {k} digits {words.percent(v[-1])}" for k, v in heads if len(v))
+        parts.append(f"test accuracy {words.percent(test[-1])}" + (f" ({said})" if said else ""))
     # with a loss at every step, h_1 gets its own loss's gradient: the long-range part is the last loss's alone
     last = run.series("grad_h_last")[1]
     gradient = gradient_reading(last if last.size else run.series("grad_h")[1])

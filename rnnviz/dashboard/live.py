@@ -44,10 +44,10 @@ def live(
 
     @st.fragment(run_every=every)
     def body() -> None:
-        fresh = pick()
         replay = state.replay()
+        step = replay.for_page() if replay is not None else 0  # before pick(): every run is cut at this step
+        fresh = pick()
         if replay is not None:
-            step = replay.step()
             st.progress(step / max(replay.last, 1), text=f"Replay: step {step:,} of {replay.last:,}")
         st.session_state.pop(state.CHARTS_SHOWN, None)
         render(fresh)

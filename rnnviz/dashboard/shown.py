@@ -129,6 +129,10 @@ class Replay:
     created: float = field(default_factory=time.monotonic)
     started: float | None = None
     token: str = field(default_factory=lambda: secrets.token_urlsafe(8))
+    # The step shown, read off the clock once a run (`tick`) and written from here everywhere: read anew at each
+    # place, the progress bar, the scrubber and a status line said 1,529, 1,527 and 1,472 at once.
+    at: int | None = None
+    untold: bool = False  # the sidebar ticked in this run, and the page's body has not shown that step yet
 
     WAIT_S = 30.0  # a loaded 2-core machine took 20-40 s to draw a cold presenter page
 
@@ -142,10 +146,27 @@ class Replay:
             self.start()
         return self.started is None
 
-    def step(self) -> int:
+    def clock(self) -> int:
+        """The step the replay has reached by now."""
         if self.waiting or self.started is None:
             return 0
         return min(self.last, int(self.last * (time.monotonic() - self.started) / self.seconds))
+
+    def tick(self) -> int:
+        """Read the clock: the step this run shows (the sidebar's scrubber reads it first in a run of the app)."""
+        self.at, self.untold = self.clock(), True
+        return self.at
+
+    def for_page(self) -> int:
+        """The step a page's body shows in this run: the one the sidebar read, in a run of the whole app; on the
+        body's own reruns, a new reading of the clock."""
+        at = self.at if self.untold and self.at is not None else self.tick()
+        self.untold = False
+        return at
+
+    def step(self) -> int:
+        """The step shown: the last reading of the clock (`tick`)."""
+        return self.clock() if self.at is None else self.at
 
     @property
     def done(self) -> bool:

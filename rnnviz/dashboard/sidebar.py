@@ -140,11 +140,11 @@ def _status_of(run: ShownRun) -> str:
     return f"{run.label}: {status_text(row['status'])}, {words.percent(row['progress'])}"
 
 
-def _replay_rate(steps: int, seconds: int) -> str:
-    rate = steps / seconds
+def _replay_rate(steps: int, seconds: int | str) -> str:
+    rate = steps / float(seconds)
     if rate >= 1.5:
         return f"{steps:,} steps in {seconds} s, {rate:,.0f} steps a second"
-    return f"{steps:,} steps in {seconds} s, a step every {seconds / max(steps, 1):.1f} s"
+    return f"{steps:,} steps in {seconds} s, a step every {float(seconds) / max(steps, 1):.1f} s"
 
 
 def _step_controls(last: int, live: bool = False) -> None:
@@ -163,8 +163,11 @@ def _step_controls(last: int, live: bool = False) -> None:
         )
         st.caption("Following the latest step, live: the charts show each run's newest records.")
     replay = state.replay()
-    # during a replay the scrubber stands at the replay's step, as every chart does
-    at = replay.step() if replay is not None else pinned
+    if replay is not None:  # the page reruns twice a second, this once: its number would trail the page's
+        st.html("<style>[data-testid=stSidebar] [data-testid=stSliderThumbValue] { visibility: hidden; }</style><span>")
+        st.caption("Replaying: the step shown is written above the charts.")
+    # during a replay the scrubber stands at the replay's step, as every chart does (the page shows the step read here)
+    at = replay.tick() if replay is not None else pinned
     value = min(at, last) if at is not None else last
     st.session_state[state.SCRUB] = value
     now = time.monotonic()
@@ -198,7 +201,12 @@ def _step_controls(last: int, live: bool = False) -> None:
     )
     # following the latest step, the scrubber is reread at the page's pace: a count of steps would trail
     following = live and pinned is None and not replaying
-    st.caption(f"Replays every step so far in {seconds} s" if following else "Replays " + _replay_rate(last, seconds))
+    if replay is not None:  # the one playing, which a link may have started at its own length
+        st.caption("Replaying " + _replay_rate(replay.last, f"{replay.seconds:g}"))
+    elif following:
+        st.caption(f"Replays every step so far in {seconds} s")
+    else:
+        st.caption("Replays " + _replay_rate(last, seconds))
 
 
 def _progress_and_step_controls(path: str) -> None:

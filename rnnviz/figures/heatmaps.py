@@ -16,6 +16,7 @@ from .look import (
     Style,
     base_layout,
     empty_y,
+    held_range,
     note,
     subsample_columns,
     tidy_axes,
@@ -101,6 +102,20 @@ def _hover(lg: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(lg), "no record", text)
 
 
+def shared_steps(steps: list[np.ndarray]) -> list[float] | None:
+    """The training-step range of heatmap panels drawn as on one axis: from 0 to the round number above the
+    furthest step (as the Overview's axis), widened to hold each panel's outer cells whole. None without steps."""
+    drawn = [np.asarray(s, float) for s in steps if len(s)]
+    held = held_range(drawn, pad=0.0)
+    if held is None:
+        return None
+    lo, hi = held
+    for s in drawn:  # a cell spans half the gap to its neighbour each side (one step where there is none)
+        lo = min(lo, s[0] - (s[1] - s[0]) / 2 if len(s) > 1 else s[0] - 0.5)
+        hi = max(hi, s[-1] + (s[-1] - s[-2]) / 2 if len(s) > 1 else s[-1] + 0.5)
+    return [float(lo), float(hi)]
+
+
 def gradient_heatmaps(
     runs: list[tuple[str, np.ndarray, np.ndarray]],
     key: str,
@@ -111,8 +126,9 @@ def gradient_heatmaps(
     """log10 ||dL/dh_t||: time step t up, training step across; one panel per run, one colour scale of DECADES
     decades (gradient_decades) with a band for gradients below it and one for gradients of exactly 0. `zrange`
     (floor, top) holds the scale at the whole runs' while the step scrubber or a replay shows the runs cut at an
-    earlier step: a colour must not change its meaning mid-talk. A run with no probe yet has the axes
-    (training steps across, time steps up) and note of `empty`."""
+    earlier step: a colour must not change its meaning mid-talk. Every panel spans the same training steps
+    (`shared_steps`). A run with no probe yet has the axes (training steps across, time steps up) and note of
+    `empty`."""
     n = max(1, len(runs))
     cols = min(n, PANELS_PER_ROW)
     rows = -(-n // cols)
@@ -134,16 +150,19 @@ def gradient_heatmaps(
     )
     held = gradient_decades([flow for _, _, flow in runs])
     floor, top = zrange or held or (-DECADES, 0.0)
-    for i, (label, steps, flow) in enumerate(runs):
+    columns = [subsample_columns(steps, np.asarray(flow, float), MAX_COLUMNS) for _, steps, flow in runs]
+    xrange = shared_steps([s for s, _ in columns]) or list(empty.x)
+    for i, ((label, steps, _), (s, m)) in enumerate(zip(runs, columns)):
         at = dict(row=i // cols + 1, col=i % cols + 1)
-        fig.update_xaxes(title_text=style.step_title, **at)
+        # One training-step range for every panel, side by side as on one axis: a run behind the others (the
+        # LSTM trains at half the RNN's pace) fills its panel part of the way, where its own range had stretched
+        # its 1,000 steps under the RNN's 2,000 as if they were the same steps.
+        fig.update_xaxes(title_text=style.step_title, range=xrange, autorange=False, **at)
         if len(steps) == 0:  # a panel of no colour, so that Plotly draws its axes
             gap = go.Heatmap(x=list(empty.x), y=list(empty.y or (1.0, 28.0)), z=[[None, None], [None, None]])
             fig.add_trace(gap.update(coloraxis="coloraxis", hoverinfo="skip"), **at)
-            fig.update_xaxes(range=list(empty.x), **at)
             fig.add_annotation(note(empty.note, style, y=f"y{i + 1}" if i else "y", x=f"x{i + 1}" if i else "x"))
             continue
-        s, m = subsample_columns(steps, np.asarray(flow, float), MAX_COLUMNS)
         with np.errstate(divide="ignore"):
             lg = np.log10(m)  # 0 -> -inf (underflowed), NaN stays a gap
         t, lg = _aggregate_rows(lg, MAX_ROWS)

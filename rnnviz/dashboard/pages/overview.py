@@ -36,7 +36,7 @@ def render(runs: list[shown.ShownRun]) -> None:
     beside_published(runs, style)
     st.subheader("Reading")
     for r in runs:
-        st.markdown(findings.of(r))
+        st.markdown(findings.of(r, runs))
 
 
 def overview_or_groups(runs: list[shown.ShownRun], style) -> None:
