@@ -287,6 +287,15 @@ def reusable_runs(store: Store) -> dict[str, int]:
     return {what: int(run_id) for run_id, what in zip(kept["run_id"][::-1], map(_result_key, kept["config"][::-1]))}
 
 
+def training_runs(runs: pd.DataFrame, configs: list[RunConfig]) -> list[int] | None:
+    """From a runs table, the newest run of each config (threads and device aside) that has not ended, if every
+    config has one: that set trains already, and a second start would train it twice."""
+    live = runs[runs["status"].isin(UNFINISHED)]
+    newest = {what: int(run_id) for run_id, what in zip(live["run_id"][::-1], map(_result_key, live["config"][::-1]))}
+    ids = [newest.get(_result_key(cfg.to_json())) for cfg in configs]
+    return [i for i in ids if i is not None] if None not in ids else None
+
+
 def _step_cost(cfg: RunConfig) -> tuple:
     """What sets the time of a training step: the cell, its size, the batch, the sequence and the probes."""
     return cfg.cell, cfg.hidden_size, cfg.batch_size, cfg.seq_len, cfg.probe_every

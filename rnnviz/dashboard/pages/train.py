@@ -51,39 +51,46 @@ def store_ui(path: str, readonly: bool) -> None:
         pass  # the Runs section below says what is wrong with the store
 
 
-def start(path: str, configs: list[RunConfig], where: str, queue: bool = False) -> None:
+def start(path: str, configs: list[RunConfig], where: str, queue: bool = False, once: bool = False) -> None:
     """Start runs as one set, so that they share the cores, and rerun to say where to watch them; with `queue`,
-    the runs beyond the cap on runs at once wait for a free slot. Raises ConfigError (beyond the cap, unless
+    the runs beyond the cap on runs at once wait for a free slot; with `once`, a set that trains already (a
+    second click, or another tab's) is watched, not started again. Raises ConfigError (beyond the cap, unless
     queued) and StoreError."""
     limits = Limits.from_env()
     with Store(path) as store:
-        if not queue:
-            runner.check_capacity(store, len(configs), limits)
-        ids = runner.launch(configs, store, limits)
+        # read from the store, not the page's cached table: a click sent before the page redrew its disabled
+        # button reaches here a second time
+        ids = runner.training_runs(store.runs(), configs) if once else None
+        if ids is None:
+            if not queue:
+                runner.check_capacity(store, len(configs), limits)
+            ids = runner.launch(configs, store, limits)
     st.session_state[state.SELECT_NEXT] = ids
     st.session_state[state.WATCHING] = {"ids": ids, "where": where}
     reads.runs_table.clear()
     st.rerun()
 
 
-def start_or_say(path: str, configs: list[RunConfig], where: str, queue: bool = False) -> None:
+def start_or_say(path: str, configs: list[RunConfig], where: str, queue: bool = False, once: bool = False) -> None:
     """Start runs whose data is here, or say why they were not started."""
     try:
         problems = data_problems(configs[0])
         if problems:
             raise ConfigError.of(problems)
-        start(path, configs, where, queue)
+        start(path, configs, where, queue, once)
     except (ConfigError, StoreError) as exc:
         st.error(f"Not started: {exc}")
 
 
-def watch_prompt_ui(path: str, where: str) -> None:
-    """Once runs started from here: which they are and where to watch them learn, while they train."""
+def watch_prompt_ui(path: str, where: str, training: list[int] | None = None) -> None:
+    """Once runs started from here (or the `training` runs of this button, started from anywhere): which they
+    are and where to watch them learn, while they train."""
     started = st.session_state.get(state.WATCHING)
-    if not started or started["where"] != where:
+    if training is None and (not started or started["where"] != where):
         return
     runs = reads.runs_table(path).set_index("run_id")
-    ids = [i for i in started["ids"] if i in runs.index and runs.loc[i, "status"] in UNFINISHED]
+    wanted = training if training is not None else started["ids"]
+    ids = [i for i in wanted if i in runs.index and runs.loc[i, "status"] in UNFINISHED]
     if not ids:
         return
     names = " and ".join(f"**{i} · {runs.loc[i, 'name']}**" for i in ids)
@@ -93,10 +100,11 @@ def watch_prompt_ui(path: str, where: str) -> None:
         icon=":material/check_circle:",
     )
     c1, c2, _ = st.columns([1, 1, 2])
-    if c1.button("Watch them learn", icon=":material/monitoring:", width="stretch", key=f"watch-{where}"):
-        st.switch_page(PAGES / "overview.py")
-    if c2.button("See the gradient vanish", icon=":material/gradient:", width="stretch", key=f"flow-{where}"):
-        st.switch_page(PAGES / "gradient_flow.py")
+    watch = c1.button("Watch them learn", icon=":material/monitoring:", width="stretch", key=f"watch-{where}")
+    flow = c2.button("See the gradient vanish", icon=":material/gradient:", width="stretch", key=f"flow-{where}")
+    if watch or flow:
+        st.session_state[state.SELECT_NEXT] = ids  # picked there, whoever picked what since
+        st.switch_page(PAGES / ("overview.py" if watch else "gradient_flow.py"))
 
 
 def about(seconds: float) -> str:
@@ -133,14 +141,23 @@ def blog_pair_ui(path: str, readonly: bool) -> None:
             "whether the RNN's accuracy then collapses to chance depends on the seed and on this machine's "
             "floating point (in 4 of 10 seeds where it was measured)."
         )
+        # Started once: while the pair trains, its button is greyed out and says so, and a click that reaches
+        # the server anyway (sent before the page redrew) finds the pair in the store and starts nothing.
+        training = runner.training_runs(reads.runs_table(path), configs)
         c1, c2 = st.columns([1, 3], vertical_alignment="center")
         clicked = c1.button(
-            "Train RNN vs LSTM", type="primary", icon=":material/play_arrow:", width="stretch", disabled=readonly
+            "Training RNN vs LSTM" if training else "Train RNN vs LSTM",
+            type="primary",
+            icon=":material/hourglass_top:" if training else ":material/play_arrow:",
+            width="stretch",
+            disabled=readonly or training is not None,
+            key="train-pair",
+            help="The pair is training; it can be trained again once both runs have ended." if training else None,
         )
         c2.markdown(how_long(path, configs))
         if clicked:
-            start_or_say(path, configs, "pair")
-        watch_prompt_ui(path, "pair")
+            start_or_say(path, configs, "pair", once=True)
+        watch_prompt_ui(path, "pair", training)
 
 
 # The blog experiments beside the pair above: (title, the presets it trains, what it shows). What each preset

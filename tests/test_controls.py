@@ -1,0 +1,111 @@
+"""The controls a presenter touches in front of a room: the blog pair starts once however often it is clicked,
+the sidebar says how a picked run ended, the digit inspector opens on a run it can read, and a shared
+dashboard opens on the blog pair."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from rnnviz import runner
+from rnnviz.config import RunConfig, preset
+from rnnviz.dashboard import reads
+from rnnviz.store import Status, Store
+
+from .apptest import open_page
+from .browser import data_root
+from .conftest import MNIST_DIR, quick_config
+from .test_train_page import sleeper  # noqa: F401 (a fixture)
+
+
+@pytest.fixture
+def store_path(tmp_path, monkeypatch):
+    path = tmp_path / "runs.sqlite"
+    Store(path).close()
+    monkeypatch.setenv("RNNVIZ_STORE", str(path))
+    monkeypatch.setenv("RNNVIZ_DATA_DIR", str(data_root(tmp_path, MNIST_DIR)))
+    return path
+
+
+@pytest.fixture
+def launched(monkeypatch, sleeper):  # noqa: F811
+    """runner.launch records the runs as training under a live stand-in process, and starts no trainer."""
+
+    def launch(configs: list[RunConfig], store: Store, limits, reuse: bool = False) -> list[int]:
+        ids = [store.create_run(cfg) for cfg in configs]
+        for run_id in ids:
+            store.mark_running(run_id, sleeper)
+        return ids
+
+    monkeypatch.setattr(runner, "launch", launch)
+
+
+def names(path) -> list[str]:
+    with Store(path) as store:
+        return sorted(store.runs()["name"])
+
+
+class Stale:
+    """reads.runs_table as a page's cache holds it for up to a second: a table read before."""
+
+    def __init__(self, table: pd.DataFrame) -> None:
+        self.table = table
+
+    def __call__(self, path: str) -> pd.DataFrame:
+        return self.table
+
+    def clear(self) -> None:
+        pass
+
+
+def test_the_blog_pair_starts_once_however_often_its_button_is_clicked(store_path, launched, monkeypatch):
+    monkeypatch.setenv("RNNVIZ_MAX_ACTIVE_RUNS", "8")  # a machine of 8 cores: room for a second pair
+    with Store(store_path) as store:
+        before = store.runs()
+    at = open_page("train")
+    late = open_page("train")  # a second tab, or this one's second click: drawn before the pair started
+    button = at.button(key="train-pair")
+    assert button.label == "Train RNN vs LSTM" and not button.disabled
+    button.click().run()
+    assert not at.exception, at.exception
+    assert names(store_path) == ["blog-lstm", "blog-rnn"]
+    button = at.button(key="train-pair")
+    assert button.label == "Training RNN vs LSTM" and button.disabled  # the room sees it started
+    said = " ".join(s.value for s in at.success)
+    assert "**1 · blog-rnn** and **2 · blog-lstm**" in said, said
+    assert at.session_state["selected_runs"] == [1, 2]
+    # a click on a button drawn before the pair started, read with the page's runs table of up to a second
+    # before (its cache) that has no pair yet: the store is asked, and it watches the pair, starting none
+    fresh = reads.runs_table
+    monkeypatch.setattr(reads, "runs_table", Stale(before))
+    late.button(key="train-pair").click().run()
+    assert not late.exception and not late.error, (late.exception, late.error)
+    assert names(store_path) == ["blog-lstm", "blog-rnn"]
+    monkeypatch.setattr(reads, "runs_table", fresh)
+    late.run()  # its next refresh: the pair it is watching
+    assert late.button(key="train-pair").disabled
+    assert "**1 · blog-rnn** and **2 · blog-lstm**" in " ".join(s.value for s in late.success)
+    # a tab opened while it trains leads to it, with the pair picked
+    other = open_page("train")
+    assert other.button(key="train-pair").disabled
+    other.session_state["selected_runs"] = []
+    other.button(key="watch-pair").click().run()
+    assert other.session_state["selected_runs"] == [1, 2]
+
+
+def test_the_blog_pair_can_be_trained_again_once_it_has_ended(store_path, launched):
+    with Store(store_path) as store:
+        for cfg in (preset("blog-rnn"), preset("blog-lstm")):
+            store.finish(store.create_run(cfg), Status.FINISHED)
+    at = open_page("train")
+    assert not at.button(key="train-pair").disabled
+    at.button(key="train-pair").click().run()
+    assert names(store_path) == ["blog-lstm", "blog-lstm", "blog-rnn", "blog-rnn"]
+
+
+def test_a_started_pair_is_not_the_other_settings_training(store_path, launched, sleeper):  # noqa: F811
+    with Store(store_path) as store:  # the blog RNN alone trains: not the pair, which can start
+        store.mark_running(store.create_run(preset("blog-rnn")), sleeper)
+        store.mark_running(store.create_run(quick_config(cell="lstm", name="blog-lstm")), sleeper)
+    at = open_page("train")
+    assert not at.button(key="train-pair").disabled
