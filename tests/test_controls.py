@@ -109,3 +109,22 @@ def test_a_started_pair_is_not_the_other_settings_training(store_path, launched,
         store.mark_running(store.create_run(quick_config(cell="lstm", name="blog-lstm")), sleeper)
     at = open_page("train")
     assert not at.button(key="train-pair").disabled
+
+
+def test_the_sidebar_says_a_picked_run_finished_and_its_test_accuracy(trained_store, store_path, sleeper):  # noqa: F811
+    with Store(trained_store) as store:
+        done, lstm = store.runs().set_index("run_id"), store.config(2)
+    with Store(store_path) as store:  # the finished LSTM beside a run that still trains
+        finished = store.create_run(lstm)
+        store.finish(finished, Status.FINISHED)
+        with store.transaction() as c:
+            c.execute("UPDATE runs SET step = 30, test_accuracy = ? WHERE id = ?", (done.loc[2, "test_accuracy"], finished))
+        training = store.create_run(quick_config(name="still-training"))
+        store.mark_running(training, sleeper)
+    at = open_page("overview")
+    assert at.session_state["selected_runs"] == [1, 2]
+    lines = [c.value for c in at.sidebar.caption if "·" in c.value]
+    assert lines, [c.value for c in at.sidebar.caption]
+    said = lines[0].split("  \n")
+    assert f"1 · test-lstm: finished, {100 * done.loc[2, 'test_accuracy']:.1f}% test accuracy" in said, said
+    assert "2 · still-training: training, 0.0%" in said, said

@@ -129,10 +129,11 @@ def _picked_rows(path: str, picked: list[int]) -> list[pd.Series]:
 
 def _status_of(run: ShownRun) -> str:
     """A picked run's line in the sidebar: its state in a few words, a training run's with its progress (its
-    step, where its length is not known: a loop watched without `total_steps`); none once it finished."""
+    step, where its length is not known: a loop watched without `total_steps`), a finished run's with the test
+    accuracy it ended at."""
     row = run.row
-    if row["status"] == Status.FINISHED:
-        return ""
+    if row["status"] == Status.FINISHED and not pd.isna(row["test_accuracy"]):  # none for the adding task
+        return f"{run.label}: {status_text(row['status'])}, {words.percent(row['test_accuracy'])} test accuracy"
     if row["status"] != Status.RUNNING:
         return f"{run.label}: {status_text(row['status'])}"
     if words.total_steps(row, run.cfg) is None:
@@ -211,7 +212,7 @@ def _step_controls(last: int, live: bool = False) -> None:
 
 def _progress_and_step_controls(path: str) -> None:
     """What the picked runs do now and the step controls, kept current while any of them trains: one short
-    line for each picked run that has not finished, and a scrubber that reaches their latest step.
+    line for each picked run (how it ended, once it has), and a scrubber that reaches their latest step.
 
     The lines are reread every second, as the charts are (fed, they fetch themselves: live.live_text). The
     scrubber's end trailed a run by 5 s of its steps at the page's own pace (every 5 s while its charts feed
@@ -234,8 +235,8 @@ def _progress_and_step_controls(path: str) -> None:
         shown = _picked_rows(path, picked)
         if fed:
             live_text("sidebar-status", _status_of, runs_now(path, picked), caption=True)
-        elif unfinished := [_status_of(ShownRun(path, row)) for row in shown if row["status"] != Status.FINISHED]:
-            st.caption("  \n".join(unfinished))
+        elif lines := [_status_of(ShownRun(path, row)) for row in shown]:
+            st.caption("  \n".join(lines))
         live = any(row["status"] in UNFINISHED for row in shown)
         _step_controls(max((int(row["step"]) for row in shown), default=0), live=live)
         if st.session_state.pop(state.STEP_MOVED, False) or (polling and [r["status"] for r in shown] != before):
