@@ -280,7 +280,8 @@ def test_inspector_explains_a_run_without_a_checkpoint(full_store, trained_store
         store.create_run(quick_config())
     monkeypatch.setenv("RNNVIZ_STORE", str(path))
     at = open_page("inspector")
-    assert not at.exception and "has no checkpoint yet" in at.warning[0].value
+    assert not at.exception and "No run has a checkpoint to read yet" in at.warning[0].value
+    assert "A run is queued or training" in at.warning[0].value and not at.selectbox  # no run to pick
 
 
 def test_compare_offers_metrics_in_words(full_store):

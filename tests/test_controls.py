@@ -4,6 +4,10 @@ dashboard opens on the blog pair."""
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -118,7 +122,8 @@ def test_the_sidebar_says_a_picked_run_finished_and_its_test_accuracy(trained_st
         finished = store.create_run(lstm)
         store.finish(finished, Status.FINISHED)
         with store.transaction() as c:
-            c.execute("UPDATE runs SET step = 30, test_accuracy = ? WHERE id = ?", (done.loc[2, "test_accuracy"], finished))
+            accuracy = float(done.loc[2, "test_accuracy"])
+            c.execute("UPDATE runs SET step = 30, test_accuracy = ? WHERE id = ?", (accuracy, finished))
         training = store.create_run(quick_config(name="still-training"))
         store.mark_running(training, sleeper)
     at = open_page("overview")
@@ -128,3 +133,40 @@ def test_the_sidebar_says_a_picked_run_finished_and_its_test_accuracy(trained_st
     said = lines[0].split("  \n")
     assert f"1 · test-lstm: finished, {100 * done.loc[2, 'test_accuracy']:.1f}% test accuracy" in said, said
     assert "2 · still-training: training, 0.0%" in said, said
+
+
+def copy_store(source: Path, to: Path) -> Path:
+    """A copy of a store and its checkpoints, to add runs to."""
+    to.mkdir()
+    with Store(source) as store, sqlite3.connect(to / source.name) as copy:
+        store.conn.backup(copy)
+    shutil.copytree(source.parent / "checkpoints", to / "checkpoints")
+    return to / source.name
+
+
+def test_the_inspector_opens_on_the_newest_run_it_can_read(trained_store, tmp_path, monkeypatch, sleeper):  # noqa: F811
+    path = copy_store(trained_store, tmp_path / "copy")
+    with Store(path) as store:  # newer than the finished pair: one queued, one training before its checkpoint
+        queued = store.create_run(quick_config(name="queued"))
+        training = store.create_run(quick_config(name="training"))
+        store.mark_running(training, sleeper)
+    monkeypatch.setenv("RNNVIZ_STORE", str(path))
+    at = open_page("inspector")
+    assert at.session_state["selected_runs"] == [queued, training]  # the sidebar's newest two: nothing to read
+    assert not at.exception and not at.warning, at.warning
+    run = at.selectbox(key="insp-run")
+    assert run.value == 2 and run.options == ["2 · test-lstm (finished)", "1 · test-rnn (finished)"]
+    assert "Run **2 · test-lstm (finished)** at its checkpoint of step **30**" in at.markdown[0].value
+
+
+def test_the_inspector_says_what_to_do_while_no_run_has_a_checkpoint(store_path, sleeper):  # noqa: F811
+    with Store(store_path) as store:
+        store.mark_running(store.create_run(quick_config(name="training")), sleeper)
+    at = open_page("inspector")
+    assert not at.exception and not at.selectbox
+    said = at.warning[0].value
+    assert "No run has a checkpoint to read yet" in said and "its first checkpoint shows here" in said, said
+    with Store(store_path) as store:  # it stopped before its first checkpoint
+        store.finish(1, Status.STOPPED)
+    said = open_page("inspector").warning[0].value
+    assert "Train a run on the **Train** page, then open this page again" in said, said

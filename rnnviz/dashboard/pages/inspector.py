@@ -14,7 +14,7 @@ from rnnviz.dashboard import live, reads, shown, state
 from rnnviz.data import DataError
 from rnnviz.figures import Style
 from rnnviz.models import SeqClassifier
-from rnnviz.store import Store, StoreError
+from rnnviz.store import UNFINISHED, Store, StoreError
 
 
 def checkpoint_mtime(path: str, run_id: int) -> float:
@@ -47,9 +47,15 @@ def inspection(path: str, run_id: int, mtime: float, index: int) -> digits.Inspe
     return digits.inspect(model_of(path, run_id, mtime)[0], digits_of(path, run_id), index)
 
 
-def run_ui(col, runs: pd.DataFrame) -> int:
-    """The run whose model reads the digit: the first picked in the sidebar, unless chosen here."""
-    ids = runs["run_id"].tolist()
+def readable(path: str, runs: pd.DataFrame) -> list[int]:
+    """The runs with a checkpoint to read, newest first: a queued run, or one before its first checkpoint, has
+    no model to show."""
+    return [int(r) for r in runs["run_id"] if checkpoint_mtime(path, int(r)) > 0]
+
+
+def run_ui(col, runs: pd.DataFrame, ids: list[int]) -> int:
+    """The run whose model reads the digit, of those with a checkpoint (`ids`): the first picked in the sidebar
+    that has one, else the newest, unless chosen here."""
     picked = [r for r in state.selected() if r in ids]
     return col.selectbox(
         "Run",
@@ -57,6 +63,22 @@ def run_ui(col, runs: pd.DataFrame) -> int:
         index=ids.index(picked[0]) if picked else 0,
         format_func=lambda r: shown.run_label(runs, r),
         key="insp-run",
+        help="Runs with a checkpoint to read; a run saves its first after `checkpoint_every` steps.",
+    )
+
+
+def nothing_to_read(runs: pd.DataFrame) -> None:
+    """What to do when no run has a checkpoint yet."""
+    training = runs["status"].isin(UNFINISHED).any()
+    st.warning(
+        "No run has a checkpoint to read yet: the inspector reads a run's model at its latest checkpoint, which "
+        "rnnviz saves every `checkpoint_every` steps and at the end (runs recorded with rnnviz.watch have none). "
+        + (
+            "A run is queued or training: its first checkpoint shows here once it is saved (reopen this page then)."
+            if training
+            else "Train a run on the **Train** page, then open this page again."
+        ),
+        icon=":material/hourglass_empty:",
     )
 
 
@@ -144,8 +166,12 @@ def main() -> None:
     if runs.empty:
         st.info("No runs yet. Train one on the **Train** page; the inspector reads its checkpoints.")
         return
+    ids = readable(path, runs)
+    if not ids:
+        nothing_to_read(runs)
+        return
     c1, *controls = st.columns([3, 2, 1, 1], vertical_alignment="bottom")
-    run_id = run_ui(c1, runs)
+    run_id = run_ui(c1, runs, ids)
     mtime = checkpoint_mtime(path, run_id)
     try:
         _, ckpt_step = model_of(path, run_id, mtime)
