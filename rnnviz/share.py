@@ -10,14 +10,19 @@ from typing import TYPE_CHECKING
 
 from . import roles
 from .config import ConfigError
+from .store import Store, StoreError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    import pandas as pd
     from starlette.requests import Request
     from starlette.responses import Response
     from starlette.routing import Route
 
 PRESENTER_PATH = "/rnnviz-presenter"
 DEFAULT_PORT = 8501  # Streamlit's
+BLOG_PAIR = ("blog-rnn", "blog-lstm")  # the names the Train page's pair and `rnnviz demo` give it
 
 
 def network_address() -> str:
@@ -127,3 +132,29 @@ def presenter_route() -> Route:
     from starlette.routing import Route
 
     return Route(PRESENTER_PATH, presenter_link, methods=["GET"])
+
+
+def blog_pair(runs: pd.DataFrame) -> list[int] | None:
+    """From a runs table (newest first), the newest blog-rnn and blog-lstm runs, if it holds both: what a
+    shared dashboard opens on, as a talk expects, rather than whatever ran last."""
+    newest = runs.drop_duplicates("name")
+    ids = dict(zip(newest["name"], newest["run_id"]))
+    return [int(ids[name]) for name in BLOG_PAIR] if all(name in ids for name in BLOG_PAIR) else None
+
+
+def opening(store_path: Path) -> str:
+    """The start-up line saying which runs a shared dashboard opens on (a store not made yet is not made)."""
+    try:
+        if store_path.exists():
+            with Store(store_path) as store:
+                pair = blog_pair(store.runs())
+        else:
+            pair = None
+    except StoreError as exc:
+        return f"  The store {store_path} cannot be read ({exc}): the dashboard says what to do."
+    if pair is None:
+        return (
+            f"  {store_path} holds no blog pair ({' and '.join(BLOG_PAIR)}), so the room opens on the newest runs: "
+            "record the pair before the talk with `rnnviz demo`, or train it on the Train page."
+        )
+    return f"  Every page opens on the blog pair: runs {pair[0]} ({BLOG_PAIR[0]}) and {pair[1]} ({BLOG_PAIR[1]})."

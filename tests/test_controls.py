@@ -11,7 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rnnviz import runner
+from rnnviz import roles, runner
+from rnnviz.cli import main
 from rnnviz.config import RunConfig, preset
 from rnnviz.dashboard import reads
 from rnnviz.store import Status, Store
@@ -170,3 +171,29 @@ def test_the_inspector_says_what_to_do_while_no_run_has_a_checkpoint(store_path,
         store.finish(1, Status.STOPPED)
     said = open_page("inspector").warning[0].value
     assert "Train a run on the **Train** page, then open this page again" in said, said
+
+
+@pytest.fixture
+def talk_store(store_path):
+    """The blog pair (runs 1 and 2), then two runs trained after it (3 and 4)."""
+    with Store(store_path) as store:
+        for cfg in (preset("blog-rnn"), preset("blog-lstm"), quick_config(name="later-a"), quick_config(name="b")):
+            store.finish(store.create_run(cfg), Status.FINISHED)
+    return store_path
+
+
+@pytest.mark.parametrize("shared, opens_on", [(True, [1, 2]), (False, [3, 4])])
+def test_a_shared_dashboard_opens_on_the_blog_pair(talk_store, monkeypatch, shared, opens_on):
+    monkeypatch.setattr(roles, "KEY", "k" * 32 if shared else "")
+    at = open_page("overview")
+    assert not at.exception, at.exception
+    assert at.session_state["selected_runs"] == opens_on  # without --share, the newest runs, as before
+
+
+def test_share_says_which_runs_the_room_opens_on(talk_store, tmp_path, capsys):
+    assert main(["app", "--dry-run", "--store", str(talk_store), "--share", "127.0.0.1"]) == 0
+    assert "Every page opens on the blog pair: runs 1 (blog-rnn) and 2 (blog-lstm)." in capsys.readouterr().out
+    empty = tmp_path / "none.sqlite"
+    assert main(["app", "--dry-run", "--store", str(empty), "--share", "127.0.0.1"]) == 0
+    assert "holds no blog pair (blog-rnn and blog-lstm), so the room opens on the newest" in capsys.readouterr().out
+    assert not empty.exists()  # starting a share makes no store

@@ -12,6 +12,7 @@ from typing import Any
 
 from .. import roles, share
 from ..config import ConfigError
+from ..store import default_path
 from .common import store_arg
 
 WEB = Path(__file__).parent.parent / "dashboard" / "web"
@@ -93,7 +94,8 @@ def _share(args: argparse.Namespace, env: dict[str, str]) -> list[str]:
     print(
         f"Sharing the dashboard on {share.base_url(address, port)} (plain HTTP: see docs/security.md).\n"
         f"  Viewers (they watch, follow you, and cannot start, stop or delete anything): {viewer}\n"
-        f"  Presenter (for you alone; valid until this server stops): {presenter}",
+        f"  Presenter (for you alone; valid until this server stops): {presenter}\n"
+        + share.opening(Path(env["RNNVIZ_STORE"]) if env.get("RNNVIZ_STORE") else default_path()),
         flush=True,
     )
     # the port pinned: Streamlit moves to the next free port when its default is taken, and the links would lie

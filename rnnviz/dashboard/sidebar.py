@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 import pandas as pd
 import streamlit as st
 
-from .. import words
+from .. import roles, share, words
 from ..store import UNFINISHED, Status, StoreError
 from ..views import colour_of
 from . import state
@@ -256,13 +256,15 @@ def ink(background: str) -> str:
 
 def _runs_ui(runs: pd.DataFrame) -> list[int]:
     """The run picker: the runs every page shows. Those a page has just started, else the link's or the
-    picker's own, else the newest two; runs no longer in the store are dropped."""
+    picker's own, else on a shared dashboard the newest blog pair (a talk's), else the newest two; runs no
+    longer in the store are dropped."""
     ids = runs["run_id"].tolist()
     if state.SELECT_NEXT in st.session_state:  # set by the Train and Remedies pages after starting runs
         st.session_state[state.SELECTED] = st.session_state.pop(state.SELECT_NEXT)
         st.session_state[state.PINNED] = None
     elif state.SELECTED not in st.session_state:
-        st.session_state[state.SELECTED] = ids[:2][::-1]
+        pair = share.blog_pair(runs) if roles.sharing() else None
+        st.session_state[state.SELECTED] = pair or ids[:2][::-1]
     st.session_state[state.SELECTED] = [r for r in st.session_state[state.SELECTED] if r in ids]
     names = runs.set_index("run_id")["name"]
     return st.sidebar.multiselect(
