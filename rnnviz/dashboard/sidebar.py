@@ -309,14 +309,16 @@ def _page_style(path: str, names: pd.Series, picked: list[int]) -> None:
         # The picker grows to show every picked run: its own height cap hid chips below a scroll edge.
         "[data-testid=stSidebar] div:has(> [data-testid=stMultiSelectTagsContainer]) { max-height: none; }"
         # A chip as wide as the picker and as high as its name needs: Streamlit cut names at one line with an
-        # ellipsis ("4 · remedies-orthog…").
+        # ellipsis ("4 · remedies-orthog…"), and names of a sweep differ only at their end. A name breaks only
+        # between its words or after a hyphen ("remedies-" / "orthogonal"), never inside a word, unless one
+        # word alone is wider than the picker; its whole name is also the chip's hover text (Streamlit's title).
         "[data-testid=stSidebar] [data-tag] { max-width: 100%; height: auto; min-height: 28px; }"
-        "[data-testid=stSidebar] [data-tag] > span { white-space: normal; overflow-wrap: anywhere; "
-        "text-overflow: clip; line-height: 1.25; padding: 3px 0; }"
+        "[data-testid=stSidebar] [data-tag] > span { white-space: normal; overflow-wrap: break-word; "
+        "word-break: normal; text-overflow: clip; line-height: 1.25; padding: 3px 0; }"
         "</style>"
     )
     if st.session_state.get(state.LARGE_FONTS) or presenting():
-        st.html("<style>html, .stMarkdown, p, label { font-size: 22px !important; }</style>")
+        st.html(LARGE_CSS)
     if presenting():
         st.html(PRESENTER_CSS)
 
@@ -346,6 +348,16 @@ def sidebar() -> None:
     st.sidebar.caption(f"Store: `{path}`")
     _page_style(path, runs.set_index("run_id")["name"], picked)
 
+
+# Large fonts for a room. The picker's chips get its whole width, its two buttons a line below them: beside
+# them, at this size, a chip had 130 px and broke "1 · blog-rnn" after "blog-".
+LARGE_CSS = """<style>
+html, .stMarkdown, p, label { font-size: 22px !important; }
+[data-testid=stSidebar] [role=group]:has(> [data-testid=stMultiSelectTagsContainer]) { flex-wrap: wrap; }
+[data-testid=stSidebar] [data-testid=stMultiSelectTagsContainer] { flex: 1 0 100%; }
+[data-testid=stSidebar] [data-testid=stMultiSelectTagsContainer] ~ button { margin-left: auto; }
+[data-testid=stSidebar] [data-testid=stMultiSelectTagsContainer] ~ button ~ button { margin-left: 0; }
+</style>"""
 
 # Presenter mode hides the sidebar, the header and every control; only titles, text and charts remain.
 PRESENTER_CSS = """<style>

@@ -48,7 +48,7 @@ def report_bytes(path: str, run_ids: list[int]) -> bytes:
 
 def render(runs: list[shown.ShownRun]) -> None:
     style = shown.style()
-    st.dataframe(settings_table(runs))
+    st.dataframe(settings_table(runs), height="content")  # every row: "auto" shows ten and cut the rest
     ids = [r.id for r in runs]
     st.download_button(
         "Download as an HTML report",
