@@ -127,13 +127,15 @@ def test_the_sidebar_says_a_picked_run_finished_and_its_test_accuracy(trained_st
             c.execute("UPDATE runs SET step = 30, test_accuracy = ? WHERE id = ?", (accuracy, finished))
         training = store.create_run(quick_config(name="still-training"))
         store.mark_running(training, sleeper)
+        store.finish(store.create_run(quick_config(task="adding", name="adding")), Status.FINISHED)  # no accuracy
     at = open_page("overview")
-    assert at.session_state["selected_runs"] == [1, 2]
+    at.multiselect(key="selected_runs").set_value([1, 2, 3]).run()
     lines = [c.value for c in at.sidebar.caption if "·" in c.value]
     assert lines, [c.value for c in at.sidebar.caption]
     said = lines[0].split("  \n")
     assert f"1 · test-lstm: finished, {100 * done.loc[2, 'test_accuracy']:.1f}% test accuracy" in said, said
     assert "2 · still-training: training, 0.0%" in said, said
+    assert "3 · adding: finished" in said, said  # a task scored by its error, not a dash of accuracy
 
 
 def copy_store(source: Path, to: Path) -> Path:
