@@ -4,6 +4,7 @@ python -m rnnviz demo --long --store /tmp/demo.sqlite     # the blog pair (runs 
 python scripts/screenshots.py /tmp/demo.sqlite            # every page, presenter mode, a replay
 python scripts/screenshots.py /tmp/demo.sqlite long=gradient_flow?runs=8,9   # only the named shots
 python scripts/screenshots.py /tmp/pair.sqlite --pair 1,2 overview gradient_flow   # the pair's shots, by name
+python scripts/screenshots.py /tmp/grid.sqlite sweeps   # from a store holding a sweep (docs/development.md)
 
 A shot is NAME=PATH: the page path with its query (runs, step, present, replay), saved as assets/NAME.png; a
 bare NAME takes the path of SHOTS. `--pair RNN,LSTM` names the blog pair's run ids (1,7 after `demo`): pick a
@@ -45,6 +46,8 @@ SHOTS = {
     "presenter": f"gradient_flow?{BLOG}&present=1",
     "replay": f"overview?{BLOG}&present=1&replay=60",
     "report": "report?runs=1,7",  # not a page: the HTML report of these runs, opened from disk
+    "long_sequences": "gradient_flow?runs=8,9",  # long-rnn and long-lstm after `demo --long`
+    "sweeps": "sweeps",  # the newest sweep of the store: take it from a store with a sweep of two settings
 }
 MNIST = ROOT.parent / "shared" / "data" / "mnist-10k"
 

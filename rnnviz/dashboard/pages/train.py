@@ -86,10 +86,11 @@ def watch_prompt_ui(path: str, where: str, training: list[int] | None = None) ->
     """Once runs started from here (or the `training` runs of this button, started from anywhere): which they
     are and where to watch them learn, while they train."""
     started = st.session_state.get(state.WATCHING)
-    if training is None and (not started or started["where"] != where):
+    mine = started["ids"] if started and started["where"] == where else None
+    wanted = training if training is not None else mine
+    if wanted is None:
         return
     runs = reads.runs_table(path).set_index("run_id")
-    wanted = training if training is not None else started["ids"]
     ids = [i for i in wanted if i in runs.index and runs.loc[i, "status"] in UNFINISHED]
     if not ids:
         return
