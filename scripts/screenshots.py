@@ -68,7 +68,7 @@ def main(store: str, shots: dict[str, str]) -> None:
                 page.locator(".js-plotly-plot").first.wait_for(timeout=30000)
             elif name == "train":
                 page.goto(f"{url}/{path}")
-                page.locator("[data-testid=stDataFrame]").first.wait_for(timeout=30000)
+                page.locator("[data-testid=stDataFrame]").last.wait_for(timeout=60000)  # the runs table, at the end
             else:  # charts draw inside their own frames
                 page.goto(f"{url}/{path}")
                 page.frame_locator("iframe[title='rnnviz.dashboard.livechart.livechart']").first.locator(
