@@ -21,6 +21,7 @@ from rnnviz.config import FIELDS, Form, Rule, RunConfig, preset, remedies, setti
 from rnnviz.dashboard.settings_form import NOT_IN_FORM, layout, parse
 from rnnviz.store import Store
 
+from . import watching
 from .browser import CHROMIUM, chromium, data_root, streamlit_server
 from .conftest import MNIST_DIR
 from .test_app import open_page
@@ -140,10 +141,10 @@ def test_seven_picked_runs_fit_the_sidebar_with_their_current_status(tmp_path, s
                 store.mark_running(run_id, sleeper)
                 store.append(run_id, 1200, [], [], {})
         deadline = time.monotonic() + 30
-        while sidebar.inner_text().count("training") < len(ids):
-            assert time.monotonic() < deadline, sidebar.inner_text()
+        while (text := watching.texts(page, "stSidebar")).count("training") < len(ids):  # the lines' own frame
+            assert time.monotonic() < deadline, text
             time.sleep(0.25)
-        assert "queued" not in sidebar.inner_text() and "24.0%" in sidebar.inner_text()  # one decimal, as everywhere
+        assert "queued" not in text and "24.0%" in text  # one decimal, as everywhere
         picker = sidebar.locator("[data-testid=stMultiSelect]")
         chips = picker.locator("[data-tag]")
         assert chips.count() == len(ids)
