@@ -14,7 +14,7 @@ from rnnviz import quantities, views
 from rnnviz.config import RunConfig
 from rnnviz.models import SeqClassifier
 from rnnviz.probes import probe
-from rnnviz.quantities import PROBE, SCALAR, of_cell
+from rnnviz.quantities import PROBE, SCALAR, of_cell, shared
 from rnnviz.report import report_figures
 from rnnviz.views import layouts
 from rnnviz.views.compare import metric_titles
@@ -83,3 +83,34 @@ def test_the_mean_of_abs_h_per_time_step_is_what_the_fused_pass_gives_and_its_vi
 def test_the_docs_table_is_the_registry():
     doc = (Path(__file__).parents[1] / "docs" / "adding-a-quantity.md").read_text()
     assert quantities.table() in doc
+
+
+def _near_every_edge(lo: float, hi: float, bins: int) -> torch.Tensor:
+    """Every bin edge of lo..hi and the 4 floats either side of it, values beyond both ends, inf, -inf, NaN, -0
+    and random values over and around the range."""
+    edges = torch.linspace(lo, hi, bins + 1, dtype=torch.float64).float()
+    edges = torch.cat([edges, torch.tensor([lo - 0.01 * (hi - lo), hi + 0.01 * (hi - lo)])])
+    up, down, near = edges, edges, [edges]
+    for _ in range(4):
+        up, down = torch.nextafter(up, torch.tensor(np.inf)), torch.nextafter(down, torch.tensor(-np.inf))
+        near += [up, down]
+    g = torch.Generator().manual_seed(bins)
+    spread = torch.rand(20_000, generator=g) * 1.2 * (hi - lo) + lo - 0.1 * (hi - lo)
+    return torch.cat([*near, torch.tensor([np.nan, np.inf, -np.inf, -0.0]), spread])
+
+
+@pytest.mark.parametrize("lo, hi", [(-1.0, 1.0), (0.0, 6.0), (-10.0, 10.0), (0.0, 1.0), (-1e-3, 2.5)])
+@pytest.mark.parametrize("bins", [2, 7, 200, 333])
+def test_the_probes_histograms_are_torch_histc_counts(lo, hi, bins):
+    """shared.hist counts by histc's own float32 arithmetic in a bincount: the same counts at every edge."""
+    x = _near_every_edge(lo, hi, bins)
+    counts = shared.hist(x.view(-1, 1, 1), lo, hi, bins)
+    assert counts.dtype == torch.float32
+    assert torch.equal(counts, torch.histc(x.clamp(lo, hi), bins=bins, min=lo, max=hi))
+
+
+def test_the_per_unit_shares_are_the_float_mean_of_the_comparison():
+    v = torch.rand(100, 28, 128, generator=torch.Generator().manual_seed(0))
+    v[:, :, :3] = torch.tensor([0.1, 0.9, 0.5])  # on the thresholds themselves: neither below nor above
+    expected = torch.stack([(v < 0.1).float().mean((0, 1)), (v > 0.9).float().mean((0, 1))])
+    assert torch.equal(shared.per_unit(v, 0.1, 0.9), expected)
