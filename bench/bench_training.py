@@ -10,6 +10,12 @@ first steps and the end's evaluation and probe excluded), in wall-clock time and
 the plain run of the same repeat; the median and the range over the repeats are printed, with the probe's own
 cost in ms.
 
+With more than one thread the CPU time is not the step's cost: OpenMP's idle threads spin (GNU OpenMP's
+default wait policy), so the plain loop's two threads burned 14x one thread's CPU for the same work. Read the
+wall-clock ratio there (each repeat's pair runs back to back, the median over the repeats), or run with
+OMP_WAIT_POLICY=passive in the environment, which every variant of the run shares, so that idle threads sleep
+and the CPU time counts work again; the policy is printed with each line.
+
     python bench/bench_training.py [--steps 1200] [--from 200] [--repeats 3] [--threads 1 2]
         [--cells rnn lstm gru] [--data-dir DIR]
 """
@@ -164,6 +170,7 @@ def main() -> None:
                 "probe_ms": {str(e): round(c, 1) for e, c in probe_cost.items()},
                 "probe_every": cfg.probe_every,
                 "load_average": [round(load, 2), round(os.getloadavg()[0], 2)],
+                "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default (active)"),
             }
             report.append(row)
             shown = " | ".join(
@@ -175,7 +182,7 @@ def main() -> None:
             print(
                 f"{cell:4s} {threads} thread(s): plain {row['ms_per_step_wall']['plain']:.2f} ms/step wall, "
                 f"{row['ms_per_step_cpu']['plain']:.2f} CPU | {shown} | probe {probes}, every {cfg.probe_every} "
-                f"steps | load {row['load_average']}",
+                f"steps | load {row['load_average']} | OMP_WAIT_POLICY {row['omp_wait_policy']}",
                 flush=True,
             )
     print(json.dumps({"steps": args.steps, "from": args.start, "repeats": args.repeats, "results": report}))

@@ -46,25 +46,36 @@ def _step_factors(model: SeqClassifier, trace: Trace, E: int) -> tuple[torch.Ten
     return torch.cat([W_r, W_n, W_z]), [dn * hn * r * (1 - r), dn * r, (hprev - n) * z * (1 - z), z]
 
 
+def _rows(v: torch.Tensor) -> torch.Tensor:
+    """(E, H) -> (E, H, 1): scales the rows of an (H, H) block, i.e. diag(v) @ W."""
+    return v[:, :, None]
+
+
 def _apply(cell: str, J: torch.Tensor, W: torch.Tensor, fs: list[torch.Tensor]) -> torch.Tensor:
-    """J @ A for one step's factors (each (E, H)): one (E, D, kH) @ (kH, H) product, the rest column scalings."""
+    """J @ A for one step's factors (each (E, H)). A gated cell's row-scaled blocks of W_hh that the same part
+    of J meets are summed first (H x H each), so that a step is one or two (E, D, H) @ (E, H, H) products, not
+    one (E, D, kH) @ (kH, H): a half (LSTM) and a third (GRU) of the multiplications; the rest column
+    scalings."""
     if cell == "rnn":
         return (J * _cols(fs[0])) @ W  # J diag(phi') W_hh
     if cell == "lstm":
         u, v, a_f, a_i, a_g, f = fs
         H = f.shape[1]
+        W_o, W_f, W_i, W_g = W.chunk(4)
         Jh, Jc = J[..., :H], J[..., H:]
         K = Jh * _cols(v) + Jc  # what reaches c_t, from h_t and from c_t
-        new_h = torch.cat([Jh * _cols(u), K * _cols(a_f), K * _cols(a_i), K * _cols(a_g)], -1) @ W
+        to_c = _rows(a_f) * W_f + _rows(a_i) * W_i + _rows(a_g) * W_g  # (E, H, H): c_t's blocks of dh_{t-1}
+        new_h = torch.baddbmm(Jh @ (_rows(u) * W_o), K, to_c)  # Jh diag(u) W_o + K (...)
         return torch.cat([new_h, K * _cols(f)], -1)
     a_r, a_n, a_z, z = fs
-    return torch.cat([J * _cols(a_r), J * _cols(a_n), J * _cols(a_z)], -1) @ W + J * _cols(z)
+    W_r, W_n, W_z = W.chunk(3)
+    return torch.baddbmm(J * _cols(z), J, _rows(a_r) * W_r + _rows(a_n) * W_n + _rows(a_z) * W_z)
 
 
 def state_jacobians(model: SeqClassifier, trace: Trace, examples: int) -> torch.Tensor:
     """dh_T/dh_t (for the LSTM d(h_T, c_T)/d(h_t, c_t)) for t = 1..T of the first `examples` sequences:
     (E, T, D, D), the identity at t = T. J_t = J_{t+1} A_{t+1}, each product taken from A's factors (one
-    matrix product a step, from A's factors: no D x D factor is formed)."""
+    or two matrix products a step, from A's factors: no D x D factor is formed)."""
     W, factors = _step_factors(model, trace, examples)
     E, D = factors[0].shape[0], trace.hs[0].shape[1] * (2 if model.cell == "lstm" else 1)
     out = torch.empty(E, len(trace.hs), D, D, dtype=W.dtype, device=W.device)
