@@ -249,10 +249,31 @@ def test_status_lines_fetch_themselves_and_say_what_the_page_said(live_store):
     said = [[["code", r.label], ["text", status_line(r).split("`")[2]]] for r in runs]
     assert said in [t["lines"] for t in texts.values()]
     sidebar = [t["lines"] for t in texts.values() if t["lines"] != said][0]
-    assert sidebar == [[["text", f"{runs[1].label}: training, {100 * runs[1].row['progress']:.1f}%"]]]
+    assert sidebar[1] == [["text", f"{runs[1].label}: training, {100 * runs[1].row['progress']:.1f}%"]]
+    assert sidebar[0][0][1].startswith(f"{runs[0].label}: finished")
     assert {t["size"] for t in texts.values()} == {14, 16}
     assert live.pieces("`1 · <img src=x onerror=alert(1)>` a`b") == [
         ("code", "1 · <img src=x onerror=alert(1)>"),
         ("text", " a"),
         ("code", "b"),
     ]
+
+
+def test_every_tab_shares_one_writing_of_the_readings_a_second(live_store):
+    """A reading reads its runs' records: tabs showing the same runs within a second share one writing of it
+    (live.readings); another step shown is another reading."""
+    from rnnviz import findings
+    from rnnviz.dashboard.shown import runs_now
+
+    calls = []
+
+    def reading(run, shown=()):
+        calls.append(run.id)
+        return findings.of(run, shown)
+
+    path = str(live_store)
+    tabs = [live.readings(runs_now(path, [1, 2]), reading) for _ in range(3)]
+    assert tabs[0] == tabs[1] == tabs[2] and "accuracy" in tabs[0][0]
+    assert calls == [1, 2]  # once per run, for the three tabs
+    earlier = live.readings(runs_now(path, [1, 2], until=10), reading)
+    assert calls == [1, 2, 1, 2] and earlier != tabs[0]

@@ -105,6 +105,20 @@ def live_text(key: str, line: Callable[[ShownRun], str], runs: list[ShownRun], c
     livechart.text(spec, key, PREFIX + token, version, progress)
 
 
+def readings(runs: list[ShownRun], reading: Callable[[ShownRun, list[ShownRun]], str | None]) -> list[str | None]:
+    """`reading(r, runs)` for each of the runs, written once a second for every tab that shows them: a reading
+    reads the runs' records, and a room of 50 tabs each rereading them every 5 s spent a fifth of the server's
+    CPU on it (bench/bench_room.py). A second is less than the page's own 5 s between reruns."""
+    key = (reading.__module__, reading.__qualname__, runs[0].path, tuple(r.id for r in runs))
+    return _readings(key, tuple(r.until for r in runs), runs, reading)
+
+
+@st.cache_resource(ttl=REFRESH_S, max_entries=64, show_spinner=False)
+def _readings(key: tuple, until: tuple, _runs: list[ShownRun], _reading: Callable) -> list[str | None]:
+    """Keyed by the reading, the store, the run ids and the steps shown (not by the runs' objects)."""
+    return [_reading(r, _runs) for r in _runs]
+
+
 def pieces(text: str) -> list[tuple[str, str]]:
     """A line of markdown as livetext sets it: its `code` spans and the plain text between them."""
     return [("code" if k % 2 else "text", part) for k, part in enumerate(text.split("`")) if part]

@@ -45,8 +45,7 @@ def render(runs: list[shown.ShownRun]) -> None:
         + "  \ndL/dh_t = (dh_T/dh_t)^T dL/dh_T, and dh_T/dh_t = ∏ diag(φ'(a_k)) W_hh. Every quantity measured, "
         "per cell, is in docs/why-it-vanishes.md",  # off the screen in a talk
     )
-    for r in runs:
-        reading = findings.why_reading(r, runs)
+    for r, reading in zip(runs, live.readings(runs, findings.why_reading), strict=True):
         if reading:
             st.markdown(reading)
         layout.show(layouts.WHY_OF_RUN, [r], style)

@@ -35,8 +35,8 @@ def render(runs: list[shown.ShownRun]) -> None:
         layout.show(layouts.OVERVIEW_EPOCHS, runs, style)
     beside_published(runs, style)
     st.subheader("Reading")
-    for r in runs:
-        st.markdown(findings.of(r, runs))
+    for text in live.readings(runs, findings.of):
+        st.markdown(text)
 
 
 def overview_or_groups(runs: list[shown.ShownRun], style) -> None:
