@@ -216,6 +216,11 @@ def test_a_viewer_sees_no_control_that_acts_and_the_presenter_sees_them(shared_s
     assert "Follow the presenter" not in [t.label for t in presenter.toggle]
     if page == "train":  # the viewer still sees every run in the table
         assert len(viewer.dataframe[0].value) == 2 and "presenter starts, stops and deletes" in viewer.info[0].value
+    if page == "sweeps":  # no form above to point to (a fresh-eyes walk read "Start one above" as a viewer)
+        assert [i.value for i in viewer.info] == [
+            "No sweep recorded yet: one the presenter starts appears here while it trains."
+        ]
+        assert any("Start one above" in i.value for i in presenter.info)
 
 
 def test_a_following_viewer_gets_the_presenters_page_runs_and_step(shared_store, monkeypatch):

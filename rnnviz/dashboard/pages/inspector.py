@@ -170,7 +170,8 @@ def main() -> None:
     if not ids:
         nothing_to_read(runs)
         return
-    c1, *controls = st.columns([3, 2, 1, 1], vertical_alignment="bottom")
+    # the last button's label whole at 1,400 px beside the sidebar ("One it gets wr…" at [3, 2, 1, 1])
+    c1, *controls = st.columns([3, 2, 1, 1.5], vertical_alignment="bottom")
     run_id = run_ui(c1, runs, ids)
     mtime = checkpoint_mtime(path, run_id)
     try:

@@ -318,7 +318,8 @@ def main() -> None:
         "here each grid point is the mean over its seeds, with how many seeds agree."
     )
     path = reads.store_path()
-    if not shown.presenting() and roles.presenter():  # viewers of a shared dashboard start no sweep
+    launching = not shown.presenting() and roles.presenter()  # viewers of a shared dashboard start no sweep
+    if launching:
         if choice := launch_ui(path):
             start(path, choice)
         starting(path)
@@ -332,6 +333,8 @@ def main() -> None:
             "No sweep recorded yet. Start one above, or from a terminal, for example\n\n"
             "`rnnviz sweep --preset quick-rnn --grid lr=0.001,0.01 --grid chunk=28,14 --seeds 3`\n\n"
             "It appears here while it trains."
+            if launching
+            else "No sweep recorded yet: one the presenter starts appears here while it trains."
         )
         return
     sweep_id = sweep_ui(listed)
