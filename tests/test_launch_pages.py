@@ -7,6 +7,8 @@ import ast
 import json
 import os
 import re
+import shutil
+import sqlite3
 
 import numpy as np
 import pytest
@@ -207,3 +209,26 @@ def test_a_set_started_on_the_sweeps_page_appears_there_by_itself(empty_store, t
     assert at.selectbox(key="sweep-picked").value == sweep_id
     assert any("**the sweep just started**: running" in m.value for m in at.markdown)
     assert not any("appears here" in i.value for i in at.info)
+
+
+def test_a_blog_pair_stopped_halfway_does_not_stand_for_the_blog_beside_the_remedies(
+    remedies_store, tmp_path, monkeypatch
+):
+    """A pair trained again and stopped halfway (newer than the set's own pair) is not the one the Remedies page
+    shows as "nothing: the blog's tanh RNN"; the set's whole pair is."""
+    path = tmp_path / "stopped.sqlite"
+    shutil.copy(remedies_store, path)
+    with Store(path) as store:
+        runs = store.runs().set_index("name")
+        own = int(runs.loc["blog-rnn", "run_id"])
+    with sqlite3.connect(path) as c:
+        columns = [r[1] for r in c.execute("PRAGMA table_info(runs)") if r[1] != "id"]
+        c.execute(
+            f"INSERT INTO runs ({', '.join(columns)}) SELECT {', '.join(columns)} FROM runs WHERE id = ?", (own,)
+        )
+        c.execute("UPDATE runs SET status = 'stopped', step = step / 2 WHERE id = (SELECT MAX(id) FROM runs)")
+    monkeypatch.setenv("RNNVIZ_STORE", str(path))
+    at = open_page("remedies")
+    assert not at.exception, at.exception
+    shown = at.dataframe[0].value["run"].tolist()
+    assert f"{own} · blog-rnn" in shown and len(shown) == len(REMEDIES)
