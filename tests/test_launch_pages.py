@@ -223,9 +223,7 @@ def test_a_blog_pair_stopped_halfway_does_not_stand_for_the_blog_beside_the_reme
         own = int(runs.loc["blog-rnn", "run_id"])
     with sqlite3.connect(path) as c:
         columns = [r[1] for r in c.execute("PRAGMA table_info(runs)") if r[1] != "id"]
-        c.execute(
-            f"INSERT INTO runs ({', '.join(columns)}) SELECT {', '.join(columns)} FROM runs WHERE id = ?", (own,)
-        )
+        c.execute(f"INSERT INTO runs ({', '.join(columns)}) SELECT {', '.join(columns)} FROM runs WHERE id = ?", (own,))
         c.execute("UPDATE runs SET status = 'stopped', step = step / 2 WHERE id = (SELECT MAX(id) FROM runs)")
     monkeypatch.setenv("RNNVIZ_STORE", str(path))
     at = open_page("remedies")
