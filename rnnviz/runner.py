@@ -272,26 +272,28 @@ def _result_key(config_json: str) -> str:
     return json.dumps({k: v for k, v in values.items() if k not in EXECUTION_ONLY}, sort_keys=True)
 
 
+def _newest(runs: pd.DataFrame, statuses: list[str]) -> dict[str, int]:
+    """Of a runs table (newest first), the newest run with one of these statuses of each config (threads and
+    device aside), keyed by `_result_key`."""
+    kept = runs[runs["status"].isin(statuses)]
+    return {what: int(run_id) for run_id, what in zip(kept["run_id"][::-1], map(_result_key, kept["config"][::-1]))}
+
+
 def finished_runs(store: Store) -> dict[str, int]:
     """The newest finished run of each config (threads and device aside), keyed by `_result_key`."""
-    runs = store.runs()  # newest first
-    done = runs[runs["status"] == Status.FINISHED]
-    return {what: int(run_id) for run_id, what in zip(done["run_id"][::-1], map(_result_key, done["config"][::-1]))}
+    return _newest(store.runs(), [Status.FINISHED])
 
 
 def reusable_runs(store: Store) -> dict[str, int]:
     """The newest run of each config (threads and device aside) that finished or has not ended yet (waiting,
     queued, training), keyed by `_result_key`: a set launched again needs none of them trained again."""
-    runs = store.runs()  # newest first
-    kept = runs[runs["status"].isin([Status.FINISHED, *UNFINISHED])]
-    return {what: int(run_id) for run_id, what in zip(kept["run_id"][::-1], map(_result_key, kept["config"][::-1]))}
+    return _newest(store.runs(), [Status.FINISHED, *UNFINISHED])
 
 
 def training_runs(runs: pd.DataFrame, configs: list[RunConfig]) -> list[int] | None:
     """From a runs table, the newest run of each config (threads and device aside) that has not ended, if every
     config has one: that set trains already, and a second start would train it twice."""
-    live = runs[runs["status"].isin(UNFINISHED)]
-    newest = {what: int(run_id) for run_id, what in zip(live["run_id"][::-1], map(_result_key, live["config"][::-1]))}
+    newest = _newest(runs, list(UNFINISHED))
     ids = [newest.get(_result_key(cfg.to_json())) for cfg in configs]
     return [i for i in ids if i is not None] if None not in ids else None
 
