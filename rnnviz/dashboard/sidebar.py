@@ -10,11 +10,11 @@ import pandas as pd
 import streamlit as st
 
 from .. import roles, share, words
-from ..store import UNFINISHED, Status, StoreError
+from ..store import Status, StoreError
 from ..views import colour_of
 from . import state
 from .live import FED_REFRESH_S, feeding, live_text, resume_waiting
-from .reads import REFRESH_S, config, run_row, runs_table, store_path
+from .reads import REFRESH_S, config, runs_table, store_path
 from .shown import Replay, ShownRun, presenting, runs_now, status_text
 
 REPLAY_SECONDS = (10, 20, 30, 60, 120, 300)
@@ -121,12 +121,6 @@ def _toggle_replay(last: int) -> None:
     st.session_state[state.STEP_MOVED] = True
 
 
-def _picked_rows(path: str, picked: list[int]) -> list[pd.Series]:
-    """The picked runs' rows of the runs table, in the order picked."""
-    rows = [run_row(path, r) for r in picked]
-    return [row for row in rows if row is not None]
-
-
 def _status_of(run: ShownRun) -> str:
     """A picked run's line in the sidebar: its state in a few words, a training run's with its progress (its
     step, where its length is not known: a loop watched without `total_steps`), a finished run's with the test
@@ -141,11 +135,11 @@ def _status_of(run: ShownRun) -> str:
     return f"{run.label}: {status_text(row['status'])}, {words.percent(row['progress'])}"
 
 
-def _replay_rate(steps: int, seconds: int | str) -> str:
-    rate = steps / float(seconds)
+def _replay_rate(steps: int, seconds: float) -> str:
+    rate = steps / seconds
     if rate >= 1.5:
-        return f"{steps:,} steps in {seconds} s, {rate:,.0f} steps a second"
-    return f"{steps:,} steps in {seconds} s, a step every {float(seconds) / max(steps, 1):.1f} s"
+        return f"{steps:,} steps in {seconds:g} s, {rate:,.0f} steps a second"
+    return f"{steps:,} steps in {seconds:g} s, a step every {seconds / max(steps, 1):.1f} s"
 
 
 def _step_controls(last: int, live: bool = False) -> None:
@@ -203,7 +197,7 @@ def _step_controls(last: int, live: bool = False) -> None:
     # following the latest step, the scrubber is reread at the page's pace: a count of steps would trail
     following = live and pinned is None and not replaying
     if replay is not None:  # the one playing, which a link may have started at its own length
-        st.caption("Replaying " + _replay_rate(replay.last, f"{replay.seconds:g}"))
+        st.caption("Replaying " + _replay_rate(replay.last, replay.seconds))
     elif following:
         st.caption(f"Replays every step so far in {seconds} s")
     else:
@@ -220,9 +214,9 @@ def _progress_and_step_controls(path: str) -> None:
     Following the latest step it shows none ("Following the latest step"), and is reread at the page's pace:
     a room of 50 tabs rerunning it every second cost the server a third of a core (bench/bench_room.py)."""
     picked = list(st.session_state[state.SELECTED])
-    first = _picked_rows(path, picked)
-    polling = any(row["status"] in UNFINISHED for row in first) and state.live_updates()
-    before = [row["status"] for row in first]
+    first = runs_now(path, picked)
+    polling = any(r.active for r in first) and state.live_updates()
+    before = [r.row["status"] for r in first]
     replaying = state.replay() is not None  # the scrubber follows the replay's step
     fed = polling and feeding()
     if replaying or (polling and (not fed or state.pinned() is not None)):
@@ -232,14 +226,14 @@ def _progress_and_step_controls(path: str) -> None:
 
     @st.fragment(run_every=every)
     def controls() -> None:
-        shown = _picked_rows(path, picked)
+        shown = runs_now(path, picked)
         if fed:
-            live_text("sidebar-status", _status_of, runs_now(path, picked), caption=True)
-        elif lines := [_status_of(ShownRun(path, row)) for row in shown]:
+            live_text("sidebar-status", _status_of, shown, caption=True)
+        elif lines := [_status_of(r) for r in shown]:
             st.caption("  \n".join(lines))
-        live = any(row["status"] in UNFINISHED for row in shown)
-        _step_controls(max((int(row["step"]) for row in shown), default=0), live=live)
-        if st.session_state.pop(state.STEP_MOVED, False) or (polling and [r["status"] for r in shown] != before):
+        live = any(r.active for r in shown)
+        _step_controls(max((int(r.row["step"]) for r in shown), default=0), live=live)
+        if st.session_state.pop(state.STEP_MOVED, False) or (polling and [r.row["status"] for r in shown] != before):
             # the step moved (every chart follows it), or a picked run started or ended: the page draws them
             # once more (without polling, once every one has ended)
             st.rerun(scope="app")
