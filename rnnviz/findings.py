@@ -39,44 +39,73 @@ def level(ratio: float) -> str:
     return FLOWS if ratio <= GROWN else GROWS
 
 
-def verdict(ratio: float, T: int) -> str:
-    """The sentence every reading says about the gradient reaching t = 1."""
+RECENT = 5  # a reading's gradient numbers: the median over this many latest probes (see `recent_ratios`)
+
+
+def verdict(ratio: float, T: int, probes: int = 1) -> str:
+    """The sentence every reading says about the gradient reaching t = 1; with `probes`, which probes the ratio is
+    the median of."""
+    over = f" (median of the last {probes} probes)" if probes > 1 else ""
     if ratio == 0:
-        return f"none of the gradient at t = {T} reaches t = 1: {VERDICT[UNDERFLOWED]}"
+        return f"none of the gradient at t = {T} reaches t = 1{over}: {VERDICT[UNDERFLOWED]}"
     said = VERDICT[level(ratio)]
     if level(ratio) == FLOWS and ratio < SMALL_PART:
         said = "only a small part of it still flows back"  # 0.013 is 98.7% lost: "it still flows back" misread it
-    return f"the gradient reaching t = 1 is {words.ratio(ratio)} times the one at t = {T}: {said}"
+    return f"the gradient reaching t = 1 is {words.ratio(ratio)} times the one at t = {T}{over}: {said}"
+
+
+def recent_ratios(flow: np.ndarray) -> np.ndarray:
+    """||dL/dh_1|| / ||dL/dh_T|| at each of the last RECENT probes that measured one (a finite gradient, not 0 at
+    T). One probe batch to the next the ratio moves by decades (the blog RNN read 5.3 × 10⁻⁴, then 0.014 a
+    second later), so a reading of the latest alone flipped its verdict between probes while training."""
+    if flow.size == 0:
+        return np.zeros(0)
+    last = flow[-RECENT:]
+    valid = np.isfinite(last).all(axis=1) & (last[:, -1] > 0)
+    return last[valid, 0].astype(np.float64) / last[valid, -1]
+
+
+def median(values: np.ndarray) -> float:
+    """The lower median: a value that was measured (an even count's mean of two could read an underflow to 0 as
+    a small number, or the other way round)."""
+    return float(np.sort(values)[(len(values) - 1) // 2])
 
 
 def gradient_ratio(flow: np.ndarray) -> float | None:
-    """||dL/dh_1|| / ||dL/dh_T|| at the latest probe: how much gradient reaches the first time step."""
-    if flow.size == 0 or not np.isfinite(flow[-1]).all() or flow[-1, -1] <= 0:
-        return None
-    return float(flow[-1, 0]) / float(flow[-1, -1])
+    """||dL/dh_1|| / ||dL/dh_T||, the median over the last RECENT probes: how much gradient reaches the first time
+    step, as it trends, not as one probe batch happened to measure it."""
+    ratios = recent_ratios(flow)
+    return median(ratios) if len(ratios) else None
 
 
 class Reach(NamedTuple):
-    """The gradient reaching t = 1 at the latest probe shown: the ratio, its level, and T (the probe's length)."""
+    """The gradient reaching t = 1 over the latest probes shown: the ratio (their median), its level, T (the
+    probe's length), how many probes it is the median of, and the steps of the first and last of them."""
 
     ratio: float
     level: str
     T: int
+    probes: int = 1
+    since: int = 0
+    last: int = 0
 
 
 def reach(run) -> Reach | None:
-    """How much gradient reaches t = 1 at the latest probe shown, None before the first probe."""
-    flow = run.series("grad_h")[1]
-    ratio = gradient_ratio(flow)
-    return None if ratio is None else Reach(ratio, level(ratio), flow.shape[1])
+    """How much gradient reaches t = 1 over the latest probes shown, None before the first probe."""
+    steps, flow = run.series("grad_h")
+    ratios = recent_ratios(flow)
+    if not len(ratios):
+        return None
+    ratio = median(ratios)
+    return Reach(ratio, level(ratio), flow.shape[1], len(ratios), int(steps[-RECENT:][0]), int(steps[-1]))
 
 
 def gradient_reading(flow: np.ndarray) -> str | None:
-    """How much of the last step's gradient reaches the first time step, at the latest probe."""
-    ratio = gradient_ratio(flow)
-    if ratio is None:
+    """How much of the last step's gradient reaches the first time step, over the latest probes."""
+    ratios = recent_ratios(flow)
+    if not len(ratios):
         return None
-    return verdict(ratio, flow.shape[1])
+    return verdict(median(ratios), flow.shape[1], len(ratios))
 
 
 def evaluated(run) -> str:
@@ -100,8 +129,14 @@ def _tail(values: np.ndarray, n: int = 50) -> np.ndarray:
 def saturated(run) -> float | None:
     """The share of |h| beyond the run's threshold at the latest probe shown, over every time step of the probe
     batch: what the Saturation page's histogram counts, and the runs table's saturated fraction."""
-    sat = run.series("sat_t")[1]
-    return float(sat[-1].mean()) if len(sat) else None
+    got = saturated_at(run)
+    return None if got is None else got[0]
+
+
+def saturated_at(run) -> tuple[float, int] | None:
+    """`saturated`, and the step of the probe that measured it; None before the first probe."""
+    steps, sat = run.series("sat_t")
+    return (float(sat[-1].mean()), int(steps[-1])) if len(sat) else None
 
 
 BATCH_STEPS = 50  # a reading's batch accuracy: the mean over this many latest training steps (one batch is noisy)
@@ -171,9 +206,12 @@ def of(run, shown=()) -> str:
     `shown` runs read with it, its accuracy is quoted as theirs is (`quoted`). Reads only the arrays it needs:
     the dashboard calls it every second."""
     parts = []
-    sat = saturated(run)
+    sat = saturated_at(run)
     if sat is not None:
-        parts.append(f"{words.percent(sat)} of hidden activations saturated (|h| > {run.cfg.saturation:g})")
+        share, probe = sat
+        said = f"{words.percent(share)} of hidden activations saturated (|h| > {run.cfg.saturation:g})"
+        # a live run's latest probe trails its step: the share is of that probe, not of the step beside it
+        parts.append(said + (f" at the probe of step {probe:,}" if probe < int(run.row["step"]) else ""))
     parts += accuracy_parts(run, quoted([run, *shown]))
     if evaluated(run) != "test_accuracy" and len(test := _tail(run.scalar("test_accuracy")[1], 1)):
         heads = [(k, _tail(run.scalar(f"test_accuracy_{k}")[1], 1)) for k in (128, 256)]
@@ -187,6 +225,8 @@ def of(run, shown=()) -> str:
     status, error = run.row["status"], run.row["error"]
     if status in (Status.DIVERGED, Status.FAILED, Status.INTERRUPTED) and error:
         parts.append(f"{status}: {error}")
+    if not parts and getattr(run, "until", None) is not None:  # a replay's start, or the scrubber at step 0
+        return f"**{run.label}**: nothing recorded by step {run.until:,}, the step shown (its records start at step 1)."
     if not parts:
         return f"**{run.label}**: no steps recorded yet."
     return f"**{run.label}**: " + "; ".join(parts) + "."
@@ -195,10 +235,12 @@ def of(run, shown=()) -> str:
 SATURATED_SLOPE = 0.1  # a mean tanh slope below this: most units sit where tanh is flat
 
 
-def _latest(run, name: str) -> float | None:
-    """The latest recorded value of a scalar, or None."""
-    values = _tail(run.scalar(name)[1], 1)
-    return float(values[-1]) if len(values) else None
+def _recent(run, name: str, probes: Reach) -> float | None:
+    """A probe's scalar (a factor of the chain) as the reading's ratio is taken: the median of its values at the
+    probes the ratio is the median of, read at every step of their window; None where none was recorded."""
+    window = run.scalar_view(name, (probes.since, probes.last), probes.last - probes.since + 1)
+    values = window.last[np.isfinite(window.last)]
+    return median(values) if len(values) else None
 
 
 def _through_rnns(others) -> str:
@@ -213,23 +255,23 @@ def _through_rnns(others) -> str:
 
 
 def why_reading(run, others=()) -> str | None:
-    """Which factor of the chain of Jacobians decides the gradient reaching t = 1, at the latest probe: the
-    weights (sigma_max(W_hh)), saturation (the tanh slope), or, in an LSTM or GRU, the gate path. Whether the
-    gradient reaches t = 1 at all is the one verdict of `reach` (the ratio the charts draw); the factors say
-    why. A gated run is compared with the vanilla RNNs among `others` (the runs shown with it). None for a run
-    recorded before these probes."""
-    slope = _latest(run, "tanh_slope_mean")
+    """Which factor of the chain of Jacobians decides the gradient reaching t = 1, over the latest probes (each
+    number the median of the last RECENT, as the verdict's ratio is): the weights (sigma_max(W_hh)), saturation
+    (the tanh slope), or, in an LSTM or GRU, the gate path. Whether the gradient reaches t = 1 at all is the one
+    verdict of `reach` (the ratio the charts draw); the factors say why. A gated run is compared with the vanilla
+    RNNs among `others` (the runs shown with it). None for a run recorded before these probes."""
     measured = reach(run)
+    slope = None if measured is None else _recent(run, "tanh_slope_mean", measured)
     if slope is None or measured is None:
         return None
-    ratio, lvl, T = measured  # T of the probe: a watched loop's sequences need not be 28 steps long
-    said = verdict(ratio, T)
-    jac = _latest(run, "jacobian_norm_t1")
+    ratio, lvl, T = measured[:3]  # T of the probe: a watched loop's sequences need not be 28 steps long
+    said = verdict(ratio, T, measured.probes)
+    jac = _recent(run, "jacobian_norm_t1", measured)
     symbol = "||d(h_T, c_T)/d(h_1, c_1)||" if run.cfg.cell == "lstm" else "||dh_T/dh_1||"
     chain = f"{words.gloss(symbol)} is {words.ratio(jac)}" if jac is not None else ""
     gate = cells.path_gate(run.cfg.cell)
     if gate:
-        path = _latest(run, "forget_path_t1")
+        path = _recent(run, "forget_path_t1", measured)
         kind, carrier = ("forget", "cell state") if gate == "f" else ("update", "update path")
         scale = (
             ""
@@ -242,20 +284,32 @@ def why_reading(run, others=()) -> str | None:
         elif path is not None and path < FADED:
             said += f"; the {kind} gates close the {carrier}'s path"
         return f"**{run.label}**: {'; '.join(p for p in (said, chain, scale) if p)}."
-    sigma = _latest(run, "sigma_max_whh")
+    sigma = _recent(run, "sigma_max_whh", measured)
     if sigma is None:
         return None
+    return f"**{run.label}**: {'; '.join(p for p in (said, chain, rnn_cause(lvl, sigma, slope, T)) if p)}."
+
+
+def rnn_cause(lvl: str, sigma: float, slope: float, T: int) -> str:
+    """What a vanilla RNN's two factors conclude about its gradient at verdict level `lvl`: each Jacobian of the
+    chain is W_hh scaled by the tanh slopes, so the weights stretch the gradient by up to sigma a step and
+    saturation shrinks it by the slope."""
     weights = f"{words.gloss('σ_max(W_hh)')} is {words.ratio(sigma)}"
     slope_symbol = words.gloss("φ'")
     slopes = f"the mean tanh slope {slope_symbol} is {words.ratio(slope)}"
-    if lvl in (FLOWS, GROWS):
-        cause = f"{weights} and {slopes}, and the chain of Jacobians spans the {T} steps"
-    elif sigma >= 1 and slope < SATURATED_SLOPE:
-        cause = f"{weights}, yet {slopes}: saturation, not the weights, stops the gradient"
-    elif sigma < 1 and slope >= SATURATED_SLOPE:
-        cause = f"{slopes}, but {weights}: each step can shrink the gradient by that much; the weights stop it"
-    elif sigma < 1:
-        cause = f"{weights} and {slopes}: the weights and saturation both stop the gradient"
-    else:
-        cause = f"{weights} and {slopes}: neither alone is below 1; their product over {T} steps stops the gradient"
-    return f"**{run.label}**: {'; '.join(p for p in (said, chain, cause) if p)}."
+    if lvl == GROWS:
+        return f"{weights} and {slopes}: the weights stretch it more than saturation shrinks it, step after step"
+    if lvl == FLOWS and slope < SATURATED_SLOPE:
+        carry = f"saturation shrinks it at each step, but the weights still carry it across the {T} steps"
+        return f"{weights}, yet {slopes}: {carry}"
+    if lvl == FLOWS and sigma < 1:
+        return f"{weights} and {slopes}: each step can shrink it, yet across the {T} steps it is not stopped"
+    if lvl == FLOWS:
+        return f"{weights} and {slopes}: neither the weights nor saturation stops it across the {T} steps"
+    if sigma >= 1 and slope < SATURATED_SLOPE:
+        return f"{weights}, yet {slopes}: saturation, not the weights, stops the gradient"
+    if sigma < 1 and slope >= SATURATED_SLOPE:
+        return f"{slopes}, but {weights}: each step can shrink the gradient by that much; the weights stop it"
+    if sigma < 1:
+        return f"{weights} and {slopes}: the weights and saturation both stop the gradient"
+    return f"{weights} and {slopes}: neither alone is below 1; their product over {T} steps stops the gradient"

@@ -158,21 +158,27 @@ def test_every_tabs_page_and_poll_share_one_build_of_a_chart(live_store, monkeyp
 
     monkeypatch.setattr(Feeds, "figure", counted)
     tabs = [open_page("overview") for _ in range(3)]
-    # a tab's live charts, and its lines of text that fetch themselves (the status lines, the sidebar's)
+    for at in tabs:  # rerun, as a live page does: the sidebar's text now knows the page's part of the tab's text
+        at.run()
+    # a tab's live charts, and its lines of text that fetch themselves (the status lines, the sidebar's): one feed
+    charts = [component_args(at) for at in tabs]
     args = [component_args(at) + component_args(at, "livetext") for at in tabs]
     assert len(args[0]) >= 3 and all(a["feed"] for a in args[0])
-    assert len(builds) == len(args[0]) == len(set(builds))  # one build each, for three tabs
+    assert len({a["feed"] for a in component_args(tabs[0], "livetext")}) == 1
+    recipes = len(charts[0]) + 1
+    assert len(builds) == len(set(builds)) == recipes + 1  # one build each for three tabs (and the sidebar's
+    # text once before the first page had written its part)
     assert [a["spec"] for a in args[0]] == [a["spec"] for a in args[1]] == [a["spec"] for a in args[2]]
     assert {a["feed"] for a in args[0]}.isdisjoint(a["feed"] for a in args[1])  # each tab its own token
     for a in args[2]:
         assert feeds.poll(a["feed"].removeprefix(livefeed.PREFIX), a["version"])[0] == 204
-    assert len(builds) == len(args[0])
+    assert len(builds) == recipes + 1
     with sqlite3.connect(live_store) as c:
         c.execute("UPDATE runs SET step = step + 1 WHERE name = 'test-lstm'")
     time.sleep(1.1)  # the runs table is cached for a second
-    fresh = open_page("overview")
-    assert len(builds) == 2 * len(args[0])  # a step committed: built again, once
-    assert component_args(fresh)[0]["version"] != args[0][0]["version"]
+    tabs[0].run()
+    assert len(builds) == 2 * recipes + 1  # a step committed: built again, once
+    assert component_args(tabs[0])[0]["version"] != args[0][0]["version"]
 
 
 def test_without_the_feed_route_charts_are_not_fed_and_finished_runs_are_fed_only_for_a_zoom(
@@ -243,15 +249,18 @@ def test_status_lines_fetch_themselves_and_say_what_the_page_said(live_store):
     from rnnviz.dashboard.shown import runs_now
 
     at = open_page("overview")
-    texts = {a["feed"]: json.loads(a["spec"]) for a in component_args(at, "livetext")}
-    assert len(texts) == 2 and all(a["live"] for a in component_args(at, "livetext"))
+    args = component_args(at, "livetext")
+    assert len(args) == 2 and all(a["live"] for a in args) and len({a["feed"] for a in args}) == 1
+    # the page's part, written after the sidebar's: every part of the tab's text, from one read of the runs
+    texts = json.loads(next(a for a in args if a["part"] == "status-lines")["spec"])["texts"]
+    assert set(texts) == {a["part"] for a in args} == {"status-lines", "sidebar-status"}
     runs = runs_now(str(live_store), [1, 2])
     said = [[["code", r.label], ["text", status_line(r).split("`")[2]]] for r in runs]
-    assert said in [t["lines"] for t in texts.values()]
-    sidebar = [t["lines"] for t in texts.values() if t["lines"] != said][0]
+    assert texts["status-lines"]["lines"] == said
+    sidebar = texts["sidebar-status"]["lines"]
     assert sidebar[1] == [["text", f"{runs[1].label}: training, {100 * runs[1].row['progress']:.1f}%"]]
     assert sidebar[0][0][1].startswith(f"{runs[0].label}: finished")
-    assert {t["size"] for t in texts.values()} == {14, 16}
+    assert (texts["sidebar-status"]["size"], texts["status-lines"]["size"]) == (14, 16)
     assert live.pieces("`1 · <img src=x onerror=alert(1)>` a`b") == [
         ("code", "1 · <img src=x onerror=alert(1)>"),
         ("text", " a"),

@@ -111,10 +111,28 @@ def test_a_replay_writes_one_step_in_the_progress_bar_the_status_lines_the_scrub
     step = int(re.fullmatch(r"Replay: step (\d+) of 50", bar.proto.text).group(1))
     assert 0 < step < 50
     lines = [line for m in at.markdown for line in m.value.splitlines() if "showing step" in line]
-    assert len(lines) == 2 and all(f"showing step {step} of 50" in line for line in lines), (step, lines)
+    assert len(lines) == 2 and all(f"replaying; showing step {step} of 50" in line for line in lines), (step, lines)
+    # the sidebar says the replayed step too, and gives away no ending (it said "finished, 10.7% test accuracy")
+    sidebar = [line.strip() for c in at.sidebar.caption for line in c.value.splitlines() if " · live-" in line]
+    assert sidebar == [f"{r} · live-{c}: replaying, step {step} of 50" for r, c in ((1, "rnn"), (2, "lstm"))], sidebar
     assert at.slider(key="scrub").value == step
     assert {xmax(f) for f in figures(at)[:1]} == {step}  # the curves end at the step written above them
     assert "Replaying: the step shown is written above the charts." in [c.value for c in at.sidebar.caption]
+
+
+def test_a_replay_at_its_start_says_it_shows_step_0_not_that_nothing_was_recorded(pair, monkeypatch):
+    """At a replay's start every run is cut at step 0: the reading said "no steps recorded yet" of runs that had
+    recorded 50, and the sidebar how they ended."""
+    monkeypatch.setenv("RNNVIZ_STORE", pair)
+    at = open_page("overview")
+    next(b for b in at.button if b.label == "Replay").click().run()
+    assert not at.exception and at.session_state["replay"].waiting  # no browser here: its clock waits at step 0
+    said = " ".join(m.value for m in at.markdown)
+    for label in ("1 · live-rnn", "2 · live-lstm"):
+        assert f"**{label}**: nothing recorded by step 0, the step shown (its records start at step 1)." in said
+    assert "no steps recorded yet" not in said and "finished" not in said, said
+    sidebar = " ".join(c.value for c in at.sidebar.caption)
+    assert "1 · live-rnn: replaying, step 0 of 50" in sidebar and "test accuracy" not in sidebar, sidebar
 
 
 def test_the_gradient_heatmaps_of_a_live_pair_share_one_training_step_axis(pair):

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -88,21 +90,67 @@ def live_text(key: str, line: Callable[[ShownRun], str], runs: list[ShownRun], c
     """A line of text for each of the runs that has one (`line` gives "" for none; `code` spans are kept), which
     fetches itself from the server every second, as a live chart does: a room of 50 tabs rerunning a fragment
     each second for these lines cost the server more than its charts (bench/bench_room.py). Every tab showing
-    the same lines shares one build of them a second."""
-    path, ids = runs[0].path, tuple(r.id for r in runs)
+    the same lines shares one build of them a second.
+
+    Every such text of a tab (the sidebar's lines, the page's status lines) is one feed, `key` its part: each
+    answer holds every part, written from one read of the runs, and the frame that fetched it hands it to the
+    others (livechart/frontend/index.html). Fetched each on its own, the sidebar said 70.4% (step 3,520) beside
+    the page's "step 3,493 of 5,000"."""
+    path = runs[0].path
     size, color = CAPTION if caption else TEXT
     size = LARGE if shown_style().font_size > views.DEFAULT.font_size else size
+    group = st.session_state.get(state.TEXT_FEED)
+    if group is None or group["path"] != path:
+        group = st.session_state[state.TEXT_FEED] = {"path": path, "token": secrets.token_urlsafe(16), "parts": {}}
+    clock = time.monotonic()
+    parts = group["parts"]
+    parts[key] = TextPart(line, tuple(r.id for r in runs), size, color, clock)
+    for old in [k for k, part in parts.items() if clock - part.written > PART_IDLE_S]:
+        del parts[old]  # a part of a page this tab has left (its page reran every few seconds while it showed it)
+    texts = sorted(parts.items())
+    ids = tuple(dict.fromkeys(i for _, part in texts for i in part.ids))
 
     def source(window: tuple[int, int] | None) -> tuple[tuple, int, Callable[[], str]]:
         now = runs_now(path, ids)
-        lines = [pieces(text) for text in map(line, now) if text]
-        return tuple(r.version for r in now), progress_of(now), lambda: text_spec(lines, size, color)
+        by_id = {r.id: r for r in now}
 
-    recipe = ("text", line.__module__, line.__qualname__, path, ids, size, color)
-    token = st.session_state.setdefault(state.FEED_TOKENS, {}).setdefault((key, recipe), secrets.token_urlsafe(16))
-    FEEDS.register(token, recipe, source)
+        def build() -> str:
+            return json.dumps(
+                {"texts": {k: part.spec([by_id[i] for i in part.ids if i in by_id]) for k, part in texts}}
+            )
+
+        return tuple(r.version for r in now), progress_of(now), build
+
+    recipe = ("texts", path, tuple((k, *part.recipe) for k, part in texts))
+    FEEDS.register(group["token"], recipe, source)
     version, progress, spec = FEEDS.figure(recipe, source)
-    livechart.text(spec, key, PREFIX + token, version, progress)
+    livechart.text(spec, key, PREFIX + group["token"], version, progress)
+
+
+PART_IDLE_S = 30.0  # a tab's text part not written for this long is dropped from its feed
+
+
+@dataclass(frozen=True)
+class TextPart:
+    """One part of a tab's live text: its line for each run, of these runs, in this size and colour, and when the
+    page last wrote it."""
+
+    line: Callable[[ShownRun], str]
+    ids: tuple[int, ...]
+    size: int
+    color: str
+    written: float
+
+    @property
+    def recipe(self) -> tuple:
+        return (self.line.__module__, self.line.__qualname__, self.ids, self.size, self.color)
+
+    def spec(self, runs: list[ShownRun]) -> dict:
+        return {
+            "lines": [pieces(text) for text in map(self.line, runs) if text],
+            "size": self.size,
+            "color": self.color,
+        }
 
 
 def readings(runs: list[ShownRun], reading: Callable[[ShownRun, list[ShownRun]], str | None]) -> list[str | None]:
@@ -122,10 +170,6 @@ def _readings(key: tuple, until: tuple, _runs: list[ShownRun], _reading: Callabl
 def pieces(text: str) -> list[tuple[str, str]]:
     """A line of markdown as livetext sets it: its `code` spans and the plain text between them."""
     return [("code" if k % 2 else "text", part) for k, part in enumerate(text.split("`")) if part]
-
-
-def text_spec(lines: list[list[tuple[str, str]]], size: int, color: str) -> str:
-    return json.dumps({"lines": lines, "size": size, "color": color})
 
 
 def _show(

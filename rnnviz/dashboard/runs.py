@@ -3,9 +3,10 @@ dashboard see the table alone; rnnviz.roles refuses their actions anyway)."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
-from rnnviz import runner
+from rnnviz import runner, words
 from rnnviz.config import ConfigError
 from rnnviz.dashboard import reads, shown
 from rnnviz.figures import MISSING
@@ -38,6 +39,22 @@ def act(path: str, action, run_id: int, done: str) -> None:
     st.toast(done)
 
 
+NOT_MEASURED = "not measured yet"  # a share a training run has not been probed for yet
+
+
+def saturated_cell(path: str, row: pd.Series) -> str:
+    """A run's saturated share in the runs table: the latest probe's, with that probe's step while the run trains
+    (a share of step 1's probe beside a run at step 87 read as the run's own, 0.0% while its h saturated); "not
+    measured yet" before its first probe, never a 0 it did not measure."""
+    share, training = row["saturated_fraction"], row["status"] in UNFINISHED
+    if pd.isna(share):
+        return NOT_MEASURED if training else MISSING
+    if not training:
+        return words.percent(share)
+    steps = reads.series(path, int(row["run_id"]), "sat_t", (int(row["step"]), str(row["status"])))[0]
+    return f"{words.percent(share)} (step {int(steps[-1]):,})" if len(steps) else words.percent(share)
+
+
 def section(path: str, readonly: bool, actions: bool = True) -> None:
     """The runs table, refreshed while runs train; with `actions`, the picker of a run and its buttons."""
     runs = reads.runs_table(path)
@@ -53,7 +70,11 @@ def section(path: str, readonly: bool, actions: bool = True) -> None:
     @st.fragment(run_every=reads.REFRESH_S if polling else None)
     def table() -> None:
         df = reads.runs_table(path)
-        shares = {n: 100 * df[n].astype(float) for n in ("test_accuracy", "saturated_fraction")}  # as percentages
+        shares = {
+            "test_accuracy": 100 * df["test_accuracy"].astype(float),  # as percentages
+            "progress": 100 * df["progress"].astype(float),
+            "saturated_fraction": [saturated_cell(path, row) for _, row in df.iterrows()],
+        }
         st.dataframe(
             df.assign(status=df["status"].map(shown.status_text), **shares)[
                 [
@@ -73,10 +94,18 @@ def section(path: str, readonly: bool, actions: bool = True) -> None:
             placeholder=MISSING,
             column_config={
                 "run_id": st.column_config.NumberColumn("id", width="small"),
-                "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0),
-                # one decimal, as on every page (Streamlit's "percent" wrote 97%)
+                # one decimal, as on every page and the sidebar's "training, 14.8%" (Streamlit's own formats wrote
+                # 15.68% and 97%)
+                "progress": st.column_config.ProgressColumn(
+                    "progress", min_value=0.0, max_value=100.0, format="%.1f%%"
+                ),
                 "test_accuracy": st.column_config.NumberColumn("test accuracy", format="%.1f%%"),
-                "saturated_fraction": st.column_config.NumberColumn("saturated", format="%.1f%%"),
+                "saturated_fraction": st.column_config.TextColumn(
+                    "saturated",
+                    help="The share of hidden activations beyond the run's threshold (|h| > 0.99 by default) at its "
+                    "latest probe; while a run trains, that probe's step: the first, at step 1, is of the weights "
+                    "before training",
+                ),
                 "elapsed": st.column_config.NumberColumn("elapsed (s)", format="%.0f"),
             },
         )

@@ -124,8 +124,11 @@ def _toggle_replay(last: int) -> None:
 def _status_of(run: ShownRun) -> str:
     """A picked run's line in the sidebar: its state in a few words, a training run's with its progress (its
     step, where its length is not known: a loop watched without `total_steps`), a finished run's with the test
-    accuracy it ended at."""
+    accuracy it ended at. A run that a replay shows at an earlier step (`until`), at that step: the replay's end
+    is not given away at its start."""
     row = run.row
+    if run.until is not None:
+        return f"{run.label}: replaying, {words.progress(run.until, words.total_steps(row, run.cfg))}"
     if row["status"] == Status.FINISHED and not pd.isna(row["test_accuracy"]):  # none for the adding task
         return f"{run.label}: {status_text(row['status'])}, {words.percent(row['test_accuracy'])} test accuracy"
     if row["status"] != Status.RUNNING:
@@ -142,10 +145,11 @@ def _replay_rate(steps: int, seconds: float) -> str:
     return f"{steps:,} steps in {seconds:g} s, a step every {seconds / max(steps, 1):.1f} s"
 
 
-def _step_controls(last: int, live: bool = False) -> None:
-    """The step scrubber and replay, for the picked runs' `last` step. While a picked run trains (`live`) and
-    the scrubber is at its right end, the charts follow the latest step; its own number would trail them by up
-    to the second between the sidebar's refreshes, so it says "latest" instead of a number of its own."""
+def _step_controls(last: int, live: bool = False, at: int | None = None) -> None:
+    """The step scrubber and replay, for the picked runs' `last` step, `at` the replay's step read in this run.
+    While a picked run trains (`live`) and the scrubber is at its right end, the charts follow the latest step;
+    its own number would trail them by up to the second between the sidebar's refreshes, so it says "latest"
+    instead of a number of its own."""
     if last <= 0:
         return
     pinned = state.pinned()
@@ -162,7 +166,7 @@ def _step_controls(last: int, live: bool = False) -> None:
         st.html("<style>[data-testid=stSidebar] [data-testid=stSliderThumbValue] { visibility: hidden; }</style><span>")
         st.caption("Replaying: the step shown is written above the charts.")
     # during a replay the scrubber stands at the replay's step, as every chart does (the page shows the step read here)
-    at = replay.tick() if replay is not None else pinned
+    at = at if replay is not None else pinned
     value = min(at, last) if at is not None else last
     st.session_state[state.SCRUB] = value
     now = time.monotonic()
@@ -226,14 +230,17 @@ def _progress_and_step_controls(path: str) -> None:
 
     @st.fragment(run_every=every)
     def controls() -> None:
-        shown = runs_now(path, picked)
-        if fed:
+        replay = state.replay()
+        at = replay.tick() if replay is not None else None  # read once: the lines, the scrubber and the page say it
+        now = runs_now(path, picked)
+        shown = now if at is None else runs_now(path, picked, until=at)
+        if fed and at is None:
             live_text("sidebar-status", _status_of, shown, caption=True)
         elif lines := [_status_of(r) for r in shown]:
             st.caption("  \n".join(lines))
-        live = any(r.active for r in shown)
-        _step_controls(max((int(r.row["step"]) for r in shown), default=0), live=live)
-        if st.session_state.pop(state.STEP_MOVED, False) or (polling and [r.row["status"] for r in shown] != before):
+        live = any(r.active for r in now)
+        _step_controls(max((int(r.row["step"]) for r in now), default=0), live=live, at=at)
+        if st.session_state.pop(state.STEP_MOVED, False) or (polling and [r.row["status"] for r in now] != before):
             # the step moved (every chart follows it), or a picked run started or ended: the page draws them
             # once more (without polling, once every one has ended)
             st.rerun(scope="app")

@@ -26,6 +26,7 @@ LIVE = "live"  # bool: live updates on
 URL_READ = "url_read"  # bool: the link's parameters were read (once per browser session)
 WATCHING = "watching"  # {"ids": [...], "where": str}: runs started from the Train page, for its prompt
 FEED_TOKENS = "feed_tokens"  # {(chart key, recipe): token} of the live charts' feeds
+TEXT_FEED = "text_feed"  # {"path", "token", "parts": {key: live.TextPart}}: the tab's one feed of live text
 REMEDIES_REUSED = "remedies_reused"  # list[int]: runs the Remedies set just launched reused, said once
 SWEEP_STARTED = "sweep_started"  # {"after": newest sweep id, "runs", "log", "at"}: a sweep started on the Sweeps page
 CHARTS_SHOWN = "charts_shown"  # bool: the page body drew a chart in this run (a replay waits for it)

@@ -70,9 +70,12 @@ def _component(kind: str = "livechart"):
 
 
 def text(spec: str, key: str, feed: str, version: str, progress: int) -> None:
-    """Lines of text (`spec`: livetext's JSON, live.live_text) that, like a live chart, fetch newer lines from
-    `feed` every second, and are set in place."""
-    _component("livetext")(spec=spec, config={}, feed=feed, live=True, version=version, progress=progress, key=key)
+    """Lines of text that, like a live chart, fetch newer lines from `feed` every second, and are set in place:
+    part `key` of `spec`, the JSON of every part of the tab's live text (live.live_text). Each frame hands what it
+    fetched to the tab's other parts, so that all of them show one read of the runs."""
+    _component("livetext")(
+        spec=spec, config={}, feed=feed, live=True, version=version, progress=progress, part=key, key=key
+    )
 
 
 def show(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from rnnviz import findings, views, words
-from rnnviz.dashboard import layout, live, shown
+from rnnviz.dashboard import layout, live, shown, state
 from rnnviz.published import published
 from rnnviz.views import layouts
 
@@ -17,7 +17,9 @@ PRESENTER_HEIGHT = 680  # px: the chart starts ~200 px down, under the title and
 
 def status_line(r: shown.ShownRun) -> str:
     status, at = shown.status_text(r.row["status"]), words.progress(r.row["step"], words.total_steps(r.row, r.cfg))
-    if r.until is not None:  # the step scrubber or a replay shows an earlier step
+    if r.until is not None and state.replay() is not None:  # a replay: how the run ended is not given away
+        return f"`{r.label}` replaying; showing {at}"
+    if r.until is not None:  # the step scrubber shows an earlier step
         return f"`{r.label}` {status}; showing {at}"
     return f"`{r.label}` {status}, {at}"
 
