@@ -4,6 +4,8 @@ heatmaps on one training-step axis. On a short RNN and LSTM recorded here, cut w
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import time
 
@@ -161,3 +163,36 @@ def test_a_replay_a_link_started_says_its_own_length(pair, monkeypatch):
     assert at.session_state["replay"].seconds == 45
     said = [c.value for c in at.sidebar.caption]
     assert "Replaying 50 steps in 45 s, a step every 0.9 s" in said, said
+
+
+def test_the_runs_table_says_what_was_measured_and_when_and_its_progress_as_the_sidebar_does(tmp_path, monkeypatch):
+    """The runs table's saturated share is a probe's: a training run's says the probe's step (beside a run at step
+    37 a share of its step-10 probe read as the run's own), one not yet probed says so (not a 0 or a blank); its
+    progress is written as the sidebar writes it (the table said 15.68% beside the sidebar's one decimal)."""
+    path = tmp_path / "runs.sqlite"
+    with Store(path) as store:
+        done = train(quick_config(name="done-rnn", steps=10), store).run_id
+        live = train(quick_config(name="live-rnn", steps=10), store).run_id
+        fresh = store.create_run(quick_config(name="fresh-lstm", cell="lstm"))
+        for run_id in (live, fresh):  # their trainer, this process, is alive
+            store.mark_running(run_id, os.getpid())
+        store.conn.execute("UPDATE runs SET step = 37, total_steps = 236 WHERE id = ?", (live,))  # 15.68%
+        store.conn.commit()
+        probed = int(store.series(live, "sat_t")[0][-1])
+    monkeypatch.setenv("RNNVIZ_STORE", str(path))
+    at = open_page("train")
+    at.session_state["selected_runs"] = [live]
+    at.run()
+    assert not at.exception, at.exception
+    frame = next(d for d in at.dataframe if "run_id" in d.value.columns)
+    table = frame.value.set_index("run_id")
+    with Store(path, readonly=True) as store:
+        rows = store.runs().set_index("run_id", drop=False)
+    share = {r: words.percent(findings.saturated(ShownRun(str(path), rows.loc[r]))) for r in (done, live)}
+    assert table.loc[done, "saturated_fraction"] == share[done]
+    assert table.loc[live, "saturated_fraction"] == f"{share[live]} (step {probed})" and probed < 37
+    assert table.loc[fresh, "saturated_fraction"] == "not measured yet"
+    progress = json.loads(frame.proto.columns)["progress"]["type_config"]
+    written = progress["format"] % table.loc[live, "progress"]
+    sidebar = " ".join(c.value for c in at.sidebar.caption)
+    assert written == "15.7%" and f"live-rnn: training, {written}" in sidebar, (written, sidebar)

@@ -115,7 +115,10 @@ def test_a_784_step_run_records_every_step_and_its_figures_stay_small(tmp_path):
     assert len(curve.x) <= MAX_POINTS + 1 and curve.x[-1] > 780 and np.all(np.asarray(curve.y) > 0)  # no log-axis gaps
     underflowed = flow.copy()
     underflowed[:, 0] = 0
-    said = "none of the gradient at t = 784 reaches t = 1: it underflowed to 0 (below float32's smallest number)"
+    said = (
+        "none of the gradient at t = 784 reaches t = 1 (median of the last 3 probes): it underflowed to 0 (below "
+        "float32's smallest number)"
+    )
     assert gradient_reading(underflowed) == said
 
 
@@ -124,11 +127,18 @@ def test_a_784_step_run_records_every_step_and_its_figures_stay_small(tmp_path):
     [
         (
             1e-9,
-            "is 1.0 × 10⁻⁹ times the one at t = 28: it has vanished: the first time steps no longer steer learning",
+            "is 1.0 × 10⁻⁹ times the one at t = 28 (median of the last 2 probes): it has vanished: the first time "
+            "steps no longer steer learning",
         ),
-        (4.6e-5, "is 4.6 × 10⁻⁵ times the one at t = 28: most of it is lost on the way back"),
-        (0.013, "is 0.013 times the one at t = 28: only a small part of it still flows back"),
-        (0.3, "is 0.3 times the one at t = 28: it still flows back"),
+        (
+            4.6e-5,
+            "is 4.6 × 10⁻⁵ times the one at t = 28 (median of the last 2 probes): most of it is lost on the way back",
+        ),
+        (
+            0.013,
+            "is 0.013 times the one at t = 28 (median of the last 2 probes): only a small part of it still flows back",
+        ),
+        (0.3, "is 0.3 times the one at t = 28 (median of the last 2 probes): it still flows back"),
     ],
 )
 def test_the_gradient_reading_says_how_much_is_lost(first, said):
