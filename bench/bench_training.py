@@ -1,20 +1,22 @@
-"""Instrumented training against a plain PyTorch loop: the marginal cost of a step, measured in the same run.
+"""Instrumented training against a plain PyTorch loop: the marginal cost of a step, measured in lockstep.
 
-For each cell (the blog's RNN and LSTM, and a GRU at the same settings) and each thread count, three variants
-run in turn, A/B/C interleaved and rotated every repeat: the plain fused loop (the same model, data, optimiser
-and batch order, the validation split evaluated at the same steps, nothing recorded), rnnviz's trainer with the
-default config (every statistic, the probe and its Jacobian chain), and the trainer without the chain
-(jacobian_examples 0). Each run's time per step is its marginal cost between --from and --steps (start-up, the
-first steps and the end's evaluation and probe excluded), in wall-clock time and in the process's CPU time
-(steadier than the wall clock on a machine other work shares). A ratio is plain / instrumented, paired with
-the plain run of the same repeat; the median and the range over the repeats are printed, with the probe's own
-cost in ms.
+For each cell (the blog's RNN and LSTM, and a GRU at the same settings) and each thread count, rnnviz's trainer
+runs with the default config (every statistic, the probe and its Jacobian chain) and without the chain
+(jacobian_examples 0), in turn and rotated every repeat. Each trainer runs in lockstep with a plain fused loop
+(the same model, data, optimiser and batch order, the validation split evaluated at the same steps, nothing
+recorded): after each of the trainer's steps, from its per-step stop check, the plain loop takes the same step,
+so both see the same machine at the same moment. A machine that other work shares slows both alike, where
+runs measured one after the other had met different loads (ranges of 0.85-0.97x for one figure). The cost of
+a step is the time between two stop checks less the plain step taken there, summed between --from and
+--steps (start-up, the first steps and the end's evaluation and probe excluded), in wall-clock time and in the
+process's CPU time (rnnviz's trainer runs no thread of its own, so the process's CPU between two readings is
+the step's). A ratio is plain / instrumented; the median and the range over the repeats are printed, with the
+probe's own cost in ms.
 
 With more than one thread the CPU time is not the step's cost: OpenMP's idle threads spin (GNU OpenMP's
 default wait policy), so the plain loop's two threads burned 14x one thread's CPU for the same work. Read the
-wall-clock ratio there (each repeat's pair runs back to back, the median over the repeats), or run with
-OMP_WAIT_POLICY=passive in the environment, which every variant of the run shares, so that idle threads sleep
-and the CPU time counts work again; the policy is printed with each line.
+wall-clock ratio there, or run with OMP_WAIT_POLICY=passive in the environment, so that idle threads sleep and
+the CPU time counts work again; the policy is printed with each line.
 
     python bench/bench_training.py [--steps 1200] [--from 200] [--repeats 3] [--threads 1 2]
         [--cells rnn lstm gru] [--data-dir DIR]
@@ -54,55 +56,68 @@ def config(cell: str, steps: int, data_dir: str, threads: int) -> RunConfig:
     return preset(name, cell=cell, steps=steps, data_dir=data_dir, threads=threads, jacobian_examples=base)
 
 
-def per_step(a: tuple[float, float], b: tuple[float, float], steps: int) -> tuple[float, float]:
-    """ms per step of wall-clock time and of the process's CPU time between two (wall, cpu) clock readings."""
-    return (b[0] - a[0]) * 1000 / steps, (b[1] - a[1]) * 1000 / steps
-
-
 def clocks() -> tuple[float, float]:
     return time.perf_counter(), time.process_time()
 
 
-def plain_loop(cfg: RunConfig, start: int) -> tuple[float, float]:
-    """ms per step (wall, CPU) between `start` and cfg.steps: the trainer's model, data split, batches and
-    optimiser, the validation split evaluated at the same steps, nothing recorded."""
-    train_split, _ = datamod.load(cfg.dataset, cfg.data_dir, progress=False)
-    images = datamod.sequences(train_split.images, cfg.seq_len)
-    labels = torch.from_numpy(train_split.labels.astype(np.int64))
-    train_idx, val_idx = (torch.from_numpy(i) for i in datamod.validation_split(len(images), cfg.seed))
-    xs, ys, val_x, val_y = images[train_idx], labels[train_idx], images[val_idx], labels[val_idx]
-    torch.manual_seed(cfg.seed)
-    model = build_model(cfg)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    batches = batch_order(len(xs), cfg.batch_size, torch.Generator().manual_seed(cfg.seed))
-    t0 = clocks()
-    for step in range(1, cfg.steps + 1):
-        idx = next(batches)
-        logits, _ = model(datamod.to_float(xs[idx]))
-        loss = loss_fn(logits, ys[idx])
-        opt.zero_grad(set_to_none=True)
+class Plain:
+    """The plain loop, a step at a time: the trainer's model, data split, batches and optimiser, the validation
+    split evaluated at the same steps, nothing recorded."""
+
+    def __init__(self, cfg: RunConfig) -> None:
+        self.cfg = cfg
+        train_split, _ = datamod.load(cfg.dataset, cfg.data_dir, progress=False)
+        images = datamod.sequences(train_split.images, cfg.seq_len)
+        labels = torch.from_numpy(train_split.labels.astype(np.int64))
+        train_idx, val_idx = (torch.from_numpy(i) for i in datamod.validation_split(len(images), cfg.seed))
+        self.xs, self.ys = images[train_idx], labels[train_idx]
+        self.val_x, self.val_y = images[val_idx], labels[val_idx]
+        torch.manual_seed(cfg.seed)
+        self.model = build_model(cfg)
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
+        self.batches = batch_order(len(self.xs), cfg.batch_size, torch.Generator().manual_seed(cfg.seed))
+
+    def step(self, step: int) -> None:
+        idx = next(self.batches)
+        logits, _ = self.model(datamod.to_float(self.xs[idx]))
+        loss = loss_fn(logits, self.ys[idx])
+        self.opt.zero_grad(set_to_none=True)
         loss.backward()
-        opt.step()
-        if step % cfg.eval_every == 0 and step < cfg.steps:
-            evaluate(model, val_x, val_y, datamod.to_float)
-        if step == start:
-            t0 = clocks()
-    return per_step(t0, clocks(), cfg.steps - start)
+        self.opt.step()
+        if step % self.cfg.eval_every == 0 and step < self.cfg.steps:
+            evaluate(self.model, self.val_x, self.val_y, datamod.to_float)
 
 
-def instrumented(cfg: RunConfig, start: int, store_path: Path) -> tuple[float, float]:
-    """ms per step (wall, CPU) between `start` and cfg.steps of rnnviz's trainer, timed from its per-step stop
-    check."""
-    calls: list[tuple[float, float]] = []
+def lockstep(cfg: RunConfig, start: int, store_path: Path) -> tuple[tuple[float, float], tuple[float, float]]:
+    """ms per step (wall, CPU) between `start` and cfg.steps of the plain loop and of rnnviz's trainer, run in
+    lockstep: at each of the trainer's per-step stop checks the plain loop takes the same step."""
+    plain = Plain(cfg)
+    spent = {"plain": [0.0, 0.0], "rnnviz": [0.0, 0.0]}
+    at = {"step": 0, "clock": clocks()}
 
     def tick() -> bool:
-        calls.append(clocks())
+        at["step"] += 1
+        now = clocks()
+        if at["step"] > start:
+            spent["rnnviz"][0] += now[0] - at["clock"][0]
+            spent["rnnviz"][1] += now[1] - at["clock"][1]
+        plain.step(at["step"])
+        after = clocks()
+        if at["step"] > start:
+            spent["plain"][0] += after[0] - now[0]
+            spent["plain"][1] += after[1] - now[1]
+        at["clock"] = after
         return False
 
     with Store(store_path) as store:
         result = train(cfg, store, should_stop=tick)
     assert result.status == "finished", result.error
-    return per_step(calls[start - 1], calls[cfg.steps - 1], cfg.steps - start)
+    assert at["step"] == cfg.steps, at
+    n = cfg.steps - start
+    return (spent["plain"][0] * 1000 / n, spent["plain"][1] * 1000 / n), (
+        spent["rnnviz"][0] * 1000 / n,
+        spent["rnnviz"][1] * 1000 / n,
+    )
 
 
 def probe_ms(cfg: RunConfig, examples: int, repeats: int = 5) -> float:
@@ -138,19 +153,19 @@ def main() -> None:
             cfg = config(cell, args.steps, args.data_dir, threads)
             chainless = cfg.replace(jacobian_examples=0)
             ms: dict[str, list[tuple[float, float]]] = {v: [] for v in VARIANTS}
+            ratios: dict[tuple[str, int], list[float]] = {(v, k): [] for v in VARIANTS[1:] for k in (0, 1)}
             load = os.getloadavg()[0]
             with tempfile.TemporaryDirectory() as tmp:
-                plain_loop(cfg.replace(steps=30), 10)  # warm-up: imports, allocator, data cache
+                lockstep(cfg.replace(steps=30), 10, Path(tmp) / "warm-up.sqlite")  # imports, allocator, data
                 for r in range(args.repeats):
-                    for v in VARIANTS[r % 3 :] + VARIANTS[: r % 3]:  # A/B/C, B/C/A, C/A/B: none always first
-                        if v == "plain":
-                            ms[v].append(plain_loop(cfg, args.start))
-                        else:
-                            run_cfg = cfg if v == "rnnviz" else chainless
-                            ms[v].append(instrumented(run_cfg, args.start, Path(tmp) / f"{r}-{v}.sqlite"))
+                    for v in VARIANTS[1:][r % 2 :] + VARIANTS[1:][: r % 2]:  # none always first
+                        run_cfg = cfg if v == "rnnviz" else chainless
+                        plain, ours = lockstep(run_cfg, args.start, Path(tmp) / f"{r}-{v}.sqlite")
+                        ms["plain"].append(plain)
+                        ms[v].append(ours)
+                        for k in (0, 1):  # each ratio pairs a trainer with the plain loop run in lockstep with it
+                            ratios[v, k].append(plain[k] / ours[k])
             probe_cost = {e: probe_ms(cfg, e) for e in (0, cfg.jacobian_examples)}
-            # each repeat's ratio pairs an instrumented run with the plain run of the same repeat
-            ratios = {(v, k): [p[k] / i[k] for p, i in zip(ms["plain"], ms[v])] for v in VARIANTS[1:] for k in (0, 1)}
             row = {
                 "cell": cell,
                 "threads": threads,
