@@ -47,6 +47,8 @@ def streamlit_server(
         str(ROOT / "rnnviz" / "dashboard" / "web" / "server.py"),
     ]
     env = dict(os.environ, RNNVIZ_STORE=str(store), RNNVIZ_DATA_DIR=str(data_root), PYTHONUNBUFFERED="1")
+    # this checkout's rnnviz, also where the environment's editable install points at another checkout
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
     env.setdefault("MALLOC_ARENA_MAX", "2")  # as `rnnviz app` sets it
     log = open(store.parent / f"streamlit-{port}.log", "w")
     proc = subprocess.Popen(

@@ -18,6 +18,7 @@ from ..config import ConfigError, Limits
 from ..figures import CHART_CONFIG
 from ..store import Status, Store, StoreError
 from . import livechart, state
+from .livechart import script
 from .livechart.feed import FEEDS, PREFIX
 from .reads import REFRESH_S, runs_table, store_readonly
 from .shown import ShownRun, runs_now, selected_runs, shown_step
@@ -180,7 +181,8 @@ def _show(
     replay = state.replay()
     ready = replay.token if replay is not None and replay.waiting else None
     st.session_state[state.CHARTS_SHOWN] = True
-    shown = livechart.show(spec, key, CHART_CONFIG, feed, version, progress, ready=ready, live=polled)
+    plotly = script.url() if script.SCRIPT.serving and not st.get_option("server.baseUrlPath") else None
+    shown = livechart.show(spec, key, CHART_CONFIG, feed, version, progress, ready=ready, live=polled, plotly=plotly)
     if shown == ready and replay and ready:
         replay.start()
 

@@ -3,8 +3,6 @@ resolution the charts draw them, read again at each new commit while it trains."
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -18,7 +16,7 @@ REFRESH_S = 1.0  # how often a page polls the store while a picked run trains
 
 
 def store_path() -> str:
-    return str(os.environ.get("RNNVIZ_STORE") or default_path())
+    return str(default_path())
 
 
 # Reads are cached briefly so that many tabs polling at 1 s share one query. Per-run reads are keyed by

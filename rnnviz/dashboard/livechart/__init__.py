@@ -5,68 +5,39 @@ mounts a new chart: the zoom is lost and the browser rebuilds the plot each seco
 is mounted once per key; new figures reach it as arguments and it applies them with `Plotly.react`,
 which keeps zoom and pan under the figure's `layout.uirevision` and redraws only what changed.
 
-The page (`frontend/index.html`) loads the plotly.js that ships with the `plotly` package, so the
-dashboard needs no network. Streamlit serves a component's files from one directory and refuses
-links that leave it, so the page and plotly.min.js are copied once into a cache directory.
+The page (`frontend/index.html`) loads plotly.js from beside it, so the dashboard needs no network:
+plotly.js's cartesian bundle (scatter, bar, heatmap and the other 2D traces; every trace rnnviz draws),
+the same plotly.js version as the `plotly` package's full bundle and a third of its size. Each chart is
+an iframe that evaluates plotly.js on its own: with the full bundle, 11 charts took a loaded 2-core
+machine's browser 5.2 s, with this one 2.2 s (bench/README.md, bench_page_draw.py). Its version is
+checked against the `plotly` package's in tests/test_livechart.py.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-import shutil
-import tempfile
 from functools import cache
 from pathlib import Path
 
-import plotly
 import streamlit.components.v1 as components
 
-PAGE = Path(__file__).parent / "frontend" / "index.html"
+FRONTEND = Path(__file__).parent / "frontend"
+PAGE = FRONTEND / "index.html"
 
 
 def plotly_js() -> Path:
-    return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    """plotly.js's cartesian bundle, from npm's plotly.js-cartesian-dist-min (its licence: PLOTLY-LICENSE)."""
+    return FRONTEND / "plotly.min.js"
 
 
-def _cache_roots() -> list[Path]:
-    home_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return [home_cache / "rnnviz", Path(tempfile.gettempdir()) / f"rnnviz-{os.getuid()}"]
-
-
-PLOTLY_TAG = '<script src="plotly.min.js"></script>'
-
-
-@cache
-def component_dir(kind: str = "livechart") -> Path:
-    """A directory holding index.html (and, for charts, plotly.min.js), made once per kind, page and plotly
-    version. livetext's page is the same without Plotly: a tab has several of them, and each would parse it."""
-    page = PAGE.read_text() if kind == "livechart" else PAGE.read_text().replace(PLOTLY_TAG, "")
-    tag = hashlib.sha256(page.encode() + plotly.__version__.encode()).hexdigest()[:12]
-    errors = []
-    for root in _cache_roots():
-        target = root / f"{kind}-{tag}"
-        if (target / "index.html").is_file():
-            return target
-        try:
-            root.mkdir(parents=True, exist_ok=True)
-            staging = Path(tempfile.mkdtemp(prefix=f".{kind}-", dir=root))
-            if kind == "livechart":
-                shutil.copyfile(plotly_js(), staging / "plotly.min.js")
-            (staging / "index.html").write_text(page)
-            try:
-                staging.rename(target)  # atomic; fails if another process got there first, which is fine
-            except OSError:
-                shutil.rmtree(staging, ignore_errors=True)
-            return target
-        except OSError as exc:
-            errors.append(f"{root}: {exc.strerror or exc}")
-    raise RuntimeError("cannot prepare the chart component files (" + "; ".join(errors) + ")")
+def component_dir() -> Path:
+    """The directory Streamlit serves a component's files from: the page and plotly.js, for charts and for
+    livetext alike (a livetext frame never loads plotly.js: a tab has several of them)."""
+    return FRONTEND
 
 
 @cache
 def _component(kind: str = "livechart"):
-    return components.declare_component(kind, path=str(component_dir(kind)))
+    return components.declare_component(kind, path=str(component_dir()))
 
 
 def text(spec: str, key: str, feed: str, version: str, progress: int) -> None:
@@ -87,13 +58,15 @@ def show(
     progress: int | None = None,
     ready: str | None = None,
     live: bool = True,
+    plotly: str | None = None,
 ) -> str | None:
     """Draw the figure whose JSON is `spec`; later calls with the same key update the same chart in place.
     With a `feed` (a URL path, feed.py), the chart fetches from it the figure of the steps it shows when
     zoomed, and, if `live`, newer figures every second; `version` names the figure given, so that the feed
     sends a figure only once something changed, and `progress` orders the figures of one feed: the chart draws
     one only if it is ahead of what it shows. Given `ready`, the chart sends it back once the figure is on
-    screen (which reruns the page): the return value is the last `ready` it sent back."""
+    screen (which reruns the page): the return value is the last `ready` it sent back. `plotly` is the URL the
+    chart loads plotly.js from (script.py's route), None for the copy beside its page."""
     return _component()(
         spec=spec,
         config=config,
@@ -102,6 +75,7 @@ def show(
         version=version,
         progress=progress,
         ready=ready,
+        plotly=plotly,
         key=key,
         default=None,
     )
