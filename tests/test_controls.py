@@ -116,6 +116,33 @@ def test_a_started_pair_is_not_the_other_settings_training(store_path, launched,
     assert not at.button(key="train-pair").disabled
 
 
+# Each Train page button beside the pair's: how to find it on a page, and the runs one click starts.
+BUTTONS = {
+    "train once": (lambda at: at.button(key="exp-1"), ["tutorial-lstm"]),
+    "5 seeds": (lambda at: at.button(key="exp-seeds-1"), [f"tutorial-lstm (seed {s})" for s in range(5)]),
+    "settings, train": (lambda at: at.button(key="settings-train"), ["blog-rnn"]),
+    "settings, pair": (lambda at: at.button(key="settings-pair"), ["blog-lstm", "blog-rnn"]),
+}
+
+
+@pytest.mark.parametrize("which", list(BUTTONS))
+def test_every_train_button_starts_its_runs_once_on_a_double_click(store_path, launched, monkeypatch, which):
+    monkeypatch.setenv("RNNVIZ_MAX_ACTIVE_RUNS", "16")  # room for a second set: only the guard stops it
+    find, started = BUTTONS[which]
+    with Store(store_path) as store:
+        before = store.runs()
+    at = open_page("train")
+    late = open_page("train")  # the double click's second click: sent before the page redrew
+    find(at).click().run()
+    assert not at.exception and not at.error, (at.exception, at.error)
+    assert names(store_path) == sorted(started)
+    assert find(at).disabled and find(at).label.startswith("Training")  # greyed out while they train
+    monkeypatch.setattr(reads, "runs_table", Stale(before))  # its page's table: read before the first click
+    find(late).click().run()
+    assert not late.exception and not late.error, (late.exception, late.error)
+    assert names(store_path) == sorted(started)  # found in the store: watched, not started again
+
+
 def test_the_sidebar_says_a_picked_run_finished_and_its_test_accuracy(trained_store, store_path, sleeper):  # noqa: F811
     with Store(trained_store) as store:
         done, lstm = store.runs().set_index("run_id"), store.config(2)

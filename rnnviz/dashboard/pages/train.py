@@ -178,25 +178,39 @@ EXPERIMENTS = (
 SEEDS = 5
 
 
+TRAINING_HELP = "These runs are training; they can be trained again once they have all ended."
+
+
 def experiment_ui(path: str, readonly: bool, k: int) -> tuple[list[RunConfig], bool] | None:
     """One blog experiment, what it showed and its buttons; returns the runs clicked for (and whether they are
-    queued over seeds), or None."""
+    queued over seeds), or None. Each button starts its set once, as the blog pair's does (start_or_say)."""
     title, names, what = EXPERIMENTS[k]
     configs = [preset(n) for n in names]
+    seeded = [c.replace(seed=s, name=f"{c.name} (seed {s})") for s in range(SEEDS) for c in configs]
+    runs = reads.runs_table(path)
+    once_training, seeds_training = runner.training_runs(runs, configs), runner.training_runs(runs, seeded)
     c1, c2, c3 = st.columns([4, 1, 1], vertical_alignment="center")
     shown_what = "  \n".join(f"`{n}`: {PRESET_HELP[n]}" for n in names)
     c1.markdown(f"**{title}.** {what}  \n{shown_what}  \n{how_long(path, configs)}")
-    once = c2.button("Train once", key=f"exp-{k}", width="stretch", disabled=readonly)
+    once = c2.button(
+        "Training" if once_training else "Train once",
+        key=f"exp-{k}",
+        width="stretch",
+        disabled=readonly or once_training is not None,
+        help=TRAINING_HELP if once_training else None,
+    )
     seeds = c3.button(
-        f"{SEEDS} seeds",
+        "Training" if seeds_training else f"{SEEDS} seeds",
         key=f"exp-seeds-{k}",
         width="stretch",
-        disabled=readonly,
-        help=f"Seeds 0 to {SEEDS - 1} of each run; those beyond the runs allowed at once wait for a slot. "
+        disabled=readonly or seeds_training is not None,
+        help=TRAINING_HELP
+        if seeds_training
+        else f"Seeds 0 to {SEEDS - 1} of each run; those beyond the runs allowed at once wait for a slot. "
         "The Overview's group switch draws them as a mean over seeds with its band.",
     )
     if seeds:
-        return [c.replace(seed=s, name=f"{c.name} (seed {s})") for s in range(SEEDS) for c in configs], True
+        return seeded, True
     return (configs, False) if once else None
 
 
@@ -215,7 +229,7 @@ def blog_experiments_ui(path: str, readonly: bool) -> None:
             clicked = experiment_ui(path, readonly, k)
             if clicked:
                 runs, queue = clicked
-                start_or_say(path, runs, f"experiment-{k}", queue=queue)
+                start_or_say(path, runs, f"experiment-{k}", queue=queue, once=True)
             watch_prompt_ui(path, f"experiment-{k}")
 
 
@@ -277,15 +291,23 @@ def named(cfg: RunConfig, pair: bool, choice: str) -> list[RunConfig]:
     return [named_for_changes(c, reference) for c, reference in zip(configs, references)]
 
 
-def buttons_ui(readonly: bool) -> tuple[bool, bool, DeltaGenerator]:
-    """Train and Train as a pair; returns which was clicked and the slot beside them naming the runs."""
+def buttons_ui(readonly: bool, training: tuple[bool, bool]) -> tuple[bool, bool, DeltaGenerator]:
+    """Train and Train as a pair, each greyed out while the run(s) it would start train (`training`); returns
+    which was clicked and the slot beside them naming the runs."""
     b1, b2, b3 = st.columns([1, 2, 3], vertical_alignment="center")
-    one = b1.button("Train", width="stretch", disabled=readonly)
-    pair = b2.button(
-        "Train as an RNN vs LSTM pair",
+    one = b1.button(
+        "Training" if training[0] else "Train",
+        key="settings-train",
         width="stretch",
-        disabled=readonly,
-        help="A tanh RNN and an LSTM with these settings, same seed and data order",
+        disabled=readonly or training[0],
+        help=TRAINING_HELP if training[0] else None,
+    )
+    pair = b2.button(
+        "Training the pair" if training[1] else "Train as an RNN vs LSTM pair",
+        key="settings-pair",
+        width="stretch",
+        disabled=readonly or training[1],
+        help=TRAINING_HELP if training[1] else "A tanh RNN and an LSTM with these settings, same seed and data order",
     )
     return one, pair, b3.empty()
 
@@ -300,17 +322,21 @@ def all_settings_ui(path: str, readonly: bool) -> None:
     base = preset(choice) if choice != "custom" else RunConfig()
     with settings:
         values, slots = settings_ui(base, f"form-{choice}")
-        train_one, train_pair, preview = buttons_ui(readonly)
+        cfg, problems = parse(values, base)
+        runs = reads.runs_table(path)
+        training = (False, False)
+        if not problems:
+            one, pair = named(cfg, False, choice), named(cfg, True, choice)
+            training = (runner.training_runs(runs, one) is not None, runner.training_runs(runs, pair) is not None)
+        train_one, train_pair, preview = buttons_ui(readonly, training)
         refusal = st.empty()
-    cfg, problems = parse(values, base)
     if not problems:
-        one, pair = named(cfg, False, choice), named(cfg, True, choice)
         preview.caption(f"**Train** starts `{one[0].display_name}`; the pair, `{pair[0].name}` and `{pair[1].name}`.")
     if train_one or train_pair:
         try:
             if problems:
                 raise ConfigError.of(problems)
-            start(path, named(cfg, train_pair, choice), "settings")
+            start(path, named(cfg, train_pair, choice), "settings", once=True)
         except ConfigError as exc:
             for problem in exc.problems:
                 if problem.field in slots:
