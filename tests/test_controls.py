@@ -143,6 +143,34 @@ def test_every_train_button_starts_its_runs_once_on_a_double_click(store_path, l
     assert names(store_path) == sorted(started)  # found in the store: watched, not started again
 
 
+def test_stopping_a_run_says_what_happened_and_keeps_the_picker_on_it(store_path, sleeper):  # noqa: F811
+    with Store(store_path) as store:
+        for name in ("blog-rnn", "blog-lstm"):
+            store.mark_running(store.create_run(preset(name)), sleeper)
+    at = open_page("train")
+
+    def picker():
+        return next(s for s in at.selectbox if s.label == "Run")
+
+    assert picker().value == 2  # the newest run first
+    picker().set_value(1).run()  # the second run in the picker
+    next(b for b in at.button if b.label == "Stop").click().run()
+    assert not at.exception and not at.error, (at.exception, at.error)
+    with Store(store_path) as store:
+        assert dict(store.conn.execute("SELECT id, stop_requested FROM runs").fetchall()) == {1: 1, 2: 0}
+    said = " ".join(i.value for i in at.info)
+    assert "Asked **1 · blog-rnn** to stop" in said, said
+    with Store(store_path) as store:  # its trainer honours the request: the run ends, stopped, at step 40
+        store.append(1, 40, [], [], {})
+        store.finish(1, Status.STOPPED)
+    reads.runs_table.clear()
+    at.run()  # the rerun the run's end sets off
+    assert picker().value == 1  # still the run it stopped, now labelled as stopped
+    assert picker().options[1] == "1 · blog-rnn (stopped)"
+    said = " ".join(i.value for i in at.info)
+    assert "Stopped **1 · blog-rnn** at step 40 of 5,000" in said and "**Resume** continues it" in said, said
+
+
 def test_the_sidebar_says_a_picked_run_finished_and_its_test_accuracy(trained_store, store_path, sleeper):  # noqa: F811
     with Store(trained_store) as store:
         done, lstm = store.runs().set_index("run_id"), store.config(2)

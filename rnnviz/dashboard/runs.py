@@ -8,9 +8,9 @@ import streamlit as st
 
 from rnnviz import runner, words
 from rnnviz.config import ConfigError
-from rnnviz.dashboard import reads, shown
+from rnnviz.dashboard import reads, shown, state
 from rnnviz.figures import MISSING
-from rnnviz.store import ACTIVE, RESUMABLE, UNFINISHED, Store, StoreError
+from rnnviz.store import ACTIVE, RESUMABLE, UNFINISHED, Status, Store, StoreError
 
 
 @st.dialog("Delete run?")
@@ -27,16 +27,42 @@ def confirm_delete(path: str, run_id: int, label: str) -> None:
         st.rerun()
 
 
-def act(path: str, action, run_id: int, done: str) -> None:
-    """Stop or resume a run; a store that refuses the write says why instead of raising."""
+def act(path: str, action: str, run_id: int) -> None:
+    """Stop or resume a run, and say so under the buttons until the next action (`said`); a store that refuses
+    the write says why instead of raising."""
     try:
         with Store(path) as store:
-            action(store, run_id)
+            (runner.stop if action == "stop" else runner.resume)(store, run_id)
     except (StoreError, ConfigError) as exc:
+        st.session_state.pop(state.RUN_ACTION, None)
         st.error(str(exc))
         return
+    st.session_state[state.RUN_ACTION] = {"run": run_id, "action": action}
     reads.runs_table.clear()
-    st.toast(done)
+
+
+def said(runs) -> str | None:
+    """What became of the last stop or resume asked here, in words, as the run's status now stands: a toast
+    alone was gone by the rerun the run's end set off, so stopping a run showed no message."""
+    asked = st.session_state.get(state.RUN_ACTION)
+    table = runs.set_index("run_id")
+    if not asked or asked["run"] not in table.index:
+        return None
+    row = table.loc[asked["run"]]
+    name, status = f"**{asked['run']} · {row['name']}**", row["status"]
+    at = f"step {int(row['step']):,} of {int(row['total_steps']):,}"
+    if asked["action"] == "resume":
+        if status in UNFINISHED:
+            return f"Resuming {name} from its last checkpoint: {shown.status_text(status)}, {at}."
+        return f"{name} was resumed and is {status} at {at}."
+    if status in UNFINISHED:
+        return f"Asked {name} to stop: it finishes its step, saves and ends within about a second."
+    if status == Status.STOPPED:
+        return (
+            f"Stopped {name} at {at}; everything it recorded is kept, and **Resume** continues it from its "
+            "last checkpoint."
+        )
+    return f"{name} {status} before it could stop, at {at}."
 
 
 NOT_MEASURED = "not measured yet"  # a share a training run has not been probed for yet
@@ -116,17 +142,26 @@ def section(path: str, readonly: bool, actions: bool = True) -> None:
     if not actions:
         return
     c1, c2, c4, c3, _ = st.columns([2, 1, 1, 1, 1], vertical_alignment="bottom")
-    run_id = c1.selectbox("Run", runs["run_id"].tolist(), format_func=lambda r: shown.run_label(runs, r))
+    ids = runs["run_id"].tolist()
+    if st.session_state.get(state.RUN_PICKED) not in ids:
+        st.session_state.pop(state.RUN_PICKED, None)  # deleted: the newest run, as on a first visit
+    # Keyed, the picker keeps its run when the run's label changes: unkeyed, its identity included every
+    # label, so a run's end ("training" to "stopped") made it a new widget on the first run.
+    run_id = c1.selectbox("Run", ids, format_func=lambda r: shown.run_label(runs, r), key=state.RUN_PICKED)
     status = runs.set_index("run_id").loc[run_id, "status"]
     if c2.button("Stop", disabled=readonly or status not in UNFINISHED, width="stretch"):
-        act(path, runner.stop, run_id, f"Asked run {run_id} to stop; it saves and ends within about a second.")
+        act(path, "stop", run_id)
+        runs = reads.runs_table(path)
     if c4.button(
         "Resume",
         disabled=readonly or status not in RESUMABLE,
         width="stretch",
         help="Continue a stopped, failed or interrupted run from its last checkpoint",
     ):
-        act(path, runner.resume, run_id, f"Resuming run {run_id} from its last checkpoint.")
+        act(path, "resume", run_id)
+        runs = reads.runs_table(path)
+    if message := said(runs):
+        st.info(message, icon=":material/info:")
     if c3.button(
         "Delete…",
         disabled=readonly or status in ACTIVE,

@@ -30,6 +30,8 @@ TEXT_FEED = "text_feed"  # {"path", "token", "parts": {key: live.TextPart}}: the
 REMEDIES_REUSED = "remedies_reused"  # list[int]: runs the Remedies set just launched reused, said once
 SWEEP_STARTED = "sweep_started"  # {"after": newest sweep id, "runs", "log", "at"}: a sweep started on the Sweeps page
 CHARTS_SHOWN = "charts_shown"  # bool: the page body drew a chart in this run (a replay waits for it)
+RUN_PICKED = "run_picked"  # int: the run the Train page's runs table acts on (its Run picker)
+RUN_ACTION = "run_action"  # {"run": int, "action": "stop" | "resume"}: what the picker's buttons last asked
 
 
 def replay() -> Replay | None:
