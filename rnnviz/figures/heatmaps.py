@@ -199,12 +199,18 @@ def per_step_heatmap(
     style: Style = DEFAULT_STYLE,
     zrange: tuple[float, float] = (0.0, 1.0),
     empty: Empty = NO_PROBE,
+    xspan: tuple[float, float] | None = None,
 ) -> go.Figure:
     """One run's per-time-step values (P, T) on a fixed linear colour scale: time step t up, training step
-    across. Without a probe, the axes and note of `empty`."""
+    across, over at least the training steps `xspan` that the charts of other runs beside it share. Without a
+    probe, the axes and note of `empty`."""
     if len(steps) == 0:
         trace = go.Heatmap(x=list(empty.x), y=list(empty.y or (1.0, 28.0)), z=[[None, None], [None, None]])
-        data, notes, xrange = [trace.update(hoverinfo="skip", showscale=False)], [note(empty.note, style)], empty.x
+        data, notes, xrange = (
+            [trace.update(hoverinfo="skip", showscale=False)],
+            [note(empty.note, style)],
+            xspan or empty.x,
+        )
     else:
         s, m = subsample_columns(steps, matrix, MAX_COLUMNS)
         t, m = _aggregate_rows(m, MAX_ROWS)
@@ -218,7 +224,8 @@ def per_step_heatmap(
             colorbar=dict(title=ztitle, title_side="right"),
             hovertemplate=f"{style.step_title} %{{x}}<br>t = %{{y}}<br>{ztitle} = %{{z:.3g}}<extra></extra>",
         )
-        data, notes, xrange = [trace], [], (float(s[0]), float(s[-1]))
+        lo, hi = (float(s[0]), float(s[-1])) if xspan is None else (min(s[0], xspan[0]), max(s[-1], xspan[1]))
+        data, notes, xrange = [trace], [], (float(lo), float(hi))
     layout = base_layout(
         style,
         title,

@@ -95,13 +95,15 @@ def lines(
     markers: bool = False,
     growing_x: bool = True,
     empty: Empty = NO_DATA,
+    xspan: tuple[float, float] | None = None,
 ) -> go.Figure:
     """One line per (label, x, y, colour); NaN and inf are gaps, never errors. Axis ranges are held (held_range):
     x from 0 to a round number of training steps, or, with growing_x=False (x is a time step, which
-    does not grow), exactly the data's x. Without any value to draw, the axes and note of `empty`. On a log
-    axis, values of exactly 0 are drawn and marked at the floor (_zeros_at_floor)."""
+    does not grow), exactly the data's x. `xspan` is a training-step range that charts drawn beside this one
+    share (`shared_span`): the x axis spans at least it. Without any value to draw, the axes and note of
+    `empty`. On a log axis, values of exactly 0 are drawn and marked at the floor (_zeros_at_floor)."""
     xs, ys = [s[1] for s in series], [s[2] for s in series]
-    xrange = held_range(xs, pad=0.0) if growing_x else extent(xs)
+    xrange = held_range([*xs, np.asarray(xspan or [], float)], pad=0.0) if growing_x else extent(xs)
     yrange = held_range(ys, log=log_y)
     zeros = log_y and any(np.any(np.asarray(y) == 0) for y in ys)
     notes = [] if yrange or zeros else [note(empty.note, style)]
@@ -152,9 +154,10 @@ def norm_with_clipping(
     style: Style = DEFAULT_STYLE,
     *,
     colour: str,
+    xspan: tuple[float, float] | None = None,
 ) -> go.Figure:
     """Global gradient norm before clipping, the steps where clipping fired (`clipped_at`) marked on it, the
-    threshold drawn."""
+    threshold drawn; its x axis spans at least `xspan` (as `lines`)."""
     x, y = downsample(steps, norm)
     traces = [
         dict(
@@ -180,7 +183,7 @@ def norm_with_clipping(
         )
     shapes = [dict(type="line", xref="paper", x0=0, x1=1, y0=clip, y1=clip, line=dict(color="grey", dash="dash"))]
     empty = len(steps) == 0
-    xrange = list(Empty().x) if empty else held_range([steps], pad=0.0)
+    xrange = held_range([steps, np.asarray(xspan or [], float)], pad=0.0) or list(Empty().x)
     yrange = held_range([norm, np.array([clip])], log=True) or empty_y(Empty(), log=True)
     return go.Figure(
         data=traces,

@@ -34,7 +34,7 @@ from .common import (
     run_colour,
 )
 from .compare import group_bands, group_metric, metric, metric_titles
-from .flow import clipped_share, global_norm, gradient_curve, gradient_flow, gradient_scale, param_norms
+from .flow import clipped_share, global_norm, gradient_curve, gradient_flow, gradient_scale, param_norms, shared_span
 from .gates import GATE_COLORS, gate_histograms, gate_means, gate_scatter, gates_of, histogrammed_gates
 from .generic import per_step
 from .layers import (
@@ -152,6 +152,6 @@ __all__ = [
     "hidden_label", "histogrammed_gates", "lacking", "layer_of", "metric", "metric_titles", "named_tanh",
     "no_evaluation", "no_probe", "overview", "param_norms", "parameter_label", "path_bound", "per_layer",
     "per_step", "per_time_step", "preactivations", "probe_index", "recorded", "run_colour", "saturation_animation",
-    "saturation_histogram", "saturation_over_training", "saturation_per_time_step", "tanh_slope",
+    "saturation_histogram", "saturation_over_training", "saturation_per_time_step", "shared_span", "tanh_slope",
     "unit_saturation", "why_chain",
 ]  # fmt: skip

@@ -79,10 +79,22 @@ def _same(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) ->
     return len(a[1]) > 0 and a[0].shape == b[0].shape and bool(np.allclose(a[1], b[1], rtol=1e-5, equal_nan=True))
 
 
-def param_norms(run: RunData, style: Style = DEFAULT, key: str | None = None) -> go.Figure:
-    """Each parameter's gradient norm, named in words. The RNN's and LSTM's two biases are added in the same
-    sum (W_ih x + b_ih + W_hh h + b_hh), so their gradients are equal: b_hh's line, drawn dashed over b_ih's,
-    says so in the legend rather than hiding under it."""
+def shared_span(runs: Sequence[RunData], style: Style = DEFAULT) -> tuple[float, float] | None:
+    """The training-step range a page's charts of one run each share, as the heatmap's panels do: from 0 to the
+    round number above the furthest step the runs have reached. A run behind the others (the LSTM trains at
+    about half the RNN's pace) fills its chart part of the way, where its own range had drawn its 1,000 steps
+    as wide as the RNN's 2,000. None before any run's first step. A tuple: it is part of a live chart's recipe."""
+    steps = [along(r, np.array([float(r.row["step"] or 0)]), style) for r in runs]
+    span = figures.held_range([s for s in steps if s[0] > 0], pad=0.0)
+    return (span[0], span[1]) if span else None
+
+
+def param_norms(
+    run: RunData, style: Style = DEFAULT, key: str | None = None, xspan: tuple[float, float] | None = None
+) -> go.Figure:
+    """Each parameter's gradient norm, named in words; the x axis spans at least `xspan` (shared_span). The
+    RNN's and LSTM's two biases are added in the same sum (W_ih x + b_ih + W_hh h + b_hh), so their gradients
+    are equal: b_hh's line, drawn dashed over b_ih's, says so in the legend rather than hiding under it."""
     params = [n for n in run.scalar_names() if n.startswith("grad_norm/") and n != "grad_norm/global"]
     # weights before biases, the recurrent layer before the head; b_hh after b_ih, so that it is drawn on top
     order = ("weight_hh", "weight_ih", "bias_ih", "bias_hh", "head.weight", "head.bias")
@@ -90,7 +102,7 @@ def param_norms(run: RunData, style: Style = DEFAULT, key: str | None = None) ->
     if len({layer_of(n.removeprefix("grad_norm/")) for n in params} - {None}) > 1:
         lines = _per_layer(run, params, style)
         title = f"{run.label}: gradient norm per layer"
-        return figures.lines(lines, title, "||dL/dθ||", key or f"gf-param-{run.id}", style, log_y=True)
+        return figures.lines(lines, title, "||dL/dθ||", key or f"gf-param-{run.id}", style, log_y=True, xspan=xspan)
     per, same = [], []
     for k, n in enumerate(params):
         label = parameter_label(n.removeprefix("grad_norm/"))
@@ -101,7 +113,7 @@ def param_norms(run: RunData, style: Style = DEFAULT, key: str | None = None) ->
         steps, values = run.scalar(n)
         per.append((label, along(run, steps, style), values, figures.color(k)))
     title = f"{run.label}: gradient norm per parameter"
-    fig = figures.lines(per, title, "||dL/dθ||", key or f"gf-param-{run.id}", style, log_y=True)
+    fig = figures.lines(per, title, "||dL/dθ||", key or f"gf-param-{run.id}", style, log_y=True, xspan=xspan)
     return fig.update_traces(line_dash="dash", line_width=3, selector=lambda t: t.name in same)
 
 
@@ -111,7 +123,10 @@ def clipped_share(run: RunData) -> float | None:
     return float(clipped.sum.sum() / clipped.n.sum()) if run.cfg.clip > 0 and clipped.n.sum() else None
 
 
-def global_norm(run: RunData, style: Style = DEFAULT, key: str | None = None) -> go.Figure:
+def global_norm(
+    run: RunData, style: Style = DEFAULT, key: str | None = None, xspan: tuple[float, float] | None = None
+) -> go.Figure:
+    """The global gradient norm with clipping marked; the x axis spans at least `xspan` (shared_span)."""
     steps, norm = run.scalar("grad_norm/global")
     at, clipped = run.scalar("clipped")  # a watched loop records no clipping
     return figures.norm_with_clipping(
@@ -123,4 +138,5 @@ def global_norm(run: RunData, style: Style = DEFAULT, key: str | None = None) ->
         key or f"gf-global-{run.id}",
         style,
         colour=run_colour(run),
+        xspan=xspan,
     )

@@ -63,7 +63,7 @@ class Slot:
     runs: Callable[[Runs], list] = every  # the runs it draws (none: it is left out)
     each: bool = False  # a chart per run
     half: bool = False  # half the page's width, beside the next half slot
-    options: tuple[str, ...] = ()  # the page's options it takes (which, threshold, zrange, name)
+    options: tuple[str, ...] = ()  # the page's options it takes (which, threshold, zrange, name, xspan)
 
     @property
     def of(self) -> View:
@@ -91,13 +91,13 @@ GRADIENT_FLOW_LAYERS = [
 GRADIENT_FLOW_PARTS = [
     Slot("gradient_parts", "gf-parts", "With an output at every step: where the gradient comes from", parted)
 ]
-GRADIENT_FLOW_NORMS = [  # a pair per run
-    Slot("param_norms", "gf-param-{id}", half=True),
-    Slot("global_norm", "gf-global-{id}", half=True),
+GRADIENT_FLOW_NORMS = [  # a pair per run, on the training steps every run's pair shares (xspan)
+    Slot("param_norms", "gf-param-{id}", half=True, options=("xspan",)),
+    Slot("global_norm", "gf-global-{id}", half=True, options=("xspan",)),
 ]
 WHY_OF_RUN = [  # a pair per run, under the reading of its factors
     Slot("why_chain", "why-chain-{id}", "{label}: why the gradient vanishes", half=True),
-    Slot("tanh_slope", "why-slope-{id}", "{label}: tanh slope over training", half=True),
+    Slot("tanh_slope", "why-slope-{id}", "{label}: tanh slope over training", half=True, options=("xspan",)),
 ]
 WHY_PATHS = [Slot("gate_paths", "why-paths", "Cell-state path against the RNN's Jacobian", any_gated)]
 

@@ -60,9 +60,15 @@ def why_chain(run: RunData, at: int | None = None, style: Style = DEFAULT, key: 
     return fig.update_traces(line_dash="dash", selector=dict(name=BOUND))
 
 
-def tanh_slope(run: RunData, style: Style = DEFAULT, key: str | None = None, name: str = "tanh_slope") -> go.Figure:
+def tanh_slope(
+    run: RunData,
+    style: Style = DEFAULT,
+    key: str | None = None,
+    name: str = "tanh_slope",
+    xspan: tuple[float, float] | None = None,
+) -> go.Figure:
     """The mean slope phi'(a_t) of the tanh that makes h_t, per time step over training (LSTM: of the cell state;
-    name="tanh_slope_g" for its candidate g)."""
+    name="tanh_slope_g" for its candidate g), over at least the training steps `xspan` (views.shared_span)."""
     steps, values = run.series(name)
     cell_tanh = cells.CELL_TANH.get(run.cfg.cell, run.cfg.nonlinearity)
     of = "tanh(g)" if name == "tanh_slope_g" else cell_tanh
@@ -75,6 +81,7 @@ def tanh_slope(run: RunData, style: Style = DEFAULT, key: str | None = None, nam
         key or f"why-slope-{run.id}",
         style,
         empty=figures.Empty(empty.note, y=empty.x),
+        xspan=xspan,
     )
 
 

@@ -31,8 +31,9 @@ def render(runs: list[shown.ShownRun]) -> None:
     zrange = views.gradient_scale(whole) if whole else None
     layout.show(layouts.GRADIENT_FLOW, runs, style, zrange=zrange)
     layers_and_outputs(runs, style)
+    xspan = views.shared_span(runs, style)  # each run's charts over training: the furthest run's steps
     for r in runs:
-        layout.show(layouts.GRADIENT_FLOW_NORMS, [r], style)
+        layout.show(layouts.GRADIENT_FLOW_NORMS, [r], style, xspan=xspan)
         share = views.clipped_share(r)
         if share is not None:
             st.caption(f"Clipping at {r.cfg.clip:g} fired on {words.percent(share)} of steps.")
@@ -48,7 +49,7 @@ def render(runs: list[shown.ShownRun]) -> None:
     for r, reading in zip(runs, live.readings(runs, findings.why_reading), strict=True):
         if reading:
             st.markdown(reading)
-        layout.show(layouts.WHY_OF_RUN, [r], style)
+        layout.show(layouts.WHY_OF_RUN, [r], style, xspan=xspan)
         if r.cfg.jacobian_examples == 0:
             st.caption(not_recorded(r))
     layout.show(layouts.WHY_PATHS, runs, style)
