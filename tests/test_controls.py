@@ -4,6 +4,8 @@ dashboard opens on the blog pair."""
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import sqlite3
 from pathlib import Path
@@ -169,6 +171,24 @@ def test_stopping_a_run_says_what_happened_and_keeps_the_picker_on_it(store_path
     assert picker().options[1] == "1 · blog-rnn (stopped)"
     said = " ".join(i.value for i in at.info)
     assert "Stopped **1 · blog-rnn** at step 40 of 5,000" in said and "**Resume** continues it" in said, said
+
+
+def test_the_train_page_gives_the_blog_pair_one_time_the_one_measured_here(store_path, monkeypatch):
+    """A pair timed on a loaded machine (the LSTM's 5,000 steps in 300 s): the pair's box and the collapse row
+    say the same, and no time measured elsewhere beside them says otherwise (their lines said 1-1.5 and about
+    2 min a run, from a quieter machine)."""
+    with Store(store_path) as store:
+        for name, seconds in (("blog-rnn", 150.0), ("blog-lstm", 300.0)):
+            cfg = preset(name)
+            run_id = store.create_run(cfg)
+            store.mark_running(run_id, os.getpid())
+            store.append(run_id, cfg.steps, [], [], {})
+            store.finish(run_id, Status.FINISHED, None, seconds)
+    at = open_page("train")
+    text = " ".join(m.value for m in at.markdown)
+    assert text.count("It takes **about 5 minutes** on this machine") == 2, text  # the pair, the collapse row
+    times = re.findall(r"(?:about )?[\d.,-]+ (?:s|min|seconds|minutes)\b[^.;\n]*", text)
+    assert all("about 5 minutes" in t for t in times), times
 
 
 def test_the_sidebar_says_a_picked_run_finished_and_its_test_accuracy(trained_store, store_path, sleeper):  # noqa: F811

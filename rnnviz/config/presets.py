@@ -63,19 +63,21 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 # What each blog preset showed over seeds on the 8,000/2,000 subset (blog-rnn over 10, blog-lstm over 8, the
-# others over 5), and how long a run took on one core of a 2-core machine training two runs at once (load 1-4):
-# bench/blog_experiments.py, the README's results table. Which seeds of blog-rnn collapse depends on the CPU's
-# floating-point kernels, so its line says what every seed showed and how many collapsed, never which.
+# others over 5): bench/blog_experiments.py, the README's results table. Which seeds of blog-rnn collapse depends
+# on the CPU's floating-point kernels, so its line says what every seed showed and how many collapsed, never
+# which. How long the blog experiments take is not here: the Train page shows each beside its line, measured on
+# the machine that serves it (runner.duration), and docs/results.md the times measured on a 2-core machine; a
+# figure here, from another machine and load, contradicted the page's own (a fresh-eyes walk).
 PRESET_HELP = {
     "blog-rnn": "vanilla tanh RNN, Adam at learning rate 0.01: in 10 of 10 seeds saturated (91.5-95.7% of "
     "|h| > 0.99) with its gradient at t = 1 over 4 decades below t = T at the end; its accuracy collapsed below "
-    "20% in 4 of 10 seeds (which ones depends on the machine), ended at 31.8-43.6% in the others; 1-1.5 min a run",
+    "20% in 4 of 10 seeds (which ones depends on the machine), ended at 31.8-43.6% in the others",
     "blog-lstm": "LSTM at the same settings: 97.0-98.4% (mean 98.0%) in 8 of 8 seeds, its gradient reaching "
-    "t = 1 at 0.29-1.2 of the one at t = T; about 2 min a run",
+    "t = 1 at 0.29-1.2 of the one at t = T",
     "tutorial-lstm": "LSTM, Adam at learning rate 0.001, batch 128, 100,000 samples, output layer from N(0, 1) "
-    "(the TensorFlow tutorial): 94.8-96.0% in 5 of 5 seeds; about 20 s a run",
+    "(the TensorFlow tutorial): 94.8-96.0% in 5 of 5 seeds",
     "sgd-lstm": f"LSTM, plain gradient descent at learning rate 0.001, batch 128, {SGD_EPOCHS} epochs: learns "
-    "slowly, 63.6-70.6% on the validation split after them in 5 of 5 seeds; 1-2 min a run",
+    "slowly, 63.6-70.6% on the validation split after them in 5 of 5 seeds",
     "quick-rnn": "blog-rnn at learning rate 0.015 for 1,200 steps: collapses to ~10% with the gradient at t = 1 "
     "vanished in 5 of 5 seeds; 13-15 s a run on a free core",
     "quick-lstm": "blog-lstm at learning rate 0.015 for 1,200 steps: reaches 97.0-97.5% (mean 97.3%) in 5 of 5 "

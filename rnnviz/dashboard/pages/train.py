@@ -221,9 +221,8 @@ def blog_experiments_ui(path: str, readonly: bool) -> None:
         st.subheader("The blog experiments")
         st.caption(
             "Each as its post ran it. The README's results table sets what these runs gave over seeds (10 for "
-            "the collapse, 5 for the others) beside the figures the posts printed; the minutes a run took were "
-            "measured on one core of a busy 2-core machine (load 4-11), and the last line of each is this "
-            "machine's own time."
+            "the collapse, 5 for the others) beside the figures the posts printed; the last line of each is how "
+            "long it takes on this machine, going by its earlier runs."
         )
         for k in range(len(EXPERIMENTS)):
             clicked = experiment_ui(path, readonly, k)
