@@ -41,7 +41,7 @@ def act(path: str, action: str, run_id: int) -> None:
     reads.runs_table.clear()
 
 
-def said(runs) -> str | None:
+def said(runs: pd.DataFrame) -> str | None:
     """What became of the last stop or resume asked here, in words, as the run's status now stands: a toast
     alone was gone by the rerun the run's end set off, so stopping a run showed no message."""
     asked = st.session_state.get(state.RUN_ACTION)
