@@ -1,18 +1,22 @@
 """What opening a page costs, in real headless Chromium against `rnnviz app`'s server: every chart of Gradient
 flow loads plotly.js from the browser's cache but the first (livechart/script.py), a page opened again fetches
-none, the bundle is plotly's cartesian one of the `plotly` package's own version, and the server starts without
-Streamlit's "No runtime found" warnings."""
+none, the route serves that one file gzipped once and refuses any other name, the bundle is plotly's cartesian
+one of the `plotly` package's own version, and the server starts without Streamlit's "No runtime found"
+warnings."""
 
 from __future__ import annotations
 
+import gzip
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import plotly
 import pytest
+from starlette.requests import Request
 
 from rnnviz.dashboard import livechart
+from rnnviz.dashboard.livechart import script
 
 from .browser import chromium, data_root, streamlit_server
 from .conftest import MNIST_DIR
@@ -81,3 +85,21 @@ def test_the_server_starts_without_no_runtime_warnings(server):
     text = log.read_text()
     assert "You can now view" in text or "URL:" in text, text
     assert "No runtime found" not in text, text
+
+
+def test_the_plotly_route_serves_its_one_file_gzipped_once_and_nothing_else():
+    def get(name: str, encodings: bytes = b"gzip, deflate"):
+        scope = {"type": "http", "method": "GET", "path": script.PREFIX + name, "query_string": b"",
+                 "path_params": {"name": name}, "headers": [(b"accept-encoding", encodings)]}  # fmt: skip
+        return script.SCRIPT.endpoint(Request(scope))
+
+    name = script.url().removeprefix(script.PREFIX)
+    packed, plain = get(name), get(name, b"identity")
+    assert packed.status_code == plain.status_code == 200
+    assert packed.headers["content-encoding"] == "gzip" and "content-encoding" not in plain.headers
+    assert gzip.decompress(packed.body) == plain.body == livechart.plotly_js().read_bytes()
+    assert "immutable" in packed.headers["cache-control"] and "max-age=31536000" in packed.headers["cache-control"]
+    assert get(name).body is packed.body  # compressed once per server, not on every request
+    for other in ("plotly.min.js", "../index.html", name.replace("plotly-", "plotly-0")):
+        refused = get(other)
+        assert refused.status_code == 404 and not refused.body
