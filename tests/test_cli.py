@@ -217,6 +217,7 @@ def test_the_wheel_carries_the_dashboard_and_the_console_script(tmp_path):
         "rnnviz/dashboard/navigation.py",
         "rnnviz/dashboard/pages/train.py",
         "rnnviz/dashboard/livechart/frontend/index.html",
+        "rnnviz/dashboard/livechart/frontend/plotly.min.js",  # the charts' own plotly.js, no network needed
         "rnnviz/dashboard/web/streamlit.toml",
         "rnnviz/py.typed",
     ):
