@@ -139,8 +139,12 @@ def section(path: str, readonly: bool, actions: bool = True) -> None:
             st.rerun(scope="app")  # a run started, ended or was stopped: the picker and buttons below follow
 
     table()
-    if not actions:
-        return
+    if actions:
+        actions_ui(path, readonly, runs)
+
+
+def actions_ui(path: str, readonly: bool, runs: pd.DataFrame) -> None:
+    """The picker of a run, its Stop, Resume and Delete, and what became of the last stop or resume."""
     c1, c2, c4, c3, _ = st.columns([2, 1, 1, 1, 1], vertical_alignment="bottom")
     ids = runs["run_id"].tolist()
     if st.session_state.get(state.RUN_PICKED) not in ids:
