@@ -173,6 +173,32 @@ def test_stopping_a_run_says_what_happened_and_keeps_the_picker_on_it(store_path
     assert "Stopped **1 · blog-rnn** at step 40 of 5,000" in said and "**Resume** continues it" in said, said
 
 
+def test_resuming_a_run_says_its_trainer_is_starting_until_it_trains(store_path, monkeypatch):
+    """The resumed run reads as stopped for the seconds its trainer takes to start: the page said "was resumed
+    and is stopped", kept Resume lit and stopped polling, while the run trained to its end unseen."""
+    asked = []
+    monkeypatch.setattr(runner, "resume", lambda store, run_id: asked.append(run_id))  # no trainer process here
+    with Store(store_path) as store:
+        run_id = store.create_run(preset("blog-rnn"))
+        store.mark_running(run_id, os.getpid())
+        store.append(run_id, 690, [], [], {})
+        store.finish(run_id, Status.STOPPED)
+    at = open_page("train")
+    next(b for b in at.button if b.label == "Resume").click().run()
+    assert not at.exception and not at.error, (at.exception, at.error)
+    assert asked == [run_id]
+    said = " ".join(i.value for i in at.info)
+    assert "Resuming **1 · blog-rnn** from its last checkpoint, step 690 of 5,000: its trainer is starting" in said
+    assert next(b for b in at.button if b.label == "Resume").disabled  # one trainer per click
+    with Store(store_path) as store:  # the trainer picks it up
+        store.mark_running(run_id, os.getpid())
+    reads.runs_table.clear()
+    at.run()
+    said = " ".join(i.value for i in at.info)
+    assert "Resuming **1 · blog-rnn** from its last checkpoint: training" in said, said
+    assert not next(b for b in at.button if b.label == "Stop").disabled
+
+
 def test_the_train_page_gives_the_blog_pair_one_time_the_one_measured_here(store_path, monkeypatch):
     """A pair timed on a loaded machine (the LSTM's 5,000 steps in 300 s): the pair's box and the collapse row
     say the same, and no time measured elsewhere beside them says otherwise (their lines said 1-1.5 and about

@@ -3,6 +3,8 @@ dashboard see the table alone; rnnviz.roles refuses their actions anyway)."""
 
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import streamlit as st
 
@@ -37,8 +39,24 @@ def act(path: str, action: str, run_id: int) -> None:
         st.session_state.pop(state.RUN_ACTION, None)
         st.error(str(exc))
         return
-    st.session_state[state.RUN_ACTION] = {"run": run_id, "action": action}
+    st.session_state[state.RUN_ACTION] = {"run": run_id, "action": action, "at": time.time()}
     reads.runs_table.clear()
+    if action == "resume":  # the table polls from now on, while the new trainer starts (section's `resuming`)
+        st.rerun()
+
+
+RESUME_WAIT_S = 120.0  # how long the table polls for a resumed run's trainer to pick it up
+
+
+def resuming(runs: pd.DataFrame) -> bool:
+    """Whether a resume asked here is waiting for its trainer: the run still reads as stopped (or failed) in
+    the store for the seconds a trainer takes to start, and a table that polled only for training runs froze
+    there, saying "stopped", with Resume lit, while the run trained to its end."""
+    asked = st.session_state.get(state.RUN_ACTION)
+    if not asked or asked["action"] != "resume" or time.time() - asked.get("at", 0.0) > RESUME_WAIT_S:
+        return False
+    status = runs.set_index("run_id")["status"].get(asked["run"])
+    return status in RESUMABLE
 
 
 def said(runs: pd.DataFrame) -> str | None:
@@ -52,6 +70,8 @@ def said(runs: pd.DataFrame) -> str | None:
     name, status = f"**{asked['run']} · {row['name']}**", row["status"]
     at = f"step {int(row['step']):,} of {int(row['total_steps']):,}"
     if asked["action"] == "resume":
+        if resuming(runs):
+            return f"Resuming {name} from its last checkpoint, {at}: its trainer is starting."
         if status in UNFINISHED:
             return f"Resuming {name} from its last checkpoint: {shown.status_text(status)}, {at}."
         return f"{name} was resumed and is {status} at {at}."
@@ -91,7 +111,7 @@ def section(path: str, readonly: bool, actions: bool = True) -> None:
             else "No runs yet: they show here as soon as the presenter starts them."
         )
         return
-    polling = runs["status"].isin(UNFINISHED).any()
+    polling = runs["status"].isin(UNFINISHED).any() or resuming(runs)
 
     @st.fragment(run_every=reads.REFRESH_S if polling else None)
     def table() -> None:
@@ -158,7 +178,7 @@ def actions_ui(path: str, readonly: bool, runs: pd.DataFrame) -> None:
         runs = reads.runs_table(path)
     if c4.button(
         "Resume",
-        disabled=readonly or status not in RESUMABLE,
+        disabled=readonly or status not in RESUMABLE or resuming(runs),
         width="stretch",
         help="Continue a stopped, failed or interrupted run from its last checkpoint",
     ):
