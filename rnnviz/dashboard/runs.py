@@ -148,6 +148,7 @@ def section(path: str, readonly: bool, actions: bool = True) -> None:
                 "test_accuracy": st.column_config.NumberColumn("test accuracy", format="%.1f%%"),
                 "saturated_fraction": st.column_config.TextColumn(
                     "saturated",
+                    width="medium",  # "23.4% (step 1,000)" whole: the automatic width cut it at "(step 1("
                     help="The share of hidden activations beyond the run's threshold (|h| > 0.99 by default) at its "
                     "latest probe; while a run trains, that probe's step: the first, at step 1, is of the weights "
                     "before training",
