@@ -281,6 +281,14 @@ def why_reading(run, others=()) -> str | None:
         )
         if lvl in (FLOWS, GROWS):
             said += _through_rnns(others)
+            # what the gate path concludes about a gradient that reaches t = 1 (the paragraph ended on the
+            # path's number, with no conclusion)
+            if path is not None:
+                scale += (
+                    f": the open {kind} gates carry it along the {carrier}"
+                    if path >= FADED
+                    else f": it reaches t = 1 along other paths than the {carrier} alone"
+                )
         elif path is not None and path < FADED:
             said += f"; the {kind} gates close the {carrier}'s path"
         return f"**{run.label}**: {'; '.join(p for p in (said, chain, scale) if p)}."

@@ -53,11 +53,12 @@ class Recorded:
          "than saturation shrinks it, step after step."),
         ("lstm", 0.3, dict(tanh_slope_mean=0.6, forget_path_t1=0.2), "the gradient reaching t = 1 is 0.3 times the "
          "one at t = 28: it still flows back; along the cell state alone, the forget gates f from t = 2 to 28 keep "
-         "0.2 of it (their mean product)."),
+         "0.2 of it (their mean product): the open forget gates carry it along the cell state."),
         # the measured ratio decides, as on the charts beside the reading, though the gate path alone is small
         # (a watched LSTM read 0.41 on Overview and "most of the gradient is lost" here, over a chart flat at 0.4)
         ("lstm", 0.41, dict(tanh_slope_mean=0.6, forget_path_t1=0.0013), "0.41 times the one at t = 28: it still "
-         "flows back; along the cell state alone, the forget gates f from t = 2 to 28 keep 1.3 × 10⁻³ of it"),
+         "flows back; along the cell state alone, the forget gates f from t = 2 to 28 keep 1.3 × 10⁻³ of it (their "
+         "mean product): it reaches t = 1 along other paths than the cell state alone."),
         ("lstm", 0.001, dict(tanh_slope_mean=0.6, forget_path_t1=0.001, jacobian_norm_t1=0.001), "most of it is "
          "lost on the way back; the forget gates close the cell state's path"),
         ("gru", 1e-9, dict(tanh_slope_mean=0.6, forget_path_t1=1e-8), "it has vanished"),
