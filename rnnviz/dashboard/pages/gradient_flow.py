@@ -41,7 +41,9 @@ def render(runs: list[shown.ShownRun]) -> None:
     st.caption(
         "The gradient reaching t = 1 is a product of one factor per step. In a vanilla RNN each factor is at most "
         "σ_max(W_hh) × the steepest tanh slope φ' (the dashed Pascanu bound): where tanh saturates, its slope is "
-        "near 0 and the product collapses.",
+        "near 0 and the product collapses. Each reading below quotes the median of its run's last "
+        f"{findings.RECENT} probes, which holds still while a run trains; the charts beside it draw one probe, "
+        "the step in their title, and one probe's numbers can differ from the median by decades.",
         help=words.glossary("σ_max(W_hh)", "φ'", "Pascanu bound", "||dh_T/dh_1||")
         + "  \ndL/dh_t = (dh_T/dh_t)^T dL/dh_T, and dh_T/dh_t = ∏ diag(φ'(a_k)) W_hh. Every quantity measured, "
         "per cell, is in docs/why-it-vanishes.md",  # off the screen in a talk
