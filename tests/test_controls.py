@@ -199,6 +199,19 @@ def test_resuming_a_run_says_its_trainer_is_starting_until_it_trains(store_path,
     assert not next(b for b in at.button if b.label == "Stop").disabled
 
 
+def test_a_run_before_its_first_probe_is_told_once_per_run_on_gradient_flow(store_path, sleeper):  # noqa: F811
+    """Each of a section's charts said "no probe recorded yet" (a replay at step 0 showed each run's line twice
+    under Why it vanishes)."""
+    with Store(store_path) as store:
+        for name in ("blog-rnn", "blog-lstm"):
+            store.mark_running(store.create_run(preset(name)), sleeper)
+    at = open_page("gradient_flow")
+    assert not at.exception, at.exception
+    lines = [c.value for c in at.caption if "no probe recorded yet" in c.value]
+    for run in ("1 · blog-rnn", "2 · blog-lstm"):  # once in each section of per-run charts: norms, and why
+        assert sum(run in line for line in lines) == 2, lines
+
+
 def test_the_train_page_gives_the_blog_pair_one_time_the_one_measured_here(store_path, monkeypatch):
     """A pair timed on a loaded machine (the LSTM's 5,000 steps in 300 s): the pair's box and the collapse row
     say the same, and no time measured elsewhere beside them says otherwise (their lines said 1-1.5 and about

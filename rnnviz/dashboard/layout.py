@@ -19,6 +19,7 @@ def show(layout: Sequence[Slot], runs: list[shown.ShownRun], style: Style, **opt
     threshold, zrange, name, key)."""
     cols: Sequence[Any] | None = None
     k = 0
+    told: set[str] = set()  # a run's line said once: two charts of a run before its first probe said it twice
     for slot in layout:
         if not slot.half:
             cols, k = None, 0
@@ -27,18 +28,24 @@ def show(layout: Sequence[Slot], runs: list[shown.ShownRun], style: Style, **opt
                 if cols is None or k % 2 == 0:
                     cols = st.columns(2)
                 with cols[k % 2]:
-                    draw(slot, group, style, options)
+                    draw(slot, group, style, options, told)
                 k += 1
             else:
-                draw(slot, group, style, options)
+                draw(slot, group, style, options, told)
 
 
-def draw(slot: Slot, runs: list[shown.ShownRun], style: Style, options: dict[str, Any]) -> None:
-    """One chart of a slot; a chart of one run that recorded none of the view's quantities is a line saying so."""
+def draw(
+    slot: Slot, runs: list[shown.ShownRun], style: Style, options: dict[str, Any], told: set[str] | None = None
+) -> None:
+    """One chart of a slot; a chart of one run that recorded none of the view's quantities is a line saying so,
+    once in a layout (`told`: the lines said so far)."""
     view = slot.of
     chosen = {**view.defaults, **{k: options[k] for k in slot.options if k in options}}
     if view.one and (said := views.lacking(view, runs[0])):
-        st.caption(said)
+        if told is None or said not in told:
+            st.caption(said)
+        if told is not None:
+            told.add(said)
         return
     key = chosen.pop("key", None) or slot.key.format(id=runs[0].id, **chosen)
     if "key" in slot.options:
