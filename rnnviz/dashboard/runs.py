@@ -76,7 +76,7 @@ def said(runs: pd.DataFrame) -> str | None:
             return f"Resuming {name} from its last checkpoint: {shown.status_text(status)}, {at}."
         return f"{name} was resumed and is {status} at {at}."
     if status in UNFINISHED:
-        return f"Asked {name} to stop: it finishes its step, saves and ends within about a second."
+        return f"Asked {name} to stop: it finishes its step, saves its records and ends, in a few seconds."
     if status == Status.STOPPED:
         return (
             f"Stopped {name} at {at}; everything it recorded is kept, and **Resume** continues it from its "
