@@ -42,10 +42,10 @@ def draw(
     view = slot.of
     chosen = {**view.defaults, **{k: options[k] for k in slot.options if k in options}}
     if view.one and (said := views.lacking(view, runs[0])):
-        if told is None or said not in told:
-            st.caption(said)
-        if told is not None:
+        told = set() if told is None else told
+        if said not in told:
             told.add(said)
+            st.caption(said)
         return
     key = chosen.pop("key", None) or slot.key.format(id=runs[0].id, **chosen)
     if "key" in slot.options:
