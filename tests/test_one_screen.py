@@ -1,0 +1,74 @@
+"""Two readings on one screen agree, and each says whose it is: the numbers a page writes against the ones its
+charts draw and the store holds, on the recorded run of every outcome (tests/outcomes.py) where they apply."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from rnnviz import findings, words
+from rnnviz.dashboard.shown import ShownRun
+from rnnviz.store import Store
+
+from .apptest import figures, open_page, values
+from .outcomes import OUTCOMES, writable_copy
+
+NOTE = re.compile(
+    r"Its chart draws one probe, step ([\d,]+), where \|\|dL/dh_1\|\| / \|\|dL/dh_T\|\| is (.+?)"
+    r"(?: and (\|\|.+?\|\|) (.+?))?; the reading's (.+?) (?:is the median|are the medians) of the "
+    r"(\d+) probes of steps ([\d,]+) to ([\d,]+)\."
+)
+
+
+def drawn_at_t1(fig: dict, name: str) -> float | None:
+    """A line of a chart at t = 1 as the chart draws it: an exact 0 is marked at the axis's floor, read as 0."""
+    trace = next((t for t in fig["data"] if t.get("name", "").startswith(name) and t.get("mode") == "lines"), None)
+    if trace is None:
+        return None
+    y = float(values(trace["y"])[0])
+    return 0.0 if y <= 10.0 ** fig["layout"]["yaxis"]["range"][0] * (1 + 1e-6) else y
+
+
+def shown_runs(path: Path, until: int | None = None) -> list[ShownRun]:
+    """Every recorded run as the dashboard shows it, cut at the step scrubbed to."""
+    with Store(path) as store:
+        table = store.runs().set_index("run_id", drop=False).sort_index()
+    return [ShownRun(str(path), row, until=until) for _, row in table.iterrows()]
+
+
+@pytest.mark.parametrize("scrub", [None, 2500])
+def test_the_why_reading_quotes_the_probe_its_chart_draws_beside_the_median(scrub, tmp_path, monkeypatch):
+    """Gradient flow, every outcome picked, at the end and scrubbed to step 2,500 (where the blog RNN's text read
+    3.8 × 10⁻⁴ over 1.9 × 10⁻² on its chart): each reading names its chart's probe and the numbers that chart
+    draws at t = 1 there, beside the medians it quotes and the steps of the probes they are the medians of."""
+    path = writable_copy(tmp_path)
+    monkeypatch.setenv("RNNVIZ_STORE", str(path))
+    runs = shown_runs(path, scrub)
+    assert len(runs) == len(OUTCOMES)
+    at = open_page("gradient_flow")
+    at.session_state["selected_runs"] = [r.id for r in runs]
+    at.run()
+    if scrub is not None:
+        at.slider(key="scrub").set_value(scrub).run()
+    assert not at.exception, at.exception
+    titled = [(str(f["layout"].get("title", {}).get("text", "")), f) for f in figures(at)]
+    charts = {title.split(": Jacobians")[0]: f for title, f in titled if ": Jacobians" in title}
+    texts = [m.value for m in at.markdown]
+    differ = 0
+    for run in runs:
+        reading = next(t for t in texts if t.startswith(f"**{run.label}**"))
+        note = NOTE.search(reading)
+        assert note, reading
+        step, ratio, symbol, chain, medians, probes, since, last = note.groups()
+        fig = charts[run.label]
+        assert f"(step {step})" in fig["layout"]["title"]["text"], (reading, fig["layout"]["title"]["text"])
+        assert ratio == words.ratio(drawn_at_t1(fig, "||dL/dh_t|| / ||dL/dh_T||")), (run.label, reading)
+        if symbol is not None:  # the chain of Jacobians, drawn against t as ||dh_T/dh_t||₂
+            assert chain == words.ratio(drawn_at_t1(fig, symbol.replace("_1", "_t") + "₂")), (run.label, reading)
+        measured = findings.reach(run)
+        assert medians.split(" and ")[0] == words.ratio(measured.ratio), (run.label, reading)
+        assert (int(probes), since, last) == (measured.probes, f"{measured.since:,}", step), (run.label, reading)
+        differ += medians.split(" and ")[0] != ratio
+    assert differ >= 2, differ  # what the note is there for: medians and a probe that read differently
