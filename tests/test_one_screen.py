@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from rnnviz import findings, words
@@ -13,7 +14,7 @@ from rnnviz.dashboard.shown import ShownRun
 from rnnviz.store import Store
 
 from .apptest import figures, open_page, values
-from .outcomes import OUTCOMES, writable_copy
+from .outcomes import BY_OUTCOME, OUTCOMES, writable_copy
 
 NOTE = re.compile(
     r"Its chart draws one probe, step ([\d,]+), where \|\|dL/dh_1\|\| / \|\|dL/dh_T\|\| is (.+?)"
@@ -72,3 +73,28 @@ def test_the_why_reading_quotes_the_probe_its_chart_draws_beside_the_median(scru
         assert (int(probes), since, last) == (measured.probes, f"{measured.since:,}", step), (run.label, reading)
         differ += medians.split(" and ")[0] != ratio
     assert differ >= 2, differ  # what the note is there for: medians and a probe that read differently
+
+
+@pytest.fixture
+def pair(tmp_path, monkeypatch) -> list[ShownRun]:
+    """The blog RNN that collapsed and the LSTM, picked together on a copy of the recorded outcomes."""
+    path = writable_copy(tmp_path)
+    monkeypatch.setenv("RNNVIZ_STORE", str(path))
+    runs = {r.id: r for r in shown_runs(path)}
+    return [runs[int(BY_OUTCOME[o]["run_id"])] for o in ("rnn-collapsed", "lstm")]
+
+
+def test_each_global_norm_chart_says_whose_it_is_and_draws_that_run(pair):
+    at = open_page("gradient_flow")
+    at.session_state["selected_runs"] = [r.id for r in pair]
+    at.run()
+    assert not at.exception, at.exception
+    charts = [f for f in figures(at) if "global gradient norm" in str(f["layout"]["title"]["text"]).lower()]
+    assert len(charts) == 2, [f["layout"]["title"]["text"] for f in charts]
+    for run, fig in zip(pair, charts, strict=True):
+        assert fig["layout"]["title"]["text"] == f"{run.label}: global gradient norm (before clipping)"
+        line = next(t for t in fig["data"] if t.get("mode") == "lines")
+        steps, norm = run.scalar("grad_norm/global")
+        drawn_x, drawn_y = values(line["x"]), values(line["y"])
+        assert len(drawn_x) and np.isin(drawn_x, steps).all()  # the run's own steps and numbers, not the other's
+        np.testing.assert_allclose(drawn_y, norm[np.searchsorted(steps, drawn_x)], rtol=1e-6)
