@@ -98,3 +98,27 @@ def test_each_global_norm_chart_says_whose_it_is_and_draws_that_run(pair):
         drawn_x, drawn_y = values(line["x"]), values(line["y"])
         assert len(drawn_x) and np.isin(drawn_x, steps).all()  # the run's own steps and numbers, not the other's
         np.testing.assert_allclose(drawn_y, norm[np.searchsorted(steps, drawn_x)], rtol=1e-6)
+
+
+ANSWER = re.compile(r"(\d) \(([\d.]+%)\)")
+
+
+def test_the_inspector_writes_its_answer_one_way_in_its_verdict_and_its_chart(full_store):
+    """The verdict above and the probabilities chart's title at the last step say one answer, written alike
+    ('7 (13.3%)' over '7, 13%'), and it is the chart's own highest line there; moved to another step, the
+    title follows the chart at that step."""
+    at = open_page("inspector")
+    assert not at.exception, at.exception
+    verdict = ANSWER.search(at.markdown[0].value.split("model answers")[1])
+    assert verdict, at.markdown[0].value
+    for t in (None, 5):
+        if t is not None:
+            at.slider(key="insp-t-28").set_value(t).run()
+        chart = next(f for f in figures(at) if f["layout"]["title"]["text"].startswith("Class probabilities"))
+        title = chart["layout"]["title"]["text"]
+        said = ANSWER.search(title.split(f"after step {t or 28}: ")[1])
+        assert said, title
+        drawn = np.array([values(tr["y"])[(t or 28) - 1] for tr in chart["data"]])
+        assert said.groups() == (str(int(drawn.argmax())), words.percent(float(drawn.max()))), title
+        if t is None:
+            assert said.groups() == verdict.groups(), (at.markdown[0].value, title)

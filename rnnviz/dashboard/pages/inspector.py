@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from rnnviz import checkpoints, digits, words
+from rnnviz import checkpoints, digits
 from rnnviz import data as datamod
 from rnnviz.cells import GATE_NAMES
 from rnnviz.config import GATES, TANH_GATES, RunConfig
@@ -119,7 +119,7 @@ def verdict_ui(label: str, insp: digits.Inspection, index: int, ckpt_step: int) 
     verdict = "right" if insp.prediction == insp.label else "wrong"
     st.markdown(
         f"Run **{label}** at its checkpoint of step **{ckpt_step:,}**. Digit #{index} is a **{insp.label}**; the "
-        f"model answers **{insp.prediction}** ({words.percent(insp.probs[-1].max())}): {verdict}."
+        f"model answers **{digits.answer(insp.probs[-1])}**: {verdict}."
     )
     return st.slider("Time step t", 1, insp.T, value=insp.T, key=f"insp-t-{insp.T}", help="The step being read")
 
