@@ -139,6 +139,12 @@ def saturated_at(run) -> tuple[float, int] | None:
     return (float(sat[-1].mean()), int(steps[-1])) if len(sat) else None
 
 
+def trails(run) -> bool:
+    """Whether a run's latest probe shown is behind its step shown (a live run between probes)."""
+    got = saturated_at(run)
+    return got is not None and got[1] < int(run.row["step"])
+
+
 BATCH_STEPS = 50  # a reading's batch accuracy: the mean over this many latest training steps (one batch is noisy)
 HELD_OUT, BATCH = "held-out", "batch"  # the accuracy that readings of runs shown together quote first
 
@@ -210,8 +216,11 @@ def of(run, shown=()) -> str:
     if sat is not None:
         share, probe = sat
         said = f"{words.percent(share)} of hidden activations saturated (|h| > {run.cfg.saturation:g})"
-        # a live run's latest probe trails its step: the share is of that probe, not of the step beside it
-        parts.append(said + (f" at the probe of step {probe:,}" if probe < int(run.row["step"]) else ""))
+        # a live run's latest probe trails its step: the share is of that probe, not of the step beside it; and
+        # then every run read beside it names its probe too (said for one run of two, the other's share read as
+        # of its step when it was of a probe as well)
+        named = any(trails(r) for r in (run, *shown))
+        parts.append(said + (f" at the probe of step {probe:,}" if named else ""))
     parts += accuracy_parts(run, quoted([run, *shown]))
     if evaluated(run) != "test_accuracy" and len(test := _tail(run.scalar("test_accuracy")[1], 1)):
         heads = [(k, _tail(run.scalar(f"test_accuracy_{k}")[1], 1)) for k in (128, 256)]
@@ -325,7 +334,7 @@ def chart_note(run) -> str | None:
     step, ratio, chain = drawn
     quoted = [words.ratio(measured.ratio)]
     there = (
-        f"||dL/dh_1|| / ||dL/dh_T|| is {words.ratio(ratio)}"
+        f"{words.gloss('||dL/dh_1|| / ||dL/dh_T||')} is {words.ratio(ratio)}"
         if ratio is not None
         else "||dL/dh_T|| is 0, so it draws no ratio"
     )

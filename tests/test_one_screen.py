@@ -17,7 +17,7 @@ from .apptest import figures, open_page, values
 from .outcomes import BY_OUTCOME, OUTCOMES, writable_copy
 
 NOTE = re.compile(
-    r"Its chart draws one probe, step ([\d,]+), where \|\|dL/dh_1\|\| / \|\|dL/dh_T\|\| is (.+?)"
+    r"Its chart draws one probe, step ([\d,]+), where \|\|dL/dh_1\|\| / \|\|dL/dh_T\|\| \(.+?\) is (.+?)"
     r"(?: and (\|\|.+?\|\|) (.+?))?; the reading's (.+?) (?:is the median|are the medians) of the "
     r"(\d+) probes of steps ([\d,]+) to ([\d,]+)\."
 )
@@ -122,3 +122,34 @@ def test_the_inspector_writes_its_answer_one_way_in_its_verdict_and_its_chart(fu
         assert said.groups() == (str(int(drawn.argmax())), words.percent(float(drawn.max()))), title
         if t is None:
             assert said.groups() == verdict.groups(), (at.markdown[0].value, title)
+
+
+PROBE = re.compile(r"([\d.]+%) of hidden activations saturated \(\|h\| > [\d.]+\)( at the probe of step ([\d,]+))?")
+
+
+@pytest.mark.parametrize("scrub", [None, 4500, 200])
+def test_the_overview_names_the_probe_of_every_run_s_share_or_of_none(scrub, tmp_path, monkeypatch):
+    """Every outcome picked, the Overview's readings name the probe each saturated share is of for every run or
+    for none: at step 4,500 run 1 had a probe there and the others last at 4,200 (and at 200 run 4 alone had
+    one), and only those others said 'at the probe of step 4,200'. The share and step said are the probe's."""
+    path = writable_copy(tmp_path)
+    monkeypatch.setenv("RNNVIZ_STORE", str(path))
+    runs = shown_runs(path, scrub)
+    at = open_page("overview")
+    at.session_state["selected_runs"] = [r.id for r in runs]
+    at.run()
+    if scrub is not None:
+        at.slider(key="scrub").set_value(scrub).run()
+    assert not at.exception, at.exception
+    texts = [m.value for m in at.markdown]
+    named = set()
+    for run in runs:
+        reading = next(t for t in texts if t.startswith(f"**{run.label}**"))
+        said = PROBE.search(reading)
+        assert said, reading
+        share, step = findings.saturated_at(run)
+        assert said[1] == words.percent(share), reading
+        named.add(said[3])
+        assert said[3] is None or said[3] == f"{step:,}", reading
+    # finished, no run's probe trails its step; at a step scrubbed to, some do: then every run names its probe
+    assert named == {None} if scrub is None else None not in named, named
