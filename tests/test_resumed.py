@@ -14,7 +14,9 @@ from rnnviz import runner
 from rnnviz.store import Status, Store
 from rnnviz.trainer import train
 
-from .conftest import quick_config
+from .browser import chromium, data_root, streamlit_server
+from .conftest import MNIST_DIR, quick_config
+from .test_train_page import needs_chromium
 
 
 def stop_after(calls: int):
@@ -77,3 +79,38 @@ def test_elapsed_counts_every_segment_live_after_a_crash_and_after_a_resume(tmp_
         )
         store.finish(run_id, Status.FAILED, "a late word")  # an end said again adds no time
         assert store.runs()["seconds"].iloc[0] == pytest.approx(26, abs=0.1)
+
+
+@needs_chromium
+def test_the_run_picker_says_the_status_its_table_says(tmp_path, trainer):
+    """A run training, then stopped while the Train page is open (as after a resume): the picker's label said
+    '(training)' beside a table saying 'stopped', for Streamlit keeps a keyed selectbox's label as first drawn."""
+    store_path = tmp_path / "runs.sqlite"
+    with Store(store_path) as store:
+        run_id = store.create_run(quick_config(name="picked"))
+        store.mark_running(run_id, trainer.pid)
+    with streamlit_server(store_path, data_root(tmp_path, MNIST_DIR)) as url, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        page.goto(url)
+        picker = page.locator("[data-testid=stSelectbox] input[aria-label=Run]")
+        picker.wait_for(timeout=60000)
+        deadline = time.monotonic() + 30
+        while "training" not in table_text(page):
+            assert time.monotonic() < deadline, table_text(page)
+            time.sleep(0.25)
+        assert picker.input_value() == "1 · picked (training)"
+        with Store(store_path) as store:
+            store.finish(run_id, Status.STOPPED, seconds=3.0)
+        deadline = time.monotonic() + 30
+        while "stopped" not in table_text(page):  # the table polls the store
+            assert time.monotonic() < deadline, table_text(page)
+            time.sleep(0.25)
+        deadline = time.monotonic() + 10  # and reruns the page, whose picker follows
+        while (said := picker.input_value()) != "1 · picked (stopped)":
+            assert time.monotonic() < deadline, (said, table_text(page))
+            time.sleep(0.25)
+
+
+def table_text(page) -> str:
+    """The runs table's cells: its data grid draws on a canvas, and keeps them for screen readers."""
+    return " ".join(page.locator("[data-testid=stDataFrame] [role=gridcell]").all_inner_texts())

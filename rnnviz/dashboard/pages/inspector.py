@@ -11,6 +11,7 @@ from rnnviz import data as datamod
 from rnnviz.cells import GATE_NAMES
 from rnnviz.config import GATES, TANH_GATES, RunConfig
 from rnnviz.dashboard import live, reads, shown, state
+from rnnviz.dashboard import runs as runs_table
 from rnnviz.data import DataError
 from rnnviz.figures import Style
 from rnnviz.models import SeqClassifier
@@ -56,13 +57,14 @@ def readable(path: str, runs: pd.DataFrame) -> list[int]:
 def run_ui(col, runs: pd.DataFrame, ids: list[int]) -> int:
     """The run whose model reads the digit, of those with a checkpoint (`ids`): the first picked in the sidebar
     that has one, else the newest, unless chosen here."""
-    picked = [r for r in state.selected() if r in ids]
-    return col.selectbox(
-        "Run",
+    if st.session_state.get("insp-run") not in ids:
+        picked = [r for r in state.selected() if r in ids]
+        st.session_state["insp-run"] = picked[0] if picked else ids[0]
+    return runs_table.picker(
+        col,
+        runs,
         ids,
-        index=ids.index(picked[0]) if picked else 0,
-        format_func=lambda r: shown.run_label(runs, r),
-        key="insp-run",
+        "insp-run",
         help="Runs with a checkpoint to read; a run saves its first after `checkpoint_every` steps.",
     )
 
