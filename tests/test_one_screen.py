@@ -3,6 +3,7 @@ charts draw and the store holds, on the recorded run of every outcome (tests/out
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 
@@ -153,3 +154,21 @@ def test_the_overview_names_the_probe_of_every_run_s_share_or_of_none(scrub, tmp
         assert said[3] is None or said[3] == f"{step:,}", reading
     # finished, no run's probe trails its step; at a step scrubbed to, some do: then every run names its probe
     assert named == {None} if scrub is None else None not in named, named
+
+
+def test_the_report_quotes_the_probe_each_why_chart_draws(tmp_path):
+    """The report draws each run's Why chart at its latest probe, as the page does: its readings name that
+    probe and its numbers after the medians, in the words of the page."""
+    from rnnviz.api import Run
+    from rnnviz.report import html_report, report_figures
+
+    with Store(writable_copy(tmp_path)) as store:
+        runs = [Run(store, int(i)) for i in sorted(store.runs()["run_id"])]
+        page = html.unescape(html_report(runs))
+        charts = {title: fig for title, fig in report_figures(runs)}
+        for run in runs:
+            note = findings.chart_note(run)
+            assert note and note in page, run.label
+            step = NOTE.search(note)[1]
+            assert any(f"{run.label}: Jacobians" in f.layout.title.text and f"(step {step})" in f.layout.title.text
+                       for f in charts.values()), run.label  # fmt: skip
