@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +15,12 @@ from rnnviz import findings, words
 from rnnviz.dashboard.shown import ShownRun
 from rnnviz.store import Store
 
+from . import watching
 from .apptest import figures, open_page, values
+from .browser import chromium, data_root, streamlit_server
+from .conftest import MNIST_DIR
 from .outcomes import BY_OUTCOME, OUTCOMES, writable_copy
+from .test_train_page import needs_chromium
 
 NOTE = re.compile(
     r"Its chart draws one probe, step ([\d,]+), where \|\|dL/dh_1\|\| / \|\|dL/dh_T\|\| \(.+?\) is (.+?)"
@@ -172,3 +177,46 @@ def test_the_report_quotes_the_probe_each_why_chart_draws(tmp_path):
             step = NOTE.search(note)[1]
             assert any(f"{run.label}: Jacobians" in f.layout.title.text and f"(step {step})" in f.layout.title.text
                        for f in charts.values()), run.label  # fmt: skip
+
+
+READ_WHY = """() => {
+  const c = document.getElementById('chart');
+  if (!c || !c._fullLayout || !c._fullData) return null;
+  const title = (c._fullLayout.title && c._fullLayout.title.text) || '';
+  const line = c._fullData.find((t) => t.name === '||dL/dh_t|| / ||dL/dh_T||' && t.mode === 'lines');
+  return line ? {title: title, y: Number(line.y[0]), floor: c._fullLayout.yaxis.range[0]} : null;
+}"""
+
+
+@needs_chromium
+def test_in_a_browser_the_why_note_quotes_what_its_chart_draws(tmp_path):
+    """The blog RNN that collapsed and the LSTM in real Chromium: the probe and ratio each reading quotes are the
+    step in its chart's title and the ratio Plotly draws there at t = 1."""
+    path = writable_copy(tmp_path)
+    ids = [int(BY_OUTCOME[o]["run_id"]) for o in ("rnn-collapsed", "lstm")]
+    labels = {r.id: r.label for r in shown_runs(path)}
+    with streamlit_server(path, data_root(tmp_path, MNIST_DIR)) as url, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1440, "height": 4000})
+        page.goto(f"{url}/gradient_flow?runs={','.join(map(str, ids))}")
+        deadline, drawn, notes = time.monotonic() + 60, {}, {}
+        while len(drawn) < 2 or len(notes) < 2:
+            assert time.monotonic() < deadline, (drawn, notes)
+            time.sleep(0.5)
+            text = watching.texts(page, "stMain")
+            notes = {
+                i: m
+                for line in text.splitlines()
+                for i in ids
+                if line.startswith(f"{labels[i]}:") and (m := NOTE.search(line))
+            }
+            for handle in page.locator(watching.CHART_IFRAME).element_handles():
+                frame = handle.content_frame()
+                got = frame.evaluate(READ_WHY) if frame else None
+                for i in ids:
+                    if got and got["title"].startswith(f"{labels[i]}: Jacobians"):
+                        drawn[i] = got
+        for i in ids:
+            step, ratio = notes[i][1], notes[i][2]
+            assert f"(step {step})" in drawn[i]["title"], (notes[i][0], drawn[i])
+            y = 0.0 if drawn[i]["y"] <= 10.0 ** drawn[i]["floor"] * (1 + 1e-6) else drawn[i]["y"]
+            assert ratio == words.ratio(y), (notes[i][0], drawn[i])
