@@ -27,7 +27,7 @@ def latest(path: str) -> int | None:
 
 def quick_seconds(path: str) -> tuple[float, str] | None:
     """How long the quick horizon takes on this machine, measured as the page's other estimates are: the wall
-    time of the one recorded here (Ray's start included), else its runs at the speed earlier runs like each
+    time of the one recorded here (from its start on Ray to its end), else its runs at the speed earlier runs like each
     trained at here, Ray training one a core at once; None where neither was measured. The page said "about 5
     minutes" in words of its own where bench/README.md had measured 3 min 36 s."""
     spec = QUICK.sweep_spec()
