@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import torch
 import torch.nn.functional as F
 
-from . import checkpoints
+from . import checkpoints, words
 from . import data as datamod
 from .config import RunConfig
 from .data import DataError
@@ -223,6 +223,12 @@ def units_heatmap(
     return go.Figure(data=[heat], layout=layout)
 
 
+def answer(probs: np.ndarray) -> str:
+    """The class a model answers from its probabilities (C,) and how sure it is, written one way wherever the
+    inspector says it: '7 (13.3%)' (its verdict read '7 (13.3%)' above a chart titled '7, 13%')."""
+    return f"{int(probs.argmax())} ({words.percent(float(probs.max()))})"
+
+
 def probabilities_figure(insp: Inspection, t: int, key: str = "digit-probs", style: Style = DEFAULT) -> go.Figure:
     """The class probabilities if the sequence stopped after each step: how the decision forms."""
     steps = np.arange(1, insp.T + 1)
@@ -238,8 +244,7 @@ def probabilities_figure(insp: Inspection, t: int, key: str = "digit-probs", sty
         )
         for c in range(insp.probs.shape[1])
     ]
-    now = insp.probs[t - 1]
-    title = f"Class probabilities after each step (after step {t}: {int(now.argmax())}, {now.max():.0%})"
+    title = f"Class probabilities after each step; after step {t}: {answer(insp.probs[t - 1])}"
     layout = base_layout(style, title, key, xaxis=axis("time step t"), yaxis=axis("probability", range=[0, 1.02]))
     layout["shapes"] = [dict(type="line", x0=t, x1=t, y0=0, y1=1, yref="paper", line=dict(color="black", width=2))]
     return go.Figure(data=traces, layout=layout)

@@ -139,6 +139,12 @@ def saturated_at(run) -> tuple[float, int] | None:
     return (float(sat[-1].mean()), int(steps[-1])) if len(sat) else None
 
 
+def trails(run) -> bool:
+    """Whether a run's latest probe shown is behind its step shown (a live run between probes)."""
+    got = saturated_at(run)
+    return got is not None and got[1] < int(run.row["step"])
+
+
 BATCH_STEPS = 50  # a reading's batch accuracy: the mean over this many latest training steps (one batch is noisy)
 HELD_OUT, BATCH = "held-out", "batch"  # the accuracy that readings of runs shown together quote first
 
@@ -210,8 +216,11 @@ def of(run, shown=()) -> str:
     if sat is not None:
         share, probe = sat
         said = f"{words.percent(share)} of hidden activations saturated (|h| > {run.cfg.saturation:g})"
-        # a live run's latest probe trails its step: the share is of that probe, not of the step beside it
-        parts.append(said + (f" at the probe of step {probe:,}" if probe < int(run.row["step"]) else ""))
+        # a live run's latest probe trails its step: the share is of that probe, not of the step beside it; and
+        # then every run read beside it names its probe too (said for one run of two, the other's share read as
+        # of its step when it was of a probe as well)
+        named = any(trails(r) for r in (run, *shown))
+        parts.append(said + (f" at the probe of step {probe:,}" if named else ""))
     parts += accuracy_parts(run, quoted([run, *shown]))
     if evaluated(run) != "test_accuracy" and len(test := _tail(run.scalar("test_accuracy")[1], 1)):
         heads = [(k, _tail(run.scalar(f"test_accuracy_{k}")[1], 1)) for k in (128, 256)]
@@ -267,8 +276,7 @@ def why_reading(run, others=()) -> str | None:
     ratio, lvl, T = measured[:3]  # T of the probe: a watched loop's sequences need not be 28 steps long
     said = verdict(ratio, T, measured.probes)
     jac = _recent(run, "jacobian_norm_t1", measured)
-    symbol = "||d(h_T, c_T)/d(h_1, c_1)||" if run.cfg.cell == "lstm" else "||dh_T/dh_1||"
-    chain = f"{words.gloss(symbol)} is {words.ratio(jac)}" if jac is not None else ""
+    chain = f"{words.gloss(chain_symbol(run))} is {words.ratio(jac)}" if jac is not None else ""
     gate = cells.path_gate(run.cfg.cell)
     if gate:
         path = _recent(run, "forget_path_t1", measured)
@@ -296,6 +304,49 @@ def why_reading(run, others=()) -> str | None:
     if sigma is None:
         return None
     return f"**{run.label}**: {'; '.join(p for p in (said, chain, rnn_cause(lvl, sigma, slope, T)) if p)}."
+
+
+def chart_probe(run) -> tuple[int, float | None, float | None] | None:
+    """The probe the Why chart beside a reading draws (the latest shown; the step its title names), with the two
+    numbers the reading quotes as that chart draws them at t = 1: ||dL/dh_1|| / ||dL/dh_T|| (None where
+    ||dL/dh_T|| is 0 or not finite: no line) and the chain ||dh_T/dh_1|| (None where not recorded)."""
+    titled, flow = run.series("step_gain")[0], run.series("grad_h")[1]
+    if not len(titled) or not len(flow):  # the chart draws nothing without both
+        return None
+    g = flow[-1].astype(np.float64)
+    ratio = float(g[0] / g[-1]) if np.isfinite(g[[0, -1]]).all() and g[-1] > 0 else None
+    chain = run.series("jacobian_norm")[1]
+    return int(titled[-1]), ratio, float(chain[-1][0]) if len(chain) else None
+
+
+def chain_symbol(run) -> str:
+    """The chain of Jacobians from t = 1 to T, as a reading names it for the run's cell."""
+    return "||d(h_T, c_T)/d(h_1, c_1)||" if run.cfg.cell == "lstm" else "||dh_T/dh_1||"
+
+
+def chart_note(run) -> str | None:
+    """Beside a Why reading, which quotes medians, the one probe its chart draws with that probe's own numbers: a
+    viewer read 3.8 × 10⁻⁴ in the text over 1.9 × 10⁻² on the chart (the blog RNN at step 2,500) with neither
+    attributed. None where the reading quotes that probe alone (a run with one probe measured)."""
+    measured, drawn = reach(run), chart_probe(run)
+    if measured is None or drawn is None or measured.probes == 1:
+        return None
+    step, ratio, chain = drawn
+    quoted = [words.ratio(measured.ratio)]
+    there = (
+        f"{words.gloss('||dL/dh_1|| / ||dL/dh_T||')} is {words.ratio(ratio)}"
+        if ratio is not None
+        else "||dL/dh_T|| is 0, so it draws no ratio"
+    )
+    median_chain = _recent(run, "jacobian_norm_t1", measured)
+    if chain is not None and median_chain is not None:
+        there += f" and {chain_symbol(run)} {words.ratio(chain)}"
+        quoted.append(words.ratio(median_chain))
+    medians = " and ".join(quoted) + (" are the medians" if len(quoted) > 1 else " is the median")
+    return (
+        f"Its chart draws one probe, step {step:,}, where {there}; the reading's {medians} of the "
+        f"{measured.probes} probes of steps {measured.since:,} to {measured.last:,}."
+    )
 
 
 def rnn_cause(lvl: str, sigma: float, slope: float, T: int) -> str:

@@ -74,7 +74,8 @@ class HorizonSpec:
         return sweeps.SweepSpec(base, grid, self.seeds, variants)
 
 
-# About 5 minutes on 2 cores (bench/README.md): the RNN's horizon is short, the LSTM's beyond the last length.
+# Timed on 2 cores in bench/README.md (the Train page says this machine's time, measured from its store): the
+# RNN's horizon is short, the LSTM's beyond the last length.
 QUICK = HorizonSpec()
 # For a cluster: the lengths of Arjovsky et al. (2016) with 128 units, every cell and remedy.
 FULL = HorizonSpec(

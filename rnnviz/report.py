@@ -74,7 +74,8 @@ def html_report(runs: Sequence[RunData], title: str = "") -> str:
             config=CHART_CONFIG,
         )
         sections.append(f"<section><h2>{html.escape(heading)}</h2>{div}</section>")
-    said = [findings.of(r, runs) for r in runs] + [w for r in runs if (w := findings.why_reading(r, runs))]
+    said = [findings.of(r, runs) for r in runs]  # a Why reading's medians, then the probe its chart draws
+    said += [f"{w} {findings.chart_note(r) or ''}" for r in runs if (w := findings.why_reading(r, runs))]
     readings = "".join(f"<li>{_markdown(text)}</li>" for text in said)
     made = time.strftime("%Y-%m-%d %H:%M")
     return f"""<!doctype html>

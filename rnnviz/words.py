@@ -26,6 +26,15 @@ def percent(x: float | None) -> str:
     return MISSING if _absent(x) else f"{100 * float(x):.1f}%"  # type: ignore[arg-type]
 
 
+def about(seconds: float) -> str:
+    """A time estimate as a room reads it: 'about 20 seconds', 'about 3.5 minutes', 'about 12 minutes'."""
+    if seconds < 100:
+        return f"about {10 * round(seconds / 10):.0f} seconds"
+    if seconds < 600:
+        return f"about {round(seconds / 30) / 2:g} minutes"
+    return f"about {round(seconds / 60)} minutes"
+
+
 def power(x: float) -> str:
     """A positive number as a power of ten a room reads: 2.04e-4 -> '2.0 × 10⁻⁴'."""
     mantissa, exponent = f"{x:.1e}".split("e")

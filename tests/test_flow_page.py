@@ -38,7 +38,7 @@ def test_each_runs_charts_over_training_share_the_furthest_runs_steps(uneven_pai
     per_run = {}
     for fig in figures(at):
         title = fig["layout"]["title"]["text"]
-        if any(what in title for what in ("gradient norm per parameter", "Global gradient norm", "slope over")):
+        if any(what in title for what in ("gradient norm per parameter", "global gradient norm", "slope over")):
             per_run.setdefault(title, []).append(fig)
     charts = [f for figs in per_run.values() for f in figs]
     assert len(charts) == 6, list(per_run)  # per-parameter and global norms, tanh slope: one each per run

@@ -12,7 +12,7 @@ from typing import Any
 from .. import data as datamod
 from .. import runner, words
 from ..config import PRESET_HELP, PRESETS, RunConfig, preset
-from ..store import EXPORT_FORMATS, Store, StoreError, export_run
+from ..store import EXPORT_FORMATS, UNFINISHED, Store, StoreError, export_run
 from .common import store_arg
 
 
@@ -89,7 +89,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
         df = store.runs()
     cols = ["run_id", "name", "status", "step", "total_steps", "test_accuracy", "saturated_fraction", "seconds"]
     cols += ["sweep_id"]
-    if args.json:
+    if args.json:  # seconds: the whole run's training time, every segment of a resumed run; None while it trains
+        df["seconds"] = df["elapsed"].where(~df["status"].isin(UNFINISHED))
         rows = [{k: (None if v != v else v) for k, v in r.items()} for r in df[cols].to_dict("records")]
         for r in rows:
             r["steps"] = r.pop("step")
@@ -101,8 +102,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
         df["sweep_id"] = ["-" if v is None or v != v else str(int(v)) for v in df["sweep_id"]]  # a set's id
         for name in ("test_accuracy", "saturated_fraction", "seconds"):  # a column of runs still training is None
             df[name] = df[name].astype(float)
-        seconds = df["seconds"].fillna(df["elapsed"])  # so far, for a run still training
-        df["seconds"] = ["-" if v != v else f"{v:.1f}" for v in seconds]
+        # the whole run's training time: every segment of a resumed one, so far for a run still training
+        df["seconds"] = ["-" if v != v else f"{v:.1f}" for v in df["elapsed"].astype(float)]
         for name in ("test_accuracy", "saturated_fraction"):  # shares as percentages, as the dashboard writes them
             df[name] = ["-" if v != v else words.percent(v) for v in df[name]]
         print(df[cols].to_string(index=False, na_rep="-"))

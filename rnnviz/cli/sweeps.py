@@ -82,8 +82,8 @@ def add_horizon(sub: Any) -> None:
         "--quick",
         action="store_true",
         help=f"the talk's horizon (the default): {', '.join(q.variants)} on the adding problem at T = "
-        f"{', '.join(map(str, q.lengths))}, {q.seeds} seeds, {q.steps} steps of {q.hidden_size} units; about 5 "
-        "minutes on 2 cores",
+        f"{', '.join(map(str, q.lengths))}, {q.seeds} seeds, {q.steps} steps of {q.hidden_size} units; timed on 2 "
+        "cores in bench/README.md",
     )
     which.add_argument(
         "--full",

@@ -164,15 +164,28 @@ def section(path: str, readonly: bool, actions: bool = True) -> None:
         actions_ui(path, readonly, runs)
 
 
+def picker(col, runs: pd.DataFrame, ids: list[int], key: str, **options) -> int:
+    """A run picked among `ids`, each named with its status, whose label follows the run's status. Keyed, the
+    picker keeps its run when the run's label changes (unkeyed, its identity included every label, so a run's
+    end made it a new widget on the first run); but Streamlit (1.67, streamlit#13788) then keeps showing the
+    label it first drew, "(training)" beside a table saying "stopped": setting the value again sends the new
+    label."""
+    labels = st.session_state.setdefault(f"{key}-labels", {})
+    picked = st.session_state.get(key)
+    if picked in ids and labels.get(picked, shown.run_label(runs, picked)) != shown.run_label(runs, picked):
+        st.session_state[key] = picked
+    run_id = col.selectbox("Run", ids, format_func=lambda r: shown.run_label(runs, r), key=key, **options)
+    labels[run_id] = shown.run_label(runs, run_id)
+    return run_id
+
+
 def actions_ui(path: str, readonly: bool, runs: pd.DataFrame) -> None:
     """The picker of a run, its Stop, Resume and Delete, and what became of the last stop or resume."""
     c1, c2, c4, c3, _ = st.columns([2, 1, 1, 1, 1], vertical_alignment="bottom")
     ids = runs["run_id"].tolist()
     if st.session_state.get(state.RUN_PICKED) not in ids:
         st.session_state.pop(state.RUN_PICKED, None)  # deleted: the newest run, as on a first visit
-    # Keyed, the picker keeps its run when the run's label changes: unkeyed, its identity included every
-    # label, so a run's end ("training" to "stopped") made it a new widget on the first run.
-    run_id = c1.selectbox("Run", ids, format_func=lambda r: shown.run_label(runs, r), key=state.RUN_PICKED)
+    run_id = picker(c1, runs, ids, state.RUN_PICKED)
     status = runs.set_index("run_id").loc[run_id, "status"]
     if c2.button("Stop", disabled=readonly or status not in UNFINISHED, width="stretch"):
         act(path, "stop", run_id)

@@ -156,8 +156,8 @@ def norm_with_clipping(
     colour: str,
     xspan: tuple[float, float] | None = None,
 ) -> go.Figure:
-    """Global gradient norm before clipping, the steps where clipping fired (`clipped_at`) marked on it, the
-    threshold drawn; its x axis spans at least `xspan` (as `lines`)."""
+    """A run's global gradient norm before clipping, titled with its `label`, the steps where clipping fired
+    (`clipped_at`) marked on it, the threshold drawn; its x axis spans at least `xspan` (as `lines`)."""
     x, y = downsample(steps, norm)
     traces = [
         dict(
@@ -189,7 +189,7 @@ def norm_with_clipping(
         data=traces,
         layout=base_layout(
             style,
-            "Global gradient norm (before clipping)",
+            f"{label}: global gradient norm (before clipping)",  # whose: two runs draw two of these side by side
             key,
             xaxis=axis(style.step_title, **ranged(xrange)),
             yaxis=log_axis("||g||", **ranged(yrange)),

@@ -15,10 +15,23 @@ from .. import roles
 from ..config import RunConfig
 from .connection import Connection, StoreError
 from .liveness import proc_start, process_alive
-from .status import ACTIVE, Status
+from .status import ACTIVE, UNFINISHED, Status
 
 # A run that was queued this long ago and never got a process has lost its launcher.
 QUEUE_GRACE_S = 60.0
+
+# `seconds` is a run's training time over its segments (a resume starts a new one): while it trains, the
+# segments before; once it ends, all of them. A segment's seconds (the parameter) are added where the run was in
+# one (not already ended: a resume that failed before it started trains nothing)...
+_ADDED = (
+    f"CASE WHEN ? IS NULL OR status NOT IN ({', '.join(repr(s.value) for s in UNFINISHED)}) "
+    "THEN seconds ELSE COALESCE(seconds, 0) + ? END"
+)
+# ...and a segment whose trainer died, up to its last commit.
+_TO_HEARTBEAT = (
+    f"CASE WHEN status = '{Status.RUNNING.value}' AND started IS NOT NULL "
+    "THEN COALESCE(seconds, 0) + MAX(COALESCE(heartbeat, started) - started, 0) ELSE seconds END"
+)
 
 
 class Queue(Connection):
@@ -77,10 +90,13 @@ class Queue(Connection):
             )
 
     def finish(self, run_id: int, status: Status, error: str | None = None, seconds: float | None = None) -> None:
+        """The run's trainer ended it after `seconds` of this segment. `seconds` holds the whole run's training
+        time: a resumed run's earlier segments, then this one added (a stopped run resumed counted its last
+        segment alone, and the Train page's estimates from its speed dropped to 'about 20 seconds')."""
         with self.transaction() as c:
             c.execute(
-                "UPDATE runs SET status = ?, error = ?, ended = ?, seconds = ? WHERE id = ?",
-                (status, error, time.time(), seconds, run_id),
+                f"UPDATE runs SET status = ?, error = ?, ended = ?, seconds = {_ADDED} WHERE id = ?",
+                (status, error, time.time(), seconds, seconds, run_id),
             )
 
     def request_stop(self, run_id: int) -> None:
@@ -141,8 +157,8 @@ class Queue(Connection):
         dead += self._reap_sweeps()
         if dead and not self.readonly:  # a read-only store is shown with these marked, not changed
             with self.transaction() as c:
-                c.executemany(
-                    "UPDATE runs SET status = ?, ended = COALESCE(heartbeat, created), "
+                c.executemany(  # a segment that trained counts up to its last commit
+                    f"UPDATE runs SET status = ?, ended = COALESCE(heartbeat, created), seconds = {_TO_HEARTBEAT}, "
                     "error = COALESCE(error, 'the trainer process ended without finishing the run') "
                     "WHERE id = ? AND status IN (?, ?)",
                     [(Status.INTERRUPTED, r, *ACTIVE) for r in dead],
@@ -214,10 +230,12 @@ class Queue(Connection):
             f"{'sweep_id' if self.version >= 2 else 'NULL AS sweep_id'} FROM runs ORDER BY id DESC",
             self.conn,
         )
+        training = df["status"] == Status.RUNNING  # in a segment: what it trained before, and this one so far
         df.loc[df["run_id"].isin(dead), "status"] = Status.INTERRUPTED.value
-        now = time.time()
-        end = df["ended"].where(df["ended"].notna(), np.where(df["status"].isin(ACTIVE), now, df["heartbeat"]))
-        df["elapsed"] = (end - df["started"]).where(df["started"].notna())
+        segment = np.where(df["status"] == Status.RUNNING, time.time(), df["heartbeat"]) - df["started"]
+        before = df["seconds"].where(df["seconds"].notna(), 0.0)
+        ended = df["seconds"].where(df["seconds"].notna(), df["ended"] - df["started"])  # a store's older runs
+        df["elapsed"] = np.where(training, before + segment, ended)
         df["progress"] = (df["step"] / df["total_steps"]).clip(0, 1)
         df["cell"] = [json.loads(c)["cell"] for c in df["config"]]
         return df

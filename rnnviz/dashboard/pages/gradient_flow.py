@@ -24,6 +24,11 @@ def not_recorded(r: shown.ShownRun) -> str:
     )
 
 
+def chart_note(r: shown.ShownRun, _runs: list[shown.ShownRun]) -> str | None:
+    """A reading's second part, live.readings' way: the probe its run's chart draws (findings.chart_note)."""
+    return findings.chart_note(r)
+
+
 def render(runs: list[shown.ShownRun]) -> None:
     style = shown.style()
     # Cut at an earlier step (the scrubber, a replay), the heatmap keeps the whole runs' colour scale.
@@ -42,15 +47,16 @@ def render(runs: list[shown.ShownRun]) -> None:
         "The gradient reaching t = 1 is a product of one factor per step. In a vanilla RNN each factor is at most "
         "σ_max(W_hh) × the steepest tanh slope φ' (the dashed Pascanu bound): where tanh saturates, its slope is "
         "near 0 and the product collapses. Each reading below quotes the median of its run's last "
-        f"{findings.RECENT} probes, which holds still while a run trains; the charts beside it draw one probe, "
-        "the step in their title, and one probe's numbers can differ from the median by decades.",
+        f"{findings.RECENT} probes, which holds still while a run trains, and then the one probe its chart draws "
+        "(the step in the chart's title), whose numbers can differ from the median by decades.",
         help=words.glossary("σ_max(W_hh)", "φ'", "Pascanu bound", "||dh_T/dh_1||")
         + "  \ndL/dh_t = (dh_T/dh_t)^T dL/dh_T, and dh_T/dh_t = ∏ diag(φ'(a_k)) W_hh. Every quantity measured, "
         "per cell, is in docs/why-it-vanishes.md",  # off the screen in a talk
     )
-    for r, reading in zip(runs, live.readings(runs, findings.why_reading), strict=True):
+    notes = live.readings(runs, chart_note)
+    for r, reading, note in zip(runs, live.readings(runs, findings.why_reading), notes, strict=True):
         if reading:
-            st.markdown(reading)
+            st.markdown(f"{reading} {note or ''}")
         layout.show(layouts.WHY_OF_RUN, [r], style, xspan=xspan)
         if r.cfg.jacobian_examples == 0:
             st.caption(not_recorded(r))

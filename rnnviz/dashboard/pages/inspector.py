@@ -6,11 +6,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from rnnviz import checkpoints, digits, words
+from rnnviz import checkpoints, digits
 from rnnviz import data as datamod
 from rnnviz.cells import GATE_NAMES
 from rnnviz.config import GATES, TANH_GATES, RunConfig
 from rnnviz.dashboard import live, reads, shown, state
+from rnnviz.dashboard import runs as runs_table
 from rnnviz.data import DataError
 from rnnviz.figures import Style
 from rnnviz.models import SeqClassifier
@@ -56,13 +57,14 @@ def readable(path: str, runs: pd.DataFrame) -> list[int]:
 def run_ui(col, runs: pd.DataFrame, ids: list[int]) -> int:
     """The run whose model reads the digit, of those with a checkpoint (`ids`): the first picked in the sidebar
     that has one, else the newest, unless chosen here."""
-    picked = [r for r in state.selected() if r in ids]
-    return col.selectbox(
-        "Run",
+    if st.session_state.get("insp-run") not in ids:
+        picked = [r for r in state.selected() if r in ids]
+        st.session_state["insp-run"] = picked[0] if picked else ids[0]
+    return runs_table.picker(
+        col,
+        runs,
         ids,
-        index=ids.index(picked[0]) if picked else 0,
-        format_func=lambda r: shown.run_label(runs, r),
-        key="insp-run",
+        "insp-run",
         help="Runs with a checkpoint to read; a run saves its first after `checkpoint_every` steps.",
     )
 
@@ -119,7 +121,7 @@ def verdict_ui(label: str, insp: digits.Inspection, index: int, ckpt_step: int) 
     verdict = "right" if insp.prediction == insp.label else "wrong"
     st.markdown(
         f"Run **{label}** at its checkpoint of step **{ckpt_step:,}**. Digit #{index} is a **{insp.label}**; the "
-        f"model answers **{insp.prediction}** ({words.percent(insp.probs[-1].max())}): {verdict}."
+        f"model answers **{digits.answer(insp.probs[-1])}**: {verdict}."
     )
     return st.slider("Time step t", 1, insp.T, value=insp.T, key=f"insp-t-{insp.T}", help="The step being read")
 

@@ -9,7 +9,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from rnnviz import data as datamod
-from rnnviz import roles, runner
+from rnnviz import roles, runner, words
 from rnnviz.config import PRESET_HELP, PRESETS, ConfigError, Limits, RunConfig, named_for_changes, preset, rnn_vs_lstm
 from rnnviz.dashboard import horizon_view, reads, state
 from rnnviz.dashboard.runs import section as runs_section
@@ -108,14 +108,6 @@ def watch_prompt_ui(path: str, where: str, training: list[int] | None = None) ->
         st.switch_page(PAGES / ("overview.py" if watch else "gradient_flow.py"))
 
 
-def about(seconds: float) -> str:
-    if seconds < 100:
-        return f"about {10 * round(seconds / 10):.0f} seconds"
-    if seconds < 600:
-        return f"about {round(seconds / 30) / 2:g} minutes"
-    return f"about {round(seconds / 60)} minutes"
-
-
 def how_long(path: str, configs: list[RunConfig]) -> str:
     """How long a set of runs takes here, measured from the earlier runs in the store, or why it is not known."""
     seconds = runner.duration(reads.runs_table(path), configs)
@@ -125,7 +117,7 @@ def how_long(path: str, configs: list[RunConfig]) -> str:
             + ("an RNN and an LSTM run of these settings have" if len(configs) > 1 else "a run of these settings has")
             + " finished."
         )
-    return f"It takes **{about(seconds)}** on this machine, going by the speed of its earlier runs."
+    return f"It takes **{words.about(seconds)}** on this machine, going by the speed of its earlier runs."
 
 
 def blog_pair_ui(path: str, readonly: bool) -> None:
