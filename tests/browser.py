@@ -123,3 +123,45 @@ def server_pid(url: str) -> int:
             if b"streamlit" in b" ".join(args) and port in args:
                 return int(proc.name)
     raise LookupError(f"no streamlit server on port {port.decode()}")
+
+
+# What a tab says of a replay at one instant, read in one call in the browser (no time passes between its
+# parts): the step above the charts, each sidebar line's, the scrubber's thumb, the live charts drawn and on
+# the page, and the "Replay in" box.
+REPLAY_READING = """() => {
+  const main = document.querySelector('[data-testid=stMain]')?.innerText || '';
+  const side = document.querySelector('[data-testid=stSidebar]')?.innerText || '';
+  const header = main.match(/Replay: step ([\\d,]+) of/);
+  const lines = [...side.matchAll(/replaying, step ([\\d,]+) of/g)].map(m => +m[1].replace(/,/g, ''));
+  const thumb = document.querySelector('[data-testid=stSidebar] [data-testid=stSliderThumbValue]');
+  const frames = [...document.querySelectorAll("iframe[title='rnnviz.dashboard.livechart.livechart']")];
+  const drawn = frames.filter(f => { try { return f.contentDocument.querySelector('.main-svg'); }
+                                      catch (e) { return false; } }).length;
+  const box = [...document.querySelectorAll('[data-testid=stSidebar] [data-testid=stSelectbox]')]
+    .filter(b => b.innerText.includes('Replay in'))
+    .map(b => b.querySelector('input')?.value || b.querySelector('[data-baseweb=select]')?.innerText)[0] || null;
+  return {header: header ? +header[1].replace(/,/g, '') : null, lines, charts: frames.length, drawn, box,
+          thumb: thumb && thumb.textContent ? +thumb.textContent.replace(/,/g, '') : null};
+}"""
+
+
+def replay_spread(reading: dict) -> int | None:
+    """The largest difference between the steps one tab says at once (None where it says no replay step)."""
+    steps = [n for n in [reading["header"], *reading["lines"], reading["thumb"]] if n is not None]
+    return max(steps) - min(steps) if reading["header"] is not None else None
+
+
+class Traffic:
+    """What a tab receives over its connection to the server: bytes, and references to elements the server
+    takes it to hold in its cache (one it does not hold shows "Connection error ... Cached ForwardMsg MISS")."""
+
+    def __init__(self, page) -> None:
+        self.bytes = self.refs = 0
+        page.on("websocket", lambda ws: ws.on("framereceived", self.received))
+
+    def received(self, payload) -> None:
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        if isinstance(payload, bytes):
+            self.bytes += len(payload)
+            self.refs += ForwardMsg.FromString(payload).WhichOneof("type") == "ref_hash"

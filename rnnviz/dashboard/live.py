@@ -27,7 +27,6 @@ from .shown import style as shown_style
 # While the server feeds live charts (livechart/feed.py) they update themselves each second; the rest of a
 # page (status lines, readings, tables) reruns this often, which costs a tab a rerun every 5 s, not every 1 s.
 FED_REFRESH_S = 5.0
-REPLAY_REFRESH_S = 0.5
 
 
 def live(
@@ -41,21 +40,22 @@ def live(
     if not runs:
         st.info(empty_hint or "No run selected. Start one on the **Train** page, or pick runs in the sidebar.")
         return
-    replaying = state.replay() is not None
     polling = any(r.active for r in runs) and state.live_updates()
-    every = REPLAY_REFRESH_S if replaying else (FED_REFRESH_S if feeding() else REFRESH_S) if polling else None
+    # during a replay the body is drawn by runs of the whole tab, which the sidebar asks for at each new frame
+    # of the replay's clock (sidebar.py's pace): on a timer of its own it said another step than the sidebar
+    every = None if state.replay() is not None else (FED_REFRESH_S if feeding() else REFRESH_S) if polling else None
 
     @st.fragment(run_every=every)
     def body() -> None:
         replay = state.replay()
-        step = replay.for_page() if replay is not None else 0  # before pick(): every run is cut at this step
-        fresh = pick()
         if replay is not None:
-            st.progress(step / max(replay.last, 1), text=f"Replay: step {step:,} of {replay.last:,}")
-        st.session_state.pop(state.CHARTS_SHOWN, None)
+            replay.for_page()  # every run is cut at this step (the sidebar wrote it, and the bar above the page)
+        fresh = pick()
+        st.session_state[state.CHARTS] = Charts()
         render(fresh)
-        if replay is not None and replay.waiting and not st.session_state.get(state.CHARTS_SHOWN):
-            replay.start()  # nothing on this page to wait for
+        charts = st.session_state.pop(state.CHARTS)
+        if replay is not None and replay.waiting and charts.drawn == charts.shown:
+            replay.start()  # every chart of the page is on screen (or it has none to wait for): step 0 shows
         if replay is not None and replay.done:
             st.session_state.pop(state.REPLAY)
             st.rerun(scope="app")  # the replay reached the end: the scrubber and the URL catch up
@@ -173,18 +173,27 @@ def pieces(text: str) -> list[tuple[str, str]]:
     return [("code" if k % 2 else "text", part) for k, part in enumerate(text.split("`")) if part]
 
 
+@dataclass
+class Charts:
+    """The charts a run of a page's body draws, and how many of them have said they are on screen."""
+
+    shown: int = 0
+    drawn: int = 0
+
+
 def _show(
     spec: str, key: str, feed: str | None = None, version: str | None = None, progress=None, polled=False
 ) -> None:
     """Draw a chart; while a replay waits for the page's charts, the chart says once it has drawn, and the
-    first to say so starts the replay's clock."""
+    replay's clock starts once every one has: started by the first, it stood at steps 183-405 by the time the
+    last of a loaded machine's charts showed."""
     replay = state.replay()
     ready = replay.token if replay is not None and replay.waiting else None
-    st.session_state[state.CHARTS_SHOWN] = True
+    charts = st.session_state.get(state.CHARTS) or Charts()
     plotly = script.url() if script.SCRIPT.serving and not st.get_option("server.baseUrlPath") else None
     shown = livechart.show(spec, key, CHART_CONFIG, feed, version, progress, ready=ready, live=polled, plotly=plotly)
-    if shown == ready and replay and ready:
-        replay.start()
+    charts.shown += 1
+    charts.drawn += ready is not None and shown == ready
 
 
 def chart(fig: go.Figure, key: str) -> None:

@@ -120,21 +120,25 @@ def run_label(runs: pd.DataFrame, run_id: int) -> str:
 @dataclass
 class Replay:
     """A recorded run played back as if live: step 0 to `last` in `seconds` of wall time, from the moment the
-    page's charts are on screen (`start`), so that a room sees it from its first step: a cold page takes
+    page's charts are all on screen (`start`), so that a room sees it from its first step: a cold page takes
     seconds to load its charts, and a clock started at the click had played a third of a 10 s replay by
-    then. A page whose charts never report (a browser that blocks them) starts it after WAIT_S anyway."""
+    then. A page whose charts never report (a browser that blocks them) starts it after WAIT_S anyway.
+
+    The clock moves in frames of FRAME_S: every reading within a frame is the same step, in every tab on the
+    same clock (a following viewer's is the presenter's), so two tabs that have drawn the same frame say the
+    same step, and a tab redraws only when a new frame begins (dashboard/sidebar.py)."""
 
     last: int
     seconds: float
     created: float = field(default_factory=time.monotonic)
     started: float | None = None
     token: str = field(default_factory=lambda: secrets.token_urlsafe(8))
-    # The step shown, read off the clock once a run (`tick`) and written from here everywhere: read anew at each
-    # place, the progress bar, the scrubber and a status line said 1,529, 1,527 and 1,472 at once.
+    # The step shown, read off the clock once a run of the tab (`tick`) and written from here everywhere: read
+    # anew at each place, the progress bar, the scrubber and a status line said 1,529, 1,527 and 1,472 at once.
     at: int | None = None
-    untold: bool = False  # the sidebar ticked in this run, and the page's body has not shown that step yet
 
     WAIT_S = 30.0  # a loaded 2-core machine took 20-40 s to draw a cold presenter page
+    FRAME_S = 0.5  # the page reran every 0.5 s during a replay before the clock had frames
 
     def start(self) -> None:
         if self.started is None:
@@ -147,26 +151,30 @@ class Replay:
         return self.started is None
 
     def clock(self) -> int:
-        """The step the replay has reached by now."""
+        """The step the replay has reached by now: that of the frame now playing."""
         if self.waiting or self.started is None:
             return 0
-        return min(self.last, int(self.last * (time.monotonic() - self.started) / self.seconds))
+        frames = (time.monotonic() - self.started) // self.FRAME_S
+        return min(self.last, int(self.last * frames * self.FRAME_S / self.seconds))
 
     def tick(self) -> int:
-        """Read the clock: the step this run shows (the sidebar's scrubber reads it first in a run of the app)."""
-        self.at, self.untold = self.clock(), True
+        """Read the clock: the step this run of the tab shows (the sidebar reads it first in a run of the app)."""
+        self.at = self.clock()
         return self.at
 
     def for_page(self) -> int:
-        """The step a page's body shows in this run: the one the sidebar read, in a run of the whole app; on the
-        body's own reruns, a new reading of the clock."""
-        at = self.at if self.untold and self.at is not None else self.tick()
-        self.untold = False
-        return at
+        """The step a page's body shows: the one the sidebar read last. A new frame is drawn by a run of the
+        whole tab (the sidebar's pacer asks for it), so the body never says a step the sidebar does not."""
+        return self.tick() if self.at is None else self.at
 
     def step(self) -> int:
         """The step shown: the last reading of the clock (`tick`)."""
         return self.clock() if self.at is None else self.at
+
+    @property
+    def moved(self) -> bool:
+        """Whether a new frame has begun since the tab last read the clock."""
+        return self.at is not None and self.clock() != self.at
 
     @property
     def done(self) -> bool:

@@ -18,6 +18,7 @@ from .reads import REFRESH_S, config, runs_table, store_path
 from .shown import Replay, ShownRun, presenting, runs_now, status_text
 
 REPLAY_SECONDS = (10, 20, 30, 60, 120, 300)
+PACE_S = 0.2  # during a replay, how often a tab checks for the clock's next frame (Replay.FRAME_S); it draws nothing
 
 
 # What a link may ask for: a replay of 1 s to an hour (a shorter one had no step to show, a longer one never
@@ -124,11 +125,13 @@ def _toggle_replay(last: int) -> None:
 def _status_of(run: ShownRun) -> str:
     """A picked run's line in the sidebar: its state in a few words, a training run's with its progress (its
     step, where its length is not known: a loop watched without `total_steps`), a finished run's with the test
-    accuracy it ended at. A run that a replay shows at an earlier step (`until`), at that step: the replay's end
-    is not given away at its start."""
+    accuracy it ended at. A run that a replay or the scrubber shows at an earlier step (`until`), at that step
+    and no more: neither gives away how the run went on (a scrubbed run's line said "finished, 10.7% test
+    accuracy" beside charts that stop at step 1,500)."""
     row = run.row
     if run.until is not None:
-        return f"{run.label}: replaying, {words.progress(run.until, words.total_steps(row, run.cfg))}"
+        doing = "replaying" if state.replay() is not None else "scrubbed back"
+        return f"{run.label}: {doing}, {words.progress(run.until, words.total_steps(row, run.cfg))}"
     if row["status"] == Status.FINISHED and not pd.isna(row["test_accuracy"]):  # none for the adding task
         return f"{run.label}: {status_text(row['status'])}, {words.percent(row['test_accuracy'])} test accuracy"
     if row["status"] != Status.RUNNING:
@@ -182,11 +185,12 @@ def _step_controls(last: int, live: bool = False, at: int | None = None) -> None
         help="Moves every chart on every page to this training step. At the right end, charts follow the latest step.",
     )
     c1, c2 = st.columns(2, vertical_alignment="bottom")
+    st.session_state.setdefault(state.REPLAY_SECONDS, 30)
+    lengths = sorted({*REPLAY_SECONDS, st.session_state[state.REPLAY_SECONDS]})  # a link's own length too
     seconds = c1.selectbox(
         "Replay in",
-        REPLAY_SECONDS,
-        index=REPLAY_SECONDS.index(30),
-        format_func=lambda s: f"{s} s",
+        lengths,
+        format_func=lambda s: f"{s:g} s",
         key=state.REPLAY_SECONDS,
         help="Play the picked runs from step 0 as if they were training, at this speed; every page follows.",
     )
@@ -216,15 +220,18 @@ def _progress_and_step_controls(path: str) -> None:
     scrubber's end trailed a run by 5 s of its steps at the page's own pace (every 5 s while its charts feed
     themselves), 640 steps of a fast machine's RNN: it is reread every second wherever it shows a number.
     Following the latest step it shows none ("Following the latest step"), and is reread at the page's pace:
-    a room of 50 tabs rerunning it every second cost the server a third of a core (bench/bench_room.py)."""
+    a room of 50 tabs rerunning it every second cost the server a third of a core (bench/bench_room.py).
+    During a replay the whole tab is drawn from one reading of its clock in one run of the app (`pace`): the
+    lines and the page's body, fragments on timers of their own, said step 368 beside the page's 453."""
     picked = list(st.session_state[state.SELECTED])
     first = runs_now(path, picked)
     polling = any(r.active for r in first) and state.live_updates()
     before = [r.row["status"] for r in first]
-    replaying = state.replay() is not None  # the scrubber follows the replay's step
     fed = polling and feeding()
-    if replaying or (polling and (not fed or state.pinned() is not None)):
-        every: float | None = REFRESH_S
+    if state.replay() is not None:
+        every: float | None = None  # redrawn by the runs of the whole tab that `pace` asks for
+    elif polling and (not fed or state.pinned() is not None):
+        every = REFRESH_S
     else:
         every = FED_REFRESH_S if fed else None
 
@@ -233,8 +240,9 @@ def _progress_and_step_controls(path: str) -> None:
         replay = state.replay()
         at = replay.tick() if replay is not None else None  # read once: the lines, the scrubber and the page say it
         now = runs_now(path, picked)
-        shown = now if at is None else runs_now(path, picked, until=at)
-        if fed and at is None:
+        until = at if replay is not None else state.pinned()
+        shown = now if until is None else runs_now(path, picked, until=until)
+        if fed and until is None:
             live_text("sidebar-status", _status_of, shown, caption=True)
         elif lines := [_status_of(r) for r in shown]:
             st.caption("  \n".join(lines))
@@ -245,8 +253,23 @@ def _progress_and_step_controls(path: str) -> None:
             # once more (without polling, once every one has ended)
             st.rerun(scope="app")
 
+    app_run = [True]  # this function's first call is in a run of the whole app; the fragment's reruns are not
+
+    @st.fragment(run_every=PACE_S if state.replay() is not None else None)
+    def pace() -> None:
+        """While a replay plays: a run of the whole tab as soon as the clock's next frame begins."""
+        replay, in_app_run = state.replay(), app_run[0]
+        app_run[0] = False
+        if replay is not None and replay.moved and not in_app_run:
+            st.rerun(scope="app")
+
     with st.sidebar:
         controls()
+        pace()
+    if (replay := state.replay()) is not None:  # above the page, drawn right after the sidebar's lines: drawn
+        # in the page's body, after its reads of the runs, it changed a visible moment after them
+        step = replay.step()
+        st.progress(step / max(replay.last, 1), text=f"Replay: step {step:,} of {replay.last:,}")
 
 
 def ink(background: str) -> str:
@@ -338,7 +361,10 @@ def sidebar() -> None:
     chosen = runs[runs["run_id"].isin(picked)]
     last = int(chosen["step"].max()) if len(chosen) else 0
     if state.REPLAY_FROM_URL in st.session_state and last > 0:
-        st.session_state[state.REPLAY] = Replay(last, st.session_state.pop(state.REPLAY_FROM_URL))
+        seconds = st.session_state.pop(state.REPLAY_FROM_URL)
+        st.session_state[state.REPLAY] = Replay(last, seconds)
+        # the box says the length playing (it said 30 s beside a ?replay=60 link's replay), and Replay replays it
+        st.session_state[state.REPLAY_SECONDS] = int(seconds) if seconds == int(seconds) else seconds
     _progress_and_step_controls(path)
     _switches_ui()
     params = _to_url()

@@ -29,7 +29,7 @@ FEED_TOKENS = "feed_tokens"  # {(chart key, recipe): token} of the live charts' 
 TEXT_FEED = "text_feed"  # {"path", "token", "parts": {key: live.TextPart}}: the tab's one feed of live text
 REMEDIES_REUSED = "remedies_reused"  # list[int]: runs the Remedies set just launched reused, said once
 SWEEP_STARTED = "sweep_started"  # {"after": newest sweep id, "runs", "log", "at"}: a sweep started on the Sweeps page
-CHARTS_SHOWN = "charts_shown"  # bool: the page body drew a chart in this run (a replay waits for it)
+CHARTS = "charts"  # live.Charts: the charts the page body drew in this run, and those on screen (a replay waits)
 RUN_PICKED = "run_picked"  # int: the run the Train page's runs table acts on (its Run picker)
 RUN_ACTION = "run_action"  # {"run": int, "action": "stop" | "resume"}: what the picker's buttons last asked
 

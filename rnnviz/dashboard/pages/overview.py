@@ -19,8 +19,8 @@ def status_line(r: shown.ShownRun) -> str:
     status, at = shown.status_text(r.row["status"]), words.progress(r.row["step"], words.total_steps(r.row, r.cfg))
     if r.until is not None and state.replay() is not None:  # a replay: how the run ended is not given away
         return f"`{r.label}` replaying; showing {at}"
-    if r.until is not None:  # the step scrubber shows an earlier step
-        return f"`{r.label}` {status}; showing {at}"
+    if r.until is not None:  # the step scrubber shows an earlier step: nor is it given away ("finished")
+        return f"`{r.label}` scrubbed back; showing {at}"
     return f"`{r.label}` {status}, {at}"
 
 

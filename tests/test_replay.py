@@ -1,0 +1,83 @@
+"""A replay and the step scrubber as the sidebar tells them, in Streamlit's AppTest on the recorded runs of
+tests/data/outcomes: a link's replay length in its box, the clock started once every chart is on screen, and a
+scrubbed run's line that says nothing of how the run went on."""
+
+from __future__ import annotations
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from rnnviz.dashboard import live
+
+from .apptest import open_page
+from .conftest import ROOT
+from .outcomes import BY_OUTCOME, writable_copy
+
+RNN, LSTM = BY_OUTCOME["rnn-collapsed-underflow"], BY_OUTCOME["lstm"]  # 10.7% and 98.4% test accuracy
+
+
+@pytest.fixture
+def outcomes(tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNVIZ_STORE", str(writable_copy(tmp_path)))
+
+
+def sidebar_lines(at: AppTest) -> list[str]:
+    return [line.strip() for c in at.sidebar.caption for line in c.value.splitlines() if " · blog-" in line]
+
+
+@pytest.mark.parametrize("seconds", [60, 45])
+def test_a_replay_links_box_says_the_length_it_plays(outcomes, seconds):
+    """?replay=60 played for 60 s beside a box that said 30 s; a length the box does not offer is offered."""
+    st.cache_data.clear()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params.update({"runs": f"{RNN['run_id']},{LSTM['run_id']}", "replay": str(seconds)})
+    at.run()
+    assert not at.exception, at.exception
+    box = at.selectbox(key="replay_seconds")
+    assert at.session_state["replay"].seconds == seconds and box.value == seconds and f"{seconds} s" in box.options
+    assert not [w for w in at.warning if "Session State" in w.value]  # not "set through Session State and a default"
+
+
+def test_a_replays_clock_starts_once_every_chart_of_the_page_is_on_screen(outcomes, monkeypatch):
+    """The first chart to say it was drawn started the clock: a loaded machine's last chart came up seconds
+    later, at step 183-405 of a 30 s replay."""
+    drawn: set[str] = set()
+    keys: list[str] = []
+    show = live.livechart.show
+
+    def reporting(spec, key, *args, ready=None, **kwargs):  # a browser whose charts in `drawn` are on screen
+        show(spec, key, *args, ready=ready, **kwargs)
+        keys.append(key)
+        return ready if key in drawn else None
+
+    monkeypatch.setattr(live.livechart, "show", reporting)
+    at = open_page("gradient_flow")
+    at.session_state["selected_runs"] = [RNN["run_id"], LSTM["run_id"]]
+    at.run()
+    next(b for b in at.button if b.label == "Replay").click().run()
+    replay = at.session_state["replay"]
+    keys.clear()
+    at.run()
+    charts = set(keys)
+    assert len(charts) > 1, charts
+    drawn.add(keys[0])
+    at.run()
+    assert replay.waiting and at.get("progress")[0].proto.text == "Replay: step 0 of 5,000"
+    drawn.update(charts)
+    at.run()
+    assert not replay.waiting and replay.step() == 0  # it starts at its beginning
+
+
+def test_a_scrubbed_sidebar_says_only_what_was_known_at_the_step_shown(outcomes):
+    """Scrubbed back to step 1,500, the sidebar said "finished, 10.7% test accuracy" beside charts that stop there."""
+    at = open_page("overview")
+    at.session_state["selected_runs"] = [RNN["run_id"], LSTM["run_id"]]
+    at.run()
+    assert any("finished, 10.7% test accuracy" in line for line in sidebar_lines(at)), sidebar_lines(at)
+    at.slider(key="scrub").set_value(1500).run()
+    assert not at.exception, at.exception
+    said = sidebar_lines(at)
+    assert said == [f"{r['run_id']} · {r['name']}: scrubbed back, step 1,500 of 5,000" for r in (RNN, LSTM)], said
+    page = " ".join(m.value for m in at.markdown)
+    assert "finished" not in page.split("Reading")[0], page  # the Overview's status lines neither
