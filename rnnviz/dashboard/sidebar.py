@@ -165,7 +165,7 @@ def _step_controls(last: int, live: bool = False, at: int | None = None) -> None
         )
         st.caption("Following the latest step, live: the charts show each run's newest records.")
     replay = state.replay()
-    if replay is not None:  # the page reruns twice a second, this once: its number would trail the page's
+    if replay is not None:  # the step is written once, in the bar above the page, not beside it again
         st.html("<style>[data-testid=stSidebar] [data-testid=stSliderThumbValue] { visibility: hidden; }</style><span>")
         st.caption("Replaying: the step shown is written above the charts.")
     # during a replay the scrubber stands at the replay's step, as every chart does (the page shows the step read here)
