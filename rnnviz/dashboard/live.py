@@ -56,9 +56,6 @@ def live(
         charts = st.session_state.pop(state.CHARTS)
         if replay is not None and replay.waiting and charts.drawn == charts.shown:
             replay.start()  # every chart of the page is on screen (or it has none to wait for): step 0 shows
-        if replay is not None and replay.done:
-            st.session_state.pop(state.REPLAY)
-            st.rerun(scope="app")  # the replay reached the end: the scrubber and the URL catch up
         if polling and [r.row["status"] for r in fresh] != [r.row["status"] for r in runs]:
             st.rerun(scope="app")  # a run started or ended: the sidebar follows, and the page stops polling at the end
 

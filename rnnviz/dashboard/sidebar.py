@@ -125,9 +125,8 @@ def _toggle_replay(last: int) -> None:
 def _status_of(run: ShownRun) -> str:
     """A picked run's line in the sidebar: its state in a few words, a training run's with its progress (its
     step, where its length is not known: a loop watched without `total_steps`), a finished run's with the test
-    accuracy it ended at. A run that a replay or the scrubber shows at an earlier step (`until`), at that step
-    and no more: neither gives away how the run went on (a scrubbed run's line said "finished, 10.7% test
-    accuracy" beside charts that stop at step 1,500)."""
+    accuracy it ended at. A run that a replay or the scrubber shows at an earlier step (`until`), at that step and
+    no more (scrubbed, it said "finished, 10.7% test accuracy" beside charts that stop at step 1,500)."""
     row = run.row
     if run.until is not None:
         doing = "replaying" if state.replay() is not None else "scrubbed back"
@@ -239,6 +238,10 @@ def _progress_and_step_controls(path: str) -> None:
     def controls() -> None:
         replay = state.replay()
         at = replay.tick() if replay is not None else None  # read once: the lines, the scrubber and the page say it
+        if replay is not None and replay.done:  # played to its end, on any page: each shows the whole runs again
+            st.session_state.pop(state.REPLAY)
+            st.session_state[state.STEP_MOVED] = True  # and the URL and the pace below catch up
+            replay = at = None
         now = runs_now(path, picked)
         until = at if replay is not None else state.pinned()
         shown = now if until is None else runs_now(path, picked, until=until)
@@ -255,7 +258,7 @@ def _progress_and_step_controls(path: str) -> None:
 
     app_run = [True]  # this function's first call is in a run of the whole app; the fragment's reruns are not
 
-    @st.fragment(run_every=PACE_S if state.replay() is not None else None)
+    @st.fragment(run_every=PACE_S)
     def pace() -> None:
         """While a replay plays: a run of the whole tab as soon as the clock's next frame begins."""
         replay, in_app_run = state.replay(), app_run[0]
@@ -265,9 +268,9 @@ def _progress_and_step_controls(path: str) -> None:
 
     with st.sidebar:
         controls()
-        pace()
-    if (replay := state.replay()) is not None:  # above the page, drawn right after the sidebar's lines: drawn
-        # in the page's body, after its reads of the runs, it changed a visible moment after them
+        if state.replay() is not None:  # a fragment not called in a run of the app stops its timer
+            pace()
+    if (replay := state.replay()) is not None:  # above the page, right after the lines (drawn after its reads: later)
         step = replay.step()
         st.progress(step / max(replay.last, 1), text=f"Replay: step {step:,} of {replay.last:,}")
 
@@ -363,8 +366,7 @@ def sidebar() -> None:
     if state.REPLAY_FROM_URL in st.session_state and last > 0:
         seconds = st.session_state.pop(state.REPLAY_FROM_URL)
         st.session_state[state.REPLAY] = Replay(last, seconds)
-        # the box says the length playing (it said 30 s beside a ?replay=60 link's replay), and Replay replays it
-        st.session_state[state.REPLAY_SECONDS] = int(seconds) if seconds == int(seconds) else seconds
+        st.session_state[state.REPLAY_SECONDS] = int(seconds) if seconds == int(seconds) else seconds  # not 30 s
     _progress_and_step_controls(path)
     _switches_ui()
     params = _to_url()
