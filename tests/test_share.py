@@ -262,6 +262,7 @@ def test_a_following_viewers_replay_runs_on_the_presenters_clock(shared_store):
     viewer.run()  # the view applied: the presenter's replay, as a copy of its own
     mine = viewer.session_state["replay"]
     assert mine is not clock and (mine.last, mine.seconds, mine.created) == (30, 10.0, clock.created)
+    assert viewer.selectbox(key="replay_seconds").value == 10  # the box says the presenter's length, not 30 s
     mine.started = clock.created + 1  # this tab's charts drew first and started it
     viewer.run()
     assert mine.started is None and mine.step() == 0  # it waits for the presenter's clock

@@ -103,7 +103,7 @@ def apply() -> None:
         st.session_state.pop(state.REPLAY, None)
     else:  # a copy on the presenter's clock, with its own token: this session's charts report to it
         st.session_state[state.REPLAY] = dataclasses.replace(view.replay, token=secrets.token_urlsafe(8))
-        st.session_state[state.REPLAY_SECONDS] = view.replay.seconds  # the box says the length playing
+        st.session_state[state.REPLAY_SECONDS] = view.replay.length  # the box says the length playing
 
 
 def _go_to(current: str, view: View) -> None:

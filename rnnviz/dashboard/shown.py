@@ -172,6 +172,11 @@ class Replay:
         return self.clock() if self.at is None else self.at
 
     @property
+    def length(self) -> float:
+        """Its seconds as the Replay in box lists them: 60, not 60.0."""
+        return int(self.seconds) if self.seconds == int(self.seconds) else self.seconds
+
+    @property
     def moved(self) -> bool:
         """Whether a new frame has begun since the tab last read the clock."""
         return self.at is not None and self.clock() != self.at

@@ -364,9 +364,8 @@ def sidebar() -> None:
     chosen = runs[runs["run_id"].isin(picked)]
     last = int(chosen["step"].max()) if len(chosen) else 0
     if state.REPLAY_FROM_URL in st.session_state and last > 0:
-        seconds = st.session_state.pop(state.REPLAY_FROM_URL)
-        st.session_state[state.REPLAY] = Replay(last, seconds)
-        st.session_state[state.REPLAY_SECONDS] = int(seconds) if seconds == int(seconds) else seconds  # not 30 s
+        replay = st.session_state[state.REPLAY] = Replay(last, st.session_state.pop(state.REPLAY_FROM_URL))
+        st.session_state[state.REPLAY_SECONDS] = replay.length  # the box says the length playing, not 30 s
     _progress_and_step_controls(path)
     _switches_ui()
     params = _to_url()

@@ -18,7 +18,7 @@ SCRUB_SET = "scrub_set"  # list[(monotonic s, int)]: the steps the sidebar gave 
 STEP_MOVED = "step_moved"  # bool: the scrubber or the replay changed in the sidebar; the page reruns
 REPLAY = "replay"  # Replay | None: a replay playing
 REPLAY_FROM_URL = "replay_from_url"  # float: a link's ?replay=SECONDS, started once the runs are known
-REPLAY_SECONDS = "replay_seconds"  # int: the replay's length chosen in the sidebar
+REPLAY_SECONDS = "replay_seconds"  # int | float: the replay's length in the sidebar (a link's, or chosen)
 PRESENT = "present"  # bool: presenter mode (large fonts, no controls)
 LARGE_FONTS = "large_fonts"  # bool
 SAMPLES = "samples_axis"  # bool: charts over training count samples seen (step x batch size), not steps
