@@ -4,6 +4,8 @@ scrubbed run's line that says nothing of how the run went on."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -81,3 +83,24 @@ def test_a_scrubbed_sidebar_says_only_what_was_known_at_the_step_shown(outcomes)
     assert said == [f"{r['run_id']} · {r['name']}: scrubbed back, step 1,500 of 5,000" for r in (RNN, LSTM)], said
     page = " ".join(m.value for m in at.markdown)
     assert "finished" not in page.split("Reading")[0], page  # the Overview's status lines neither
+
+
+def test_a_replay_plays_to_its_end_on_a_page_that_draws_no_runs(outcomes):
+    """The page's body ended a replay, so on the Train page it never ended: the bar above the page, drawn on
+    every page, said "Replay: step 5,000 of 5,000" for good, and the scrubber stayed without a number."""
+    at = open_page("overview")
+    at.session_state["selected_runs"] = [RNN["run_id"], LSTM["run_id"]]
+    at.run()
+    next(b for b in at.button if b.label == "Replay").click().run()
+    at.switch_page("rnnviz/dashboard/pages/train.py").run()
+    replay = at.session_state["replay"]
+    replay.start()
+    replay.started -= 10  # a third of the 30 s
+    at.run()
+    assert not at.exception, at.exception
+    (bar,) = at.get("progress")  # at least 20 frames of 83.3 steps (a loaded machine's run takes a few more)
+    assert 1666 <= int(re.fullmatch(r"Replay: step ([\d,]+) of 5,000", bar.proto.text)[1].replace(",", "")) < 5000
+    replay.started -= 30
+    at.run()
+    assert "replay" not in at.session_state and not at.get("progress")
+    assert at.slider(key="scrub").value == 5000
