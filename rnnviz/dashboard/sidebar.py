@@ -270,7 +270,7 @@ def _progress_and_step_controls(path: str) -> None:
         controls()
         if state.replay() is not None:  # a fragment not called in a run of the app stops its timer
             pace()
-    if (replay := state.replay()) is not None:  # above the page, right after the lines (drawn after its reads: later)
+    if (replay := state.replay()) is not None:  # above the page, with the lines (the body's, after its reads, lagged)
         step = replay.step()
         st.progress(step / max(replay.last, 1), text=f"Replay: step {step:,} of {replay.last:,}")
 
