@@ -88,7 +88,7 @@ def test_gradient_flow_says_why_with_each_runs_chain_slopes_and_the_lstms_path(f
     # the readings quote a median of probes, the charts one probe: the page says so, where a teacher saw the RNN's
     # text (3.8 × 10⁻⁴) disagree with the chart under it (1.9 × 10⁻²)
     captions = " ".join(c.value for c in at.caption)
-    assert "median of its run's last 5 probes" in captions and "the charts beside it draw one probe" in captions
+    assert "median of its run's last 5 probes" in captions and "the one probe its chart draws" in captions
 
 
 def test_gates_page_shows_the_lstm_gates(full_store):
