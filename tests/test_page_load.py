@@ -2,7 +2,7 @@
 flow loads plotly.js from the browser's cache but the first (livechart/script.py), a page opened again fetches
 none, the route serves that one file gzipped once and refuses any other name, the bundle is plotly's cartesian
 one of the `plotly` package's own version, and the server starts without Streamlit's "No runtime found"
-warnings."""
+warnings; the charts on the first screen draw before those below it load plotly.js."""
 
 from __future__ import annotations
 
@@ -67,6 +67,33 @@ def test_the_charts_of_a_page_fetch_plotly_once_and_a_page_opened_again_none(ser
         assert len(fetched) == 1 and fetched[0] < 700_000, frames
         again = all_drawn(page, f"{url}/gradient_flow?{PAIR}&again=1")
         assert sum(b for _, _, b in again) == 0, again
+
+
+# Per chart frame: its top on the page, and when (ms since the epoch) it started fetching plotly.js and first drew.
+TIMES = """() => Array.from(document.querySelectorAll("iframe[title$='.livechart']")).map((f) => {
+  const p = f.contentWindow.performance, js = p.getEntriesByType('resource').find((e) => /plotly/.test(e.name));
+  return [f.getBoundingClientRect().top, p.timeOrigin + js.startTime,
+          Number(f.contentDocument.getElementById('chart').dataset.drawnAt)];
+})"""
+
+
+@needs_chromium
+def test_the_first_screen_s_charts_draw_before_those_below_it_load_plotly_and_all_draw_unscrolled(server):
+    """Each chart frame evaluates plotly.js on the tab's one thread: those below the first screen wait until it
+    has drawn (livechart/frontend/index.html), and then draw without the page being scrolled."""
+    url, _ = server
+    with chromium() as browser:
+        context = browser.new_context(viewport=LAPTOP)
+        for _ in range(2):  # a new viewer, then the page opened again with plotly.js in the browser's cache
+            page = context.new_page()
+            all_drawn(page, f"{url}/gradient_flow?{PAIR}")
+            assert page.evaluate("() => Array.from(document.querySelectorAll('*')).every((e) => !e.scrollTop)")
+            frames = page.evaluate(TIMES)
+            first = [drawn for top, _, drawn in frames if top < LAPTOP["height"]]
+            below = [loading for top, loading, _ in frames if top > LAPTOP["height"] + 200]  # index.html's NEAR_PX
+            assert len(first) == 2 and len(below) == 9, frames  # the heatmap and the global norm; 9 below
+            assert max(first) <= min(below), frames
+            page.close()
 
 
 def test_the_charts_load_the_cartesian_bundle_of_the_plotly_package_s_version():

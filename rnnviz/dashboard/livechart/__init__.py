@@ -15,6 +15,7 @@ checked against the `plotly` package's in tests/test_livechart.py.
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from pathlib import Path
 
@@ -22,6 +23,7 @@ import streamlit.components.v1 as components
 
 FRONTEND = Path(__file__).parent / "frontend"
 PAGE = FRONTEND / "index.html"
+DEFAULT_HEIGHT = 450  # Plotly's, and index.html's for a figure that sets none
 
 
 def plotly_js() -> Path:
@@ -66,9 +68,14 @@ def show(
     sends a figure only once something changed, and `progress` orders the figures of one feed: the chart draws
     one only if it is ahead of what it shows. Given `ready`, the chart sends it back once the figure is on
     screen (which reruns the page): the return value is the last `ready` it sent back. `plotly` is the URL the
-    chart loads plotly.js from (script.py's route), None for the copy beside its page."""
+    chart loads plotly.js from (script.py's route), None for the copy beside its page.
+
+    The frame is given its figure's height from the start (Streamlit's `height` argument), so that until it has
+    drawn, Streamlit holds its place with a placeholder of that height and the page below it is laid out where
+    it will stay: a chart below the first screen knows it is and waits (frontend/index.html)."""
     return _component()(
         spec=spec,
+        height=json.loads(spec).get("layout", {}).get("height", DEFAULT_HEIGHT),
         config=config,
         feed=feed,
         live=live,
