@@ -72,7 +72,7 @@ def show(
 
     The frame is given its figure's height from the start (Streamlit's `height` argument), so that until it has
     drawn, Streamlit holds its place with a placeholder of that height and the page below it is laid out where
-    it will stay: a chart below the first screen knows it is and waits (frontend/index.html)."""
+    it will stay, and a chart below the first screen can tell that it is and wait (frontend/index.html)."""
     return _component()(
         spec=spec,
         height=json.loads(spec).get("layout", {}).get("height", DEFAULT_HEIGHT),
