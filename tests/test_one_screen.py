@@ -98,7 +98,8 @@ def test_each_global_norm_chart_says_whose_it_is_and_draws_that_run(pair):
     charts = [f for f in figures(at) if "global gradient norm" in str(f["layout"]["title"]["text"]).lower()]
     assert len(charts) == 2, [f["layout"]["title"]["text"] for f in charts]
     for run, fig in zip(pair, charts, strict=True):
-        assert fig["layout"]["title"]["text"] == f"{run.label}: global gradient norm (before clipping)"
+        assert fig["layout"]["title"]["text"] == f"{run.label}: global gradient norm"
+        assert fig["layout"]["yaxis"]["title"]["text"] == "||g|| before clipping"
         line = next(t for t in fig["data"] if t.get("mode") == "lines")
         steps, norm = run.scalar("grad_norm/global")
         drawn_x, drawn_y = values(line["x"]), values(line["y"])

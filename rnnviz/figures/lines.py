@@ -189,10 +189,11 @@ def norm_with_clipping(
         data=traces,
         layout=base_layout(
             style,
-            f"{label}: global gradient norm (before clipping)",  # whose: two runs draw two of these side by side
+            # whose: two runs draw two of these side by side; short enough for a half-width chart's one line
+            f"{label}: global gradient norm",
             key,
             xaxis=axis(style.step_title, **ranged(xrange)),
-            yaxis=log_axis("||g||", **ranged(yrange)),
+            yaxis=log_axis("||g|| before clipping", **ranged(yrange)),
             shapes=shapes if clip > 0 else [],
             annotations=[note(Empty().note, style)] if empty else [],
         ),
