@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import shutil
 import sqlite3
 import threading
@@ -286,3 +287,23 @@ def test_every_tab_shares_one_writing_of_the_readings_a_second(live_store):
     assert calls == [1, 2]  # once per run, for the three tabs
     earlier = live.readings(runs_now(path, [1, 2], until=10), reading)
     assert calls == [1, 2, 1, 2] and earlier != tabs[0]
+
+
+def test_a_why_chart_is_drawn_with_the_reading_that_quotes_its_probe_not_fed_ahead_of_it(live_store):
+    """While a run trained, its Why chart, fed every second, ran a probe or two ahead of the reading above it
+    (the page's, every 5 s): "its chart draws one probe, step 2,600" over a chart titled "(step 2,800)" (a
+    fresh-eyes walk). The chart is the page's figure, drawn from the records the reading quotes."""
+    at = open_page("gradient_flow")
+    assert not at.exception, at.exception
+    args = component_args(at)
+    titles = [json.loads(a["spec"])["layout"]["title"]["text"] for a in args]
+    why = [a for a, t in zip(args, titles, strict=True) if "test-lstm: Jacobians" in t]
+    assert len(why) == 1 and why[0]["feed"] is None, [a["feed"] for a in why]
+    title = json.loads(why[0]["spec"])["layout"]["title"]["text"]
+    step = re.search(r"\(step ([\d,]+)\)", title).group(1)
+    note = next(m.value for m in at.markdown if "test-lstm" in m.value and "Its chart draws one probe" in m.value)
+    assert f"Its chart draws one probe, step {step}," in note, (title, note)
+    heatmap = [
+        a for a in args if "Gradient reaching each time step" in json.loads(a["spec"])["layout"]["title"]["text"]
+    ]
+    assert heatmap and all(a["feed"] for a in heatmap)  # the page's other charts still feed themselves

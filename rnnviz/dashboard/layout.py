@@ -14,9 +14,9 @@ from ..views.layouts import Slot
 from . import live, shown
 
 
-def show(layout: Sequence[Slot], runs: list[shown.ShownRun], style: Style, **options: Any) -> None:
+def show(layout: Sequence[Slot], runs: list[shown.ShownRun], style: Style, fed: bool = True, **options: Any) -> None:
     """Draw each slot of a layout for the runs; `options` are the page's choices the slots take (which,
-    threshold, zrange, name, key)."""
+    threshold, zrange, name, key); not `fed`, its charts are redrawn with the page (live.live_chart)."""
     cols: Sequence[Any] | None = None
     k = 0
     told: set[str] = set()  # a run's line said once: two charts of a run before its first probe said it twice
@@ -28,14 +28,19 @@ def show(layout: Sequence[Slot], runs: list[shown.ShownRun], style: Style, **opt
                 if cols is None or k % 2 == 0:
                     cols = st.columns(2)
                 with cols[k % 2]:
-                    draw(slot, group, style, options, told)
+                    draw(slot, group, style, options, told, fed)
                 k += 1
             else:
-                draw(slot, group, style, options, told)
+                draw(slot, group, style, options, told, fed)
 
 
 def draw(
-    slot: Slot, runs: list[shown.ShownRun], style: Style, options: dict[str, Any], told: set[str] | None = None
+    slot: Slot,
+    runs: list[shown.ShownRun],
+    style: Style,
+    options: dict[str, Any],
+    told: set[str] | None = None,
+    fed: bool = True,
 ) -> None:
     """One chart of a slot; a chart of one run that recorded none of the view's quantities is a line saying so,
     once in a layout (`told`: the lines said so far)."""
@@ -50,4 +55,4 @@ def draw(
     key = chosen.pop("key", None) or slot.key.format(id=runs[0].id, **chosen)
     if "key" in slot.options:
         chosen["key"] = key  # the view's own key, as the page names it
-    live.live_chart(key, view.build, runs, one=view.one, style=style, **chosen)
+    live.live_chart(key, view.build, runs, one=view.one, fed=fed, style=style, **chosen)

@@ -156,12 +156,13 @@ def readings(runs: list[ShownRun], reading: Callable[[ShownRun, list[ShownRun]],
     reads the runs' records, and a room of 50 tabs each rereading them every 5 s spent a fifth of the server's
     CPU on it (bench/bench_room.py). A second is less than the page's own 5 s between reruns."""
     key = (reading.__module__, reading.__qualname__, runs[0].path, tuple(r.id for r in runs))
-    return _readings(key, tuple(r.until for r in runs), runs, reading)
+    return _readings(key, tuple((r.until, r.version) for r in runs), runs, reading)
 
 
 @st.cache_resource(ttl=REFRESH_S, max_entries=64, show_spinner=False)
-def _readings(key: tuple, until: tuple, _runs: list[ShownRun], _reading: Callable) -> list[str | None]:
-    """Keyed by the reading, the store, the run ids and the steps shown (not by the runs' objects)."""
+def _readings(key: tuple, shown: tuple, _runs: list[ShownRun], _reading: Callable) -> list[str | None]:
+    """Keyed by the reading, the store, the run ids, the steps shown and the runs' versions (not by the runs'
+    objects): a reading is of the records its page drew, so a chart drawn from the same runs agrees with it."""
     return [_reading(r, _runs) for r in _runs]
 
 
@@ -204,15 +205,18 @@ def feeding() -> bool:
     return FEEDS.serving and not st.get_option("server.baseUrlPath")
 
 
-def live_chart(key: str, view: Callable[..., go.Figure], runs: list[ShownRun], /, one: bool = False, **options) -> None:
+def live_chart(
+    key: str, view: Callable[..., go.Figure], runs: list[ShownRun], /, one: bool = False, fed: bool = True, **options
+) -> None:
     """The figure `view(runs, **options)` (`view(runs[0], ...)` with `one`), which, while any of the runs
-    trains and the page shows the latest step, refreshes itself from the server every second. Where the page
+    trains and the page shows the latest step, refreshes itself from the server every second; not `fed`, it
+    is the page's figure, redrawn with the page (a chart its page's text describes keeps to that text). Where the page
     shows the latest step, a zoom into the chart fetches the figure of the steps it shows, its scalars at the
     resolution that needs (every step, zoomed in far enough), also for a finished run.
 
     Fed, the page's figure is the feed's: every tab's page reruns and chart polls share one build of a recipe
     a second (Feeds.figure), where each rerun of each tab built its own."""
-    if not feeding() or shown_step() is not None:
+    if not fed or not feeding() or shown_step() is not None:
         _show(view(runs[0] if one else runs, **options).to_json(), key)
         return
     path, ids = runs[0].path, tuple(r.id for r in runs)

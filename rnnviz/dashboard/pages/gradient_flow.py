@@ -57,7 +57,9 @@ def render(runs: list[shown.ShownRun]) -> None:
     for r, reading, note in zip(runs, live.readings(runs, findings.why_reading), notes, strict=True):
         if reading:
             st.markdown(f"{reading} {note or ''}")
-        layout.show(layouts.WHY_OF_RUN, [r], style, xspan=xspan)
+        # drawn with the reading above it, from the same records: fed, the chart ran a probe or two ahead of the
+        # text quoting it while the run trained ("step 2,600" over a chart of step 2,800: a fresh-eyes walk)
+        layout.show(layouts.WHY_OF_RUN, [r], style, fed=False, xspan=xspan)
         if r.cfg.jacobian_examples == 0:
             st.caption(not_recorded(r))
     layout.show(layouts.WHY_PATHS, runs, style)
