@@ -5,15 +5,20 @@ table says, in real Chromium."""
 from __future__ import annotations
 
 import os
+import shutil
+import sqlite3
 import subprocess
 import time
 
 import pytest
 
 from rnnviz import runner
+from rnnviz.dashboard import runs as runs_section
+from rnnviz.dashboard import shown
 from rnnviz.store import Status, Store
 from rnnviz.trainer import train
 
+from .apptest import open_page
 from .browser import chromium, data_root, streamlit_server
 from .conftest import MNIST_DIR, quick_config
 from .test_train_page import needs_chromium
@@ -114,3 +119,36 @@ def test_the_run_picker_says_the_status_its_table_says(tmp_path, trainer):
 def table_text(page) -> str:
     """The runs table's cells: its data grid draws on a canvas, and keeps them for screen readers."""
     return " ".join(page.locator("[data-testid=stDataFrame] [role=gridcell]").all_inner_texts())
+
+
+def test_the_sidebar_follows_a_resumed_run_it_read_as_stopped_an_instant_before_the_table(
+    trained_store, tmp_path, monkeypatch
+):
+    """A resumed run's trainer can start between the sidebar's read (stopped) and the runs table's (training):
+    the table saw no change of its own, and the sidebar said "stopped" beside "training" until the next rerun (a
+    fresh-eyes walk: 26 s after Resume). The table reruns the page when the sidebar said otherwise."""
+    path = tmp_path / "live.sqlite"
+    shutil.copy(trained_store, path)
+    with sqlite3.connect(path) as c:
+        c.execute("UPDATE runs SET status = 'running', host = 'another-machine' WHERE name = 'test-lstm'")
+    monkeypatch.setenv("RNNVIZ_STORE", str(path))
+    stale = [True]  # the sidebar reads before the page: it still sees the run stopped
+    real_row, real_section = shown.run_row, runs_section.section
+
+    def row(p, run_id):
+        got = real_row(p, run_id)
+        if got is not None and stale[0] and got["name"] == "test-lstm":
+            got = got.copy()
+            got["status"] = "stopped"
+        return got
+
+    def section(*args, **kwargs):
+        stale[0] = False  # the runs table reads the store as it is: training
+        return real_section(*args, **kwargs)
+
+    monkeypatch.setattr(shown, "run_row", row)
+    monkeypatch.setattr(runs_section, "section", section)
+    at = open_page("train")
+    assert not at.exception, at.exception
+    lines = " ".join(c.value for c in at.sidebar.caption)
+    assert "test-lstm: training" in lines and "test-lstm: stopped" not in lines, lines

@@ -156,8 +156,15 @@ def section(path: str, readonly: bool, actions: bool = True) -> None:
                 "elapsed": st.column_config.NumberColumn("elapsed (s)", format="%.0f"),
             },
         )
-        if polling and df.set_index("run_id")["status"].to_dict() != runs.set_index("run_id")["status"].to_dict():
-            st.rerun(scope="app")  # a run started, ended or was stopped: the picker and buttons below follow
+        now = df.set_index("run_id")["status"].to_dict()
+        told = st.session_state.get(state.SIDEBAR_STATUS, {})
+        if polling and (now != runs.set_index("run_id")["status"].to_dict() or any(
+            now.get(i, s) != s for i, s in told.items()
+        )):  # fmt: skip
+            # a run started, ended or was stopped: the picker and buttons below follow, and the sidebar, which may
+            # have read a resumed run as stopped an instant before this page read it training (it said "stopped"
+            # beside a table saying "training" until the next rerun: a fresh-eyes walk)
+            st.rerun(scope="app")
 
     table()
     if actions:

@@ -226,6 +226,7 @@ def _progress_and_step_controls(path: str) -> None:
     first = runs_now(path, picked)
     polling = any(r.active for r in first) and state.live_updates()
     before = [r.row["status"] for r in first]
+    st.session_state[state.SIDEBAR_STATUS] = {r.id: r.row["status"] for r in first}  # runs.section follows them
     fed = polling and feeding()
     if state.replay() is not None:
         every: float | None = None  # redrawn by the runs of the whole tab that `pace` asks for

@@ -30,6 +30,7 @@ TEXT_FEED = "text_feed"  # {"path", "token", "parts": {key: live.TextPart}}: the
 REMEDIES_REUSED = "remedies_reused"  # list[int]: runs the Remedies set just launched reused, said once
 SWEEP_STARTED = "sweep_started"  # {"after": newest sweep id, "runs", "log", "at"}: a sweep started on the Sweeps page
 CHARTS = "charts"  # live.Charts: the charts the page body drew in this run, and those on screen (a replay waits)
+SIDEBAR_STATUS = "sidebar_status"  # {run id: status}: what the sidebar's lines said of the picked runs when drawn
 RUN_PICKED = "run_picked"  # int: the run the Train page's runs table acts on (its Run picker)
 RUN_ACTION = "run_action"  # {"run": int, "action": "stop" | "resume"}: what the picker's buttons last asked
 
