@@ -104,3 +104,17 @@ def test_a_replay_plays_to_its_end_on_a_page_that_draws_no_runs(outcomes):
     at.run()
     assert "replay" not in at.session_state and not at.get("progress")
     assert at.slider(key="scrub").value == 5000
+
+
+def test_a_scrubbed_compare_table_says_scrubbed_back_not_how_the_run_ended(outcomes):
+    """Scrubbed back to step 1,500, Compare's table said "finished" above "step reached 1,500": finished there."""
+    at = open_page("overview")
+    at.session_state["selected_runs"] = [RNN["run_id"], LSTM["run_id"]]
+    at.run()
+    at.slider(key="scrub").set_value(1500).run()
+    at.switch_page("rnnviz/dashboard/pages/compare.py").run()
+    assert not at.exception, at.exception
+    tables = [d.value for d in at.dataframe if "status" in d.value.index]
+    assert tables, [d.value.index.tolist() for d in at.dataframe]
+    assert tables[0].loc["status"].tolist() == ["scrubbed back", "scrubbed back"], tables[0]
+    assert tables[0].loc["step reached"].tolist() == ["1,500", "1,500"], tables[0]

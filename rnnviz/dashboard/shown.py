@@ -112,6 +112,14 @@ def status_text(status: str) -> str:
     return STATUS_WORDS.get(Status(status), str(status))
 
 
+def status_of(r: ShownRun) -> str:
+    """A shown run's status in the pages' words, as of the step shown: cut at an earlier step (the scrubber, a
+    replay), how it ended is not given away ("finished" beside "step 1,500" read as finished there)."""
+    if r.until is not None:
+        return "replaying" if state.replay() is not None else "scrubbed back"
+    return status_text(r.row["status"])
+
+
 def run_label(runs: pd.DataFrame, run_id: int) -> str:
     row = runs.set_index("run_id").loc[run_id]
     return f"{run_id} · {row['name']} ({status_text(row['status'])})"

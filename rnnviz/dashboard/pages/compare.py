@@ -30,7 +30,7 @@ def settings_table(runs: list[shown.ShownRun]) -> pd.DataFrame:
     df = pd.DataFrame({r.label: [words.setting_value(r.cfg, n) for n in names] for r in runs}, index=names)
     out = df[df.nunique(axis=1) > 1]
     out.index = [words.setting(n) for n in out.index]
-    out.loc["status"] = [shown.status_text(r.row["status"]) for r in runs]
+    out.loc["status"] = [shown.status_of(r) for r in runs]
     out.loc["step reached"] = [words.step(r.row["step"]) for r in runs]
     out.loc["test accuracy"] = [words.percent(r.row["test_accuracy"]) for r in runs]
     for k in TEST_HEADS:

@@ -131,7 +131,7 @@ def table(runs: list[shown.ShownRun]) -> pd.DataFrame:
             {
                 "run": r.label,
                 "what changes": what,
-                "status": shown.status_text(r.row["status"]),
+                "status": shown.status_of(r),
                 "step": int(r.row["step"]),
                 # percentages, one decimal each: Streamlit's "percent" wrote 97% beside 96.05%
                 "validation": percent(last_value(r, findings.evaluated(r))),
