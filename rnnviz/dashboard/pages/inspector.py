@@ -123,6 +123,11 @@ def verdict_ui(label: str, insp: digits.Inspection, index: int, ckpt_step: int) 
         f"Run **{label}** at its checkpoint of step **{ckpt_step:,}**. Digit #{index} is a **{insp.label}**; the "
         f"model answers **{digits.answer(insp.probs[-1])}**: {verdict}."
     )
+    if (at := shown.shown_step()) is not None and at < ckpt_step:  # the other pages are cut at it: say why not this
+        st.caption(
+            f"The step scrubber's step {at:,} does not move this page: it reads the weights the run saved at its "
+            f"last checkpoint, step {ckpt_step:,}."
+        )
     return st.slider("Time step t", 1, insp.T, value=insp.T, key=f"insp-t-{insp.T}", help="The step being read")
 
 
