@@ -160,6 +160,15 @@ def horizon(rows: pd.DataFrame, k: int) -> int | None:
     return reached
 
 
+def settled(rows: pd.DataFrame, k: int) -> bool:
+    """Whether one variant's horizon (`horizon`) is final: no length its seeds still train at could change it."""
+    for _, row in rows.sort_values("length").iterrows():
+        if row["beat"] >= k:
+            continue
+        return bool(row["finished"] - row["beat"] > len(row["runs"]) - k)  # k can no longer be reached: final
+    return True
+
+
 def seed_horizons(rows: pd.DataFrame) -> dict[int, int]:
     """Each finished seed's own horizon, of one variant's rows: the longest length up to which it beat the task
     at every length (NOWHERE: not even the shortest); a seed not finished at every length is left out."""
@@ -241,7 +250,11 @@ def findings(df: pd.DataFrame, spec: sweeps.SweepSpec, k: int) -> list[str]:
     for _, rows in df.groupby("variant", sort=False):
         rows = rows.sort_values("length")
         label = rows["label"].iloc[0]
-        counts = ", ".join(f"{unit} = {int(r['length'])}: {r['beat']} of {len(r['runs'])}" for _, r in rows.iterrows())
+        counts = ", ".join(
+            f"{unit} = {int(r['length'])}: {r['beat']} of {len(r['runs'])}"
+            + (f" ({r['finished']} finished)" if r["finished"] < len(r["runs"]) else "")
+            for _, r in rows.iterrows()
+        )  # "0 of 3" of seeds still training read as three that failed (a fresh-eyes walk)
         reach = horizon(rows, k)
         last = int(rows["length"].iloc[-1])
         if reach is None:
@@ -255,6 +268,8 @@ def findings(df: pd.DataFrame, spec: sweeps.SweepSpec, k: int) -> list[str]:
         else:
             said = f"{beating} up to {unit} = {reach}: its memory horizon"
         agree = "" if reach in (NOWHERE, None) else f", in at least {k} of {spec.seeds} seeds"
+        if reach is not None and not settled(rows, k):  # a longer length's seeds still train: it may grow
+            said = f"so far {said}"
         out.append(f"{label}: {said}{agree} ({counts}).")
     variants = list(dict.fromkeys(df["variant"]))
     for other in variants[1:]:

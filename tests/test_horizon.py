@@ -108,6 +108,24 @@ def test_the_findings_say_the_horizon_and_how_many_seeds_agree():
                        "(T = 10: 0 of 3, T = 20: 0 of 3, T = 40: 0 of 3).")  # fmt: skip
 
 
+def test_while_seeds_still_train_the_findings_say_so_far_and_how_many_finished():
+    """At 65 s the page said "LSTM ... up to T = 20: its memory horizon ... (T = 40: 0 of 3, T = 80: 0 of 3)"
+    while T = 40 still trained; it ended at T = 40 (a fresh-eyes walk)."""
+    spec = dataclasses.replace(TINY.sweep_spec(), seeds=3)
+    rows = pd.concat(
+        [
+            frame({10: (3, 3), 20: (3, 3), 40: (1, 0), 80: (0, 0)}).assign(variant="lstm", label="LSTM"),
+            frame({10: (3, 3), 20: (3, 0), 40: (0, 0)}).assign(variant="rnn", label="tanh RNN"),
+        ]
+    )
+    said = horizon.findings(rows, spec, 2)
+    assert said[0].startswith("LSTM: so far beats the baseline"), said[0]
+    assert "(T = 10: 3 of 3, T = 20: 3 of 3, T = 40: 0 of 3 (1 finished), T = 80: 0 of 3 (0 finished))" in said[0]
+    assert said[1].startswith("tanh RNN: beats the baseline") and "up to T = 10" in said[1]  # T = 20 settled it
+    assert horizon.settled(frame({10: (3, 3), 20: (3, 2)}), 2)
+    assert not horizon.settled(frame({10: (3, 3), 20: (2, 1)}), 2)
+
+
 def test_the_chart_draws_each_cells_means_the_baseline_and_the_line_to_cross(horizon_store):
     with Store(horizon_store) as store:
         sweep_id = int(store.sweeps()["sweep_id"].iloc[0])
