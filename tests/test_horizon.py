@@ -12,6 +12,7 @@ import pytest
 
 from rnnviz import horizon, sweeps, tasks
 from rnnviz.__main__ import main
+from rnnviz.published import ADDING
 from rnnviz.store import Status, Store
 from rnnviz.trainer import train
 
@@ -176,6 +177,11 @@ def test_the_train_page_offers_the_horizon_and_draws_the_newest(horizon_store, t
     text = " ".join(m.value for m in at.markdown)
     # 3 steps learn nothing: every cell is said to beat the baseline nowhere
     assert "memory horizon (test)" in text and "tanh RNN: does not beat the baseline in 2 of 2 seeds" in text
+    # the published results a table of the page's width whose text wraps: in a dataframe beside the chart its
+    # sources were cut at "sourc…" and "Arjov…" (a fresh-eyes walk)
+    (published,) = at.table
+    assert published.value.index.tolist() == [r.model for r in ADDING]
+    assert published.value["source"].tolist() == [f"{r.source}; {r.budget}" for r in ADDING]
     at = open_page("sweeps")
     assert not at.exception, at.exception
     assert "tanh RNN, orthogonal W_hh: " in " ".join(m.value for m in at.markdown)
