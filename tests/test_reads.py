@@ -82,3 +82,19 @@ def test_a_zoomed_window_and_the_step_scrubber_read_only_their_steps(long_store)
     assert zoomed.width == 1 and zoomed.bucket.tolist() == list(range(150_000, 150_151))  # every step, exact
     pinned = ShownRun(path, row, until=1_000).scalar_view("loss")
     assert pinned.last_step[-1] == 1_000 and pinned.width <= 8  # nothing past the step shown
+
+
+def test_a_runs_arrays_are_read_up_to_the_step_of_the_version_a_page_drew(tmp_path):
+    """The pages' reads are cached per run version (its step and status): read whole, an array read a moment
+    after another held the next probe, and a chart titled with one's latest step drew the other's data ("step
+    3,800" over step 3,700's Jacobians, while the run trained: a fresh-eyes walk)."""
+    path = tmp_path / "runs.sqlite"
+    with Store(path) as store:
+        run_id = store.create_run(RunConfig(name="versions"))
+        for step in (100, 200):
+            store.append(run_id, step, [], [(step, "sat_t", np.full(3, step, np.float32))], {})
+            store.append(run_id, step, [], [(step, "hist/h", np.full(4, step, np.float32))], {})
+    steps, values = reads.series(str(path), run_id, "sat_t", (150, "running"))
+    assert steps.tolist() == [100] and values[:, 0].tolist() == [100]
+    assert reads.histograms(str(path), run_id, "h", (150, "running"))[0].tolist() == [100]
+    assert reads.series(str(path), run_id, "sat_t", (200, "running"))[0].tolist() == [100, 200]

@@ -81,14 +81,17 @@ def array_names(path: str, run_id: int, version: tuple) -> list[str]:
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def series(path: str, run_id: int, name: str, version: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """Kept per run version (step, status), and read up to its step: every array a page reads of one version is
+    of the same probes. Read whole, an array read a moment after another had the next probe, and a chart titled
+    with one's latest step drew the other's ("step 3,800" over step 3,700's Jacobians: a fresh-eyes walk)."""
     with Store(path) as store:
-        return store.series(run_id, name)
+        return store.series(run_id, name, until=int(version[0]))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def histograms(path: str, run_id: int, name: str, version: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     with Store(path) as store:
-        return store.histograms(run_id, name)
+        return store.histograms(run_id, name, until=int(version[0]))  # as `series`
 
 
 @st.cache_resource(max_entries=256, show_spinner=False)

@@ -92,11 +92,13 @@ class Reads(Connection):
             first, last = int(steps[0]), int(steps[1])
         return levels.view(self.conn, int(run_id), name_id, first, last, points)
 
-    def series(self, run_id: int, name: str) -> tuple[np.ndarray, np.ndarray]:
-        """A recorded array over training: steps (P,) and values stacked (P, ...)."""
+    def series(self, run_id: int, name: str, until: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """A recorded array over training: steps (P,) and values stacked (P, ...); up to step `until`, if given."""
         self._require(run_id)
+        last = 2**62 if until is None else int(until)
         rows = self.conn.execute(
-            "SELECT step, shape, data FROM arrays WHERE run_id = ? AND name = ? ORDER BY step", (int(run_id), name)
+            "SELECT step, shape, data FROM arrays WHERE run_id = ? AND name = ? AND step <= ? ORDER BY step",
+            (int(run_id), name, last),
         ).fetchall()
         if not rows:
             return np.zeros(0, np.int64), np.zeros((0,), np.float32)
@@ -131,7 +133,7 @@ class Reads(Connection):
         rows = self.conn.execute("SELECT name, edges FROM hist_edges WHERE run_id = ?", (int(run_id),)).fetchall()
         return {n: np.frombuffer(e, np.float32) for n, e in rows}
 
-    def histograms(self, run_id: int, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """One histogram over training: steps (P,), counts (P, bins), edges (bins + 1,)."""
-        steps, counts = self.series(run_id, HIST + name)
+    def histograms(self, run_id: int, name: str, until: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One histogram over training: steps (P,), counts (P, bins), edges (bins + 1,); up to `until`, if given."""
+        steps, counts = self.series(run_id, HIST + name, until)
         return steps, counts, self.hist_edges(run_id).get(name, np.zeros(0, np.float32))
