@@ -288,22 +288,6 @@ def test_inspector_explains_a_run_without_a_checkpoint(full_store, trained_store
     assert "A run is queued or training" in at.warning[0].value and not at.selectbox  # no run to pick
 
 
-def test_a_scrubbed_inspector_says_the_scrubber_does_not_move_it(full_store):
-    """Scrubbed back, every page is cut at the step but the inspector, which reads the last checkpoint: it said
-    "at its checkpoint of step 5,000" beside a sidebar saying "scrubbed back, step 1,500" (a fresh-eyes walk)."""
-    at = open_page("inspector")
-    at.selectbox(key="insp-run").set_value(2).run()
-    assert not [c for c in at.caption if "scrubber" in c.value]  # following the latest step: nothing to say
-    at.session_state["pinned_step"] = 10
-    at.run()
-    assert not at.exception, at.exception
-    said = [c.value for c in at.caption if "scrubber" in c.value]
-    assert said == [
-        "The step scrubber's step 10 does not move this page: it reads the weights the run saved at its last "
-        "checkpoint, step 30."
-    ], said
-
-
 def test_compare_offers_metrics_in_words(full_store):
     at = open_page("compare")
     picker = at.multiselect(key="cmp-metrics")

@@ -118,3 +118,19 @@ def test_a_scrubbed_compare_table_says_scrubbed_back_not_how_the_run_ended(outco
     assert tables, [d.value.index.tolist() for d in at.dataframe]
     assert tables[0].loc["status"].tolist() == ["scrubbed back", "scrubbed back"], tables[0]
     assert tables[0].loc["step reached"].tolist() == ["1,500", "1,500"], tables[0]
+
+
+def test_a_scrubbed_inspector_says_the_scrubber_does_not_move_it(full_store):
+    """Scrubbed back, every page is cut at the step but the inspector, which reads the last checkpoint: it said
+    "at its checkpoint of step 5,000" beside a sidebar saying "scrubbed back, step 1,500" (a fresh-eyes walk)."""
+    at = open_page("inspector")
+    at.selectbox(key="insp-run").set_value(2).run()
+    assert not [c for c in at.caption if "scrubber" in c.value]  # following the latest step: nothing to say
+    at.session_state["pinned_step"] = 10
+    at.run()
+    assert not at.exception, at.exception
+    said = [c.value for c in at.caption if "scrubber" in c.value]
+    assert said == [
+        "The step scrubber's step 10 does not move this page: it reads the weights the run saved at its last "
+        "checkpoint, step 30."
+    ], said
