@@ -34,10 +34,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench_training import DEFAULT_DATA, config, lockstep  # noqa: E402
+from bench_training import DEFAULT_DATA, config, fused_step, lockstep  # noqa: E402
 
 from rnnviz import stepstats, trainer  # noqa: E402
-from rnnviz.models import loss_fn  # noqa: E402
 
 Row = Callable[[list[torch.Tensor], torch.Tensor, float, list[torch.Tensor], float], torch.Tensor]
 
@@ -66,11 +65,7 @@ def saturation_row(head, hs, threshold, grads, clip):
 def plain_step(cfg, p, rows, step) -> None:
     """The plain loop's step (bench_training.Plain.step) on the trainer's model and batches; a row of zeros."""
     idx = next(p.batches)
-    logits, _ = p.model(p.inputs(p.train_x[idx]))
-    loss = loss_fn(logits, p.train_y[idx])
-    p.opt.zero_grad(set_to_none=True)
-    loss.backward()
-    p.opt.step()
+    fused_step(p.model, p.opt, p.inputs(p.train_x[idx]), p.train_y[idx])
     rows.add(step, p.columns, torch.zeros(len(p.columns)))
 
 

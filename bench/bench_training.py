@@ -60,6 +60,15 @@ def clocks() -> tuple[float, float]:
     return time.perf_counter(), time.process_time()
 
 
+def fused_step(model: torch.nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor) -> None:
+    """A plain training step: the fused forward and backward pass and the update, nothing recorded."""
+    logits, _ = model(x)
+    loss = loss_fn(logits, y)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+
+
 class Plain:
     """The plain loop, a step at a time: the trainer's model, data split, batches and optimiser, the validation
     split evaluated at the same steps, nothing recorded."""
@@ -79,11 +88,7 @@ class Plain:
 
     def step(self, step: int) -> None:
         idx = next(self.batches)
-        logits, _ = self.model(datamod.to_float(self.xs[idx]))
-        loss = loss_fn(logits, self.ys[idx])
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt.step()
+        fused_step(self.model, self.opt, datamod.to_float(self.xs[idx]), self.ys[idx])
         if step % self.cfg.eval_every == 0 and step < self.cfg.steps:
             evaluate(self.model, self.val_x, self.val_y, datamod.to_float)
 

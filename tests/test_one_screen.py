@@ -45,21 +45,27 @@ def shown_runs(path: Path, until: int | None = None) -> list[ShownRun]:
     return [ShownRun(str(path), row, until=until) for _, row in table.iterrows()]
 
 
-@pytest.mark.parametrize("scrub", [None, 2500])
-def test_the_why_reading_quotes_the_probe_its_chart_draws_beside_the_median(scrub, tmp_path, monkeypatch):
-    """Gradient flow, every outcome picked, at the end and scrubbed to step 2,500 (where the blog RNN's text read
-    3.8 × 10⁻⁴ over 1.9 × 10⁻² on its chart): each reading names its chart's probe and the numbers that chart
-    draws at t = 1 there, beside the medians it quotes and the steps of the probes they are the medians of."""
+def opened(page: str, scrub: int | None, tmp_path, monkeypatch):
+    """The page with every recorded outcome picked, scrubbed to `scrub` (None: at the end): the runs and the page."""
     path = writable_copy(tmp_path)
     monkeypatch.setenv("RNNVIZ_STORE", str(path))
     runs = shown_runs(path, scrub)
-    assert len(runs) == len(OUTCOMES)
-    at = open_page("gradient_flow")
+    at = open_page(page)
     at.session_state["selected_runs"] = [r.id for r in runs]
     at.run()
     if scrub is not None:
         at.slider(key="scrub").set_value(scrub).run()
     assert not at.exception, at.exception
+    return runs, at
+
+
+@pytest.mark.parametrize("scrub", [None, 2500])
+def test_the_why_reading_quotes_the_probe_its_chart_draws_beside_the_median(scrub, tmp_path, monkeypatch):
+    """Gradient flow, every outcome picked, at the end and scrubbed to step 2,500 (where the blog RNN's text read
+    3.8 × 10⁻⁴ over 1.9 × 10⁻² on its chart): each reading names its chart's probe and the numbers that chart
+    draws at t = 1 there, beside the medians it quotes and the steps of the probes they are the medians of."""
+    runs, at = opened("gradient_flow", scrub, tmp_path, monkeypatch)
+    assert len(runs) == len(OUTCOMES)
     titled = [(str(f["layout"].get("title", {}).get("text", "")), f) for f in figures(at)]
     charts = {title.split(": Jacobians")[0]: f for title, f in titled if ": Jacobians" in title}
     texts = [m.value for m in at.markdown]
@@ -139,15 +145,7 @@ def test_the_overview_names_the_probe_of_every_run_s_share_or_of_none(scrub, tmp
     """Every outcome picked, the Overview's readings name the probe each saturated share is of for every run or
     for none: at step 4,500 run 1 had a probe there and the others last at 4,200 (and at 200 run 4 alone had
     one), and only those others said 'at the probe of step 4,200'. The share and step said are the probe's."""
-    path = writable_copy(tmp_path)
-    monkeypatch.setenv("RNNVIZ_STORE", str(path))
-    runs = shown_runs(path, scrub)
-    at = open_page("overview")
-    at.session_state["selected_runs"] = [r.id for r in runs]
-    at.run()
-    if scrub is not None:
-        at.slider(key="scrub").set_value(scrub).run()
-    assert not at.exception, at.exception
+    runs, at = opened("overview", scrub, tmp_path, monkeypatch)
     texts = [m.value for m in at.markdown]
     named = set()
     for run in runs:
